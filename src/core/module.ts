@@ -1,0 +1,70 @@
+import type { z } from 'zod';
+import type { Probe } from './probe.js';
+import type { Step } from './step.js';
+import type { FileDiff } from './result.js';
+
+/** What a host is, gathered once per host; plans may branch on it (e.g. containers cannot set sysctls). */
+export interface HostInfo {
+  /** `systemd-detect-virt --container` output, or 'none' */
+  container: string;
+  /** /etc/os-release ID and VERSION_ID, e.g. debian / 12 */
+  osId: string;
+  osVersion: string;
+  osCodename: string;
+  arch: string;
+}
+
+export interface PlanContext {
+  host: HostInfo;
+  /** true in `check`: plans must not differ, but some modules word their reasons for it */
+  check: boolean;
+}
+
+export interface PrepareContext {
+  /** read a controller-side file, resolved against the role's or playbook's directory */
+  readLocal(path: string, kind: 'templates' | 'files'): string;
+  /** render a template text (Jinja2-like, nunjucks) with the task's variables */
+  render(template: string): string;
+}
+
+/**
+ * What a module decides from its arguments and the facts: the steps to run (empty = nothing to do),
+ * a reason either way, and a diff of what changes. Computed without I/O, so check and apply agree.
+ */
+export interface Plan {
+  steps: Step[];
+  reason: string;
+  diff?: FileDiff[];
+  /** a reason to report the task as skipped instead (e.g. "kernel sysctls are read-only in a container") */
+  skip?: string;
+  /** the task cannot be done as asked; reported as failed with this message, nothing runs */
+  fail?: string;
+  /** set when applying this plan can lock the operator out; the engine guards it */
+  accessCritical?: string;
+}
+
+export type FactValues<P> = { [K in keyof P]: P[K] extends Probe<infer T> ? T : never };
+
+/**
+ * A module: an argument schema, the probes it needs (from its arguments only), and a pure plan.
+ * A plan must never fail because something an earlier task creates is missing (a user, a package):
+ * it plans the change, so `check` on a fresh host predicts exactly what `apply` does.
+ */
+export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<string, Probe>> {
+  name: string;
+  /** one line for --help and docs */
+  summary: string;
+  schema: z.ZodType<A>;
+  /**
+   * Controller-side work before facts and plan (Ansible's action plugins): read a local file,
+   * render a template. Returns the arguments the plan will see. The only place a module may read
+   * the controller's disk, and only through ctx.
+   */
+  prepare?(args: A, ctx: PrepareContext): A;
+  facts(args: A): P;
+  plan(args: A, facts: FactValues<P>, ctx: PlanContext): Plan;
+}
+
+export function defineModule<A, P extends Record<string, Probe>>(def: ModuleDef<A, P>): ModuleDef<A, P> {
+  return def;
+}

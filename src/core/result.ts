@@ -1,0 +1,52 @@
+export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped';
+
+export interface FileDiff {
+  /** what the diff is about: a path, or a thing like "user deploy" */
+  subject: string;
+  before: string;
+  after: string;
+}
+
+/** The one result shape every task produces, in apply and in check mode alike. */
+export interface TaskResult {
+  name: string;
+  role?: string;
+  module: string;
+  status: TaskStatus;
+  /** why: what was (or would be) changed, or why nothing needed doing */
+  reason: string;
+  diff: FileDiff[];
+  /** the steps, described for humans (secrets are never part of a description) */
+  commands: string[];
+  /** set when the change can cut the operator's access (sshd, firewall, keys, sudo) */
+  accessCritical?: string;
+  /** stdout/stderr of a failed or executed step, trimmed */
+  output?: string;
+  durationMs: number;
+}
+
+export interface HostReport {
+  host: string;
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: boolean;
+  /** why the host is unreachable or was stopped early, and what to do next */
+  error?: string;
+  tasks: TaskResult[];
+}
+
+export function summarize(host: string, tasks: TaskResult[], unreachable = false, error?: string): HostReport {
+  const count = (s: TaskStatus) => tasks.filter((t) => t.status === s).length;
+  return {
+    host,
+    ok: count('ok'),
+    changed: count('changed'),
+    failed: count('failed'),
+    skipped: count('skipped'),
+    unreachable,
+    ...(error ? { error } : {}),
+    tasks,
+  };
+}

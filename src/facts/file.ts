@@ -1,0 +1,80 @@
+import { probe } from '../core/probe.js';
+import { shq } from '../core/quote.js';
+
+export type FileType = 'file' | 'directory' | 'link' | 'other';
+
+export interface FileStat {
+  exists: boolean;
+  type?: FileType;
+  /** octal permission bits without leading zero, as stat prints them: "644" */
+  mode?: string;
+  owner?: string;
+  group?: string;
+  size?: number;
+  /** target of a symbolic link */
+  target?: string;
+}
+
+const STAT = `stat -c '%F|%a|%U|%G|%s'`;
+
+/** One line: `%F|%a|%U|%G|%s`, then the link target for links; nothing when absent. */
+export function parseStatLine(line: string, linkTarget?: string): FileStat {
+  const [kind, mode, owner, group, size] = line.split('|');
+  if (mode === undefined) return { exists: false };
+  const type: FileType = kind.startsWith('regular') ? 'file' : kind === 'directory' ? 'directory' : kind === 'symbolic link' ? 'link' : 'other';
+  return {
+    exists: true,
+    type,
+    mode,
+    owner,
+    group,
+    size: Number(size),
+    ...(type === 'link' && linkTarget !== undefined ? { target: linkTarget } : {}),
+  };
+}
+
+export function fileStat(path: string) {
+  const p = shq(path);
+  return probe<FileStat>(
+    `stat:${path}`,
+    `if [ -e ${p} ] || [ -L ${p} ]; then ${STAT} ${p}; if [ -L ${p} ]; then readlink ${p}; fi; fi`,
+    (out) => {
+      const [line = '', target] = out.split('\n');
+      return parseStatLine(line, target);
+    },
+  );
+}
+
+export interface FileContent extends FileStat {
+  /** the file's text; undefined when absent, not a regular file, or larger than the limit */
+  content?: string;
+  sha256?: string;
+}
+
+/** Files larger than this are compared by hash only and get no text diff. */
+export const CONTENT_LIMIT = 512 * 1024;
+
+export function fileContent(path: string) {
+  const p = shq(path);
+  return probe<FileContent>(
+    `content:${path}`,
+    [
+      `if [ -e ${p} ] || [ -L ${p} ]; then`,
+      `  ${STAT} ${p}; if [ -L ${p} ]; then readlink ${p}; else echo; fi`,
+      `  if [ -f ${p} ]; then sha256sum < ${p} | cut -d' ' -f1; s=$(stat -L -c %s ${p}); [ "$s" -le ${CONTENT_LIMIT} ] && cat ${p}; fi`,
+      `fi`,
+    ].join('\n'),
+    (out) => {
+      const lines = out.split('\n');
+      if (!lines[0]) return { exists: false };
+      const stat = parseStatLine(lines[0], lines[1]);
+      if (stat.type !== 'file') return stat;
+      const sha256 = lines[2];
+      // content is everything after the third newline, byte for byte
+      let idx = -1;
+      for (let i = 0; i < 3; i++) idx = out.indexOf('\n', idx + 1);
+      const content = idx >= 0 && (stat.size ?? 0) <= CONTENT_LIMIT ? out.slice(idx + 1) : undefined;
+      return { ...stat, sha256, ...(content !== undefined ? { content } : {}) };
+    },
+  );
+}

@@ -1,0 +1,59 @@
+/** Everything needed to reach one host. Built by the inventory loader; consumed only by transports. */
+export interface ConnectionSpec {
+  /** inventory name of the host, used in messages */
+  name: string;
+  /** address or name to connect to (after ~/.ssh/config HostName resolution) */
+  host: string;
+  port: number;
+  user: string;
+  /** private key path on the controller; when absent: ssh-agent, then ~/.ssh/config IdentityFile, then ~/.ssh/id_* */
+  identityFile?: string;
+  /** sudo password; never printed, never logged */
+  becomePassword?: string;
+  /** extra known_hosts files (e.g. inventory/known_hosts); ~/.ssh/known_hosts is always consulted */
+  knownHostsFiles: string[];
+  /** record unknown host keys instead of refusing (OpenSSH accept-new). A changed key is always refused. */
+  acceptNewHostKeys: boolean;
+  /** where accepted keys are written (default ~/.ssh/known_hosts) */
+  knownHostsWriteFile?: string;
+  connectTimeoutMs: number;
+  /** 'ssh' (default) or 'local' (run on the controller itself) */
+  kind: 'ssh' | 'local';
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** exit status of the remote script; null when it died by signal or the connection broke */
+  code: number | null;
+}
+
+export interface RunOptions {
+  /** run as root through sudo (no-op when the login user is already root) */
+  become?: boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * The only thing in shipshape that talks to hosts. Every remote action is one POSIX sh script
+ * fed on stdin to `sh -s` (dash on Debian), so a whole batch of probes or steps is one round trip.
+ */
+export interface Transport {
+  readonly spec: ConnectionSpec;
+  connect(): Promise<void>;
+  run(script: string, opts?: RunOptions): Promise<ExecResult>;
+  close(): Promise<void>;
+}
+
+/** Raised when a host cannot be reached or refuses us; the engine reports the host as unreachable. */
+export class UnreachableError extends Error {
+  constructor(
+    readonly host: string,
+    message: string,
+    /** what the operator should do next */
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'UnreachableError';
+  }
+}

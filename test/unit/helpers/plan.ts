@@ -1,0 +1,19 @@
+import type { HostInfo, Plan } from '../../../src/core/module.js';
+import { modules } from '../../../src/modules/index.js';
+
+export const debian12: HostInfo = { container: 'none', osId: 'debian', osVersion: '12', osCodename: 'bookworm', arch: 'amd64' };
+
+/**
+ * A module's plan from arguments and fake facts, with its schema applied as the engine does:
+ * the table-driven fixture style of the unit tests (no host involved).
+ */
+export function planFor(module: string, args: unknown, facts: Record<string, unknown>, host: Partial<HostInfo> = {}, check = false): Plan {
+  const mod = modules[module];
+  if (!mod) throw new Error(`no module ${module}`);
+  const parsed = mod.schema.parse(args);
+  // facts must name exactly what the module asks for, so fixtures cannot drift from the module
+  const wanted = Object.keys(mod.facts(parsed)).sort();
+  const given = Object.keys(facts).sort();
+  if (wanted.join() !== given.join()) throw new Error(`fixture facts ${given} differ from module facts ${wanted}`);
+  return mod.plan(parsed, facts as never, { host: { ...debian12, ...host }, check });
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { planFor } from '../helpers/plan.js';
+
+const absent = { exists: false };
+const dir755 = { exists: true, type: 'directory', mode: '755', owner: 'root', group: 'root', size: 4096 };
+
+describe('file module plans', () => {
+  it('creates a missing directory with its mode and owner', () => {
+    const p = planFor('file', { path: '/srv/app', state: 'directory', mode: '0750', owner: 'deploy' }, { stat: absent });
+    expect(p.steps.map((s) => (s.kind === 'run' ? s.argv.join(' ') : s.kind))).toEqual([
+      'mkdir -p -- /srv/app',
+      'chmod 750 -- /srv/app',
+      'chown deploy -- /srv/app',
+    ]);
+  });
+
+  it('does nothing for a directory already right, and says why', () => {
+    const p = planFor('file', { path: '/srv/app', state: 'directory', mode: '0755', owner: 'root' }, { stat: dir755 });
+    expect(p.steps).toEqual([]);
+    expect(p.reason).toMatch(/wanted mode and owner/);
+  });
+
+  it('refuses an unquoted YAML mode with an explanation', () => {
+    expect(() => planFor('file', { path: '/x', state: 'directory', mode: 644 }, { stat: dir755 })).toThrow(/quoted octal/);
+  });
+
+  it('fails, without running anything, when state=file names a missing file', () => {
+    const p = planFor('file', { path: '/nope', state: 'file' }, { stat: absent });
+    expect(p.steps).toEqual([]);
+    expect(p.fail).toMatch(/does not exist/);
+  });
+});
