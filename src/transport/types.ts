@@ -57,3 +57,19 @@ export class UnreachableError extends Error {
     this.name = 'UnreachableError';
   }
 }
+
+/**
+ * Raised when the host was reached but `become` could not get a root shell (no NOPASSWD and no
+ * become_password, wrong password, user not in sudoers, sudo missing). Nothing of the script ran.
+ */
+export class BecomeError extends Error {
+  constructor(
+    readonly host: string,
+    message: string,
+    /** what the operator should do next */
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'BecomeError';
+  }
+}

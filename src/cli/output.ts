@@ -1,0 +1,97 @@
+import type { HostReport, TaskResult } from '../core/result.js';
+import type { EngineEvent } from '../engine/types.js';
+import type { RunReport } from '../engine/run.js';
+import { unifiedDiff } from './diff-text.js';
+import { paint } from './paint.js';
+
+export interface OutputOptions {
+  check: boolean;
+  diff: boolean;
+  /** show ok/skipped tasks too, not only changes and failures */
+  verbose: boolean;
+  color: boolean;
+}
+
+const WORD: Record<TaskResult['status'], string> = { ok: 'ok', changed: 'changed', failed: 'FAILED', skipped: 'skipped' };
+
+/** One line per task result that matters, naming the host first so interleaved hosts stay readable. */
+export function formatResult(host: string, r: TaskResult, o: OutputOptions): string[] {
+  if (!o.verbose && (r.status === 'ok' || r.status === 'skipped')) return [];
+  const c = paint(o.color);
+  const status = o.check && r.status === 'changed' ? 'would change' : WORD[r.status];
+  const colour = r.status === 'failed' ? c.red : r.status === 'changed' ? c.yellow : r.status === 'skipped' ? c.dim : c.green;
+  const where = r.role ? `${r.role} | ${r.name}` : r.name;
+  const lines = [`${c.bold(host)} ${colour(status.padEnd(12))} ${where}: ${r.reason}`];
+  if (r.accessCritical && r.status !== 'ok') lines.push(`    ${c.yellow('access-critical:')} ${r.accessCritical}`);
+  if (r.status === 'failed' && r.output) lines.push(...r.output.split('\n').map((l) => `    ${c.red('|')} ${l}`));
+  if (o.diff) for (const d of r.diff) lines.push(...unifiedDiff(d).split('\n').map((l) => `    ${diffColour(c, l)}`));
+  return lines;
+}
+
+function diffColour(c: ReturnType<typeof paint>, l: string): string {
+  if (l.startsWith('+') && !l.startsWith('+++')) return c.green(l);
+  if (l.startsWith('-') && !l.startsWith('---')) return c.red(l);
+  return l;
+}
+
+export function formatEvent(e: EngineEvent, o: OutputOptions): string[] {
+  if (e.type === 'task-done') return formatResult(e.host, e.result, o);
+  if (e.type === 'host-done' && e.report.error) {
+    const c = paint(o.color);
+    const word = e.report.unreachable ? 'UNREACHABLE' : 'STOPPED';
+    return [`${c.bold(e.host)} ${c.red(word.padEnd(12))} ${e.report.error.split('\n').join('\n    ')}`];
+  }
+  return [];
+}
+
+/** The closing table: one line per host, like Ansible's recap, plus what to do next. */
+export function formatRecap(report: RunReport, o: OutputOptions): string[] {
+  const c = paint(o.color);
+  const hosts = Object.values(report.hosts);
+  const width = Math.max(4, ...hosts.map((h) => h.host.length));
+  const lines = ['', c.bold(o.check ? 'CHECK RECAP (nothing was changed)' : 'RECAP')];
+  for (const h of hosts) lines.push(recapLine(h, width, o.check, c));
+  const changed = hosts.reduce((n, h) => n + h.changed, 0);
+  if (o.check && changed > 0) lines.push('', `${changed} change(s) pending; run \`shipshape apply\` with the same arguments to make them${o.diff ? '' : ' (add --diff to see them)'}.`);
+  if (hosts.some((h) => h.unreachable)) lines.push('', 'Unreachable hosts were not changed; fix the connection (see the message above) and re-run: hosts already done will report no change.');
+  return lines;
+}
+
+function recapLine(h: HostReport, width: number, check: boolean, c: ReturnType<typeof paint>): string {
+  const changedWord = check ? 'would_change' : 'changed';
+  const parts = [
+    c.green(`ok=${h.ok}`),
+    (h.changed ? c.yellow : (s: string) => s)(`${changedWord}=${h.changed}`),
+    (h.failed ? c.red : (s: string) => s)(`failed=${h.failed}`),
+    `skipped=${h.skipped}`,
+    (h.unreachable ? c.red : (s: string) => s)(`unreachable=${h.unreachable ? 1 : 0}`),
+  ];
+  return `${h.host.padEnd(width)}  ${parts.join('  ')}`;
+}
+
+/** The --json document: the contract scripts rely on. */
+export function toJson(report: RunReport): string {
+  const hosts: Record<string, unknown> = {};
+  for (const [name, h] of Object.entries(report.hosts)) {
+    hosts[name] = {
+      ok: h.ok,
+      changed: h.changed,
+      failed: h.failed,
+      skipped: h.skipped,
+      unreachable: h.unreachable,
+      ...(h.error ? { error: h.error } : {}),
+      tasks: h.tasks.map((t) => ({
+        name: t.name,
+        role: t.role ?? null,
+        module: t.module,
+        status: t.status,
+        reason: t.reason,
+        diff: t.diff,
+        ...(t.accessCritical ? { access_critical: t.accessCritical } : {}),
+        ...(t.output ? { output: t.output } : {}),
+        duration_ms: t.durationMs,
+      })),
+    };
+  }
+  return JSON.stringify({ hosts }, null, 2);
+}

@@ -1,0 +1,47 @@
+import { Listr } from 'listr2';
+import type { HostReport } from '../core/result.js';
+import type { EngineEvent, EventSink } from '../engine/types.js';
+
+/**
+ * Live progress on a terminal: one line per host (spinner, current task, then its counts).
+ * Returns the sink to feed engine events into and a promise that settles when rendering ends.
+ */
+export function terminalProgress(hosts: string[], check: boolean): { sink: EventSink; finished: Promise<void> } {
+  const waiters = new Map<string, { update(e: EngineEvent): void; done(r: HostReport): void }>();
+  const pending: EngineEvent[] = [];
+  const list = new Listr(
+    hosts.map((host) => ({
+      title: `${host}: waiting`,
+      task: (_ctx: unknown, task: { title: string; output: string }) =>
+        new Promise<void>((resolve, reject) => {
+          let n = 0;
+          waiters.set(host, {
+            update(e) {
+              if (e.type === 'task-start') task.title = `${host}: ${e.role ? e.role + ' | ' : ''}${e.task}`;
+              if (e.type === 'task-done') n++;
+              if (e.type === 'host-start') task.title = `${host}: connecting`;
+            },
+            done(r) {
+              const word = check ? 'would change' : 'changed';
+              task.title = `${host}: ${n} tasks, ${r.changed} ${word}, ${r.failed} failed${r.unreachable ? ', UNREACHABLE' : ''}`;
+              if (r.failed || r.unreachable || r.error) reject(new Error(r.error ?? 'failed'));
+              else resolve();
+            },
+          });
+          for (const e of pending.filter((p) => p.host === host)) this_update(e);
+        }),
+    })),
+    { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: true } as never },
+  );
+  function this_update(e: EngineEvent) {
+    const w = waiters.get(e.host);
+    if (!w) return void pending.push(e);
+    if (e.type === 'host-done') w.done(e.report);
+    else w.update(e);
+  }
+  const finished = list.run().then(
+    () => undefined,
+    () => undefined,
+  );
+  return { sink: this_update, finished };
+}

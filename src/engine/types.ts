@@ -1,0 +1,36 @@
+import type { ModuleDef } from '../core/module.js';
+import type { HostReport, TaskResult } from '../core/result.js';
+
+/** A task fully resolved for one host: module chosen, arguments rendered and validated. */
+export interface TaskInstance {
+  name: string;
+  role?: string;
+  module: ModuleDef;
+  args: unknown;
+  tags: string[];
+  notify: string[];
+  become: boolean;
+  noLog: boolean;
+}
+
+/** A play as it will run on one host. */
+export interface PlayInstance {
+  name: string;
+  become: boolean;
+  tasks: TaskInstance[];
+  /** handlers by the name tasks notify */
+  handlers: TaskInstance[];
+}
+
+export interface EngineOptions {
+  check: boolean;
+  forks: number;
+}
+
+export type EngineEvent =
+  | { type: 'host-start'; host: string }
+  | { type: 'task-start'; host: string; task: string; role?: string }
+  | { type: 'task-done'; host: string; result: TaskResult }
+  | { type: 'host-done'; host: string; report: HostReport };
+
+export type EventSink = (e: EngineEvent) => void;

@@ -1,0 +1,162 @@
+/**
+ * OpenSSH known_hosts, read and appended by us because ssh2 accepts every host key on its own
+ * and no maintained parser exists on npm. Pure functions first (tested with fixtures), file I/O last.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export interface KnownHostEntry {
+  file: string;
+  /** 1-based, for "remove line N" hints */
+  line: number;
+  marker?: 'revoked' | 'cert-authority';
+  /** the host field as written: `a,b,[c]:2222`, `*.example.com,!bad.example.com` or `|1|salt|hash` */
+  hosts: string;
+  keyType: string;
+  key: Buffer;
+}
+
+export type HostKeyVerdict =
+  | { kind: 'ok'; entry: KnownHostEntry }
+  | { kind: 'revoked'; entry: KnownHostEntry }
+  /** the host is known, but none of its lines carries this key; `entries` are the lines to remove */
+  | { kind: 'changed'; entries: KnownHostEntry[]; sameType: boolean }
+  | { kind: 'unknown' };
+
+/** The name OpenSSH files a host under: plain for port 22, `[host]:port` otherwise. */
+export function knownHostsName(host: string, port: number): string {
+  const h = host.toLowerCase();
+  return port === 22 ? h : `[${h}]:${port}`;
+}
+
+export function parseKnownHosts(text: string, file: string): KnownHostEntry[] {
+  const entries: KnownHostEntry[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const fields = raw.trim().split(/\s+/);
+    if (fields[0] === '' || fields[0].startsWith('#')) return;
+    let marker: KnownHostEntry['marker'];
+    if (fields[0].startsWith('@')) {
+      const m = fields.shift()!;
+      if (m === '@revoked') marker = 'revoked';
+      else if (m === '@cert-authority') marker = 'cert-authority';
+      else return; // unknown marker: OpenSSH skips the line too
+    }
+    const [hosts, keyType, b64] = fields;
+    if (!hosts || !keyType || !b64) return;
+    const key = Buffer.from(b64, 'base64');
+    // A blob that does not start with its own type is corrupt; skipping it beats matching garbage.
+    if (key.length === 0 || blobKeyType(key) !== keyType) return;
+    entries.push({ file, line: i + 1, marker, hosts, keyType, key });
+  });
+  return entries;
+}
+
+/** The key type named inside an SSH public key blob (its first length-prefixed string). */
+export function blobKeyType(blob: Buffer): string | undefined {
+  if (blob.length < 4) return undefined;
+  const len = blob.readUInt32BE(0);
+  if (len === 0 || len > 64 || 4 + len > blob.length) return undefined;
+  return blob.subarray(4, 4 + len).toString('latin1');
+}
+
+/** Same text as `ssh-keygen -lf` and OpenSSH prompts: SHA256, base64 without padding. */
+export function fingerprintSha256(blob: Buffer): string {
+  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+}
+
+function wildcardMatch(pattern: string, name: string): boolean {
+  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${re}$`, 'i').test(name);
+}
+
+function hashedMatch(field: string, name: string): boolean {
+  const [, magic, salt, hash] = field.split('|');
+  if (magic !== '1' || !salt || !hash) return false;
+  const mac = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
+  return mac === hash;
+}
+
+/**
+ * Does a host field match `name` (already in knownHostsName form)? Like OpenSSH: any negated
+ * pattern that matches vetoes the line, otherwise one positive match is enough.
+ */
+export function hostFieldMatches(hosts: string, name: string): boolean {
+  if (hosts.startsWith('|')) return hashedMatch(hosts, name);
+  let matched = false;
+  for (const pattern of hosts.split(',')) {
+    if (pattern.startsWith('!')) {
+      if (wildcardMatch(pattern.slice(1), name)) return false;
+    } else if (wildcardMatch(pattern, name)) {
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+/** Key types on record for the host, so the handshake can ask for one of those first. */
+export function knownKeyTypes(entries: KnownHostEntry[], host: string, port: number): string[] {
+  const name = knownHostsName(host, port);
+  const types = entries.filter((e) => !e.marker && hostFieldMatches(e.hosts, name)).map((e) => e.keyType);
+  return [...new Set(types)];
+}
+
+/**
+ * Decide about a presented host key.
+ * - A revoked key is refused for every host: a key someone took the trouble to revoke is never
+ *   good news, whatever host line it sits on.
+ * - Known host, same key type, different key: changed.
+ * - Known host, only other key types on record: also treated as changed. The transport asks the
+ *   server for the recorded types first (as OpenSSH does), so getting another type means the
+ *   server no longer offers them; that is exactly what a man in the middle without the real key
+ *   would do, and accepting it silently would turn accept-new into accept-anything.
+ */
+export function checkHostKey(entries: KnownHostEntry[], host: string, port: number, key: Buffer): HostKeyVerdict {
+  const revoked = entries.find((e) => e.marker === 'revoked' && e.key.equals(key));
+  if (revoked) return { kind: 'revoked', entry: revoked };
+  const name = knownHostsName(host, port);
+  const lines = entries.filter((e) => !e.marker && hostFieldMatches(e.hosts, name));
+  const exact = lines.find((e) => e.key.equals(key));
+  if (exact) return { kind: 'ok', entry: exact };
+  if (lines.length === 0) return { kind: 'unknown' };
+  const type = blobKeyType(key);
+  const sameType = lines.filter((e) => e.keyType === type);
+  return sameType.length > 0
+    ? { kind: 'changed', entries: sameType, sameType: true }
+    : { kind: 'changed', entries: lines, sameType: false };
+}
+
+export function formatKnownHostsLine(host: string, port: number, key: Buffer): string {
+  const type = blobKeyType(key);
+  if (!type) throw new Error('not an SSH public key blob');
+  return `${knownHostsName(host, port)} ${type} ${key.toString('base64')}\n`;
+}
+
+/** Parse every file that exists; a missing file is simply empty, as in OpenSSH. */
+export async function loadKnownHosts(files: string[]): Promise<KnownHostEntry[]> {
+  const all: KnownHostEntry[] = [];
+  for (const file of [...new Set(files)]) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    all.push(...parseKnownHosts(text, file));
+  }
+  return all;
+}
+
+/** Record an accepted key; the directory is created private because ~/.ssh must be 0700. */
+export async function appendKnownHost(file: string, host: string, port: number, key: Buffer): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  let prefix = '';
+  try {
+    const existing = await readFile(file, 'utf8');
+    if (existing.length > 0 && !existing.endsWith('\n')) prefix = '\n';
+  } catch {
+    // new file
+  }
+  await appendFile(file, prefix + formatKnownHostsLine(host, port, key), { mode: 0o600 });
+}

@@ -1,0 +1,72 @@
+/**
+ * Runs scripts on the controller itself through the same `sh -s` contract as SSH, so a playbook
+ * can target `localhost` and tests can exercise real shell behaviour without any host.
+ */
+import { spawn } from 'node:child_process';
+import { BecomeNegotiator, becomeCommand, newBecomeTokens } from './become.js';
+import { feedScript, type ScriptProcess } from './feed-script.js';
+import type { ConnectionSpec, ExecResult, RunOptions, Transport } from './types.js';
+
+export interface LocalTransportOptions {
+  /** receives sudo's own chatter (lecture, warnings) that is kept out of script stderr */
+  log?: (message: string) => void;
+}
+
+export class LocalTransport implements Transport {
+  constructor(
+    readonly spec: ConnectionSpec,
+    private readonly options: LocalTransportOptions = {},
+  ) {}
+
+  async connect(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  async run(script: string, opts: RunOptions = {}): Promise<ExecResult> {
+    // Here the "login user" is whoever runs shipshape, whatever the inventory says.
+    const viaSudo = opts.become === true && process.getuid?.() !== 0;
+    const tokens = newBecomeTokens();
+    const hasPassword = this.spec.becomePassword !== undefined;
+    const command = viaSudo ? becomeCommand(tokens, hasPassword) : 'exec sh -s';
+    const proc = spawnShell(command);
+    return feedScript(proc, {
+      host: this.spec.name,
+      script,
+      timeoutMs: opts.timeoutMs,
+      become: viaSudo
+        ? {
+            negotiator: new BecomeNegotiator(tokens, { host: this.spec.name, user: localUser(), hasPassword }),
+            password: this.spec.becomePassword,
+            timeoutMs: Math.max(this.spec.connectTimeoutMs, 10_000),
+          }
+        : undefined,
+      onSudoNoise: (t) => this.options.log?.(`${this.spec.name}: sudo said: ${t.trim()}`),
+    });
+  }
+}
+
+function localUser(): string {
+  return process.env.USER ?? process.env.LOGNAME ?? 'the current user';
+}
+
+function spawnShell(command: string): ScriptProcess {
+  // Own process group, so a timeout kills the script's children too, not just the shell.
+  const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const done = new Promise<{ code: number | null }>((resolve) => {
+    child.on('error', () => resolve({ code: null }));
+    child.on('close', (code) => resolve({ code }));
+  });
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    done,
+    kill: () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    },
+  };
+}

@@ -1,0 +1,220 @@
+/**
+ * SSH transport: one ssh2 connection per host for the whole run; every run() is one exec channel
+ * with the script on stdin of `sh -s` (optionally behind sudo, see become.ts).
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import type { ClientChannel } from 'ssh2';
+import { BecomeNegotiator, becomeCommand, newBecomeTokens } from './become.js';
+import { feedScript, type ScriptProcess } from './feed-script.js';
+import { makeAuthHandler, planAuth, type AuthPlan } from './ssh-auth.js';
+import { hostKeyAlgorithms, makeHostKeyCheck } from './ssh-hostkey.js';
+import { loadKnownHosts } from './known-hosts.js';
+import { UnreachableError, type ConnectionSpec, type ExecResult, type RunOptions, type Transport } from './types.js';
+
+export interface SshTransportOptions {
+  /** home of the controller user: ~/.ssh/{known_hosts,config,id_*} (tests point it elsewhere) */
+  home?: string;
+  /** ssh-agent socket; defaults to $SSH_AUTH_SOCK, null disables the agent */
+  agentSocket?: string | null;
+  /** notes worth showing the operator: skipped keys, accepted host keys, sudo chatter */
+  log?: (message: string) => void;
+}
+
+/** OpenSSH allows 10 sessions per connection (MaxSessions); stay below it. */
+const MAX_CHANNELS = 8;
+
+export class SshTransport implements Transport {
+  private conn?: ssh2.Client;
+  private connecting?: Promise<void>;
+  private readonly home: string;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    readonly spec: ConnectionSpec,
+    private readonly options: SshTransportOptions = {},
+  ) {
+    this.home = options.home ?? homedir();
+  }
+
+  private log(message: string): void {
+    this.options.log?.(`${this.spec.name}: ${message}`);
+  }
+
+  connect(): Promise<void> {
+    if (this.conn) return Promise.resolve();
+    this.connecting ??= this.open().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
+    const { spec } = this;
+    const where = `${spec.user}@${spec.host}:${spec.port}`;
+    const defaultKnownHosts = join(this.home, '.ssh', 'known_hosts');
+    const entries = await loadKnownHosts([...spec.knownHostsFiles, defaultKnownHosts]);
+    const hostKey = makeHostKeyCheck(spec, entries, spec.knownHostsWriteFile ?? defaultKnownHosts, (m) => this.log(m));
+    const agentSocket = this.options.agentSocket === undefined ? (process.env.SSH_AUTH_SOCK ?? null) : this.options.agentSocket;
+    const plan = planAuth(spec, { home: this.home, agentSocket });
+    plan.notes.forEach((n) => this.log(n));
+    const tried: string[] = [];
+
+    const conn = new ssh2.Client();
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        conn.end();
+        reject(err);
+      };
+      conn.on('ready', () => {
+        settled = true;
+        resolve();
+      });
+      conn.on('error', (err: Error & { level?: string }) => {
+        // A broken agent is not fatal: ssh2 goes on with the next method.
+        if (err.level === 'agent') return this.log(`ssh-agent failed: ${err.message}`);
+        if (!settled) return fail(hostKey.problem() ?? this.explain(err, where, plan, tried));
+        this.log(`connection error: ${err.message}`);
+      });
+      conn.on('close', () => {
+        if (this.conn === conn) this.conn = undefined;
+        fail(hostKey.problem() ?? new UnreachableError(spec.name, `connection to ${where} closed during setup`, 'check sshd logs on the host'));
+      });
+      conn.connect({
+        host: spec.host,
+        port: spec.port,
+        username: spec.user,
+        readyTimeout: spec.connectTimeoutMs,
+        keepaliveInterval: 15_000,
+        keepaliveCountMax: 4,
+        hostVerifier: hostKey.verifier,
+        algorithms: { serverHostKey: hostKeyAlgorithms(entries, spec.host, spec.port) },
+        authHandler: makeAuthHandler(plan, tried) as never,
+      });
+    });
+    this.conn = conn;
+  }
+
+  private explain(err: Error & { level?: string; code?: string }, where: string, plan: AuthPlan, tried: string[]): UnreachableError {
+    const { spec } = this;
+    const secs = Math.round(spec.connectTimeoutMs / 1000);
+    const notes = plan.notes.length ? ` (${plan.notes.join('; ')})` : '';
+    if (err.level === 'client-authentication') {
+      const offered = tried.length ? tried.join(', ') : 'nothing: no agent and no usable key';
+      return new UnreachableError(
+        spec.name,
+        `authentication failed for user ${spec.user} at ${spec.host}:${spec.port}; tried ${offered}${notes}`,
+        tried.length
+          ? `make sure one of these keys is in ~${spec.user}/.ssh/authorized_keys on ${spec.host}, or set identity_file for ${spec.name}`
+          : `create a key (ssh-keygen -t ed25519) and install it with ssh-copy-id -p ${spec.port} ${spec.user}@${spec.host}`,
+      );
+    }
+    if (err.code === 'ECONNREFUSED') {
+      return new UnreachableError(spec.name, `connection refused by ${spec.host}:${spec.port}`, `is sshd running on ${spec.host} and listening on port ${spec.port}?`);
+    }
+    if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' || err.level === 'client-dns') {
+      return new UnreachableError(spec.name, `cannot resolve host name ${spec.host}`, `check the address of ${spec.name} in the inventory`);
+    }
+    if (err.level === 'client-timeout' || ['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(err.code ?? '')) {
+      return new UnreachableError(
+        spec.name,
+        `no SSH connection to ${spec.host}:${spec.port} within ${secs}s (${err.message})`,
+        `check the address and port, and that no firewall drops port ${spec.port}`,
+      );
+    }
+    return new UnreachableError(spec.name, `cannot connect to ${where}: ${err.message}`);
+  }
+
+  async run(script: string, opts: RunOptions = {}): Promise<ExecResult> {
+    await this.connect();
+    await this.acquire();
+    try {
+      return await this.exec(script, opts);
+    } finally {
+      this.release();
+    }
+  }
+
+  private async exec(script: string, opts: RunOptions): Promise<ExecResult> {
+    const { spec } = this;
+    const viaSudo = opts.become === true && spec.user !== 'root';
+    const tokens = newBecomeTokens();
+    const hasPassword = spec.becomePassword !== undefined;
+    const channel = await this.openChannel(viaSudo ? becomeCommand(tokens, hasPassword) : 'sh -s');
+    return feedScript(channelProcess(channel), {
+      host: spec.name,
+      script,
+      timeoutMs: opts.timeoutMs,
+      become: viaSudo
+        ? {
+            negotiator: new BecomeNegotiator(tokens, { host: spec.name, user: spec.user, hasPassword }),
+            password: spec.becomePassword,
+            // sudo waits ~2s after a wrong password before asking again; leave room for that
+            timeoutMs: Math.max(spec.connectTimeoutMs, 10_000),
+          }
+        : undefined,
+      onSudoNoise: (t) => this.log(`sudo said: ${t.trim()}`),
+    });
+  }
+
+  private openChannel(command: string): Promise<ClientChannel> {
+    const conn = this.conn;
+    if (!conn) return Promise.reject(new UnreachableError(this.spec.name, `connection to ${this.spec.host} was lost`));
+    return new Promise((resolve, reject) => {
+      conn.exec(command, (err, channel) => {
+        if (err) reject(new UnreachableError(this.spec.name, `cannot start a session on ${this.spec.host}: ${err.message}`, 'check MaxSessions and sshd logs on the host'));
+        else resolve(channel);
+      });
+    });
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.active < MAX_CHANNELS) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+
+  async close(): Promise<void> {
+    const conn = this.conn;
+    this.conn = undefined;
+    if (!conn) return;
+    await new Promise<void>((resolve) => {
+      conn.once('close', () => resolve());
+      conn.end();
+    });
+  }
+}
+
+function channelProcess(channel: ClientChannel): ScriptProcess {
+  const done = new Promise<{ code: number | null }>((resolve) => {
+    let code: number | null = null;
+    // exit carries (code) normally, (null, signal, ...) when killed; a broken connection sends neither
+    channel.on('exit', (c: number | null) => (code = typeof c === 'number' ? c : null));
+    channel.on('close', () => resolve({ code }));
+  });
+  return {
+    stdin: channel,
+    stdout: channel,
+    stderr: channel.stderr,
+    done,
+    kill: () => {
+      try {
+        channel.signal('KILL');
+      } catch {
+        // signal requests are best effort; closing the channel below is what really ends it
+      }
+      channel.close();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { HostReport } from '../../../src/core/result.js';
+import { runHost } from '../../../src/engine/host-run.js';
+import type { PlayInstance, TaskInstance } from '../../../src/engine/types.js';
+import { modules } from '../../../src/modules/index.js';
+import { LocalTransport } from '../../../src/transport/local.js';
+import type { ConnectionSpec, ExecResult, Transport } from '../../../src/transport/types.js';
+
+const spec: ConnectionSpec = { name: 'local', host: 'localhost', port: 22, user: 'root', knownHostsFiles: [], acceptNewHostKeys: false, connectTimeoutMs: 5000, kind: 'local' };
+
+function task(name: string, module: string, args: unknown, notify: string[] = []): TaskInstance {
+  const mod = modules[module];
+  return { name, module: mod, args: mod.schema.parse(args), tags: [], notify, become: false, noLog: false };
+}
+
+/** Counts round trips, so tests can hold the engine to "one round trip per play when nothing changes". */
+class CountingTransport implements Transport {
+  calls = 0;
+  inner = new LocalTransport(spec);
+  spec = spec;
+  connect = () => this.inner.connect();
+  close = () => this.inner.close();
+  async run(script: string, opts = {}): Promise<ExecResult> {
+    this.calls++;
+    return this.inner.run(script, opts);
+  }
+}
+
+async function apply(plays: PlayInstance[], check = false): Promise<{ report: HostReport; trips: number }> {
+  const t = new CountingTransport();
+  const report = await runHost(t, plays, { check, forks: 1 }, () => undefined);
+  return { report, trips: t.calls };
+}
+
+describe('engine on a real shell (local transport)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ss-engine-'));
+  const play = (): PlayInstance => ({
+    name: 'p',
+    become: false,
+    tasks: [
+      task('make dir', 'file', { path: join(dir, 'app'), state: 'directory', mode: '0750' }, ['touch marker']),
+      task('link it', 'file', { path: join(dir, 'current'), state: 'link', src: join(dir, 'app') }),
+    ],
+    handlers: [task('touch marker', 'file', { path: join(dir, 'marker'), state: 'touch' })],
+  });
+
+  it('check predicts exactly what apply changes, and nothing is touched by check', async () => {
+    const check = await apply([play()], true);
+    expect(check.report.tasks.map((t) => [t.name, t.status])).toEqual([
+      ['make dir', 'changed'],
+      ['link it', 'changed'],
+      ['touch marker', 'changed'],
+    ]);
+    expect(() => statSync(join(dir, 'app'))).toThrow();
+
+    const first = await apply([play()]);
+    expect(first.report.tasks.map((t) => [t.name, t.status])).toEqual(check.report.tasks.map((t) => [t.name, t.status]));
+    expect((statSync(join(dir, 'app')).mode & 0o777).toString(8)).toBe('750');
+    expect(statSync(join(dir, 'marker')).isFile()).toBe(true);
+  });
+
+  it('a second apply changes nothing, gives a reason for each task, and costs one round trip', async () => {
+    const second = await apply([play()]);
+    expect(second.report.changed).toBe(0);
+    expect(second.report.tasks.every((t) => t.status === 'ok' && t.reason.length > 0)).toBe(true);
+    expect(second.trips).toBe(1);
+  });
+
+  it('a failing task stops that host, names the failure and keeps what ran before', async () => {
+    const f = join(dir, 'plain');
+    writeFileSync(f, 'x');
+    const bad: PlayInstance = {
+      name: 'p',
+      become: false,
+      tasks: [
+        task('ok one', 'file', { path: f, state: 'file', mode: '0600' }),
+        task('missing', 'file', { path: join(dir, 'nope'), state: 'file' }),
+        task('never', 'file', { path: join(dir, 'never'), state: 'directory' }),
+      ],
+      handlers: [],
+    };
+    const { report } = await apply([bad]);
+    expect(report.tasks.map((t) => t.status)).toEqual(['changed', 'failed']);
+    expect(report.error).toMatch(/missing/);
+    expect(readFileSync(f, 'utf8')).toBe('x');
+    expect(() => statSync(join(dir, 'never'))).toThrow();
+  });
+});
