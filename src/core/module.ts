@@ -12,10 +12,23 @@ export interface HostInfo {
   osVersion: string;
   osCodename: string;
   arch: string;
+  /** the controller's address as the host sees it, from $SSH_CONNECTION, when known */
+  client?: string;
+}
+
+/** How the controller reaches the host right now; lets plans refuse changes that would cut that access. */
+export interface AccessInfo {
+  /** the SSH port of the current connection */
+  port: number;
+  /** the login user of the current connection */
+  user: string;
+  /** the controller's address as the host sees it (from $SSH_CONNECTION), when known */
+  client?: string;
 }
 
 export interface PlanContext {
   host: HostInfo;
+  access: AccessInfo;
   /** true in `check`: plans must not differ, but some modules word their reasons for it */
   check: boolean;
 }

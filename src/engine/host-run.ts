@@ -134,7 +134,9 @@ class PlayRunner {
       if (!this.facts.has(p.id)) throw new Error(`fact ${p.id} was not gathered`);
       facts[name] = this.facts.get(p.id);
     }
-    return task.module.plan(task.args, facts as never, { host: this.info, check: this.opts.check });
+    const spec = this.transport.spec;
+    const access = { port: spec.port, user: spec.user, ...(this.info.client ? { client: this.info.client } : {}) };
+    return task.module.plan(task.args, facts as never, { host: this.info, access, check: this.opts.check });
   }
 
   private async gather(probes: Probe[]): Promise<void> {

@@ -10,6 +10,8 @@ export const hostInfo = probe<HostInfo>(
     '. /etc/os-release 2>/dev/null',
     'echo "id=$ID"; echo "version=$VERSION_ID"; echo "codename=$VERSION_CODENAME"',
     'echo "arch=$(dpkg --print-architecture 2>/dev/null || uname -m)"',
+    // set by sshd for the login shell; the transport carries it through sudo
+    'echo "client=${SSH_CONNECTION%% *}"',
   ].join('\n'),
   (out) => {
     const kv = Object.fromEntries(
@@ -24,6 +26,7 @@ export const hostInfo = probe<HostInfo>(
       osVersion: kv.version ?? '',
       osCodename: kv.codename ?? '',
       arch: kv.arch ?? '',
+      ...(kv.client ? { client: kv.client } : {}),
     };
   },
 );

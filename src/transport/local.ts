@@ -49,9 +49,10 @@ function localUser(): string {
   return process.env.USER ?? process.env.LOGNAME ?? 'the current user';
 }
 
-function spawnShell(command: string): ScriptProcess {
+/** `/bin/sh -c command` as a ScriptProcess; exported for tests that drive feedScript directly. */
+export function spawnShell(command: string, env: NodeJS.ProcessEnv = process.env): ScriptProcess {
   // Own process group, so a timeout kills the script's children too, not just the shell.
-  const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env });
   const done = new Promise<{ code: number | null }>((resolve) => {
     child.on('error', () => resolve({ code: null }));
     child.on('close', (code) => resolve({ code }));

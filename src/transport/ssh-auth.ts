@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import type { AnyAuthMethod, AuthenticationType, ParsedKey } from 'ssh2';
+import type { AnyAuthMethod, AuthHandlerMiddleware, ParsedKey } from 'ssh2';
 import { loadSshConfig } from './ssh-config.js';
 import type { ConnectionSpec } from './types.js';
 
@@ -87,9 +87,10 @@ export function planAuth(spec: ConnectionSpec, opts: AuthPlanOptions): AuthPlan 
  * ssh2 authHandler over the plan; records what was actually offered so an auth failure can say so.
  * The server's list of remaining methods is respected (an agent offers public keys).
  */
-export function makeAuthHandler(plan: AuthPlan, tried: string[]) {
+export function makeAuthHandler(plan: AuthPlan, tried: string[]): AuthHandlerMiddleware {
   const queue = [...plan.candidates];
-  return (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: (m: AnyAuthMethod | false) => void): void => {
+  // ssh2 passes null lists on the first call and accepts `false` for "give up", unlike its typings say
+  return (methodsLeft: string[] | null, _partial, next) => {
     for (let c = queue.shift(); c; c = queue.shift()) {
       const wire = c.method.type === 'agent' ? 'publickey' : c.method.type;
       if (methodsLeft && !methodsLeft.includes(wire)) continue;
@@ -97,6 +98,6 @@ export function makeAuthHandler(plan: AuthPlan, tried: string[]) {
       next(c.method);
       return;
     }
-    next(false);
+    (next as unknown as (m: false) => void)(false);
   };
 }

@@ -5,7 +5,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import type { ClientChannel } from 'ssh2';
+import type { ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
 import { BecomeNegotiator, becomeCommand, newBecomeTokens } from './become.js';
 import { feedScript, type ScriptProcess } from './feed-script.js';
 import { makeAuthHandler, planAuth, type AuthPlan } from './ssh-auth.js';
@@ -91,8 +91,8 @@ export class SshTransport implements Transport {
         keepaliveInterval: 15_000,
         keepaliveCountMax: 4,
         hostVerifier: hostKey.verifier,
-        algorithms: { serverHostKey: hostKeyAlgorithms(entries, spec.host, spec.port) },
-        authHandler: makeAuthHandler(plan, tried) as never,
+        algorithms: { serverHostKey: hostKeyAlgorithms(entries, spec.host, spec.port) as ServerHostKeyAlgorithm[] },
+        authHandler: makeAuthHandler(plan, tried),
       });
     });
     this.conn = conn;

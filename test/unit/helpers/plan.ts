@@ -1,4 +1,4 @@
-import type { HostInfo, Plan } from '../../../src/core/module.js';
+import type { AccessInfo, HostInfo, Plan } from '../../../src/core/module.js';
 import { modules } from '../../../src/modules/index.js';
 
 export const debian12: HostInfo = { container: 'none', osId: 'debian', osVersion: '12', osCodename: 'bookworm', arch: 'amd64' };
@@ -7,7 +7,9 @@ export const debian12: HostInfo = { container: 'none', osId: 'debian', osVersion
  * A module's plan from arguments and fake facts, with its schema applied as the engine does:
  * the table-driven fixture style of the unit tests (no host involved).
  */
-export function planFor(module: string, args: unknown, facts: Record<string, unknown>, host: Partial<HostInfo> = {}, check = false): Plan {
+export const sshAccess: AccessInfo = { port: 22, user: 'root', client: '10.99.0.1' };
+
+export function planFor(module: string, args: unknown, facts: Record<string, unknown>, host: Partial<HostInfo> = {}, check = false, access: AccessInfo = sshAccess): Plan {
   const mod = modules[module];
   if (!mod) throw new Error(`no module ${module}`);
   const parsed = mod.schema.parse(args);
@@ -15,5 +17,5 @@ export function planFor(module: string, args: unknown, facts: Record<string, unk
   const wanted = Object.keys(mod.facts(parsed)).sort();
   const given = Object.keys(facts).sort();
   if (wanted.join() !== given.join()) throw new Error(`fixture facts ${given} differ from module facts ${wanted}`);
-  return mod.plan(parsed, facts as never, { host: { ...debian12, ...host }, check });
+  return mod.plan(parsed, facts as never, { host: { ...debian12, ...host }, access, check });
 }

@@ -1,0 +1,73 @@
+// The lab CLI: `npm run lab -- <command>` (or `npx tsx scripts/lab.ts <command>`). See scripts/lab/.
+import { spawnSync } from 'node:child_process';
+import { labDown, labHost, labStatus, labUp, resetHost, sshOptions } from './lab/index.js';
+
+const USAGE = `usage: tsx scripts/lab.ts <command>
+  up [N | hN...] [--fresh]   boot h1..hN (default 1), reusing running healthy hosts (--fresh: recreate them)
+  down                       stop hosts and services, delete namespaces and the bridge
+  status                     services, base image, hosts
+  ssh NAME [cmd...]          ssh root@NAME with the lab key and strict host keys
+  reset NAME                 recreate one host fresh from the base image`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...args] = argv;
+  switch (cmd) {
+    case 'up': {
+      const fresh = args.includes('--fresh');
+      const rest = args.filter((a) => a !== '--fresh');
+      const hosts = rest.length === 0 ? 1 : /^\d+$/.test(rest[0]) && rest.length === 1 ? Number(rest[0]) : rest;
+      const started = Date.now();
+      const lab = await labUp({ hosts, fresh });
+      console.log(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      for (const h of lab.hosts) console.log(`  ${h.name}  ${h.addr}  ${h.fqdn}`);
+      console.log(`inventory:   ${lab.inventoryPath}`);
+      console.log(`known_hosts: ${lab.knownHostsPath}`);
+      console.log(`ssh key:     ${lab.keyPath}`);
+      console.log(`ACME:        ${lab.pebble.directory} (listener CA ${lab.pebble.listenerCaPath})`);
+      return 0;
+    }
+    case 'down':
+      await labDown();
+      console.log('lab down');
+      return 0;
+    case 'status': {
+      const s = await labStatus();
+      console.log(`lab dir: ${s.dir}   base image: ${s.baseImage ? 'ready' : 'missing'}`);
+      for (const svc of s.services) console.log(`  ${svc.name.padEnd(20)} ${svc.pid ? `running (pid ${svc.pid})` : 'stopped'}`);
+      if (s.hosts.length === 0) console.log('  no hosts');
+      for (const h of s.hosts) {
+        const state = h.loopPid ? (h.reachable ? 'up' : 'running, ssh not answering') : 'stopped';
+        console.log(`  ${h.name.padEnd(5)} ${h.addr.padEnd(12)} ${state}`);
+      }
+      return 0;
+    }
+    case 'ssh': {
+      const [name, ...remote] = args;
+      if (!name) break;
+      const tty = process.stdin.isTTY && process.stdout.isTTY ? ['-t'] : [];
+      const r = spawnSync('ssh', [...sshOptions(), ...tty, `root@${labHost(name).addr}`, ...remote], { stdio: 'inherit' });
+      return r.status ?? 1;
+    }
+    case 'reset': {
+      if (!args[0]) break;
+      const h = await resetHost(args[0]);
+      console.log(`${h.name} recreated: ${h.addr}`);
+      return 0;
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+      console.log(USAGE);
+      return cmd === undefined ? 2 : 0;
+  }
+  console.error(USAGE);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`lab: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

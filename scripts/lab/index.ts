@@ -1,0 +1,6 @@
+// The lab's public API, for e2e tests, the demo and scripts/lab.ts.
+export { GATEWAY, DOMAIN, type LabHost, labHost, hostNames } from './addressing.js';
+export { type Lab, type LabUpOptions, type LabStatus, labUp, labDown, resetHost, labStatus, describeLab } from './lifecycle.js';
+export { type ExecResult, hostExec, nsExec } from './host.js';
+export { addDnsName } from './services.js';
+export { sshOptions } from './ssh.js';

@@ -1,0 +1,174 @@
+// Bringing the lab up and down: the order of the pieces, leftovers of earlier sessions, host reuse.
+// Everything that changes shared state runs under the lab lock (lock.ts).
+import fs from 'node:fs';
+import { GATEWAY, type LabHost, hostNames, labHost } from './addressing.js';
+import { baseImageReady, ensureBaseImage } from './base-image.js';
+import { bootHost, hostProcesses, hostPublicKeys, knownHostNames, leaderPid, prepareHostRoot, stopHost } from './host.js';
+import { updateKnownHosts, writeInventory } from './inventory.js';
+import { withLabLock } from './lock.js';
+import { deleteBridge, ensureBridge, labNamespaces, labVeths } from './network.js';
+import { hostPaths, labPaths } from './paths.js';
+import { pkiPaths } from './pki.js';
+import { ensurePrerequisites, raiseInotifyLimits } from './prerequisites.js';
+import {
+  PEBBLE_DIRECTORY, addDnsName, ensureServices, forgetDnsNames, pebbleIssuingRoot, serviceStates, stopServices,
+} from './services.js';
+import { log, tail } from './shell.js';
+import { ensureLabKey, sshReachable, waitForSsh } from './ssh.js';
+
+export interface Lab {
+  dir: string;
+  keyPath: string;
+  knownHostsPath: string;
+  inventoryDir: string;
+  inventoryPath: string;
+  /** The hosts asked for (other lab hosts may be running too; the inventory lists all running ones). */
+  hosts: LabHost[];
+  gateway: typeof GATEWAY;
+  /** The hosts' resolver (pebble-challtestsrv); add names with addDnsName(). */
+  dns: typeof GATEWAY;
+  /** apt proxy the hosts use (already configured in the image). */
+  aptProxy: string;
+  pebble: {
+    directory: string;
+    /** CA of the ACME listener's certificate (the hosts do NOT trust it by default). */
+    listenerCaPath: string;
+    /** Pebble's issuing root, fetched now (it changes whenever Pebble restarts). */
+    issuingRoot(): Promise<string>;
+  };
+}
+
+export interface LabUpOptions {
+  /** `2` means h1 and h2. */
+  hosts: number | string[];
+  /** Recreate these hosts (or all asked for) from the base even if they are running and healthy. */
+  fresh?: boolean | string[];
+}
+
+export function describeLab(names: string[] = []): Lab {
+  const p = labPaths();
+  return {
+    dir: p.dir,
+    keyPath: p.key,
+    knownHostsPath: p.knownHosts,
+    inventoryDir: p.inventoryDir,
+    inventoryPath: p.inventory,
+    hosts: names.map(labHost),
+    gateway: GATEWAY,
+    dns: GATEWAY,
+    aptProxy: `http://${GATEWAY}:3142`,
+    pebble: { directory: PEBBLE_DIRECTORY, listenerCaPath: pkiPaths().caCert, issuingRoot: pebbleIssuingRoot },
+  };
+}
+
+/** Prerequisites, bridge, services, key, base image: cheap when all is already there. */
+async function ensureInfra(): Promise<string> {
+  await ensurePrerequisites();
+  await raiseInotifyLimits();
+  await ensureBridge();
+  await ensureServices();
+  const publicKey = await ensureLabKey();
+  await ensureBaseImage(publicKey);
+  return publicKey;
+}
+
+/**
+ * Processes die when a session ends, but namespaces, veths and pid files stay. A host whose boot loop is
+ * gone is a leftover (even if its container still runs: without the loop a reboot would not come back).
+ */
+async function cleanLeftovers(): Promise<void> {
+  const names = new Set([...knownHostNames(), ...(await labNamespaces()), ...(await labVeths())]);
+  const stale = [...names].filter((n) => hostProcesses(n).loop === undefined);
+  if (stale.length > 0) log(`cleaning leftovers of ${stale.join(' ')}`);
+  await Promise.all(stale.map(stopHost));
+}
+
+async function isHealthy(name: string): Promise<boolean> {
+  const { loop, nspawn } = hostProcesses(name);
+  if (loop === undefined || nspawn === undefined || (await leaderPid(name)) === undefined) return false;
+  // running: give a host that is just (re)booting a moment before calling it broken
+  return (await sshReachable(labHost(name).addr)) || (await waitForSsh(labHost(name).addr, 15_000));
+}
+
+function runningHosts(): LabHost[] {
+  return knownHostNames().filter((n) => hostProcesses(n).loop !== undefined).map(labHost);
+}
+
+/** Stop, copy the base, make host keys, publish them, boot, register DNS, wait for SSH. In parallel. */
+async function createHosts(names: string[], publicKey: string): Promise<void> {
+  if (names.length === 0) return;
+  const started = Date.now();
+  await Promise.all(names.map(stopHost));
+  await Promise.all(names.map((n) => prepareHostRoot(n, publicKey)));
+  updateKnownHosts(names.map((n) => ({ host: labHost(n), keys: hostPublicKeys(n) })));
+  for (const n of names) await bootHost(n);
+  for (const n of names) await addDnsName(labHost(n).fqdn, labHost(n).addr);
+  // 2 cores boot every host at once: allow more time for bigger batches
+  const timeoutMs = 60_000 + 5_000 * (names.length - 1);
+  const failed = (
+    await Promise.all(names.map(async (n) => ((await waitForSsh(labHost(n).addr, timeoutMs)) ? undefined : n)))
+  ).filter((n): n is string => n !== undefined);
+  if (failed.length > 0) {
+    const details = failed.map((n) => `--- ${n} console (${hostPaths(n).console}):\n${tail(hostPaths(n).console, 25)}`);
+    throw new Error(`lab host(s) ${failed.join(' ')} not reachable over SSH after ${timeoutMs / 1000} s\n${details.join('\n')}`);
+  }
+  log(`${names.join(' ')} up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+export async function labUp(opts: LabUpOptions): Promise<Lab> {
+  const names = hostNames(opts.hosts);
+  const fresh = new Set(opts.fresh === true ? names : opts.fresh || []);
+  return withLabLock(async () => {
+    const publicKey = await ensureInfra();
+    await cleanLeftovers();
+    const healthy = await Promise.all(names.map(async (n) => !fresh.has(n) && (await isHealthy(n))));
+    await createHosts(names.filter((_, i) => !healthy[i]), publicKey);
+    writeInventory(runningHosts());
+    return describeLab(names);
+  });
+}
+
+/** A fresh copy of the base under the same name, address, MACs (new host keys, published to known_hosts). */
+export async function resetHost(name: string): Promise<LabHost> {
+  const host = labHost(name);
+  await withLabLock(async () => {
+    const publicKey = await ensureInfra();
+    await cleanLeftovers();
+    await createHosts([name], publicKey);
+    writeInventory(runningHosts());
+  });
+  return host;
+}
+
+/** Stop every host and service of the lab, delete namespaces and the bridge. Idempotent; leftovers too. */
+export async function labDown(): Promise<void> {
+  await withLabLock(async () => {
+    const names = [...new Set([...knownHostNames(), ...(await labNamespaces()), ...(await labVeths())])];
+    await Promise.all(names.map(stopHost));
+    // roots are disposable (up always recreates a stopped host); consoles stay for post-mortems
+    await Promise.all(knownHostNames().map((n) => fs.promises.rm(hostPaths(n).root, { recursive: true, force: true })));
+    await stopServices();
+    await deleteBridge();
+    forgetDnsNames();
+    updateKnownHosts([], names.map(labHost));
+    writeInventory([]);
+  });
+}
+
+export interface LabStatus {
+  dir: string;
+  baseImage: boolean;
+  services: { name: string; pid?: number }[];
+  hosts: (LabHost & { loopPid?: number; nspawnPid?: number; reachable: boolean })[];
+}
+
+export async function labStatus(): Promise<LabStatus> {
+  const hosts = await Promise.all(
+    knownHostNames().map(async (n) => {
+      const { loop, nspawn } = hostProcesses(n);
+      const reachable = loop !== undefined && (await sshReachable(labHost(n).addr));
+      return { ...labHost(n), loopPid: loop, nspawnPid: nspawn, reachable };
+    }),
+  );
+  return { dir: labPaths().dir, baseImage: baseImageReady(), services: serviceStates(), hosts };
+}

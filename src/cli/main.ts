@@ -1,0 +1,97 @@
+import { Command, CommanderError, Option } from 'commander';
+import { InputError } from '../core/input-error.js';
+import { runCommand, type RunFlags } from './run-command.js';
+import { listCommand } from './list-command.js';
+
+const program = new Command();
+
+program
+  .name('shipshape')
+  .description(
+    'Provision small VPS fleets over SSH: idempotent tasks from playbooks and roles, with check/diff and drift detection.',
+  )
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+function runOptions(cmd: Command): Command {
+  return cmd
+    .argument('<playbook>', 'playbook YAML file, e.g. playbooks/site.yml')
+    .requiredOption('-i, --inventory <path>', 'inventory file or directory (hosts.yml with host_vars/ and group_vars/ beside it)')
+    .option('-l, --limit <pattern>', 'only these hosts: names, groups, globs, "web*,!web3", "prod:&db"')
+    .option('-t, --tags <tags>', 'only tasks and roles with these tags (comma-separated)')
+    .option('--skip-tags <tags>', 'skip tasks and roles with these tags (comma-separated)')
+    .option('-D, --diff', 'show a unified diff of every file and setting that changes')
+    .addOption(new Option('-f, --forks <n>', 'hosts worked on at the same time').default(10).argParser(positiveInt))
+    .option('-e, --extra-vars <key=value>', 'set a variable, highest precedence (repeatable; value may be JSON)', collect, [])
+    .option('--json', 'print one JSON document on stdout instead of progress and text')
+    .option('-v, --verbose', 'also list tasks that needed no change, with the reason')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--accept-new-host-keys', 'record the host key of a host never seen before (like OpenSSH accept-new); a CHANGED key is always refused')
+    .option('--no-color', 'no colours in the output');
+}
+
+runOptions(program.command('apply'))
+  .description('apply a playbook: change the hosts to match it, then report what changed')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  shipshape apply playbooks/site.yml -i inventory/hosts.yml
+  shipshape apply playbooks/site.yml -i inventory/ -l web1 -t firewall --diff
+
+Exit codes: 0 all hosts fine, 1 a task failed, 4 a host was unreachable, 64 bad command line or input files
+(nothing was contacted).`,
+  )
+  .action((playbook: string, flags: RunFlags) => runCommand('apply', playbook, flags));
+
+runOptions(program.command('check'))
+  .description('dry run: read every host and report what apply would change (drift), changing nothing')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  shipshape check playbooks/site.yml -i inventory/hosts.yml --diff
+  shipshape check playbooks/site.yml -i inventory/ --json | jq '.hosts[].changed'
+
+Exit codes: 0 nothing would change, 2 changes or drift found, 1 a task could not be planned,
+4 a host was unreachable, 64 bad command line or input files (nothing was contacted).`,
+  )
+  .action((playbook: string, flags: RunFlags) => runCommand('check', playbook, flags));
+
+program
+  .command('modules')
+  .description('list the task modules a playbook can use, with their arguments')
+  .argument('[name]', 'show one module in detail')
+  .action((name?: string) => listCommand('modules', name));
+
+program
+  .command('roles')
+  .description('list the roles and their variables with defaults')
+  .argument('[name]', 'show one role in detail')
+  .action((name?: string) => listCommand('roles', name));
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`--forks wants a whole number of at least 1, not "${v}"`);
+  return n;
+}
+
+function collect(v: string, acc: string[]): string[] {
+  return [...acc, v];
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // help and version are "errors" to commander but successes to the user
+    process.exitCode = err.exitCode === 0 ? 0 : 64;
+  } else if (err instanceof InputError) {
+    process.stderr.write(`${err.format()}\n`);
+    process.exitCode = 64;
+  } else {
+    process.stderr.write(`shipshape: ${(err as Error).stack ?? err}\n`);
+    process.exitCode = 1;
+  }
+}

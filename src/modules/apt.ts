@@ -1,0 +1,195 @@
+import { z } from 'zod';
+import { defineModule, type Plan } from '../core/module.js';
+import { run, type Step } from '../core/step.js';
+import {
+  aptCache,
+  aptCandidates,
+  candidateFor,
+  dpkgPackages,
+  packageStatus,
+  parsePackageSpec,
+  UPDATE_STAMP,
+  type AptCache,
+  type AptCandidates,
+  type DpkgPackages,
+} from '../facts/apt.js';
+
+// Debian package names, an optional :arch and an optional =version; apt's own syntax, minus globs,
+// so that dpkg-query answers exactly the question asked
+const PACKAGE = /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$/;
+
+const names = z
+  .union([z.string(), z.array(z.string())])
+  // Ansible accepts "a,b" as a list too
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(z.string().regex(PACKAGE, 'a package name like "nginx", "libc6:i386" or "nginx=1.22.1-9" (wildcards are not supported)'))
+      .min(1),
+  );
+
+const schema = z
+  .object({
+    name: names.optional(),
+    state: z.enum(['present', 'absent', 'latest']).default('present'),
+    /** run `apt-get update` first; see `cacheDecision` for when exactly */
+    update_cache: z.boolean().optional(),
+    /** seconds; as in Ansible >= 2.4, setting it implies update_cache unless that is explicitly false */
+    cache_valid_time: z.number().int().nonnegative().optional(),
+    purge: z.boolean().default(false),
+    /** unset = whatever apt is configured to do (Debian's default installs recommends), as in Ansible */
+    install_recommends: z.boolean().optional(),
+  })
+  .strict()
+  .refine((a) => a.name || a.update_cache || a.cache_valid_time !== undefined, {
+    message: 'apt needs name, update_cache or cache_valid_time',
+  })
+  .refine((a) => a.state !== 'latest' || !a.name?.some((n) => n.includes('=')), {
+    message: 'state: latest cannot be combined with a pinned version (name=version)',
+  });
+
+type Args = z.infer<typeof schema>;
+
+interface AptFacts {
+  packages?: DpkgPackages;
+  candidates?: AptCandidates;
+  cache?: AptCache;
+}
+
+const ENV = { DEBIAN_FRONTEND: 'noninteractive' };
+// wait for a dpkg lock held by unattended-upgrades or cloud-init on a fresh VPS instead of failing at once
+const LOCK = ['-o', 'DPkg::Lock::Timeout=300'];
+// keep locally edited config files on upgrades without prompting (there is no terminal to prompt on)
+const CONF = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
+
+const wantsUpdate = (a: Args) => a.update_cache ?? a.cache_valid_time !== undefined;
+
+export default defineModule({
+  name: 'apt',
+  summary: 'Install, upgrade or remove Debian packages, updating the apt cache when needed (Ansible: apt)',
+  schema,
+  facts: (a: Args) => ({
+    ...(a.name ? { packages: dpkgPackages(a.name) } : {}),
+    ...(a.name && a.state === 'latest' ? { candidates: aptCandidates(a.name) } : {}),
+    ...(wantsUpdate(a) ? { cache: aptCache() } : {}),
+  }),
+  plan(a: Args, f: AptFacts): Plan {
+    if (f.packages && !f.packages.available) {
+      return { steps: [], reason: 'dpkg-query not found', fail: 'apt: this host has no dpkg-query; apt only manages Debian and Ubuntu hosts' };
+    }
+    const stale = cacheAge(a, f.cache);
+    const pkgs = a.name ? packageChanges(a, f, stale !== undefined) : { words: [], changes: [], ok: [] };
+    // update_cache without cache_valid_time: refresh only right before installing something. Updating on
+    // every run would report a change every run; with nothing to install, a fresh index is of no use.
+    const update = stale ?? (wantsUpdate(a) && a.state !== 'absent' && pkgs.words.length > 0 ? 'before installing' : undefined);
+
+    const steps: Step[] = [];
+    const what: string[] = [];
+    if (update) {
+      steps.push(run(['apt-get', ...LOCK, '-q', 'update'], { env: ENV }));
+      // the stamp is what the next run's cache_valid_time check reads; an update that fetched nothing new
+      // would otherwise leave no trace and the cache would look stale forever
+      steps.push(run(['touch', UPDATE_STAMP]));
+      what.push(`update apt cache (${update})`);
+    }
+    if (pkgs.words.length) {
+      steps.push(pkgs.remove ? removeStep(a, pkgs.words) : installStep(a, pkgs.words));
+      what.push(...pkgs.changes);
+    }
+    if (steps.length) return { steps, reason: what.join('; ') };
+    return { steps, reason: [...pkgs.ok, cacheNote(a, f.cache)].filter(Boolean).join('; ') };
+  },
+});
+
+function installStep(a: Args, words: string[]): Step {
+  const rec = a.install_recommends === undefined ? [] : a.install_recommends ? ['--install-recommends'] : ['--no-install-recommends'];
+  return run(['apt-get', ...LOCK, ...CONF, '-y', '-q', ...rec, 'install', '--', ...words], { env: ENV });
+}
+
+function removeStep(a: Args, words: string[]): Step {
+  return run(['apt-get', ...LOCK, '-y', '-q', a.purge ? 'purge' : 'remove', '--', ...words], { env: ENV });
+}
+
+interface PackageChanges {
+  /** the package arguments for apt-get */
+  words: string[];
+  remove?: boolean;
+  changes: string[];
+  ok: string[];
+}
+
+function packageChanges(a: Args, f: AptFacts, updating: boolean): PackageChanges {
+  if (a.state === 'absent') return removals(a, f.packages!);
+  const words: string[] = [];
+  const install: string[] = [];
+  const upgrade: string[] = [];
+  const refresh: string[] = [];
+  const ok: string[] = [];
+  for (const word of a.name ?? []) {
+    const spec = parsePackageSpec(word);
+    const label = word.split('=')[0];
+    const st = packageStatus(f.packages!, spec);
+    const cand = a.state === 'latest' ? candidateFor(f.candidates ?? {}, spec) : undefined;
+    if (!st.installed) {
+      words.push(word);
+      install.push(st.broken ? `${word} (dpkg state ${st.broken})` : word);
+    } else if (spec.version && st.version !== spec.version) {
+      words.push(word);
+      upgrade.push(`${label} ${st.version} -> ${spec.version}`);
+    } else if (a.state === 'latest' && updating) {
+      // the candidate known now comes from the stale index; the real one is known only after the update
+      words.push(word);
+      refresh.push(label);
+    } else if (a.state === 'latest' && cand && cand !== st.version) {
+      words.push(word);
+      upgrade.push(`${label} ${st.version} -> ${cand}`);
+    } else ok.push(`${label} ${st.version}`);
+  }
+  const changes = [
+    install.length ? `install ${install.join(', ')}` : '',
+    upgrade.length ? `upgrade ${upgrade.join(', ')}` : '',
+    refresh.length ? `upgrade ${refresh.join(', ')} if the updated cache has newer versions` : '',
+  ].filter(Boolean);
+  const state = a.state === 'latest' ? 'at the latest version' : 'installed';
+  return { words, changes, ok: ok.length ? [`${ok.join(', ')} already ${state}`] : [] };
+}
+
+function removals(a: Args, packages: DpkgPackages): PackageChanges {
+  const words: string[] = [];
+  const gone: string[] = [];
+  const ok: string[] = [];
+  for (const word of a.name ?? []) {
+    const label = word.split('=')[0];
+    const st = packageStatus(packages, parsePackageSpec(word));
+    // a removed package's config files (dpkg state rc) are still work for purge
+    if (st.installed || st.broken || (a.purge && st.configFiles)) {
+      words.push(label);
+      gone.push(st.version ? `${label} ${st.version}` : `${label} (config files)`);
+    } else ok.push(label);
+  }
+  const verb = a.purge ? 'purge' : 'remove';
+  return { words, remove: true, changes: gone.length ? [`${verb} ${gone.join(', ')}`] : [], ok: ok.length ? [`${ok.join(', ')} already absent`] : [] };
+}
+
+/** Why the cache must be updated because of its age, or undefined when its age does not call for it. */
+function cacheAge(a: Args, cache: AptCache | undefined): string | undefined {
+  if (!wantsUpdate(a) || !cache) return undefined;
+  if (!cache.hasLists || cache.updated === undefined) return 'no package index yet';
+  if (a.cache_valid_time === undefined) return undefined;
+  const age = cache.now - cache.updated;
+  return age > a.cache_valid_time ? `last updated ${duration(age)} ago, valid for ${duration(a.cache_valid_time)}` : undefined;
+}
+
+function cacheNote(a: Args, cache: AptCache | undefined): string {
+  if (!wantsUpdate(a) || !cache || cache.updated === undefined) return '';
+  const age = `apt cache updated ${duration(Math.max(0, cache.now - cache.updated))} ago`;
+  if (a.cache_valid_time !== undefined) return `${age} (valid for ${duration(a.cache_valid_time)})`;
+  return `${age}; not refreshed as nothing is to be installed (set cache_valid_time to refresh it periodically)`;
+}
+
+export function duration(seconds: number): string {
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86400)}d`;
+}

@@ -1,0 +1,158 @@
+// Pure helpers of the lab (scripts/lab/): mirror parsing, addressing, inventory and known_hosts rendering.
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { hostNames, labHost, macAddress, netnsName, vethName } from '../../scripts/lab/addressing.js';
+import { parseDeb822Sources, parseOneLineSources } from '../../scripts/lab/apt-sources.js';
+import { renderDebianSources } from '../../scripts/lab/base-image.js';
+import { bootLoopScript } from '../../scripts/lab/host.js';
+import { mergeKnownHosts, renderInventory } from '../../scripts/lab/inventory.js';
+import { shQuote } from '../../scripts/lab/shell.js';
+
+const DEB822 = `Types: deb
+# http://snapshot.example/archive/debian/20250520T000000Z
+URIs: http://mirror.example/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+# http://snapshot.example/archive/debian-security/20250520T000000Z
+URIs: http://mirror.example/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+`;
+
+describe('mirror parsing', () => {
+  it('deb822: first URIs line is the mirror, the security stanza gives the security URI', () => {
+    expect(parseDeb822Sources(DEB822)).toEqual({
+      main: 'http://mirror.example/debian',
+      security: 'http://mirror.example/debian-security',
+    });
+  });
+
+  it('deb822: finds the security stanza by suite even when it comes first; trims trailing slashes', () => {
+    const [main, security] = DEB822.split('\n\n');
+    expect(parseDeb822Sources(`${security.replace('debian-security\n', 'debian-security/\n')}\n${main}`)).toEqual({
+      main: 'http://mirror.example/debian',
+      security: 'http://mirror.example/debian-security',
+    });
+  });
+
+  it('deb822: a single stanza has no security URI; deb-src only or empty gives nothing', () => {
+    expect(parseDeb822Sources(DEB822.split('\n\n')[0])).toEqual({ main: 'http://mirror.example/debian' });
+    expect(parseDeb822Sources('Types: deb-src\nURIs: http://x/debian\nSuites: bookworm\n')).toBeUndefined();
+    expect(parseDeb822Sources('# nothing\n')).toBeUndefined();
+  });
+
+  it('deb822: skips multi-line field continuations', () => {
+    const text = 'Types: deb\nURIs: http://m/debian\nSuites: bookworm\nSigned-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n URIs: nope\n';
+    expect(parseDeb822Sources(text)).toEqual({ main: 'http://m/debian' });
+  });
+
+  it('one-line sources.list: options, comments, security suite', () => {
+    const text = [
+      '# deb http://old.example/debian bookworm main',
+      'deb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian/ bookworm main contrib',
+      'deb-src http://mirror.example/debian bookworm main',
+      'deb http://mirror.example/debian bookworm-updates main',
+      'deb http://sec.example/debian-security bookworm-security main',
+    ].join('\n');
+    expect(parseOneLineSources(text)).toEqual({
+      main: 'http://mirror.example/debian',
+      security: 'http://sec.example/debian-security',
+    });
+    expect(parseOneLineSources('')).toBeUndefined();
+  });
+
+  it('renders the image sources with updates and security suites', () => {
+    const text = renderDebianSources({ main: 'http://m/debian', security: 'http://m/debian-security' });
+    expect(parseDeb822Sources(text)).toEqual({ main: 'http://m/debian', security: 'http://m/debian-security' });
+    expect(text).toContain('Suites: bookworm bookworm-updates\n');
+    expect(text).toContain('Suites: bookworm-security\n');
+    expect(renderDebianSources({ main: 'http://m/debian' })).not.toContain('security');
+  });
+});
+
+describe('addressing', () => {
+  it('derives address, FQDN, namespace and veth names from the host number', () => {
+    expect(labHost('h1')).toEqual({ name: 'h1', addr: '10.99.0.11', fqdn: 'h1.lab.test' });
+    expect(labHost('h244').addr).toBe('10.99.0.254');
+    expect(netnsName('h12')).toBe('ss-h12');
+    expect(vethName('h244').length).toBeLessThanOrEqual(15); // IFNAMSIZ
+  });
+
+  it('rejects names outside h1..h244', () => {
+    for (const bad of ['h0', 'h245', 'h01', 'web1', 'h1; rm -rf /', '']) expect(() => labHost(bad)).toThrow();
+  });
+
+  it('expands a count or validates a list', () => {
+    expect(hostNames(3)).toEqual(['h1', 'h2', 'h3']);
+    expect(hostNames(0)).toEqual([]);
+    expect(hostNames(['h3', 'h1', 'h3'])).toEqual(['h3', 'h1']);
+    expect(() => hostNames(1.5)).toThrow();
+    expect(() => hostNames(['x'])).toThrow();
+  });
+
+  it('gives fixed, distinct, locally administered unicast MACs', () => {
+    expect(macAddress('bridge')).toBe('02:99:00:00:00:00');
+    expect(macAddress('gateway-side', 1)).toBe('02:99:01:00:00:01');
+    expect(macAddress('host-side', 244)).toBe('02:99:02:00:00:f4');
+    const all = new Set<string>([macAddress('bridge')]);
+    for (let n = 1; n <= 244; n++) all.add(macAddress('gateway-side', n)).add(macAddress('host-side', n));
+    expect(all.size).toBe(1 + 2 * 244);
+    for (const mac of all) expect(parseInt(mac.slice(0, 2), 16) & 0b11).toBe(0b10);
+    expect(() => macAddress('host-side', 0)).toThrow();
+  });
+});
+
+describe('inventory and known_hosts', () => {
+  it('renders an Ansible-shaped inventory', () => {
+    const text = renderInventory([labHost('h1'), labHost('h2')], '/lab/id_ed25519');
+    expect(text.startsWith('# written by')).toBe(true);
+    expect(parse(text)).toEqual({
+      all: {
+        vars: { user: 'root', identity_file: '/lab/id_ed25519' },
+        hosts: { h1: { host: '10.99.0.11' }, h2: { host: '10.99.0.12' } },
+      },
+    });
+    expect(parse(renderInventory([], '/k')).all.hosts).toEqual({});
+  });
+
+  it('replaces every line of a re-created host and keeps the others', () => {
+    const before = [
+      '10.99.0.11 ssh-ed25519 OLD1',
+      'h1.lab.test ssh-ed25519 OLD1',
+      '10.99.0.12 ssh-ed25519 KEEP',
+      '10.99.0.11,other ssh-rsa OLD2',
+      '',
+    ].join('\n');
+    const after = mergeKnownHosts(before, [{ host: labHost('h1'), keys: ['ssh-ed25519 NEW1', 'ssh-rsa NEW2'] }]);
+    expect(after.split('\n')).toEqual([
+      '10.99.0.12 ssh-ed25519 KEEP',
+      '10.99.0.11 ssh-ed25519 NEW1',
+      '10.99.0.11 ssh-rsa NEW2',
+      'h1.lab.test ssh-ed25519 NEW1',
+      'h1.lab.test ssh-rsa NEW2',
+      '',
+    ]);
+    expect(mergeKnownHosts(after, [], [labHost('h1'), labHost('h2')])).toBe('');
+  });
+});
+
+describe('boot loop', () => {
+  it('reboots only on exit 133 and records the nspawn pid', () => {
+    const script = bootLoopScript('h3');
+    expect(script.split('\n')[0]).toBe('# shipshape-lab boot loop ss-h3');
+    expect(script).toContain('--network-namespace-path=/run/netns/ss-h3');
+    expect(script).toContain(`'--system-call-filter=@keyring bpf'`);
+    expect(script).toContain('[ "$rc" = 133 ] || break');
+    expect(script).toMatch(/echo \$! > \S+\/hosts\/h3\/nspawn\.pid/);
+  });
+
+  it('quotes for POSIX sh', () => {
+    expect(shQuote('plain-word_1.0/x')).toBe('plain-word_1.0/x');
+    expect(shQuote("it's here")).toBe(`'it'\\''s here'`);
+    expect(shQuote('')).toBe(`''`);
+  });
+});
