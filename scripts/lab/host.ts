@@ -31,8 +31,10 @@ export async function prepareHostRoot(name: string, publicKey: string): Promise<
   const p = hostPaths(name);
   const { fqdn } = labHost(name);
   fs.mkdirSync(p.dir, { recursive: true });
-  fs.rmSync(p.root, { recursive: true, force: true });
-  await sh`cp -a --reflink=auto ${labPaths().base} ${p.root}`;
+  // move the old root aside and delete it while the copy runs (a used root can be 1 GB: docker images)
+  if (fs.existsSync(p.root)) fs.renameSync(p.root, `${p.root}.old-${Date.now()}`);
+  const old = fs.readdirSync(p.dir).filter((f) => f.startsWith('root.old-')).map((f) => path.join(p.dir, f));
+  await Promise.all([sh`cp -a --reflink=auto ${labPaths().base} ${p.root}`, ...old.map((o) => sh`rm -rf ${o}`)]);
   const at = (f: string) => path.join(p.root, f);
   fs.writeFileSync(at('etc/hostname'), `${name}\n`);
   // without its own name in /etc/hosts every sudo waits on a DNS time-out for it
@@ -152,7 +154,8 @@ export async function hostExec(name: string, cmd: string): Promise<ExecResult> {
   const pid = await leaderPid(name);
   if (pid === undefined) throw new Error(`lab host ${name} is not running`);
   const env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8', 'USER=root', 'LOGNAME=root'];
-  const r = await shTry`nsenter --target ${pid} --all --root --wd=/ -- /usr/bin/env -i ${env} /bin/sh -c ${cmd} </dev/null`;
+  // --root/--wd without a value: the container's own; `--wd=/` would chdir before entering its mount namespace
+  const r = await shTry`nsenter --target ${pid} --all --root --wd -- /usr/bin/env -i ${env} /bin/sh -c ${cmd} </dev/null`;
   return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode ?? -1 };
 }
 

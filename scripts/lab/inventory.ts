@@ -1,7 +1,7 @@
 // What the engine (and humans) read: an Ansible-shaped hosts.yml and the exact host keys of every lab
 // host in known_hosts beside it, so the engine can verify host keys strictly without accept-new.
 import fs from 'node:fs';
-import { stringify } from 'yaml';
+import { Document, isMap } from 'yaml';
 import type { LabHost } from './addressing.js';
 import { labPaths } from './paths.js';
 import { writeFileAtomic } from './shell.js';
@@ -13,7 +13,11 @@ export function renderInventory(hosts: LabHost[], identityFile: string): string 
       hosts: Object.fromEntries(hosts.map((h) => [h.name, { host: h.addr }])),
     },
   };
-  return '# written by `npm run lab up`; lab hosts are disposable\n' + stringify(doc, { collectionStyle: 'block' });
+  const yaml = new Document(doc);
+  // one line per host (`h1: { host: 10.99.0.11 }`): easy to read and to diff
+  const hostMap = yaml.getIn(['all', 'hosts']);
+  if (isMap(hostMap)) for (const item of hostMap.items) if (isMap(item.value)) item.value.flow = true;
+  return '# written by `npm run lab up`; lab hosts are disposable\n' + yaml.toString();
 }
 
 /**

@@ -78,7 +78,12 @@ async function ensureInfra(): Promise<string> {
  */
 async function cleanLeftovers(): Promise<void> {
   const names = new Set([...knownHostNames(), ...(await labNamespaces()), ...(await labVeths())]);
-  const stale = [...names].filter((n) => hostProcesses(n).loop === undefined);
+  const namespaces = new Set([...(await labNamespaces()), ...(await labVeths())]);
+  const stale = [...names].filter((n) => {
+    const { loop, nspawn } = hostProcesses(n);
+    const p = hostPaths(n);
+    return loop === undefined && (nspawn !== undefined || namespaces.has(n) || fs.existsSync(p.loopPid) || fs.existsSync(p.nspawnPid));
+  });
   if (stale.length > 0) log(`cleaning leftovers of ${stale.join(' ')}`);
   await Promise.all(stale.map(stopHost));
 }
@@ -98,8 +103,12 @@ function runningHosts(): LabHost[] {
 async function createHosts(names: string[], publicKey: string): Promise<void> {
   if (names.length === 0) return;
   const started = Date.now();
+  const phase = (what: string, since: number) => log(`${what} in ${((Date.now() - since) / 1000).toFixed(1)} s`);
   await Promise.all(names.map(stopHost));
+  const copying = Date.now();
   await Promise.all(names.map((n) => prepareHostRoot(n, publicKey)));
+  phase(`copied the base for ${names.join(' ')}`, copying);
+  const booting = Date.now();
   updateKnownHosts(names.map((n) => ({ host: labHost(n), keys: hostPublicKeys(n) })));
   for (const n of names) await bootHost(n);
   for (const n of names) await addDnsName(labHost(n).fqdn, labHost(n).addr);
@@ -112,7 +121,8 @@ async function createHosts(names: string[], publicKey: string): Promise<void> {
     const details = failed.map((n) => `--- ${n} console (${hostPaths(n).console}):\n${tail(hostPaths(n).console, 25)}`);
     throw new Error(`lab host(s) ${failed.join(' ')} not reachable over SSH after ${timeoutMs / 1000} s\n${details.join('\n')}`);
   }
-  log(`${names.join(' ')} up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  phase(`booted ${names.join(' ')} (SSH answering)`, booting);
+  phase(`${names.join(' ')} up`, started);
 }
 
 export async function labUp(opts: LabUpOptions): Promise<Lab> {

@@ -56,7 +56,7 @@ export interface Plan {
   accessCritical?: string;
 }
 
-export type FactValues<P> = { [K in keyof P]: P[K] extends Probe<infer T> ? T : never };
+export type FactValues<P> = { [K in keyof P]: NonNullable<P[K]> extends Probe<infer T> ? T : never };
 
 /**
  * A module: an argument schema, the probes it needs (from its arguments only), and a pure plan.

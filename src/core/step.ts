@@ -55,10 +55,10 @@ function renderWrite(step: Extract<Step, { kind: 'write' }>): string {
   ];
   if (step.mode) lines.push(`chmod ${shq(step.mode)} "$__ss_tmp"`);
   else lines.push(`if [ -e ${p} ]; then chmod --reference=${p} "$__ss_tmp"; else chmod 0644 "$__ss_tmp"; fi`);
+  // whatever half of the ownership is not given is kept from the live file
+  lines.push(`if [ -e ${p} ]; then chown --reference=${p} "$__ss_tmp"; fi`);
   if (step.owner || step.group) {
     lines.push(`chown ${shq(`${step.owner ?? ''}${step.group ? ':' + step.group : ''}`)} "$__ss_tmp"`);
-  } else {
-    lines.push(`if [ -e ${p} ]; then chown --reference=${p} "$__ss_tmp"; fi`);
   }
   if (step.validate) {
     const cmd = step.validate.split('%s').join('"$__ss_tmp"');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineModule, type Plan } from '../core/module.js';
-import { run, type Step } from '../core/step.js';
+import { run, sh, type Step } from '../core/step.js';
 import {
   aptCache,
   aptCandidates,
@@ -62,6 +62,21 @@ const LOCK = ['-o', 'DPkg::Lock::Timeout=300'];
 // keep locally edited config files on upgrades without prompting (there is no terminal to prompt on)
 const CONF = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
 
+/**
+ * `apt-get update` takes the lists lock, which DPkg::Lock::Timeout does not cover, and apt-daily holds it
+ * for minutes on a freshly booted VPS: wait for it (up to 5 minutes) instead of failing. Any other error
+ * fails at once, so a broken repository is reported without delay.
+ */
+export const UPDATE_SCRIPT = [
+  'n=0',
+  `until out=$(apt-get ${LOCK.join(' ')} -q update 2>&1); do`,
+  `  case $out in *'Could not get lock'*) ;; *) printf '%s\\n' "$out"; exit 100 ;; esac`,
+  `  n=$((n + 1)); if [ "$n" -ge 60 ]; then printf '%s\\n' "$out"; exit 100; fi`,
+  '  sleep 5',
+  'done',
+  `printf '%s\\n' "$out"`,
+].join('\n');
+
 const wantsUpdate = (a: Args) => a.update_cache ?? a.cache_valid_time !== undefined;
 
 export default defineModule({
@@ -86,7 +101,7 @@ export default defineModule({
     const steps: Step[] = [];
     const what: string[] = [];
     if (update) {
-      steps.push(run(['apt-get', ...LOCK, '-q', 'update'], { env: ENV }));
+      steps.push(sh(UPDATE_SCRIPT, 'apt-get update (waiting for another apt to release the lists lock)'));
       // the stamp is what the next run's cache_valid_time check reads; an update that fetched nothing new
       // would otherwise leave no trace and the cache would look stale forever
       steps.push(run(['touch', UPDATE_STAMP]));
@@ -187,9 +202,10 @@ function cacheNote(a: Args, cache: AptCache | undefined): string {
   return `${age}; not refreshed as nothing is to be installed (set cache_valid_time to refresh it periodically)`;
 }
 
-export function duration(seconds: number): string {
-  if (seconds < 120) return `${seconds}s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
-  if (seconds < 172800) return `${Math.round(seconds / 3600)}h`;
-  return `${Math.round(seconds / 86400)}d`;
+/** Whole units where they fit ("1h", "3d"), so reasons echo what the playbook said. */
+function duration(seconds: number): string {
+  for (const [unit, n] of [['d', 86_400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds >= n && (seconds % n === 0 || seconds >= 2 * n)) return `${Math.round(seconds / n)}${unit}`;
+  }
+  return `${seconds}s`;
 }

@@ -20,8 +20,6 @@ export const fileArgs = {
   backup: z.boolean().default(false),
   /** false: only create the file when dest does not exist yet */
   force: z.boolean().default(true),
-  /** hide the file's text from diffs (secrets); the reason never shows it anyway */
-  no_log: z.boolean().default(false),
 };
 
 export interface WantedFile {
@@ -33,15 +31,14 @@ export interface WantedFile {
   validate?: string;
   backup: boolean;
   force: boolean;
-  no_log: boolean;
 }
 
-const HIDDEN = '(content hidden: no_log)\n';
-
 /**
- * The plan of copy and template: replace dest when its bytes differ (compared by sha256, so files
+ * The plan of copy and template. Replace dest when its bytes differ (compared by sha256, so files
  * above the probe's text limit and non-UTF-8 files compare correctly too), else fix mode and owner.
  * Parent directories are not created, as in Ansible: that is a task of its own (file: state=directory).
+ * Reasons name the file, never its text: for secrets the task keyword no_log hides diff and commands,
+ * and the reason is what is left to show.
  */
 export function planFile(w: WantedFile, cur: FileContent, source?: string): Plan {
   const { dest } = w;
@@ -61,17 +58,22 @@ export function planFile(w: WantedFile, cur: FileContent, source?: string): Plan
       // the timestamp is the host's time of the change, so it cannot be computed in the (pure) plan
       steps.push(sh(`cp -p -- ${shq(dest)} ${shq(dest)}."$(date +%Y-%m-%d@%H:%M:%S)"~`, `back up ${dest}`));
     }
+    // the write step copies owner and group from the old file only when neither is given; keep the
+    // half that was not asked for, as Ansible does, instead of letting it fall back to root
+    const keep: { owner?: string; group?: string } = w.owner || w.group ? cur : {};
+    const owner = w.owner ?? keep.owner;
+    const group = w.group ?? keep.group;
     steps.push({
       kind: 'write',
       path: dest,
       content: w.content,
       ...(w.mode ? { mode: w.mode } : {}),
-      ...(w.owner ? { owner: w.owner } : {}),
-      ...(w.group ? { group: w.group } : {}),
+      ...(owner ? { owner } : {}),
+      ...(group ? { group } : {}),
       ...(w.validate ? { validate: w.validate } : {}),
     });
     const verb = !cur.exists ? 'create' : isFile ? 'update' : `replace the ${cur.type} at`;
-    const diff: FileDiff[] = [{ subject: dest, before: w.no_log ? HIDDEN : textBefore(cur), after: w.no_log ? HIDDEN : w.content }];
+    const diff: FileDiff[] = [{ subject: dest, before: textBefore(cur), after: w.content }];
     if (cur.exists && attrs.length) diff.push(attributeDiff(w, mode, cur));
     const what = `${verb} ${dest}${source ? ` from ${source}` : ''}`;
     return { steps, reason: [what, ...(cur.exists ? attrs : [])].join('; '), diff };

@@ -1,11 +1,21 @@
 import type { ModuleDef } from '../core/module.js';
+import apt from './apt.js';
+import command from './command.js';
+import copy from './copy.js';
 import file from './file.js';
+import sysctl from './sysctl.js';
+import template from './template.js';
 import sshdConfig from './sshd_config.js';
 import ufw from './ufw.js';
 
 /** Every module by its playbook name. Add new modules here. */
 export const modules: Record<string, ModuleDef> = {
+  apt,
+  command,
+  copy,
   file,
+  sysctl,
+  template,
   sshd_config: sshdConfig,
   ufw,
 };

@@ -10,6 +10,7 @@ const schema = z
     src: z.string().min(1),
   })
   .strict()
+  .refine((a) => !a.dest.endsWith('/'), { message: 'dest ends with / (a directory): give the file name too' })
   // the rendered text travels with the arguments from prepare to plan; strict() keeps users from setting it
   .transform((a) => a as typeof a & { rendered?: string });
 

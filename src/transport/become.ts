@@ -1,32 +1,13 @@
 /**
- * Become (sudo) in one round trip. The exec'd command is
- *   sudo -S -p PROMPT -- sh -c 'printf ... MARKER >&2; exec sh -s'      (with a password)
- *   sudo -n -- sh -c 'printf ... MARKER >&2; exec sh -s'                 (without: fail fast)
+ * Become (sudo) in one round trip. The exec'd command (see run-command.ts) is
+ *   sudo -S -p PROMPT -- sh -c 'printf ... MARKER >&2; exec ... sh -s'      (with a password)
+ *   sudo -n -- sh -c 'printf ... MARKER >&2; exec ... sh -s'                 (without: fail fast)
  * and stdin stays silent until stderr shows either PROMPT (send the password, once) or MARKER
  * (root shell is up: send the script). Nothing is written before one of them appears, so the
  * password can never be read by `sh -s` as a script line and the script never by sudo as a password.
  * The state machine here is pure so it can be tested without a host.
  */
-import { randomBytes } from 'node:crypto';
-import { shQuote } from './quote.js';
-
-export interface BecomeTokens {
-  prompt: string;
-  marker: string;
-}
-
-/** Random per run so neither a script nor sudo can print them by accident. */
-export function newBecomeTokens(): BecomeTokens {
-  const id = randomBytes(12).toString('hex');
-  // No `%` in the prompt: sudo expands %u, %h, ... in it.
-  return { prompt: `[shipshape-sudo-${id}] `, marker: `SHIPSHAPE_BECOME_READY_${id}` };
-}
-
-export function becomeCommand(tokens: BecomeTokens, withPassword: boolean): string {
-  const inner = `printf '%s\\n' ${shQuote(tokens.marker)} >&2; exec sh -s`;
-  const auth = withPassword ? `-S -p ${shQuote(tokens.prompt)}` : '-n';
-  return `sudo ${auth} -- sh -c ${shQuote(inner)}`;
-}
+import type { RunTokens } from './run-command.js';
 
 export type BecomeEvent =
   | { type: 'send-password' }
@@ -52,7 +33,7 @@ export class BecomeNegotiator {
   sudoNoise = '';
 
   constructor(
-    private readonly tokens: BecomeTokens,
+    private readonly tokens: Pick<RunTokens, 'prompt' | 'marker'>,
     private readonly ctx: BecomeContext,
   ) {}
 

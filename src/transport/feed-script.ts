@@ -14,6 +14,9 @@ export interface ScriptProcess {
   stderr: Readable;
   /** settles once the process/channel has exited and its output streams are drained */
   done: Promise<{ code: number | null }>;
+  /** stop while sudo is still negotiating: nothing of the script runs yet, closing our end is enough */
+  abort(): void;
+  /** the script overran its time: kill it and everything it started */
   kill(): void;
 }
 
@@ -63,8 +66,7 @@ export async function feedScript(proc: ScriptProcess, opts: FeedOptions): Promis
         sendScript();
       } else {
         becomeFailure = { message: ev.message, hint: ev.hint };
-        proc.stdin.destroy();
-        proc.kill();
+        proc.abort();
       }
     }
   });
@@ -76,8 +78,7 @@ export async function feedScript(proc: ScriptProcess, opts: FeedOptions): Promis
         message: `sudo on ${opts.host} neither asked for a password nor started a shell within ${Math.round(become.timeoutMs / 1000)}s`,
         hint: `run \`sudo -v\` on ${opts.host} by hand to see what it is waiting for (PAM prompt in another language? 2FA?)`,
       };
-      proc.stdin.destroy();
-      proc.kill();
+      proc.abort();
     }, become.timeoutMs);
   } else {
     sendScript();

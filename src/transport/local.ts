@@ -3,7 +3,8 @@
  * can target `localhost` and tests can exercise real shell behaviour without any host.
  */
 import { spawn } from 'node:child_process';
-import { BecomeNegotiator, becomeCommand, newBecomeTokens } from './become.js';
+import { BecomeNegotiator } from './become.js';
+import { newRunTokens, runCommand } from './run-command.js';
 import { feedScript, type ScriptProcess } from './feed-script.js';
 import type { ConnectionSpec, ExecResult, RunOptions, Transport } from './types.js';
 
@@ -25,9 +26,9 @@ export class LocalTransport implements Transport {
   async run(script: string, opts: RunOptions = {}): Promise<ExecResult> {
     // Here the "login user" is whoever runs shipshape, whatever the inventory says.
     const viaSudo = opts.become === true && process.getuid?.() !== 0;
-    const tokens = newBecomeTokens();
+    const tokens = newRunTokens();
     const hasPassword = this.spec.becomePassword !== undefined;
-    const command = viaSudo ? becomeCommand(tokens, hasPassword) : 'exec sh -s';
+    const command = runCommand(tokens, !viaSudo ? 'none' : hasPassword ? 'sudo-password' : 'sudo');
     const proc = spawnShell(command);
     return feedScript(proc, {
       host: this.spec.name,
@@ -57,17 +58,12 @@ export function spawnShell(command: string, env: NodeJS.ProcessEnv = process.env
     child.on('error', () => resolve({ code: null }));
     child.on('close', (code) => resolve({ code }));
   });
-  return {
-    stdin: child.stdin,
-    stdout: child.stdout,
-    stderr: child.stderr,
-    done,
-    kill: () => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    },
+  const kill = () => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
   };
+  return { stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, done, abort: kill, kill };
 }

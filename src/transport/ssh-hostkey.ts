@@ -4,7 +4,7 @@
  * with the fingerprint to verify. Refusals are kept as UnreachableErrors because ssh2 itself only
  * reports "Host denied (verification failed)".
  */
-import { shQuote } from './quote.js';
+import { shq as shQuote } from '../core/quote.js';
 import {
   appendKnownHost,
   blobKeyType,

@@ -6,7 +6,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
-import { BecomeNegotiator, becomeCommand, newBecomeTokens } from './become.js';
+import { BecomeNegotiator } from './become.js';
+import { killScript, newRunTokens, runCommand } from './run-command.js';
 import { feedScript, type ScriptProcess } from './feed-script.js';
 import { makeAuthHandler, planAuth, type AuthPlan } from './ssh-auth.js';
 import { hostKeyAlgorithms, makeHostKeyCheck } from './ssh-hostkey.js';
@@ -22,7 +23,7 @@ export interface SshTransportOptions {
   log?: (message: string) => void;
 }
 
-/** OpenSSH allows 10 sessions per connection (MaxSessions); stay below it. */
+/** OpenSSH allows 10 sessions per connection (MaxSessions); start below it. */
 const MAX_CHANNELS = 8;
 
 export class SshTransport implements Transport {
@@ -30,6 +31,7 @@ export class SshTransport implements Transport {
   private connecting?: Promise<void>;
   private readonly home: string;
   private active = 0;
+  private limit = MAX_CHANNELS;
   private readonly waiting: (() => void)[] = [];
 
   constructor(
@@ -53,7 +55,9 @@ export class SshTransport implements Transport {
     const { spec } = this;
     const where = `${spec.user}@${spec.host}:${spec.port}`;
     const defaultKnownHosts = join(this.home, '.ssh', 'known_hosts');
-    const entries = await loadKnownHosts([...spec.knownHostsFiles, defaultKnownHosts]);
+    const entries = await loadKnownHosts([...spec.knownHostsFiles, defaultKnownHosts]).catch((err: Error) => {
+      throw new UnreachableError(spec.name, `cannot read known_hosts: ${err.message}`, 'fix the permissions of the known_hosts files');
+    });
     const hostKey = makeHostKeyCheck(spec, entries, spec.knownHostsWriteFile ?? defaultKnownHosts, (m) => this.log(m));
     const agentSocket = this.options.agentSocket === undefined ? (process.env.SSH_AUTH_SOCK ?? null) : this.options.agentSocket;
     const plan = planAuth(spec, { home: this.home, agentSocket });
@@ -130,59 +134,75 @@ export class SshTransport implements Transport {
 
   async run(script: string, opts: RunOptions = {}): Promise<ExecResult> {
     await this.connect();
-    await this.acquire();
+    return this.exec(script, opts, true);
+  }
+
+  /** `limited` is false only for the kill script, which must get through even when every slot is taken. */
+  private async exec(script: string, opts: RunOptions, limited: boolean): Promise<ExecResult> {
+    const { spec } = this;
+    const viaSudo = opts.become === true && spec.user !== 'root';
+    const hasPassword = spec.becomePassword !== undefined;
+    const tokens = newRunTokens();
+    const command = runCommand(tokens, !viaSudo ? 'none' : hasPassword ? 'sudo-password' : 'sudo');
+    if (limited) await this.acquire();
     try {
-      return await this.exec(script, opts);
+      const channel = await this.openChannel(command, limited);
+      const proc = channelProcess(channel, () => this.killRemote(tokens.runId, viaSudo));
+      return await feedScript(proc, {
+        host: spec.name,
+        script,
+        timeoutMs: opts.timeoutMs,
+        become: viaSudo
+          ? {
+              negotiator: new BecomeNegotiator(tokens, { host: spec.name, user: spec.user, hasPassword }),
+              password: spec.becomePassword,
+              // sudo waits ~2s after a wrong password before asking again; leave room for that
+              timeoutMs: Math.max(spec.connectTimeoutMs, 10_000),
+            }
+          : undefined,
+        onSudoNoise: (t) => this.log(`sudo said: ${t.trim()}`),
+      });
     } finally {
-      this.release();
+      if (limited) this.release();
     }
   }
 
-  private async exec(script: string, opts: RunOptions): Promise<ExecResult> {
-    const { spec } = this;
-    const viaSudo = opts.become === true && spec.user !== 'root';
-    const tokens = newBecomeTokens();
-    const hasPassword = spec.becomePassword !== undefined;
-    const channel = await this.openChannel(viaSudo ? becomeCommand(tokens, hasPassword) : 'sh -s');
-    return feedScript(channelProcess(channel), {
-      host: spec.name,
-      script,
-      timeoutMs: opts.timeoutMs,
-      become: viaSudo
-        ? {
-            negotiator: new BecomeNegotiator(tokens, { host: spec.name, user: spec.user, hasPassword }),
-            password: spec.becomePassword,
-            // sudo waits ~2s after a wrong password before asking again; leave room for that
-            timeoutMs: Math.max(spec.connectTimeoutMs, 10_000),
-          }
-        : undefined,
-      onSudoNoise: (t) => this.log(`sudo said: ${t.trim()}`),
-    });
+  /** Fire and forget: the timed-out run is reported either way, this only cleans up the host. */
+  private killRemote(runId: string, become: boolean): void {
+    const failed = (why: string) => this.log(`could not kill the timed-out script: ${why}`);
+    this.exec(killScript(runId), { become, timeoutMs: 30_000 }, false).then(
+      (r) => r.code !== 0 && failed(r.stderr.trim() || `exit code ${r.code}`),
+      (err: Error) => failed(err.message),
+    );
   }
 
-  private openChannel(command: string): Promise<ClientChannel> {
-    const conn = this.conn;
-    if (!conn) return Promise.reject(new UnreachableError(this.spec.name, `connection to ${this.spec.host} was lost`));
-    return new Promise((resolve, reject) => {
-      conn.exec(command, (err, channel) => {
-        if (err) reject(new UnreachableError(this.spec.name, `cannot start a session on ${this.spec.host}: ${err.message}`, 'check MaxSessions and sshd logs on the host'));
-        else resolve(channel);
-      });
-    });
+  private async openChannel(command: string, limited: boolean): Promise<ClientChannel> {
+    for (let attempt = 1; ; attempt++) {
+      const conn = this.conn;
+      if (!conn) throw new UnreachableError(this.spec.name, `connection to ${this.spec.host} was lost`, 'run again once the host is back');
+      try {
+        return await new Promise<ClientChannel>((resolve, reject) => conn.exec(command, (err, ch) => (err ? reject(err) : resolve(ch))));
+      } catch (err) {
+        // sshd refuses sessions beyond MaxSessions (10 by default, fewer after some hardening) and frees
+        // a slot only a moment after a channel closed: back off, and run fewer channels from now on.
+        const message = (err as Error).message;
+        if (!/open failed/i.test(message) || attempt >= 8) {
+          throw new UnreachableError(this.spec.name, `cannot start a session on ${this.spec.host}: ${message}`, 'check MaxSessions and the sshd log on the host');
+        }
+        if (limited) this.limit = Math.max(1, Math.min(this.limit, this.active - 1));
+        await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+      }
+    }
   }
 
   private async acquire(): Promise<void> {
-    if (this.active < MAX_CHANNELS) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    while (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
   }
 
   private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
+    this.active--;
+    this.waiting.shift()?.();
   }
 
   async close(): Promise<void> {
@@ -196,25 +216,34 @@ export class SshTransport implements Transport {
   }
 }
 
-function channelProcess(channel: ClientChannel): ScriptProcess {
-  const done = new Promise<{ code: number | null }>((resolve) => {
-    let code: number | null = null;
-    // exit carries (code) normally, (null, signal, ...) when killed; a broken connection sends neither
-    channel.on('exit', (c: number | null) => (code = typeof c === 'number' ? c : null));
-    channel.on('close', () => resolve({ code }));
-  });
+/** After abort or kill, how long to wait for sshd to close the channel before walking away from it. */
+const GIVE_UP_MS = 5_000;
+
+function channelProcess(channel: ClientChannel, killRemote: () => void): ScriptProcess {
+  let finish!: (r: { code: number | null }) => void;
+  let code: number | null = null;
+  const done = new Promise<{ code: number | null }>((resolve) => (finish = resolve));
+  // exit carries (code) normally, (null, signal, ...) when killed; a broken connection sends neither
+  channel.on('exit', (c: number | null) => (code = typeof c === 'number' ? c : null));
+  channel.on('close', () => finish({ code }));
+  // sshd answers our close only once the session process has exited and its output is drained
+  const giveUpLater = () =>
+    setTimeout(() => {
+      channel.close();
+      finish({ code: null });
+    }, GIVE_UP_MS).unref();
   return {
     stdin: channel,
     stdout: channel,
     stderr: channel.stderr,
     done,
+    abort: () => {
+      channel.destroy();
+      giveUpLater();
+    },
     kill: () => {
-      try {
-        channel.signal('KILL');
-      } catch {
-        // signal requests are best effort; closing the channel below is what really ends it
-      }
-      channel.close();
+      killRemote();
+      giveUpLater();
     },
   };
 }

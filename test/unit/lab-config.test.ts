@@ -110,6 +110,7 @@ describe('inventory and known_hosts', () => {
   it('renders an Ansible-shaped inventory', () => {
     const text = renderInventory([labHost('h1'), labHost('h2')], '/lab/id_ed25519');
     expect(text.startsWith('# written by')).toBe(true);
+    expect(text).toContain('    h1: { host: 10.99.0.11 }\n');
     expect(parse(text)).toEqual({
       all: {
         vars: { user: 'root', identity_file: '/lab/id_ed25519' },

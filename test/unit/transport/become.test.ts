@@ -2,24 +2,43 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BecomeNegotiator, becomeCommand, newBecomeTokens, type BecomeTokens } from '../../../src/transport/become.js';
+import { BecomeNegotiator } from '../../../src/transport/become.js';
 import { feedScript } from '../../../src/transport/feed-script.js';
-import { spawnShell } from '../../../src/transport/local.js';
+import { LocalTransport, spawnShell } from '../../../src/transport/local.js';
+import { recordingSpec } from '../../../src/transport/recording.js';
+import { killScript, newRunTokens, runCommand, type RunTokens } from '../../../src/transport/run-command.js';
 import { BecomeError } from '../../../src/transport/types.js';
 
-const tokens: BecomeTokens = { prompt: '[pw-abc] ', marker: 'READY_abc' };
+const tokens: RunTokens = { prompt: '[pw-abc] ', marker: 'READY_abc', runId: 'r1' };
 const ctx = { host: 'web', user: 'deploy', hasPassword: true };
 
-describe('becomeCommand', () => {
-  it('uses -n without a password and -S -p with one, in POSIX quoting', () => {
-    expect(becomeCommand(tokens, false)).toBe(`sudo -n -- sh -c 'printf '\\''%s\\n'\\'' '\\''READY_abc'\\'' >&2; exec sh -s'`);
-    expect(becomeCommand(tokens, true)).toMatch(/^sudo -S -p '\[pw-abc\] ' -- sh -c /);
+describe('runCommand', () => {
+  it('tags the shell with the run id, uses -n without a password and -S -p with one, in POSIX quoting', () => {
+    expect(runCommand(tokens, 'none')).toBe('env SHIPSHAPE_RUN=r1 sh -s');
+    expect(runCommand(tokens, 'sudo')).toBe(
+      `sudo -n -- sh -c 'printf '\\''%s\\n'\\'' READY_abc >&2; SSH_CONNECTION="$1"; export SSH_CONNECTION; exec env SHIPSHAPE_RUN=r1 sh -s' shipshape "$SSH_CONNECTION"`,
+    );
+    expect(runCommand(tokens, 'sudo-password')).toMatch(/^sudo -S -p '\[pw-abc\] ' -- sh -c /);
   });
 
   it('makes fresh tokens without % (sudo expands %-escapes in prompts)', () => {
-    const a = newBecomeTokens();
+    const a = newRunTokens();
     expect(a.prompt).not.toContain('%');
-    expect(newBecomeTokens().marker).not.toBe(a.marker);
+    expect(newRunTokens().marker).not.toBe(a.marker);
+  });
+});
+
+describe('killScript', () => {
+  it('kills every process carrying the run id, and nothing else', async () => {
+    const local = new LocalTransport({ ...recordingSpec('localhost'), kind: 'local' });
+    const victim = spawnShell(`exec env SHIPSHAPE_RUN=victim sh -c 'sleep 60 & sleep 60 & wait'`);
+    const bystander = spawnShell(`exec env SHIPSHAPE_RUN=victim2 sleep 60`);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await local.run(killScript('victim'))).code).toBe(0);
+    expect(await victim.done).toEqual({ code: null });
+    const alive = await Promise.race([bystander.done.then(() => false), new Promise((r) => setTimeout(() => r(true), 300))]);
+    expect(alive).toBe(true);
+    bystander.kill();
   });
 });
 
@@ -109,9 +128,9 @@ describe('become protocol against a fake sudo', () => {
   const script = `echo "out:$(printf '%s' "it's")"\necho err >&2\nexit 3\n`;
 
   async function become(env: Record<string, string>, password?: string) {
-    const t = newBecomeTokens();
+    const t = newRunTokens();
     const noise: string[] = [];
-    const result = feedScript(spawnShell(becomeCommand(t, password !== undefined), { ...process.env, PATH: `${dir}:/usr/bin:/bin`, ...env }), {
+    const result = feedScript(spawnShell(runCommand(t, password !== undefined ? 'sudo-password' : 'sudo'), { ...process.env, PATH: `${dir}:/usr/bin:/bin`, ...env }), {
       host: 'web',
       script,
       become: { negotiator: new BecomeNegotiator(t, { host: 'web', user: 'deploy', hasPassword: password !== undefined }), password, timeoutMs: 5000 },
@@ -148,8 +167,8 @@ describe('become protocol against a fake sudo', () => {
   });
 
   it('says so when sudo is missing', async () => {
-    const t = newBecomeTokens();
-    const r = feedScript(spawnShell(becomeCommand(t, false), { PATH: join(dir, 'empty') }), {
+    const t = newRunTokens();
+    const r = feedScript(spawnShell(runCommand(t, 'sudo'), { PATH: join(dir, 'empty') }), {
       host: 'web',
       script,
       become: { negotiator: new BecomeNegotiator(t, { host: 'web', user: 'deploy', hasPassword: false }), timeoutMs: 5000 },
@@ -158,7 +177,7 @@ describe('become protocol against a fake sudo', () => {
   });
 
   it('gives up when sudo neither prompts nor starts the shell', async () => {
-    const t = newBecomeTokens();
+    const t = newRunTokens();
     const r = feedScript(spawnShell('sleep 30'), {
       host: 'web',
       script,

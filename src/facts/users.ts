@@ -1,0 +1,157 @@
+import { probe } from '../core/probe.js';
+import { shq } from '../core/quote.js';
+import { CONTENT_LIMIT, parseStatLine, type FileContent, type FileStat } from './file.js';
+
+/**
+ * Account names useradd accepts on Debian: no ':' ',' '/' or whitespace, not starting with '-', and not
+ * all digits (getent would then look the name up as an id and answer about someone else).
+ */
+export const ACCOUNT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/;
+export const isAccountName = (s: string) => ACCOUNT_NAME.test(s) && !/^\d+$/.test(s);
+
+export interface PasswdEntry {
+  exists: boolean;
+  name?: string;
+  uid?: number;
+  gid?: number;
+  gecos?: string;
+  home?: string;
+  shell?: string;
+  /** whether the home directory exists on the host */
+  homeExists?: boolean;
+}
+
+export interface GroupEntry {
+  name: string;
+  gid: number;
+  /** supplementary members as /etc/group lists them (primary members are not listed) */
+  members: string[];
+}
+
+/** `getent passwd` line: name:x:uid:gid:gecos:home:shell */
+export function parsePasswdLine(line: string): PasswdEntry {
+  const f = line.split(':');
+  if (f.length < 7) return { exists: false };
+  return { exists: true, name: f[0], uid: Number(f[2]), gid: Number(f[3]), gecos: f[4], home: f[5], shell: f[6] };
+}
+
+/** `getent group` line: name:x:gid:member,member */
+export function parseGroupLine(line: string): GroupEntry | undefined {
+  const f = line.split(':');
+  if (f.length < 4 || f[2] === '' || Number.isNaN(Number(f[2]))) return undefined;
+  return { name: f[0], gid: Number(f[2]), members: f[3].split(',').filter(Boolean) };
+}
+
+/** One account from passwd, plus whether its home directory exists (user: create_home; authorized_key). */
+export function passwdEntry(name: string) {
+  const n = shq(name);
+  return probe<PasswdEntry>(
+    `passwd:${name}`,
+    `if e=$(getent passwd ${n}); then printf '%s\\n' "$e"; if [ -d "$(printf '%s' "$e" | cut -d: -f6)" ]; then echo home=yes; else echo home=no; fi; fi`,
+    (out) => {
+      const [line = '', home] = out.split('\n');
+      const entry = parsePasswdLine(line);
+      // a name getent resolved to a different account is no answer about this one
+      if (!entry.exists || entry.name !== name) return { exists: false };
+      return { ...entry, homeExists: home === 'home=yes' };
+    },
+  );
+}
+
+/** One group by name. */
+export function groupEntry(name: string) {
+  return probe<GroupEntry | undefined>(`group:${name}`, `getent group ${shq(name)}`, (out) => {
+    const g = parseGroupLine(out.split('\n')[0] ?? '');
+    return g && g.name === name ? g : undefined;
+  });
+}
+
+/** Every group: memberships and gid -> name, for the user module. */
+export function allGroups() {
+  return probe<GroupEntry[]>('groups', 'getent group', parseGroups);
+}
+
+export function parseGroups(out: string): GroupEntry[] {
+  return out.split('\n').map(parseGroupLine).filter((g): g is GroupEntry => g !== undefined);
+}
+
+export type ShadowState =
+  | { state: 'absent' }
+  | { state: 'unreadable' }
+  | {
+      state: 'present';
+      /** the hash field starts with '!' (usermod -L) */
+      locked: boolean;
+      /** nothing behind the lock: '' or '*' (no password can match) */
+      empty: boolean;
+      /** sha256 (hex) of the hash without its lock '!'s: compared, never the hash itself */
+      digest: string;
+    };
+
+/**
+ * The shadow entry reduced on the host to lock state and a digest, so the password hash never
+ * travels back to the controller, its logs or recordings.
+ */
+export function shadowEntry(name: string) {
+  const n = shq(name);
+  return probe<ShadowState>(
+    `shadow:${name}`,
+    [
+      `if e=$(getent shadow ${n}); then`,
+      `  h=$(printf '%s' "$e" | cut -d: -f2)`,
+      `  case $h in '!'*) echo locked;; *) echo unlocked;; esac`,
+      `  p=\${h#"\${h%%[!!]*}"}`,
+      `  case $p in ''|'*') echo empty;; *) echo set;; esac`,
+      `  printf '%s' "$p" | sha256sum | cut -d' ' -f1`,
+      `elif [ -r /etc/shadow ]; then echo absent`,
+      `else echo unreadable; fi`,
+    ].join('\n'),
+    parseShadowState,
+  );
+}
+
+export function parseShadowState(out: string): ShadowState {
+  const [first, second, digest] = out.split('\n');
+  if (first === 'absent') return { state: 'absent' };
+  if ((first !== 'locked' && first !== 'unlocked') || !digest) return { state: 'unreadable' };
+  return { state: 'present', locked: first === 'locked', empty: second === 'empty', digest };
+}
+
+export interface AuthorizedKeysFile {
+  /** $HOME/.ssh/authorized_keys as the host resolves it; undefined when the user does not exist (yet) */
+  path?: string;
+  dir: FileStat;
+  file: FileContent;
+}
+
+/**
+ * A user's default authorized_keys, with the home resolved on the host: the path depends on a home the
+ * controller cannot know before the probe runs, so one probe both resolves and reads it.
+ */
+export function authorizedKeysOf(user: string) {
+  const stat = `stat -c '%F|%a|%U|%G|%s'`;
+  return probe<AuthorizedKeysFile>(
+    `authorized_keys:${user}`,
+    [
+      `h=$(getent passwd ${shq(user)} | cut -d: -f6)`,
+      `[ -n "$h" ] || exit 0`,
+      `d="$h/.ssh"; f="$d/authorized_keys"`,
+      `printf '%s\\n' "$f"`,
+      `if [ -e "$d" ] || [ -L "$d" ]; then ${stat} "$d"; else echo; fi`,
+      `if [ -e "$f" ] || [ -L "$f" ]; then ${stat} "$f"; else echo; fi`,
+      `if [ -f "$f" ] && [ "$(stat -L -c %s "$f")" -le ${CONTENT_LIMIT} ]; then cat "$f"; fi`,
+    ].join('\n'),
+    parseAuthorizedKeysFile,
+  );
+}
+
+export function parseAuthorizedKeysFile(out: string): AuthorizedKeysFile {
+  const lines = out.split('\n');
+  if (!lines[0]) return { dir: { exists: false }, file: { exists: false } };
+  const dir = parseStatLine(lines[1] ?? '');
+  const stat = parseStatLine(lines[2] ?? '');
+  let idx = -1;
+  for (let i = 0; i < 3; i++) idx = out.indexOf('\n', idx + 1);
+  const readable = stat.type === 'file' && idx >= 0 && (stat.size ?? 0) <= CONTENT_LIMIT;
+  return { path: lines[0], dir, file: readable ? { ...stat, content: out.slice(idx + 1) } : stat };
+}

@@ -1,0 +1,226 @@
+/**
+ * The connection keys of an inventory (host, port, user, ...) and their Ansible spellings, how
+ * their values are checked, and how the winning values become a ConnectionSpec.
+ */
+import { existsSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { isAbsolute, resolve } from 'node:path';
+import type { InputError } from '../core/input-error.js';
+import { editDistance, nearest } from '../core/suggest.js';
+import type { SshConfigResult } from '../transport/ssh-config.js';
+import type { ConnectionSpec } from '../transport/types.js';
+import { TemplateError, isTemplate, renderValue } from '../playbook/template.js';
+import { REDACTED, type Vars } from './vars.js';
+import type { YNode, YamlFile } from './yaml-doc.js';
+
+/** shipshape's name -> the Ansible names accepted unchanged, so an existing Ansible inventory works */
+export const CONNECTION_KEYS = {
+  host: ['ansible_host', 'ansible_ssh_host'],
+  port: ['ansible_port', 'ansible_ssh_port'],
+  user: ['ansible_user', 'ansible_ssh_user'],
+  identity_file: ['ansible_ssh_private_key_file', 'ansible_private_key_file'],
+  become_password: ['ansible_become_password', 'ansible_become_pass'],
+  become: ['ansible_become'],
+  connection: ['ansible_connection'],
+} as const;
+
+export type ConnKey = keyof typeof CONNECTION_KEYS;
+
+const CANONICAL = new Map<string, ConnKey>();
+for (const [k, aliases] of Object.entries(CONNECTION_KEYS) as [ConnKey, readonly string[]][]) {
+  CANONICAL.set(k, k);
+  for (const a of aliases) CANONICAL.set(a, k);
+}
+
+export const SECRET_KEYS: readonly string[] = ['become_password', ...CONNECTION_KEYS.become_password];
+
+/** Ansible keys we refuse rather than ignore: ignoring them would fail later, far from the cause. */
+const REFUSED: Record<string, string> = {
+  ansible_password: 'password login over SSH is not supported; use identity_file or ssh-agent',
+  ansible_ssh_pass: 'password login over SSH is not supported; use identity_file or ssh-agent',
+};
+
+/** One connection value as written, kept with its node so a bad value is reported where it was set. */
+export interface ConnValue {
+  value: unknown;
+  key: string;
+  file: YamlFile;
+  node: YNode | null;
+}
+
+export type ConnLayer = Partial<Record<ConnKey, ConnValue>>;
+
+/** A mapping of variables split into user variables and connection settings. */
+export interface VarsLayer {
+  vars: Vars;
+  conn: ConnLayer;
+}
+
+/**
+ * Split a variables mapping. Errors: an Ansible key we refuse, two spellings of one connection key.
+ * Warnings: a user variable one typo away from a connection key (`identiy_file`), which would
+ * otherwise be silently ignored.
+ */
+export function splitVars(file: YamlFile, node: YNode | null, errors: InputError[], warnings: InputError[]): VarsLayer {
+  const layer: VarsLayer = { vars: {}, conn: {} };
+  for (const { key, keyNode, value } of file.entries(node)) {
+    const canonical = CANONICAL.get(key);
+    if (canonical) {
+      const prev = layer.conn[canonical];
+      if (prev) errors.push(file.error(keyNode, `\`${key}\` and \`${prev.key}\` both set the ${canonical}; keep one`));
+      layer.conn[canonical] = { value: file.js(value), key, file, node: value ?? keyNode };
+      continue;
+    }
+    if (key in REFUSED) {
+      errors.push(file.error(keyNode, `\`${key}\` is not supported`, REFUSED[key]));
+      continue;
+    }
+    const near = nearMiss(key);
+    if (near) warnings.push(file.error(keyNode, `\`${key}\` is not a connection setting and is kept as a variable`, `did you mean \`${near}\`?`));
+    layer.vars[key] = file.js(value);
+  }
+  return layer;
+}
+
+function nearMiss(key: string): string | undefined {
+  const all = [...CANONICAL.keys()];
+  // Ansible has many other ansible_* variables (ansible_python_interpreter, ...): only near misses count
+  if (key.startsWith('ansible_')) return nearest(key, all.filter((k) => k.startsWith('ansible_')), 2);
+  // plurals are ordinary variables (`users`, `ports`), not typos
+  const n = nearest(key, Object.keys(CONNECTION_KEYS), 1);
+  return n && key.length >= 6 && key !== `${n}s` && editDistance(key, n) === 1 ? n : undefined;
+}
+
+export interface ResolvedConnection {
+  host?: string;
+  port?: number;
+  user?: string;
+  identityFile?: string;
+  becomePassword?: string;
+  become?: boolean;
+  connection?: 'ssh' | 'local';
+}
+
+export function parseBool(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  // YAML 1.2 reads Ansible's `yes`/`no` as strings; Ansible inventories are full of them
+  if (typeof v === 'string' && /^(true|yes|on|false|no|off)$/i.test(v)) return /^(true|yes|on)$/i.test(v);
+  return undefined;
+}
+
+const CONNECTION_KINDS = ['ssh', 'local'];
+
+/**
+ * Check the winning connection values of one host; templated values (`{{ ip }}`) are rendered with
+ * the host's variables first. Problems go to `errors`, positioned where the value was written.
+ */
+export function resolveConnection(conn: ConnLayer, vars: Vars, errors: InputError[]): ResolvedConnection {
+  const out: ResolvedConnection = {};
+  for (const [key, cv] of Object.entries(conn) as [ConnKey, ConnValue][]) {
+    const secret = key === 'become_password';
+    let v = cv.value;
+    if (typeof v === 'string' && isTemplate(v)) {
+      try {
+        v = renderValue(v, vars);
+      } catch (e) {
+        if (!(e instanceof TemplateError)) throw e;
+        errors.push(cv.file.error(cv.node, `\`${cv.key}\`: ${secret ? 'its template cannot be rendered' : e.message}`, e.hint));
+        continue;
+      }
+    }
+    const bad = (message: string, hint?: string) => errors.push(cv.file.error(cv.node, `\`${cv.key}\` ${message}`, hint));
+    switch (key) {
+      case 'port': {
+        const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) bad('must be an integer from 1 to 65535');
+        else out.port = n;
+        break;
+      }
+      case 'become': {
+        const b = parseBool(v);
+        if (b === undefined) bad('must be true or false');
+        else out.become = b;
+        break;
+      }
+      case 'connection': {
+        const kind = v === 'smart' ? 'ssh' : v; // Ansible's default `smart` means ssh
+        if (typeof kind !== 'string' || !CONNECTION_KINDS.includes(kind)) {
+          const near = typeof v === 'string' ? nearest(v, CONNECTION_KINDS) : undefined;
+          bad('must be `ssh` or `local`', near && `did you mean \`${near}\`?`);
+        } else out.connection = kind as 'ssh' | 'local';
+        break;
+      }
+      case 'become_password':
+        // the value itself is never echoed; numbers must be quoted so a leading 0 is not lost
+        if (typeof v !== 'string') bad('must be a quoted string', 'write it in quotes');
+        else out.becomePassword = v;
+        break;
+      default: {
+        if (typeof v !== 'string' || v.trim() === '') {
+          bad(`must be a non-empty string`);
+          break;
+        }
+        if (key === 'host') out.host = v;
+        else if (key === 'user') out.user = v;
+        else out.identityFile = v;
+      }
+    }
+  }
+  return out;
+}
+
+export interface SpecContext {
+  /** directory of the inventory file: relative identity files and known_hosts are found there */
+  dir: string;
+  home: string;
+  localUser: string;
+  knownHostsFiles: string[];
+  /** ~/.ssh/config lookup for an alias; undefined to ignore ssh config */
+  sshConfig?: (alias: string) => SshConfigResult;
+}
+
+export function expandPath(p: string, dir: string, home: string): string {
+  if (p === '~') return home;
+  if (p.startsWith('~/')) return resolve(home, p.slice(2));
+  return isAbsolute(p) ? p : resolve(dir, p);
+}
+
+/**
+ * Inventory values win over ~/.ssh/config, which wins over the defaults. The ssh config is looked up
+ * under the inventory `host` when set (that is what `ssh` would be given), else the inventory name.
+ */
+export function buildSpec(name: string, c: ResolvedConnection, ctx: SpecContext): ConnectionSpec {
+  const kind = c.connection ?? 'ssh';
+  const alias = c.host ?? name;
+  const cfg: SshConfigResult = kind === 'ssh' && ctx.sshConfig ? ctx.sshConfig(alias) : { identityFiles: [] };
+  const identity = c.identityFile
+    ? expandPath(c.identityFile, ctx.dir, ctx.home)
+    : cfg.identityFiles.map((f) => expandPath(f, ctx.home, ctx.home)).find((f) => existsSync(f));
+  const spec: ConnectionSpec = {
+    name,
+    host: cfg.hostName ?? alias,
+    port: c.port ?? cfg.port ?? 22,
+    user: c.user ?? cfg.user ?? ctx.localUser,
+    ...(identity ? { identityFile: identity } : {}),
+    ...(c.becomePassword !== undefined ? { becomePassword: c.becomePassword } : {}),
+    knownHostsFiles: [...ctx.knownHostsFiles],
+    acceptNewHostKeys: false,
+    connectTimeoutMs: 10_000,
+    kind,
+  };
+  return protectSpec(spec);
+}
+
+export function redactSpec(spec: ConnectionSpec): ConnectionSpec {
+  return spec.becomePassword === undefined ? { ...spec } : { ...spec, becomePassword: REDACTED };
+}
+
+/**
+ * Non-enumerable toJSON/inspect hooks so that printing or serializing a spec never shows the become
+ * password (a spread copy loses them, so --json output goes through redactSpec explicitly as well).
+ */
+export function protectSpec(spec: ConnectionSpec): ConnectionSpec {
+  Object.defineProperty(spec, 'toJSON', { value: () => redactSpec(spec), enumerable: false });
+  Object.defineProperty(spec, inspect.custom, { value: () => redactSpec(spec), enumerable: false });
+  return spec;
+}

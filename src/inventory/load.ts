@@ -1,0 +1,295 @@
+/**
+ * Loads an Ansible-style YAML inventory (hosts.yml plus host_vars/ and group_vars/ beside it) into
+ * hosts with merged variables and a ConnectionSpec each. Every problem in every file is collected
+ * and thrown as one InputError, before anything connects anywhere.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { homedir, userInfo } from 'node:os';
+import { basename, dirname, extname, join } from 'node:path';
+import { InputError, uniqueErrors } from '../core/input-error.js';
+import { nearest } from '../core/suggest.js';
+import { loadSshConfig, type SshConfigResult } from '../transport/ssh-config.js';
+import { SECRET_KEYS, buildSpec, resolveConnection, splitVars, type ConnLayer, type VarsLayer } from './connection.js';
+import { expandHostRange } from './host-range.js';
+import { inventoryToJSON, type Inventory, type InventoryGroup, type InventoryHost } from './types.js';
+import { mergeVars } from './vars.js';
+import { YamlFile, describeNode, type YNode } from './yaml-doc.js';
+
+export interface LoadInventoryOptions {
+  /** resolves an alias against ~/.ssh/config; false ignores ssh config (tests) */
+  sshConfig?: false | ((alias: string) => SshConfigResult);
+  /** for `~` in paths; defaults to the current user's home */
+  home?: string;
+  /** the login user when neither inventory nor ssh config names one (like ssh); defaults to $USER */
+  localUser?: string;
+}
+
+const GROUP_KEYS = ['hosts', 'children', 'vars'];
+const VARS_EXT = ['.yml', '.yaml', '.json'];
+
+interface GroupBuild {
+  name: string;
+  hosts: string[];
+  children: string[];
+  parents: Set<string>;
+  layers: VarsLayer[];
+  source?: InventoryGroup['source'];
+  keyNode?: YNode;
+  file?: YamlFile;
+}
+
+interface HostBuild {
+  name: string;
+  direct: Set<string>;
+  inline: VarsLayer[];
+  files: VarsLayer[];
+  source: InventoryHost['source'];
+}
+
+class Builder {
+  readonly groups = new Map<string, GroupBuild>();
+  readonly hosts = new Map<string, HostBuild>();
+  readonly errors: InputError[] = [];
+  readonly warnings: InputError[] = [];
+
+  group(name: string): GroupBuild {
+    let g = this.groups.get(name);
+    if (!g) this.groups.set(name, (g = { name, hosts: [], children: [], parents: new Set(), layers: [] }));
+    return g;
+  }
+
+  parseGroup(f: YamlFile, name: string, keyNode: YNode, node: YNode | null, parent?: string): void {
+    const g = this.group(name);
+    g.source ??= f.source(keyNode);
+    g.keyNode ??= keyNode;
+    g.file ??= f;
+    if (parent && !g.parents.has(parent)) {
+      g.parents.add(parent);
+      this.group(parent).children.push(name);
+    }
+    if (node === null || f.scalar(node) === null) return;
+    if (!f.isMap(node)) {
+      this.errors.push(f.error(node, `group \`${name}\` must be a mapping with \`hosts\`, \`children\` or \`vars\`, not ${describeNode(f, node)}`));
+      return;
+    }
+    for (const { key, keyNode: k, value } of f.entries(node)) {
+      if (key === 'hosts') this.parseHosts(f, g, value);
+      else if (key === 'children') this.parseChildren(f, name, value);
+      else if (key === 'vars') {
+        if (this.expectMap(f, value, '`vars` must be a mapping of variable names to values')) g.layers.push(splitVars(f, value, this.errors, this.warnings));
+      } else {
+        const near = nearest(key, GROUP_KEYS);
+        const hint = near ? `did you mean \`${near}\`?` : 'a group has `hosts`, `children` and `vars`; variables go under `vars:`';
+        this.errors.push(f.error(k, `unknown key \`${key}\` in group \`${name}\``, hint));
+      }
+    }
+  }
+
+  private expectMap(f: YamlFile, node: YNode | null, message: string): boolean {
+    if (node === null || f.scalar(node) === null) return false;
+    if (f.isMap(node)) return true;
+    this.errors.push(f.error(node, message));
+    return false;
+  }
+
+  private parseHosts(f: YamlFile, g: GroupBuild, node: YNode | null): void {
+    if (!this.expectMap(f, node, `\`hosts\` of group \`${g.name}\` must be a mapping of host names (each \`name:\` on its own line)`)) return;
+    for (const { key, keyNode, value } of f.entries(node)) {
+      let names: string[];
+      try {
+        names = expandHostRange(key) ?? [key];
+      } catch (e) {
+        this.errors.push(f.error(keyNode, (e as Error).message));
+        continue;
+      }
+      const isMap = value !== null && f.isMap(value);
+      if (value !== null && !isMap && f.scalar(value) !== null) {
+        this.errors.push(f.error(value, `host \`${key}\` must map to its variables or be empty, not ${describeNode(f, value)}`));
+        continue;
+      }
+      const layer = isMap ? splitVars(f, value, this.errors, this.warnings) : undefined;
+      for (const name of names) {
+        let h = this.hosts.get(name);
+        if (!h) this.hosts.set(name, (h = { name, direct: new Set(), inline: [], files: [], source: f.source(keyNode) }));
+        h.direct.add(g.name);
+        if (!g.hosts.includes(name)) g.hosts.push(name);
+        if (layer) h.inline.push(layer);
+      }
+    }
+  }
+
+  private parseChildren(f: YamlFile, parent: string, node: YNode | null): void {
+    if (!this.expectMap(f, node, `\`children\` of group \`${parent}\` must be a mapping of group names`)) return;
+    for (const { key, keyNode, value } of f.entries(node)) {
+      if (key === 'all') this.errors.push(f.error(keyNode, '`all` contains every group; it cannot be a child'));
+      else this.parseGroup(f, key, keyNode, value, parent);
+    }
+  }
+
+  /** Longest path from `all`; a cycle is an error at the group that closes it. */
+  depths(): Map<string, number> {
+    const depth = new Map<string, number>();
+    const visit = (name: string, stack: string[]): number => {
+      const known = depth.get(name);
+      if (known !== undefined) return known;
+      const g = this.groups.get(name)!;
+      if (stack.includes(name)) {
+        const cycle = [...stack.slice(stack.indexOf(name)), name].join(' -> ');
+        this.errors.push(g.file && g.keyNode ? g.file.error(g.keyNode, `groups contain each other: ${cycle}`) : new InputError(`groups contain each other: ${cycle}`, { file: '' }));
+        return 0;
+      }
+      const d = name === 'all' ? 0 : 1 + Math.max(0, ...[...g.parents].map((p) => visit(p, [...stack, name])));
+      depth.set(name, d);
+      return d;
+    };
+    for (const name of this.groups.keys()) visit(name, []);
+    return depth;
+  }
+}
+
+/** hosts.yml, or a directory holding hosts.yml / hosts.yaml */
+export function inventoryFile(path: string): string {
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    for (const n of ['hosts.yml', 'hosts.yaml']) if (existsSync(join(path, n))) return join(path, n);
+    throw new InputError('no hosts.yml or hosts.yaml in this directory', { file: path });
+  }
+  return path;
+}
+
+export async function loadInventory(path: string, opts: LoadInventoryOptions = {}): Promise<Inventory> {
+  const file = inventoryFile(path);
+  const dir = dirname(file);
+  const home = opts.home ?? homedir();
+  const f = await YamlFile.read(file, { secretKeys: SECRET_KEYS });
+  const b = new Builder();
+  b.group('all');
+  const root = f.root;
+  if (root !== null && f.scalar(root) !== null && !f.isMap(root)) {
+    throw f.error(root, `an inventory is a mapping of groups (usually \`all:\`), not ${describeNode(f, root)}`);
+  }
+  for (const { key, keyNode, value } of f.entries(root)) {
+    b.parseGroup(f, key, keyNode, value, key === 'all' ? undefined : 'all');
+  }
+  // Ansible's implicit group: hosts listed only under `all`
+  for (const h of b.hosts.values()) {
+    if ([...h.direct].every((g) => g === 'all' || g === 'ungrouped')) {
+      b.parseGroup(f, 'ungrouped', f.root!, null, 'all');
+      h.direct.add('ungrouped');
+      const u = b.group('ungrouped');
+      if (!u.hosts.includes(h.name)) u.hosts.push(h.name);
+    }
+  }
+  await loadVarsDir(b, join(dir, 'group_vars'), [...b.groups.keys()], 'group', (name, layers) => b.group(name).layers.push(...layers));
+  await loadVarsDir(b, join(dir, 'host_vars'), [...b.hosts.keys()], 'host', (name, layers) => b.hosts.get(name)!.files.push(...layers));
+  const depth = b.depths();
+
+  const knownHosts = join(dir, 'known_hosts');
+  const specCtx = {
+    dir,
+    home,
+    localUser: opts.localUser ?? process.env.USER ?? safeUser(),
+    knownHostsFiles: existsSync(knownHosts) ? [knownHosts] : [],
+    sshConfig: opts.sshConfig === false ? undefined : (opts.sshConfig ?? ((alias: string) => loadSshConfig(alias, { home }))),
+  };
+
+  const groups = new Map<string, InventoryGroup>();
+  const order = (a: string, b2: string) => depth.get(a)! - depth.get(b2)! || (a < b2 ? -1 : a > b2 ? 1 : 0);
+  for (const g of b.groups.values()) {
+    groups.set(g.name, {
+      name: g.name,
+      hosts: g.hosts,
+      children: g.children,
+      parents: [...g.parents],
+      depth: depth.get(g.name) ?? 0,
+      vars: mergeVars(...g.layers.map((l) => l.vars)),
+      ...(g.source ? { source: g.source } : {}),
+    });
+  }
+  const hosts = new Map<string, InventoryHost>();
+  for (const h of b.hosts.values()) {
+    const member = new Set<string>(['all']);
+    const climb = (g: string) => {
+      if (member.has(g) && g !== 'all') return;
+      member.add(g);
+      for (const p of b.groups.get(g)?.parents ?? []) climb(p);
+    };
+    for (const g of h.direct) climb(g);
+    const groupNames = [...member].sort(order);
+    const layers = [...groupNames.flatMap((g) => b.groups.get(g)!.layers), ...h.inline, ...h.files];
+    const vars = mergeVars(...layers.map((l) => l.vars));
+    const conn: ConnLayer = Object.assign({}, ...layers.map((l) => l.conn));
+    const resolved = resolveConnection(conn, vars, b.errors);
+    hosts.set(h.name, {
+      name: h.name,
+      groups: groupNames,
+      vars,
+      ...(resolved.become === undefined ? {} : { become: resolved.become }),
+      connection: buildSpec(h.name, resolved, specCtx),
+      source: h.source,
+    });
+  }
+  const err = InputError.combine(uniqueErrors(b.errors));
+  if (err) throw err;
+  const inv: Inventory = { path: file, dir, hosts, groups, warnings: b.warnings };
+  Object.defineProperty(inv, 'toJSON', { value: () => inventoryToJSON(inv), enumerable: false });
+  return inv;
+}
+
+/**
+ * group_vars/NAME.yml (.yaml, .json) and group_vars/NAME/*.yml, likewise host_vars; files merge in
+ * name order. A file naming no known group or host is a warning: Ansible ignores it silently,
+ * which hides typos.
+ */
+async function loadVarsDir(b: Builder, dir: string, known: string[], what: 'group' | 'host', add: (name: string, layers: VarsLayer[]) => void): Promise<void> {
+  if (!existsSync(dir)) return;
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((x, y) => (x.name < y.name ? -1 : 1));
+  const byName = new Map<string, string[]>();
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const path = join(dir, e.name);
+    if (e.isDirectory()) {
+      const inner = (await readdir(path)).filter((n) => VARS_EXT.includes(extname(n))).sort();
+      push(byName, e.name, inner.map((n) => join(path, n)));
+    } else if (VARS_EXT.includes(extname(e.name))) {
+      push(byName, basename(e.name, extname(e.name)), [path]);
+    }
+  }
+  for (const [name, paths] of byName) {
+    if (!known.includes(name)) {
+      const near = nearest(name, known);
+      b.warnings.push(new InputError(`${what}_vars for \`${name}\`, which is not a ${what} in the inventory; ignored`, { file: paths[0], hint: near && `did you mean \`${near}\`?` }));
+      continue;
+    }
+    const layers: VarsLayer[] = [];
+    for (const p of paths) {
+      let f: YamlFile;
+      try {
+        f = await YamlFile.read(p, { secretKeys: SECRET_KEYS });
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        b.errors.push(e, ...e.others);
+        continue;
+      }
+      const root = f.root;
+      if (root !== null && f.scalar(root) !== null && !f.isMap(root)) {
+        b.errors.push(f.error(root, `a ${what}_vars file is a mapping of variable names to values, not ${describeNode(f, root)}`));
+        continue;
+      }
+      layers.push(splitVars(f, root, b.errors, b.warnings));
+    }
+    add(name, layers);
+  }
+}
+
+function push(m: Map<string, string[]>, k: string, v: string[]): void {
+  m.set(k, [...(m.get(k) ?? []), ...v]);
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'root';
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * A parsed YAML file that remembers where every node came from, so the inventory and playbook
+ * loaders can report `file:line:column` for any value they reject.
+ */
+import { readFile } from 'node:fs/promises';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { InputError, type SourcePos } from '../core/input-error.js';
+
+export type YNode = Node;
+
+export interface Entry {
+  key: string;
+  keyNode: YNode;
+  /** null for `key:` with nothing after it */
+  value: YNode | null;
+}
+
+export interface YamlFileOptions {
+  /** keys whose values must never be shown in a code frame (e.g. become passwords) */
+  secretKeys?: readonly string[];
+}
+
+export class YamlFile {
+  readonly doc: Document;
+  private readonly lines: string[];
+  private readonly lineCounter = new LineCounter();
+  private readonly secretLine?: RegExp;
+
+  private constructor(
+    readonly path: string,
+    readonly text: string,
+    opts: YamlFileOptions,
+  ) {
+    this.lines = text.split(/\r?\n/);
+    if (opts.secretKeys?.length) {
+      const keys = opts.secretKeys.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+      this.secretLine = new RegExp(`^(.*?["']?\\b(?:${keys})\\b["']?\\s*:\\s*)(\\S.*)$`);
+    }
+    // YAML 1.2 core schema: `yes` stays a string and `0644` is the decimal 644; modules refuse both
+    this.doc = parseDocument(text, { lineCounter: this.lineCounter, prettyErrors: true, uniqueKeys: true });
+  }
+
+  /** Parse, throwing every syntax error (with positions) as one InputError. */
+  static parse(path: string, text: string, opts: YamlFileOptions = {}): YamlFile {
+    const f = new YamlFile(path, text, opts);
+    const errors = f.doc.errors.map((e) => {
+      // prettyErrors appends " at line L, column C:" and its own frame; we print our own
+      const message = e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
+      const at = e.linePos?.[0];
+      return f.errorAt(at ? { line: at.line, column: at.col } : undefined, `invalid YAML: ${lowerFirst(message)}`);
+    });
+    const combined = InputError.combine(errors);
+    if (combined) throw combined;
+    return f;
+  }
+
+  static async read(path: string, opts: YamlFileOptions = {}): Promise<YamlFile> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      throw new InputError(`cannot read file: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file: path });
+    }
+    return YamlFile.parse(path, text, opts);
+  }
+
+  /** The document's root node (aliases resolved), or null for an empty file. */
+  get root(): YNode | null {
+    return this.deref(this.doc.contents as YNode | null);
+  }
+
+  deref(node: YNode | null | undefined): YNode | null {
+    if (node && isAlias(node)) return (node.resolve(this.doc) as YNode | undefined) ?? null;
+    return node ?? null;
+  }
+
+  pos(node: YNode | null | undefined): { line: number; column: number } {
+    const offset = node?.range?.[0] ?? 0;
+    const p = this.lineCounter.linePos(offset);
+    return { line: p.line, column: p.col };
+  }
+
+  source(node: YNode | null | undefined): SourcePos {
+    return { file: this.path, ...this.pos(node) };
+  }
+
+  /** The text a node was written as, e.g. `0644` for a number the author meant as a string. */
+  raw(node: YNode | null | undefined): string | undefined {
+    if (!node?.range) return undefined;
+    return this.text.slice(node.range[0], node.range[1]);
+  }
+
+  /** the text of a 1-based line, for code frames */
+  lineText(line: number): string | undefined {
+    return this.lines[line - 1];
+  }
+
+  js(node: YNode | null | undefined): unknown {
+    if (!node) return null;
+    return node.toJS(this.doc, { maxAliasCount: 100 });
+  }
+
+  error(node: YNode | null | undefined, message: string, hint?: string): InputError {
+    return this.errorAt(this.pos(node), message, hint);
+  }
+
+  errorAt(at: { line: number; column: number } | undefined, message: string, hint?: string): InputError {
+    if (!at) return new InputError(message, { file: this.path, hint });
+    let frame = this.lines[at.line - 1];
+    let column = at.column;
+    const m = frame !== undefined && this.secretLine ? this.secretLine.exec(frame) : null;
+    if (m) {
+      frame = `${m[1]}<redacted>`;
+      column = Math.min(column, m[1].length + 1);
+    }
+    return new InputError(message, { file: this.path, line: at.line, column, hint, frame });
+  }
+
+  isMap(node: YNode | null): boolean {
+    return isMap(node);
+  }
+
+  isSeq(node: YNode | null): boolean {
+    return isSeq(node);
+  }
+
+  isScalar(node: YNode | null): boolean {
+    return isScalar(node);
+  }
+
+  /** The pairs of a mapping with string keys; non-scalar keys are an error. */
+  entries(node: YNode | null): Entry[] {
+    if (!node || !isMap(node)) return [];
+    return node.items.map((pair) => {
+      const keyNode = pair.key as YNode;
+      if (!isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
+        throw this.error(keyNode, 'a key must be a plain name');
+      }
+      return { key: String(keyNode.value), keyNode, value: this.deref(pair.value as YNode | null) };
+    });
+  }
+
+  items(node: YNode | null): YNode[] {
+    if (!node || !isSeq(node)) return [];
+    return node.items.map((n) => this.deref(n as YNode)).filter((n): n is YNode => n !== null);
+  }
+
+  /** A scalar's value (numbers, booleans, strings), or undefined for collections. */
+  scalar(node: YNode | null): unknown {
+    return node && isScalar(node) ? node.value : undefined;
+  }
+}
+
+/** A YAML node's kind for messages: "a mapping", "a list", "the number 644". */
+export function describeNode(f: YamlFile, node: YNode | null): string {
+  if (node === null) return 'nothing';
+  if (f.isMap(node)) return 'a mapping';
+  if (f.isSeq(node)) return 'a list';
+  const v = f.scalar(node);
+  if (v === null) return 'nothing';
+  if (typeof v === 'string') return 'a string';
+  return `the ${typeof v} ${String(v)}`;
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}

@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { defineModule, type Plan } from '../core/module.js';
+import { run, type Step } from '../core/step.js';
+import { UNIT_NAME, unitState, type UnitState } from '../facts/systemd.js';
+
+const schema = z
+  .object({
+    name: z.string().regex(UNIT_NAME, 'name must be a systemd unit name such as nginx or nginx.service'),
+    /** restarted and reloaded always act (they are meant for handlers); a stopped unit is started instead */
+    state: z.enum(['started', 'stopped', 'restarted', 'reloaded']).optional(),
+    enabled: z.boolean().optional(),
+    /** run systemctl daemon-reload first when systemd reports the unit's files changed, or has not loaded it */
+    daemon_reload: z.boolean().default(false),
+    masked: z.boolean().optional(),
+  })
+  .strict()
+  .refine((a) => a.state !== undefined || a.enabled !== undefined || a.masked !== undefined || a.daemon_reload, {
+    message: 'service needs at least one of state, enabled, masked or daemon_reload',
+  })
+  .refine((a) => !(a.masked === true && (a.enabled === true || (a.state !== undefined && a.state !== 'stopped'))), {
+    message: 'a masked unit can neither be enabled nor run: masked: true only goes with state: stopped or enabled: false',
+  });
+
+type Args = z.infer<typeof schema>;
+
+const RUNNING = ['active', 'activating', 'reloading'];
+/** unit file states `systemctl enable` has nothing to do for: no [Install] section, or not a file on disk */
+const FIXED = ['static', 'generated', 'transient'];
+
+export default defineModule({
+  name: 'service',
+  summary: 'Start, stop, restart, reload, enable, disable or mask a systemd unit (Ansible: service / systemd_service)',
+  schema,
+  facts: (a) => ({ unit: unitState(a.name) }),
+  plan: (a, { unit }) => planService(a, unit),
+});
+
+function planService(a: Args, u: UnitState): Plan {
+  if (!u.available) {
+    const msg = `systemctl cannot answer on this host (${u.error}); the service module manages systemd units only`;
+    return { steps: [], reason: msg, fail: msg };
+  }
+  // enable, disable and mask refuse alias names (sshd for ssh.service): they act on the unit's own name
+  const id = u.id ?? a.name;
+  const missing = u.loadState === 'not-found';
+  const steps: Step[] = [];
+  const did: string[] = [];
+  const kept: string[] = [];
+  const act = (argv: string[], what: string) => {
+    steps.push(run(['systemctl', ...argv]));
+    did.push(what);
+  };
+
+  if (a.daemon_reload) {
+    // a unit file an earlier task just wrote shows up as not-found or as changed until systemd re-reads it
+    if (u.needDaemonReload || missing) act(['daemon-reload'], 'reload systemd (unit files changed)');
+    else kept.push('unit files up to date');
+  }
+
+  let masked = u.loadState === 'masked' || u.unitFileState?.startsWith('masked') === true;
+  if (a.masked === true) {
+    if (masked) kept.push('masked');
+    else act(['mask', id], `mask ${id}`);
+  } else if (a.masked === false) {
+    if (masked) act(['unmask', id], `unmask ${id}`);
+    else kept.push('not masked');
+  }
+  const unmasked = a.masked === false && masked;
+  if (a.masked !== undefined) masked = a.masked;
+
+  if (a.enabled !== undefined) {
+    const ufs = u.unitFileState ?? '';
+    const enabled = ufs === 'enabled' || ufs === 'enabled-runtime';
+    if (masked && a.enabled) return failed(`${a.name} is masked and cannot be enabled; add masked: false to unmask it`);
+    if (FIXED.includes(ufs)) kept.push(`${ufs} (nothing to enable or disable)`);
+    else if (a.enabled && (unmasked || !enabled)) act(['enable', id], `enable ${id}${missing ? ' (not installed yet)' : ''}`);
+    else if (!a.enabled && (unmasked || enabled)) act(['disable', id], `disable ${id}`);
+    else kept.push(a.enabled ? 'enabled' : missing ? 'not installed' : masked ? 'masked' : 'disabled');
+  }
+
+  if (a.state !== undefined) {
+    const running = RUNNING.includes(u.activeState ?? '');
+    if (masked && a.state !== 'stopped') return failed(`${a.name} is masked and cannot be ${a.state}; add masked: false to unmask it`);
+    if (a.state === 'started') {
+      if (running) kept.push(`${u.activeState} (${u.subState})`);
+      // not installed yet: an earlier task may install it; if not, systemctl start fails loudly at apply
+      else act(['start', a.name], `start ${a.name}${missing ? ' (not installed yet)' : ''}`);
+    } else if (a.state === 'stopped') {
+      if (running || u.activeState === 'deactivating') act(['stop', a.name], `stop ${a.name}`);
+      else kept.push(missing ? 'not installed, so not running' : `stopped (${u.activeState})`);
+    } else {
+      // Ansible semantics: restarted/reloaded always act, and a unit that is not running is started
+      const verb = running ? (a.state === 'restarted' ? 'restart' : 'reload') : 'start';
+      act([verb, a.name], `${verb} ${a.name}${running ? '' : ' (it was not running)'}`);
+    }
+  }
+
+  if (steps.length === 0) return { steps, reason: `${a.name} needs nothing: ${kept.join(', ')}` };
+  const before = describe(u);
+  const after = describeWanted(u, a, masked);
+  // restart and reload change no state a diff could show
+  return { steps, reason: did.join('; '), ...(before !== after ? { diff: [{ subject: `service ${a.name}`, before, after }] } : {}) };
+}
+
+function describe(u: UnitState): string {
+  return `${u.activeState}, ${u.loadState === 'not-found' ? 'not installed' : u.unitFileState || 'no unit file'}\n`;
+}
+
+function describeWanted(u: UnitState, a: Args, masked: boolean): string {
+  const state = !a.state ? u.activeState : a.state === 'stopped' ? 'inactive' : 'active';
+  const wasMasked = u.unitFileState?.startsWith('masked') === true;
+  const file = masked
+    ? 'masked'
+    : a.enabled !== undefined && !FIXED.includes(u.unitFileState ?? '')
+      ? a.enabled ? 'enabled' : 'disabled'
+      : wasMasked ? 'unmasked' : describe(u).split(', ')[1].trim();
+  return `${state}, ${file}\n`;
+}
+
+function failed(message: string): Plan {
+  return { steps: [], reason: message, fail: message };
+}

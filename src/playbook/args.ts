@@ -1,0 +1,151 @@
+/**
+ * Module arguments checked against the module's zod schema, with each zod issue turned into an
+ * InputError at the YAML position of the offending key or value. The loader calls it at load time
+ * (skipping values that are still templates); the engine calls it again after rendering.
+ */
+import type { z } from 'zod';
+import { InputError, type SourcePos } from '../core/input-error.js';
+import type { ModuleDef } from '../core/module.js';
+import { nearest } from '../core/suggest.js';
+import { hasTemplate } from './template.js';
+import type { ArgSource } from './types.js';
+
+export interface ArgsLocation {
+  /** the module name as the error should show it */
+  module: string;
+  /** the task (or its module key): used when no finer position is known */
+  at: SourcePos;
+  argSources?: Record<string, ArgSource>;
+  /** the source line for a code frame, when the caller has the file's text */
+  frame?: (line: number) => string | undefined;
+  /** load time: issues about values that are still `{{ templates }}` wait for rendering */
+  skipTemplated?: boolean;
+  /** role params: the rest may come from inventory or play vars, so a missing one is not an error yet */
+  partial?: boolean;
+  /** what the arguments are called in messages: "argument" (modules) or "variable" (role params) */
+  noun?: string;
+}
+
+export type ArgsResult<A> = { ok: true; value: A } | { ok: false; errors: InputError[] };
+
+type Path = PropertyKey[];
+
+export function validateModuleArgs<A>(mod: Pick<ModuleDef<A>, 'schema'>, args: unknown, loc: ArgsLocation): ArgsResult<A> {
+  return validateAgainst(mod.schema, args, loc);
+}
+
+/** Like validateModuleArgs but throws one InputError with every problem; returns the parsed value (defaults applied). */
+export function parseModuleArgs<A>(mod: Pick<ModuleDef<A>, 'schema'>, args: unknown, loc: ArgsLocation): A {
+  const r = validateAgainst(mod.schema, args, loc);
+  if (!r.ok) throw InputError.combine(r.errors)!;
+  return r.value;
+}
+
+export function validateAgainst<A>(schema: z.ZodType<A>, args: unknown, loc: ArgsLocation): ArgsResult<A> {
+  const r = schema.safeParse(args);
+  if (r.success) return { ok: true, value: r.data };
+  const noun = loc.noun ?? 'argument';
+  const errors: InputError[] = [];
+  const err = (pos: SourcePos | undefined, message: string, hint?: string) => {
+    const p = pos ?? loc.at;
+    errors.push(new InputError(message, { file: p.file, line: p.line, column: p.column, hint, frame: loc.frame?.(p.line) }));
+  };
+  const src = (path: Path) => loc.argSources?.[pathKey(path)];
+  for (const issue of r.error.issues) {
+    const path = issue.path as Path;
+    if (issue.code === 'unrecognized_keys') {
+      const known = keysAt(schema, path);
+      for (const key of issue.keys) {
+        const near = nearest(key, known);
+        const where = path.length ? ` in \`${pathKey(path)}\`` : '';
+        err(src([...path, key])?.key, `unknown ${noun} \`${key}\`${where} for \`${loc.module}\``, near ? `did you mean \`${near}\`?` : known.length ? `expected one of ${known.map((k) => `\`${k}\``).join(', ')}` : undefined);
+      }
+      continue;
+    }
+    const value = valueAt(args, path);
+    if (loc.skipTemplated && hasTemplate(value)) continue;
+    if (loc.partial && (value === undefined || path.length === 0)) continue;
+    if (path.length === 0) {
+      err(src([])?.key, `\`${loc.module}\`: ${lowerFirst(issue.message)}`);
+      continue;
+    }
+    if (value === undefined && issue.code === 'invalid_type') {
+      // point at the mapping that lacks the key: the module key for a top-level argument
+      const parent = src(path.slice(0, -1));
+      err(path.length === 1 ? parent?.key : (parent?.key ?? parent?.value), `\`${loc.module}\` needs ${noun} \`${pathKey(path)}\``);
+      continue;
+    }
+    const s = src(path);
+    let hint: string | undefined;
+    if (issue.code === 'invalid_value' && typeof value === 'string') {
+      const near = nearest(value, issue.values.map(String));
+      if (near) hint = `did you mean \`${near}\`?`;
+    } else if (issue.code === 'invalid_type' && issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
+      hint = `quote it: "${s?.raw ?? String(value)}"`;
+    } else if (issue.code === 'invalid_type' && issue.expected === 'boolean' && typeof value === 'string') {
+      hint = 'write true or false (YAML reads yes/no as strings)';
+    }
+    err(s?.value, `bad value for ${noun} \`${pathKey(path)}\` of \`${loc.module}\`: ${lowerFirst(issue.message)}`, hint);
+  }
+  // every issue concerned a value still to be rendered: nothing is wrong yet
+  return errors.length ? { ok: false, errors } : { ok: true, value: args as A };
+}
+
+export function pathKey(path: Path): string {
+  return path.map(String).join('.');
+}
+
+function valueAt(v: unknown, path: Path): unknown {
+  let cur = v;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
+  }
+  return cur;
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+// zod v4 keeps a schema's structure in `_zod.def`; only what suggestions need is read here
+interface Def {
+  type: string;
+  innerType?: Schema;
+  in?: Schema;
+  out?: Schema;
+  shape?: Record<string, Schema>;
+  element?: Schema;
+  valueType?: Schema;
+  options?: Schema[];
+  left?: Schema;
+  right?: Schema;
+  getter?: () => Schema;
+}
+type Schema = { _zod: { def: Def } };
+
+function unwrap(s: Schema): Schema[] {
+  const d = s._zod.def;
+  if (d.innerType) return unwrap(d.innerType);
+  // z.preprocess puts the object on the out side, .transform() on the in side
+  if (d.type === 'pipe') return [...(d.in ? unwrap(d.in) : []), ...(d.out ? unwrap(d.out) : [])];
+  if (d.type === 'lazy' && d.getter) return unwrap(d.getter());
+  if (d.type === 'union' && d.options) return d.options.flatMap(unwrap);
+  if (d.type === 'intersection' && d.left && d.right) return [...unwrap(d.left), ...unwrap(d.right)];
+  return [s];
+}
+
+/** The keys an object schema allows at `path` (for "did you mean"); [] when unknown. */
+export function keysAt(schema: z.ZodType, path: Path): string[] {
+  let level = unwrap(schema as unknown as Schema);
+  for (const seg of path) {
+    level = level.flatMap((s) => {
+      const d = s._zod.def;
+      if (d.shape && typeof seg === 'string' && d.shape[seg]) return unwrap(d.shape[seg]);
+      if (d.element && typeof seg === 'number') return unwrap(d.element);
+      if (d.valueType) return unwrap(d.valueType);
+      return [];
+    });
+  }
+  return [...new Set(level.flatMap((s) => Object.keys(s._zod.def.shape ?? {})))];
+}

@@ -1,0 +1,283 @@
+/**
+ * Loads a playbook (a YAML list of plays) into Plays whose items are tasks and role entries, every
+ * problem of the file collected into one InputError. Role tasks are not expanded here: they depend
+ * on each host's variables, so the engine expands them per host.
+ */
+import { dirname, resolve } from 'node:path';
+import { InputError, uniqueErrors } from '../core/input-error.js';
+import type { ModuleDef } from '../core/module.js';
+import { nearest } from '../core/suggest.js';
+import { mergeVars, type Vars } from '../inventory/vars.js';
+import { YamlFile, describeNode, type YNode } from '../inventory/yaml-doc.js';
+import { keysAt, validateAgainst } from './args.js';
+import { bool, stringList, text, when, type FieldContext } from './fields.js';
+import type { RoleDef } from './role.js';
+import { parseTask, recordSources, type TaskContext } from './task.js';
+import type { ArgSource, Phase, Play, PlayItem, Playbook, RoleItem, TaskSpec } from './types.js';
+
+export interface LoadPlaybookOptions {
+  modules: Record<string, ModuleDef>;
+  roles: Record<string, RoleDef>;
+}
+
+const PLAY_KEYS = ['name', 'hosts', 'vars', 'vars_files', 'become', 'gather_facts', 'roles', 'pre_tasks', 'tasks', 'post_tasks', 'handlers', 'tags'];
+const UNSUPPORTED_PLAY: Record<string, string> = {
+  serial: 'hosts run in parallel; use --limit to roll out in batches',
+  strategy: 'every host runs its tasks independently',
+  become_user: 'become always means root',
+  remote_user: 'set `user` in the inventory',
+  connection: 'set `connection` in the inventory',
+  environment: 'pass environment to the command module',
+  vars_prompt: 'pass values with -e',
+  import_playbook: 'run the playbooks one after another',
+  include_playbook: 'run the playbooks one after another',
+};
+const ROLE_ENTRY_KEYS = ['role', 'vars', 'tags', 'when', 'become'];
+
+interface PlayContext extends FieldContext {
+  opts: LoadPlaybookOptions;
+  dir: string;
+}
+
+export async function loadPlaybook(path: string, opts: LoadPlaybookOptions): Promise<Playbook> {
+  const file = await YamlFile.read(path);
+  const c: PlayContext = { file, errors: [], opts, dir: dirname(path) };
+  const root = file.root;
+  if (root === null || file.scalar(root) === null) throw file.error(root, 'the playbook is empty', 'a playbook is a list of plays, each starting with `- hosts:`');
+  if (!file.isSeq(root)) throw file.error(root, `a playbook is a list of plays (each starting with \`- hosts:\`), not ${describeNode(file, root)}`);
+  const plays: Play[] = [];
+  for (const node of file.items(root)) {
+    const play = await parsePlay(c, node);
+    if (play) plays.push(play);
+  }
+  const err = InputError.combine(uniqueErrors(c.errors));
+  if (err) throw err;
+  return { path, plays };
+}
+
+async function parsePlay(c: PlayContext, node: YNode): Promise<Play | undefined> {
+  const { file, errors } = c;
+  if (!file.isMap(node)) {
+    errors.push(file.error(node, `a play is a mapping with \`hosts\` and \`tasks\` or \`roles\`, not ${describeNode(file, node)}`));
+    return undefined;
+  }
+  const kw = new Map<string, YNode | null>();
+  for (const e of file.entries(node)) {
+    if (PLAY_KEYS.includes(e.key)) kw.set(e.key, e.value);
+    else if (e.key in UNSUPPORTED_PLAY) errors.push(file.error(e.keyNode, `\`${e.key}\` is not supported`, UNSUPPORTED_PLAY[e.key]));
+    else {
+      const near = nearest(e.key, PLAY_KEYS);
+      errors.push(file.error(e.keyNode, `unknown key \`${e.key}\` in play`, near ? `did you mean \`${near}\`?` : undefined));
+    }
+  }
+  const hosts = hostsOf(c, node, kw);
+  const get = (k: string) => kw.get(k) ?? null;
+
+  // roles and handler names first: every `notify` is checked against them
+  const roleItems = roleList(c, get('roles'));
+  const handlerNames = knownHandlers(c, handlerNamesIn(file, get('handlers')), roleItems);
+  const handlers = taskList(c, get('handlers'), 'main', { handler: true, handlerNames });
+  const items: PlayItem[] = [
+    ...taskList(c, get('pre_tasks'), 'pre_tasks', { handlerNames }),
+    ...roleItems,
+    ...taskList(c, get('tasks'), 'main', { handlerNames }),
+    ...taskList(c, get('post_tasks'), 'post_tasks', { handlerNames }),
+  ];
+
+  if (kw.has('gather_facts')) bool(c, 'gather_facts', get('gather_facts'));
+  const vars = kw.has('vars') ? varsMapping(c.file, c, get('vars'), '`vars`') : {};
+  const filesVars = kw.has('vars_files') ? await varsFiles(c, get('vars_files')) : [];
+  const play: Play = {
+    name: (kw.has('name') ? text(c, 'name', get('name')) : undefined) ?? hosts?.pattern ?? 'play',
+    hosts: hosts?.pattern ?? '',
+    hostsSource: hosts?.source ?? file.source(node),
+    vars: mergeVars(vars, ...filesVars),
+    tags: stringList(c, 'tags', get('tags')),
+    items,
+    handlers,
+    source: file.source(node),
+  };
+  if (kw.has('become')) {
+    const b = bool(c, 'become', get('become'));
+    if (b !== undefined) play.become = b;
+  }
+  return play;
+}
+
+function hostsOf(c: PlayContext, play: YNode, kw: Map<string, YNode | null>): { pattern: string; source: Play['hostsSource'] } | undefined {
+  const { file } = c;
+  const node = kw.get('hosts') ?? null;
+  if (!kw.has('hosts') || node === null || file.scalar(node) === null) {
+    c.errors.push(file.error(play, 'this play has no `hosts`', 'add `hosts: all`, a group or a host pattern'));
+    return undefined;
+  }
+  const parts = stringList(c, 'hosts', node, false).map((s) => s.trim());
+  if (parts.length === 0 || parts.some((p) => !p)) {
+    c.errors.push(file.error(node, '`hosts` must name hosts or groups'));
+    return undefined;
+  }
+  const source = file.source(node);
+  // point into the pattern text itself, so selectHosts can place its caret under the bad name
+  const raw = file.raw(node) ?? '';
+  if (/^["']/.test(raw)) source.column += 1;
+  return { pattern: parts.join(','), source };
+}
+
+function taskList(c: PlayContext, node: YNode | null, phase: Phase, extra: { handler?: boolean; handlerNames?: ReadonlySet<string> }): TaskSpec[] {
+  const { file, errors } = c;
+  if (node === null || file.scalar(node) === null) return [];
+  if (!file.isSeq(node)) {
+    errors.push(file.error(node, `a task list is a list of tasks (each starting with \`- name:\`), not ${describeNode(file, node)}`));
+    return [];
+  }
+  const tc: TaskContext = { file, errors, modules: c.opts.modules, phase, handler: extra.handler, handlerNames: extra.handlerNames };
+  const tasks = file.items(node).flatMap((t) => parseTask(tc, t) ?? []);
+  if (extra.handler) {
+    for (const t of file.items(node)) {
+      const hasName = file.isMap(t) && file.entries(t).some((e) => e.key === 'name');
+      if (!hasName && file.isMap(t)) c.errors.push(file.error(t, 'a handler needs a `name`: tasks notify it by name'));
+    }
+  }
+  return tasks;
+}
+
+/**
+ * Handler names tasks may notify, or undefined when a role's handlers cannot be listed without host
+ * variables (then the engine reports an unknown name at run time).
+ */
+function knownHandlers(c: PlayContext, names: Set<string>, roles: RoleItem[]): Set<string> | undefined {
+  for (const item of roles) {
+    const role = c.opts.roles[item.role];
+    if (!role?.handlers) continue;
+    try {
+      for (const h of role.handlers(role.vars.parse(item.params))) names.add(h.name);
+    } catch {
+      return undefined;
+    }
+  }
+  return names;
+}
+
+/** `name` and `listen` of the play's handlers, read before the handlers are parsed (they may notify each other) */
+function handlerNamesIn(file: YamlFile, node: YNode | null): Set<string> {
+  const names = new Set<string>();
+  for (const h of node && file.isSeq(node) ? file.items(node) : []) {
+    for (const e of file.entries(file.isMap(h) ? h : null)) {
+      if (e.key !== 'name' && e.key !== 'listen') continue;
+      const values = e.value && file.isSeq(e.value) ? file.items(e.value) : [e.value];
+      for (const v of values) {
+        const s = file.scalar(v);
+        if (typeof s === 'string' || typeof s === 'number') names.add(String(s));
+      }
+    }
+  }
+  return names;
+}
+
+function varsMapping(file: YamlFile, c: FieldContext, node: YNode | null, what: string): Vars {
+  if (node === null || file.scalar(node) === null) return {};
+  if (!file.isMap(node)) {
+    c.errors.push(file.error(node, `${what} must be a mapping of variable names to values, not ${describeNode(file, node)}`));
+    return {};
+  }
+  return file.js(node) as Vars;
+}
+
+async function varsFiles(c: PlayContext, node: YNode | null): Promise<Vars[]> {
+  const { file } = c;
+  const items = node && file.isSeq(node) ? file.items(node) : node ? [node] : [];
+  const out: Vars[] = [];
+  for (const item of items) {
+    const name = text(c, 'vars_files', item);
+    if (name === undefined) continue;
+    let vf: YamlFile;
+    try {
+      vf = await YamlFile.read(resolve(c.dir, name));
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      // a missing file is reported where it is named, other problems inside the file itself
+      if (e.line === undefined) c.errors.push(file.error(item, `vars file \`${name}\`: ${e.message}`));
+      else c.errors.push(e, ...e.others);
+      continue;
+    }
+    out.push(varsMapping(vf, { file: vf, errors: c.errors }, vf.root, `vars file \`${name}\``));
+  }
+  return out;
+}
+
+function roleList(c: PlayContext, node: YNode | null): RoleItem[] {
+  const { file } = c;
+  if (node === null || file.scalar(node) === null) return [];
+  if (!file.isSeq(node)) {
+    c.errors.push(file.error(node, `\`roles\` must be a list of role names or \`{role: name, vars: {...}}\`, not ${describeNode(file, node)}`));
+    return [];
+  }
+  return file.items(node).flatMap((n) => roleEntry(c, n) ?? []);
+}
+
+function roleEntry(c: PlayContext, node: YNode): RoleItem | undefined {
+  const { file, errors, opts } = c;
+  const source = file.source(node);
+  const scalar = file.scalar(node);
+  const nameNode = typeof scalar === 'string' ? node : file.entries(node).find((e) => e.key === 'role' || e.key === 'name')?.value ?? null;
+  if (!nameNode || (!file.isMap(node) && typeof scalar !== 'string')) {
+    errors.push(file.error(node, 'a role entry is a role name or a mapping with `role:`'));
+    return undefined;
+  }
+  const name = text(c, 'role', nameNode);
+  if (name === undefined) return undefined;
+  const role = opts.roles[name];
+  if (!role) {
+    const near = nearest(name, Object.keys(opts.roles));
+    errors.push(file.error(nameNode, `unknown role \`${name}\``, near ? `did you mean \`${near}\`?` : `known roles: ${Object.keys(opts.roles).join(', ') || 'none'}`));
+    return undefined;
+  }
+  const item: RoleItem = { kind: 'role', role: name, params: {}, tags: [], phase: 'main', source };
+  if (typeof scalar === 'string') return item;
+
+  const known = keysAt(role.vars, []);
+  const sources: Record<string, ArgSource> = {};
+  let inlineParams = false;
+  const param = (key: string, keyNode: YNode, value: YNode | null, inline: boolean) => {
+    if (known.length && !known.includes(key)) {
+      const near = nearest(key, inline ? [...known, ...ROLE_ENTRY_KEYS] : known);
+      errors.push(file.error(keyNode, `unknown variable \`${key}\` for role \`${name}\``, near ? `did you mean \`${near}\`?` : undefined));
+    }
+    item.params[key] = file.js(value);
+  };
+  for (const e of file.entries(node)) {
+    if (e.key === 'role' || e.key === 'name') continue;
+    if (e.key === 'tags') item.tags = stringList(c, 'tags', e.value);
+    else if (e.key === 'when') {
+      const w = when(c, e.value);
+      if (w !== undefined) item.when = w;
+    } else if (e.key === 'become') {
+      const b = bool(c, 'become', e.value);
+      if (b !== undefined) item.become = b;
+    } else if (e.key === 'vars') {
+      if (e.value === null || !file.isMap(e.value)) {
+        if (e.value !== null) errors.push(file.error(e.value, `role \`vars\` must be a mapping, not ${describeNode(file, e.value)}`));
+        continue;
+      }
+      for (const v of file.entries(e.value)) param(v.key, v.keyNode, v.value, false);
+      recordSources(c, e.value, '', sources);
+    } else {
+      // Ansible also accepts role params written beside `role:`
+      param(e.key, e.keyNode, e.value, true);
+      inlineParams = true;
+    }
+  }
+  if (inlineParams) recordSources(c, node, '', sources);
+  const r = validateAgainst(role.vars, item.params, {
+    module: `role ${name}`,
+    at: source,
+    argSources: sources,
+    frame: (line) => file.lineText(line),
+    skipTemplated: true,
+    partial: true,
+    noun: 'variable',
+  });
+  // unknown keys were reported above, with role-entry keywords among the suggestions
+  if (!r.ok) errors.push(...r.errors.filter((e) => !e.message.startsWith('unknown variable')));
+  return item;
+}

@@ -1,0 +1,80 @@
+/**
+ * Finds roles: every subdirectory NAME of a roles directory is a role whose module is
+ * NAME/index.js (compiled) or NAME/index.ts (loaded through tsx, so a project's own roles need no
+ * build step). Later directories override earlier ones, so a project can replace a built-in role by
+ * listing its own directory after builtinRolesDir().
+ */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { InputError } from '../core/input-error.js';
+import type { RoleDef } from './role.js';
+
+/**
+ * `<repo>/roles` from src/playbook (tsx) and `dist/roles` from dist/src/playbook (tsc keeps the
+ * tree under rootDir "."): the same relative step from this file either way.
+ */
+export function builtinRolesDir(): string {
+  return fileURLToPath(new URL('../../roles/', import.meta.url));
+}
+
+/** Missing directories are skipped (the built-in one may be absent from a trimmed install). */
+export async function loadRoles(dirs: string[]): Promise<Record<string, RoleDef>> {
+  const roles: Record<string, RoleDef> = {};
+  const problems: InputError[] = [];
+  for (const dir of dirs) {
+    if (!existsSync(dir)) continue;
+    const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !/^[._]/.test(e.name));
+    entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const e of entries) {
+      try {
+        roles[e.name] = await loadRole(join(dir, e.name), e.name);
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        problems.push(err);
+      }
+    }
+  }
+  const err = InputError.combine(problems);
+  if (err) throw err;
+  return roles;
+}
+
+async function loadRole(dir: string, name: string): Promise<RoleDef> {
+  const js = join(dir, 'index.js');
+  const ts = join(dir, 'index.ts');
+  let mod: Record<string, unknown>;
+  if (existsSync(js)) {
+    mod = await import(pathToFileURL(js).href);
+  } else if (existsSync(ts)) {
+    mod = await importTs(ts);
+  } else {
+    throw new InputError(`role \`${name}\` has no index.ts or index.js`, { file: dir });
+  }
+  const def = (mod.default ?? mod.role) as Partial<RoleDef> | undefined;
+  const file = existsSync(js) ? js : ts;
+  if (!def || typeof def !== 'object' || typeof def.tasks !== 'function' || typeof (def.vars as { safeParse?: unknown })?.safeParse !== 'function') {
+    throw new InputError('a role module must `export default defineRole({ name, summary, vars, tasks })`', { file });
+  }
+  if (def.name !== name) {
+    throw new InputError(`role is named \`${String(def.name)}\` but lives in directory \`${name}\`; playbooks name roles by directory`, { file });
+  }
+  return { ...(def as RoleDef), dir: def.dir ?? dir };
+}
+
+async function importTs(path: string): Promise<Record<string, unknown>> {
+  // under tsx or vitest a .ts file imports natively: keep one module graph (one zod, one role.ts)
+  try {
+    return await import(pathToFileURL(path).href);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
+  }
+  let api: { tsImport(specifier: string, parent: string): Promise<Record<string, unknown>> };
+  try {
+    api = await import('tsx/esm/api');
+  } catch {
+    throw new InputError('this role is TypeScript and tsx is not installed; install tsx or compile the role to index.js', { file: path });
+  }
+  return api.tsImport(pathToFileURL(path).href, import.meta.url);
+}

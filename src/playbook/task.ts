@@ -1,0 +1,220 @@
+/**
+ * One task in Ansible's shape: `name`, keywords, and exactly one key naming the module with its
+ * arguments. Arguments are checked against the module's schema now, except values that are still
+ * templates, which the engine checks after rendering them per host.
+ */
+import type { SourcePos } from '../core/input-error.js';
+import type { ModuleDef } from '../core/module.js';
+import { nearest } from '../core/suggest.js';
+import type { Vars } from '../inventory/vars.js';
+import { describeNode, type YNode } from '../inventory/yaml-doc.js';
+import { validateAgainst } from './args.js';
+import { bool, stringList, text, when, type FieldContext } from './fields.js';
+import type { RoleTask } from './role.js';
+import { checkTemplate, isTemplate } from './template.js';
+import type { ArgSource, Phase, TaskSpec } from './types.js';
+
+export interface TaskContext extends FieldContext {
+  modules: Record<string, ModuleDef>;
+  phase: Phase;
+  handler?: boolean;
+  /** handler names (and `listen` topics) notify may use; undefined when a role's are unknowable */
+  handlerNames?: ReadonlySet<string>;
+}
+
+const KEYWORDS = ['name', 'tags', 'notify', 'when', 'become', 'no_log', 'args'];
+const HANDLER_KEYWORDS = [...KEYWORDS, 'listen'];
+
+/** Ansible task keywords shipshape refuses, with why: silently ignoring them would change what runs. */
+const UNSUPPORTED: Record<string, string> = {
+  register: 'modules return no values to branch on; make the later task idempotent instead',
+  loop: 'write one task per item, or pass a list where the module takes one',
+  with_items: 'write one task per item, or pass a list where the module takes one',
+  ignore_errors: 'a failed task stops its host; make the task safe to run instead',
+  changed_when: 'modules decide `changed` from the host state',
+  failed_when: 'modules decide failure from the host state',
+  delegate_to: 'each task runs on its own host',
+  run_once: 'each task runs on every selected host',
+  become_user: 'become always means root',
+  block: 'blocks are not supported; repeat `when`/`become` on each task',
+  environment: 'pass environment to the command module',
+  vars: 'task vars are not supported; use play vars or role params',
+  include_tasks: 'use a role',
+  import_tasks: 'use a role',
+  include_role: 'list the role under `roles:`',
+  import_role: 'list the role under `roles:`',
+};
+
+/** Modules whose arguments may be one free-form string, and the argument it becomes. */
+const FREE_FORM: Record<string, string> = { command: 'cmd', shell: 'cmd' };
+
+/** `file`, or `ansible.builtin.file` / `ansible.legacy.file` for a module named `file` */
+export function canonicalModule(key: string, modules: Record<string, ModuleDef>): string | undefined {
+  if (Object.hasOwn(modules, key)) return key;
+  const m = /^ansible\.(?:builtin|legacy)\.(.+)$/.exec(key);
+  return m && Object.hasOwn(modules, m[1]) ? m[1] : undefined;
+}
+
+export function parseTask(c: TaskContext, node: YNode): TaskSpec | undefined {
+  const { file, errors } = c;
+  const source = file.source(node);
+  if (!file.isMap(node)) {
+    errors.push(file.error(node, `a task is a mapping (\`- name: ...\` then a module), not ${describeNode(file, node)}`));
+    return undefined;
+  }
+  const keywords = c.handler ? HANDLER_KEYWORDS : KEYWORDS;
+  const moduleNames = Object.keys(c.modules);
+  const found: { module: string; key: string; keyNode: YNode; value: YNode | null }[] = [];
+  const unknown: { key: string; keyNode: YNode; value: YNode | null }[] = [];
+  const kw = new Map<string, YNode | null>();
+  for (const e of file.entries(node)) {
+    if (keywords.includes(e.key)) kw.set(e.key, e.value);
+    else if (e.key in UNSUPPORTED) errors.push(file.error(e.keyNode, `\`${e.key}\` is not supported`, UNSUPPORTED[e.key]));
+    else {
+      const module = canonicalModule(e.key, c.modules);
+      if (module) found.push({ module, ...e });
+      else unknown.push(e);
+    }
+  }
+  if (found.length > 1) {
+    errors.push(file.error(found[1].keyNode, `a task runs one module, but this one names \`${found[0].key}\` and \`${found[1].key}\``, 'split it into two tasks'));
+  }
+  for (const u of unknown) {
+    const nearKey = nearest(u.key, keywords);
+    const nearModule = nearest(u.key, moduleNames);
+    const looksLikeModule = found.length === 0 && (!nearKey || (nearModule && u.value !== null && file.isMap(u.value)));
+    if (looksLikeModule) errors.push(file.error(u.keyNode, `unknown module \`${u.key}\``, nearModule ? `did you mean \`${nearModule}\`?` : undefined));
+    else errors.push(file.error(u.keyNode, `unknown key \`${u.key}\` in task`, nearKey || nearModule ? `did you mean \`${nearKey ?? nearModule}\`?` : undefined));
+  }
+  if (found.length === 0) {
+    if (unknown.length === 0) errors.push(file.error(node, 'this task names no module', `add one module key, e.g. \`${moduleNames[0] ?? 'command'}:\``));
+    return undefined;
+  }
+  const { module, key, keyNode, value } = found[0];
+  const args = moduleArgs(c, module, key, keyNode, value, kw.get('args') ?? null);
+  if (!args) return undefined;
+
+  const result = validateAgainst(c.modules[module].schema, args.values, { module, at: file.source(keyNode), argSources: args.sources, frame: frameOf(c), skipTemplated: true });
+  if (!result.ok) errors.push(...result.errors);
+
+  const name = kw.has('name') ? text(c, 'name', kw.get('name')!) : undefined;
+  const task: TaskSpec = {
+    kind: 'task',
+    name: name ?? defaultName(module, args.values),
+    module,
+    args: args.values,
+    tags: stringList(c, 'tags', kw.get('tags') ?? null),
+    notify: notifyList(c, kw.get('notify') ?? null),
+    no_log: kw.has('no_log') ? (bool(c, 'no_log', kw.get('no_log')!) ?? false) : false,
+    phase: c.phase,
+    source,
+    argSources: args.sources,
+  };
+  if (kw.has('when')) {
+    const w = when(c, kw.get('when')!);
+    if (w !== undefined) task.when = w;
+  }
+  if (kw.has('become')) {
+    const b = bool(c, 'become', kw.get('become')!);
+    if (b !== undefined) task.become = b;
+  }
+  if (kw.has('listen')) task.listen = stringList(c, 'listen', kw.get('listen')!, false);
+  return task;
+}
+
+/** Notified names must be handlers of the play: a typo would otherwise silently never restart anything. */
+function notifyList(c: TaskContext, node: YNode | null): string[] {
+  const names = stringList(c, 'notify', node, false);
+  if (!c.handlerNames || node === null) return names;
+  const nodes = c.file.isSeq(node) ? c.file.items(node) : [node];
+  names.forEach((n, i) => {
+    if (c.handlerNames!.has(n)) return;
+    const near = nearest(n, c.handlerNames!);
+    c.errors.push(c.file.error(nodes[i] ?? node, `no handler named \`${n}\` in this play`, near ? `did you mean \`${near}\`?` : undefined));
+  });
+  return names;
+}
+
+function frameOf(c: TaskContext): (line: number) => string | undefined {
+  return (line) => c.file.lineText(line);
+}
+
+interface Args {
+  values: Record<string, unknown>;
+  sources: Record<string, ArgSource>;
+}
+
+function moduleArgs(c: TaskContext, module: string, key: string, keyNode: YNode, value: YNode | null, extra: YNode | null): Args | undefined {
+  const { file, errors } = c;
+  const sources: Record<string, ArgSource> = { '': { key: file.source(keyNode), value: file.source(value ?? keyNode) } };
+  let values: Record<string, unknown> = {};
+  const scalar = file.scalar(value);
+  if (value !== null && file.isMap(value)) {
+    values = file.js(value) as Record<string, unknown>;
+    recordSources(c, value, '', sources);
+  } else if (typeof scalar === 'string' && FREE_FORM[module]) {
+    values = { [FREE_FORM[module]]: scalar };
+    sources[FREE_FORM[module]] = { value: file.source(value), raw: file.raw(value) };
+  } else if (value !== null && scalar !== null) {
+    errors.push(file.error(value, `the arguments of \`${key}\` must be a mapping, not ${describeNode(file, value)}`, 'one `argument: value` per line under the module'));
+    return undefined;
+  }
+  if (extra !== null) {
+    if (!file.isMap(extra)) {
+      errors.push(file.error(extra, `\`args\` must be a mapping, not ${describeNode(file, extra)}`));
+    } else {
+      values = { ...values, ...(file.js(extra) as Record<string, unknown>) };
+      recordSources(c, extra, '', sources);
+    }
+  }
+  return { values, sources };
+}
+
+/** Positions of every key and value under `node`, and a syntax check of every template string. */
+export function recordSources(c: FieldContext, node: YNode, prefix: string, out: Record<string, ArgSource>): void {
+  const { file } = c;
+  const visit = (path: string, keyNode: YNode | undefined, v: YNode | null) => {
+    const at = v ?? keyNode!;
+    out[path] = { ...(keyNode ? { key: file.source(keyNode) } : {}), value: file.source(at), ...(v ? { raw: file.raw(v) } : {}) };
+    const s = file.scalar(v);
+    if (typeof s === 'string' && isTemplate(s)) {
+      const bad = checkTemplate(s);
+      if (bad) c.errors.push(file.error(v, bad));
+    }
+    if (v && file.isMap(v)) for (const e of file.entries(v)) visit(`${path}.${e.key}`, e.keyNode, e.value);
+    if (v && file.isSeq(v)) file.items(v).forEach((item, i) => visit(`${path}.${i}`, undefined, item));
+  };
+  for (const e of file.entries(node)) visit(prefix ? `${prefix}.${e.key}` : e.key, e.keyNode, e.value);
+}
+
+/** A task without a name is shown as its module and main argument, e.g. `file /srv/app`. */
+function defaultName(module: string, args: Record<string, unknown>): string {
+  const main = ['name', 'path', 'dest', 'cmd', 'src'].map((k) => args[k]).find((v) => typeof v === 'string' || Array.isArray(v));
+  const shown = Array.isArray(main) ? main.join(', ') : (main as string | undefined);
+  return shown ? `${module} ${shown.length > 60 ? shown.slice(0, 57) + '...' : shown}` : module;
+}
+
+/** For the engine: a role's task as a TaskSpec, positioned at the role entry that brought it in. */
+export function taskFromRoleTask(rt: RoleTask, role: string, roleVars: Vars, at: SourcePos, modules: Record<string, ModuleDef>, phase: Phase = 'main'): TaskSpec {
+  const module = canonicalModule(rt.module, modules);
+  if (!module) {
+    const near = nearest(rt.module, Object.keys(modules));
+    throw new Error(`role ${role}: task "${rt.name}" uses unknown module ${rt.module}${near ? ` (did you mean ${near}?)` : ''}`);
+  }
+  return {
+    kind: 'task',
+    name: rt.name,
+    module,
+    args: rt.args,
+    tags: rt.tags ?? [],
+    notify: rt.notify ?? [],
+    ...(rt.when === undefined ? {} : { when: rt.when }),
+    ...(rt.become === undefined ? {} : { become: rt.become }),
+    no_log: rt.no_log ?? false,
+    role,
+    roleVars,
+    phase,
+    source: at,
+    argSources: {},
+  };
+}

@@ -1,0 +1,226 @@
+/**
+ * Jinja-like templating of playbook values with nunjucks, with Ansible's behaviour where it
+ * matters: a typo'd variable is an error naming it (never an empty string), a value that is exactly
+ * one `{{ expr }}` keeps the expression's type (a list stays a list), and variables whose own values
+ * are templates are rendered when used (`app_dir: "/srv/{{ app }}"` then `"{{ app_dir }}/x"`).
+ */
+import nunjucks from 'nunjucks';
+import { nearest } from '../core/suggest.js';
+import { parseTemplate, requiredNames } from './template-scan.js';
+
+export type Vars = Record<string, unknown>;
+
+export class TemplateError extends Error {
+  constructor(
+    message: string,
+    /** the template text that failed */
+    readonly template: string,
+    /** the undefined variable, when that is the problem */
+    readonly variable?: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'TemplateError';
+  }
+}
+
+const env = new nunjucks.Environment([], { autoescape: false, throwOnUndefined: true, trimBlocks: true });
+// Ansible playbooks are written against Python's spellings
+env.addGlobal('True', true);
+env.addGlobal('False', false);
+env.addGlobal('None', null);
+env.addFilter('d', env.getFilter('default'));
+env.addFilter('bool', (v: unknown) => (typeof v === 'string' ? ['true', 'yes', 'on', '1'].includes(v.trim().toLowerCase()) : Boolean(v)));
+env.addFilter('to_json', (v: unknown) => JSON.stringify(v));
+
+/** names that exist without being variables: globals, and what nunjucks defines inside loops/macros */
+const BUILTIN_NAMES = new Set(['loop', 'caller', 'varargs', 'kwargs', 'True', 'False', 'None', 'range', 'cycler', 'joiner']);
+const NATIVE = '__ss_native';
+
+const TEMPLATE_MARK = /\{\{|\{%/;
+
+export function isTemplate(s: string): boolean {
+  return TEMPLATE_MARK.test(s);
+}
+
+/** Whether any string inside `value` (deeply) is a template. */
+export function hasTemplate(value: unknown): boolean {
+  if (typeof value === 'string') return isTemplate(value);
+  if (Array.isArray(value)) return value.some(hasTemplate);
+  if (value && typeof value === 'object') return Object.values(value).some(hasTemplate);
+  return false;
+}
+
+/** `{{ expr }}` and nothing else: its inner expression, else undefined */
+function soleExpression(s: string): string | undefined {
+  const m = /^\s*\{\{([\s\S]*)\}\}\s*$/.exec(s);
+  if (!m || /\{\{|\}\}|\{%/.test(m[1])) return undefined;
+  return m[1].replace(/^[-+]/, '').replace(/-$/, '');
+}
+
+interface Compiled {
+  template: nunjucks.Template;
+  names: string[];
+}
+
+const compiled = new Map<string, Compiled>();
+
+function compile(src: string, shown = src): Compiled {
+  let c = compiled.get(src);
+  if (c) return c;
+  try {
+    c = { template: new nunjucks.Template(src, env, undefined, true), names: requiredNames(parseTemplate(src)) };
+  } catch (e) {
+    throw new TemplateError(`template syntax error in \`${shown}\`: ${cleanMessage(e)}`, shown);
+  }
+  compiled.set(src, c);
+  return c;
+}
+
+function nativeSource(expr: string): string {
+  return `{{ ${NATIVE}((${expr})) }}`;
+}
+
+/** The syntax error of a template string, or undefined when it compiles. */
+export function checkTemplate(src: string): string | undefined {
+  try {
+    compile(src);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** The syntax error of a `when:` expression, or undefined when it compiles. */
+export function checkExpression(expr: string): string | undefined {
+  const inner = soleExpression(expr) ?? expr;
+  try {
+    compile(nativeSource(inner), expr);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+class Renderer {
+  private resolved = new Map<string, unknown>();
+  private resolving: string[] = [];
+
+  constructor(private readonly vars: Vars) {}
+
+  value(v: unknown): unknown {
+    if (typeof v === 'string') return isTemplate(v) ? this.string(v) : v;
+    if (Array.isArray(v)) return v.map((x) => this.value(x));
+    if (v && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[k] = this.value(x);
+      return out;
+    }
+    return v;
+  }
+
+  string(s: string): unknown {
+    const expr = soleExpression(s);
+    if (expr !== undefined) return this.evaluate(expr, s);
+    const c = compile(s);
+    return this.run(c, s);
+  }
+
+  /** An expression's native value; undefined results are errors, as in Ansible. */
+  evaluate(expr: string, shown: string): unknown {
+    const c = compile(nativeSource(expr), shown);
+    let out: unknown;
+    let called = false;
+    this.run(c, shown, {
+      [NATIVE]: (v: unknown) => {
+        called = true;
+        out = v;
+        return '';
+      },
+    });
+    if (called && out === undefined) {
+      throw new TemplateError(`\`${shown}\` is undefined (a missing attribute or key?)`, shown);
+    }
+    return out;
+  }
+
+  private run(c: Compiled, shown: string, extra: Vars = {}): string {
+    const ctx: Vars = { ...this.vars, ...extra };
+    for (const name of c.names) {
+      if (name in extra) continue;
+      if (!(name in this.vars)) {
+        if (BUILTIN_NAMES.has(name)) continue;
+        const near = nearest(name, Object.keys(this.vars));
+        throw new TemplateError(`undefined variable \`${name}\` in \`${shown}\``, shown, name, near && `did you mean \`${near}\`?`);
+      }
+      ctx[name] = this.resolve(name);
+    }
+    try {
+      return c.template.render(ctx);
+    } catch (e) {
+      if (e instanceof TemplateError) throw e;
+      const msg = cleanMessage(e);
+      if (/null or undefined/.test(msg)) {
+        throw new TemplateError(`\`${shown}\` printed an undefined or null value (a missing attribute or key?)`, shown);
+      }
+      throw new TemplateError(`cannot render \`${shown}\`: ${msg}`, shown);
+    }
+  }
+
+  private resolve(name: string): unknown {
+    if (this.resolved.has(name)) return this.resolved.get(name);
+    const raw = this.vars[name];
+    if (!hasTemplate(raw)) return raw;
+    if (this.resolving.includes(name)) {
+      throw new TemplateError(`variable \`${name}\` refers to itself (${[...this.resolving, name].join(' -> ')})`, String(raw), name);
+    }
+    this.resolving.push(name);
+    try {
+      const v = this.value(raw);
+      this.resolved.set(name, v);
+      return v;
+    } finally {
+      this.resolving.pop();
+    }
+  }
+}
+
+/**
+ * Render every template string inside `value` (objects and arrays recursively). A string that is
+ * exactly one `{{ expr }}` becomes the expression's value with its type. Throws TemplateError.
+ */
+export function renderValue(value: unknown, vars: Vars): unknown {
+  return new Renderer(vars).value(value);
+}
+
+/** Render a template to text (template files, messages): never a native value. */
+export function renderString(template: string, vars: Vars): string {
+  const r = new Renderer(vars);
+  const out = r.string(template);
+  return typeof out === 'string' ? out : out === null ? '' : typeof out === 'object' ? JSON.stringify(out) : String(out);
+}
+
+/**
+ * A `when:` condition: a Jinja expression without braces (`docker_source == 'vendor'`,
+ * `not foo`, `foo is defined and foo`), or a boolean. Python truthiness: empty lists are false.
+ */
+export function evalWhen(expr: string | boolean | undefined, vars: Vars): boolean {
+  if (expr === undefined || typeof expr === 'boolean') return expr ?? true;
+  const inner = soleExpression(expr) ?? expr;
+  return truthy(new Renderer(vars).evaluate(inner, expr));
+}
+
+function truthy(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length > 0;
+  if (v && typeof v === 'object') return Object.keys(v).length > 0;
+  return Boolean(v);
+}
+
+function cleanMessage(e: unknown): string {
+  const lines = String((e as Error)?.message ?? e)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  // nunjucks prefixes "Template render error: (unknown path) [Line 1, Column 3]"
+  return lines.filter((l) => !/^Template render error|^\(unknown path\)/.test(l)).join(' ') || lines.join(' ');
+}
