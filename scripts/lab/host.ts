@@ -155,7 +155,7 @@ export async function hostExec(name: string, cmd: string): Promise<ExecResult> {
   if (pid === undefined) throw new Error(`lab host ${name} is not running`);
   const env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8', 'USER=root', 'LOGNAME=root'];
   // --root/--wd without a value: the container's own; `--wd=/` would chdir before entering its mount namespace
-  const r = await shTry`nsenter --target ${pid} --all --root --wd -- /usr/bin/env -i ${env} /bin/sh -c ${cmd} </dev/null`;
+  const r = await shTry`nsenter --target ${pid} --all --root --wd -- /usr/bin/env -i ${env} /bin/sh -c ${cmd}`;
   return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode ?? -1 };
 }
 
@@ -166,6 +166,6 @@ export async function hostExec(name: string, cmd: string): Promise<ExecResult> {
 export async function nsExec(name: string, cmd: string): Promise<ExecResult> {
   labHost(name); // validates the name
   if (!(await netnsExists(name))) throw new Error(`lab host ${name} has no network namespace`);
-  const r = await shTry`ip netns exec ${netnsName(name)} /bin/sh -c ${cmd} </dev/null`;
+  const r = await shTry`ip netns exec ${netnsName(name)} /bin/sh -c ${cmd}`;
   return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode ?? -1 };
 }

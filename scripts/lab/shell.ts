@@ -4,10 +4,13 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { $ } from 'zx';
 
-/** zx without echoing commands; throws on non-zero exit with stderr in the message. */
-export const sh = $({ quiet: true });
+/**
+ * zx without echoing commands; throws on non-zero exit with stderr in the message. stdin is /dev/null:
+ * nothing the lab runs may wait on a terminal or eat a caller's (CI's) input.
+ */
+export const sh = $({ quiet: true, stdio: ['ignore', 'pipe', 'pipe'] });
 /** Same, but never throws: inspect `.exitCode`. */
-export const shTry = $({ quiet: true, nothrow: true });
+export const shTry = $({ quiet: true, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] });
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

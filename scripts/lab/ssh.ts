@@ -36,7 +36,7 @@ export function sshOptions(connectTimeoutS = 5): string[] {
 
 /** Run a remote command (an sh string, quoted by the caller) on a lab host over SSH. */
 export async function sshRun(addr: string, remoteCmd: string, connectTimeoutS = 5) {
-  return shTry`ssh ${sshOptions(connectTimeoutS)} root@${addr} ${remoteCmd} </dev/null`;
+  return shTry`ssh ${sshOptions(connectTimeoutS)} root@${addr} ${remoteCmd}`;
 }
 
 export async function sshReachable(addr: string): Promise<boolean> {

@@ -5,5 +5,5 @@ import type { FileDiff } from '../core/result.js';
 export function unifiedDiff(d: FileDiff): string {
   const patch = createTwoFilesPatch(`${d.subject} (before)`, `${d.subject} (after)`, d.before, d.after, '', '', { context: 3 });
   // drop the leading "===" separator line jsdiff emits; keep ---/+++ and hunks
-  return patch.split('\n').filter((l) => !l.startsWith('====')).join('\n').trimEnd();
+  return patch.split('\n').filter((l) => !l.startsWith('====')).map((l) => l.replace(/\t$/, '')).join('\n').trimEnd();
 }

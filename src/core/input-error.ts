@@ -20,6 +20,8 @@ export interface InputErrorOptions {
   hint?: string;
   /** the text of the offending line, already stripped of secrets; shown under the message */
   frame?: string;
+  /** where the caret goes in `frame` when redaction moved the text; defaults to `column` */
+  frameColumn?: number;
 }
 
 export class InputError extends Error {
@@ -28,6 +30,7 @@ export class InputError extends Error {
   readonly column?: number;
   readonly hint?: string;
   readonly frame?: string;
+  private readonly frameColumn?: number;
   /** further problems found in the same pass, so one run reports every typo at once */
   others: InputError[] = [];
 
@@ -39,6 +42,7 @@ export class InputError extends Error {
     this.column = opts.column;
     this.hint = opts.hint;
     this.frame = opts.frame;
+    this.frameColumn = opts.frameColumn;
   }
 
   /** `FILE:LINE:COL` (as much of it as is known) */
@@ -60,7 +64,7 @@ export class InputError extends Error {
     if (this.frame !== undefined && this.line !== undefined) {
       const gutter = String(this.line);
       out.push(`  ${gutter} | ${this.frame}`);
-      const col = Math.max(1, Math.min(this.column ?? 1, this.frame.length + 1));
+      const col = Math.max(1, Math.min(this.frameColumn ?? this.column ?? 1, this.frame.length + 1));
       // keep tabs so the caret lines up under tab-indented text
       const pad = this.frame.slice(0, col - 1).replace(/[^\t]/g, ' ');
       out.push(`  ${' '.repeat(gutter.length)} | ${pad}^${this.hint ? ` ${this.hint}` : ''}`);
@@ -92,4 +96,12 @@ export function uniqueErrors(errors: InputError[]): InputError[] {
     seen.add(key);
     return true;
   });
+}
+
+/** Reading order: by file as first met, then line and column, so the headline is the first mistake in the file. */
+export function sortErrors(errors: InputError[]): InputError[] {
+  const files = [...new Set(errors.map((e) => e.file))];
+  return [...errors].sort(
+    (a, b) => files.indexOf(a.file) - files.indexOf(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0),
+  );
 }

@@ -67,7 +67,7 @@ export function splitVars(file: YamlFile, node: YNode | null, errors: InputError
     const canonical = CANONICAL.get(key);
     if (canonical) {
       const prev = layer.conn[canonical];
-      if (prev) errors.push(file.error(keyNode, `\`${key}\` and \`${prev.key}\` both set the ${canonical}; keep one`));
+      if (prev) errors.push(file.error(keyNode, `\`${key}\` and \`${prev.key}\` both set \`${canonical}\`; keep one`));
       layer.conn[canonical] = { value: file.js(value), key, file, node: value ?? keyNode };
       continue;
     }

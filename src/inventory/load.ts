@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
-import { InputError, uniqueErrors } from '../core/input-error.js';
+import { InputError, sortErrors, uniqueErrors } from '../core/input-error.js';
 import { nearest } from '../core/suggest.js';
 import { loadSshConfig, type SshConfigResult } from '../transport/ssh-config.js';
 import { SECRET_KEYS, buildSpec, resolveConnection, splitVars, type ConnLayer, type VarsLayer } from './connection.js';
@@ -229,7 +229,7 @@ export async function loadInventory(path: string, opts: LoadInventoryOptions = {
       source: h.source,
     });
   }
-  const err = InputError.combine(uniqueErrors(b.errors));
+  const err = InputError.combine(sortErrors(uniqueErrors(b.errors)));
   if (err) throw err;
   const inv: Inventory = { path: file, dir, hosts, groups, warnings: b.warnings };
   Object.defineProperty(inv, 'toJSON', { value: () => inventoryToJSON(inv), enumerable: false });

@@ -8,6 +8,8 @@ import { InputError, type SourcePos } from '../core/input-error.js';
 
 export type YNode = Node;
 
+const REDACTED = '<redacted>';
+
 export interface Entry {
   key: string;
   keyNode: YNode;
@@ -34,16 +36,16 @@ export class YamlFile {
     this.lines = text.split(/\r?\n/);
     if (opts.secretKeys?.length) {
       const keys = opts.secretKeys.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-      this.secretLine = new RegExp(`^(.*?["']?\\b(?:${keys})\\b["']?\\s*:\\s*)(\\S.*)$`);
+      this.secretLine = new RegExp(`["']?\\b(?:${keys})\\b["']?\\s*:[ \\t]*(?=\\S)`);
     }
     // YAML 1.2 core schema: `yes` stays a string and `0644` is the decimal 644; modules refuse both
     this.doc = parseDocument(text, { lineCounter: this.lineCounter, prettyErrors: true, uniqueKeys: true });
   }
 
-  /** Parse, throwing every syntax error (with positions) as one InputError. */
+  /** Parse, throwing the first syntax error with its position (the ones after it are mostly its echoes). */
   static parse(path: string, text: string, opts: YamlFileOptions = {}): YamlFile {
     const f = new YamlFile(path, text, opts);
-    const errors = f.doc.errors.map((e) => {
+    const errors = f.doc.errors.slice(0, 1).map((e) => {
       // prettyErrors appends " at line L, column C:" and its own frame; we print our own
       const message = e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
       const at = e.linePos?.[0];
@@ -106,14 +108,30 @@ export class YamlFile {
 
   errorAt(at: { line: number; column: number } | undefined, message: string, hint?: string): InputError {
     if (!at) return new InputError(message, { file: this.path, hint });
-    let frame = this.lines[at.line - 1];
-    let column = at.column;
-    const m = frame !== undefined && this.secretLine ? this.secretLine.exec(frame) : null;
-    if (m) {
-      frame = `${m[1]}<redacted>`;
-      column = Math.min(column, m[1].length + 1);
+    const { frame, column } = this.redact(this.lines[at.line - 1], at.column);
+    return new InputError(message, { file: this.path, line: at.line, column: at.column, hint, frame, frameColumn: column });
+  }
+
+  /**
+   * Replace secret values on a frame line with <redacted>, moving the caret with the text. In a flow
+   * mapping an unquoted value ends at `,` or `}`, as YAML itself reads it; in block style at the end of the line.
+   */
+  private redact(line: string | undefined, column: number): { frame?: string; column: number } {
+    if (line === undefined || !this.secretLine) return { frame: line, column };
+    let out = '';
+    let rest = line;
+    let col = column;
+    for (let m = this.secretLine.exec(rest); m; m = this.secretLine.exec(rest)) {
+      const start = out.length + m.index + m[0].length;
+      const flow = (out + rest.slice(0, m.index)).includes('{');
+      const value = /^("(?:[^"\\]|\\.)*"?|'(?:[^']|'')*'?)/.exec(rest.slice(m.index + m[0].length))?.[0] ?? (flow ? /^[^,}\]]*/ : /^.*/).exec(rest.slice(m.index + m[0].length))![0].trimEnd();
+      const end = start + value.length;
+      if (col > end) col -= value.length - REDACTED.length;
+      else if (col > start) col = start + 1;
+      out += rest.slice(0, m.index + m[0].length) + REDACTED;
+      rest = rest.slice(m.index + m[0].length + value.length);
     }
-    return new InputError(message, { file: this.path, line: at.line, column, hint, frame });
+    return { frame: out + rest, column: col };
   }
 
   isMap(node: YNode | null): boolean {

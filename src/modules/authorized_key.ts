@@ -219,7 +219,9 @@ function edit(content: string, wanted: Map<string, SshKey>, a: Args) {
 
 function unchangedReason(a: Args, path: string, count: number, exists: boolean): string {
   const keys = count === 1 ? 'the key' : `all ${count} keys`;
-  if (a.state === 'absent') return exists ? `${path} holds none of the ${count} key(s)` : `${path} does not exist, so ${keys} are absent`;
+  if (a.state === 'absent') {
+    return exists ? `${path} holds none of the ${count} key(s)` : `${path} does not exist, so ${keys} ${count === 1 ? 'is' : 'are'} absent`;
+  }
   return `${path} already has ${keys}${a.exclusive ? ' and no other' : ''}, with the wanted options, mode 600 and owner ${a.user}`;
 }
 

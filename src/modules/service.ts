@@ -45,7 +45,8 @@ function planService(a: Args, u: UnitState): Plan {
   const missing = u.loadState === 'not-found';
   const steps: Step[] = [];
   const did: string[] = [];
-  const kept: string[] = [];
+  // what was checked and found right; a Set, as "not installed" or "masked" can answer several questions
+  const kept = new Set<string>();
   const act = (argv: string[], what: string) => {
     steps.push(run(['systemctl', ...argv]));
     did.push(what);
@@ -54,16 +55,16 @@ function planService(a: Args, u: UnitState): Plan {
   if (a.daemon_reload) {
     // a unit file an earlier task just wrote shows up as not-found or as changed until systemd re-reads it
     if (u.needDaemonReload || missing) act(['daemon-reload'], 'reload systemd (unit files changed)');
-    else kept.push('unit files up to date');
+    else kept.add('unit files up to date');
   }
 
   let masked = u.loadState === 'masked' || u.unitFileState?.startsWith('masked') === true;
   if (a.masked === true) {
-    if (masked) kept.push('masked');
+    if (masked) kept.add('masked');
     else act(['mask', id], `mask ${id}`);
   } else if (a.masked === false) {
     if (masked) act(['unmask', id], `unmask ${id}`);
-    else kept.push('not masked');
+    else kept.add('not masked');
   }
   const unmasked = a.masked === false && masked;
   if (a.masked !== undefined) masked = a.masked;
@@ -72,22 +73,22 @@ function planService(a: Args, u: UnitState): Plan {
     const ufs = u.unitFileState ?? '';
     const enabled = ufs === 'enabled' || ufs === 'enabled-runtime';
     if (masked && a.enabled) return failed(`${a.name} is masked and cannot be enabled; add masked: false to unmask it`);
-    if (FIXED.includes(ufs)) kept.push(`${ufs} (nothing to enable or disable)`);
+    if (FIXED.includes(ufs)) kept.add(`${ufs} (nothing to enable or disable)`);
     else if (a.enabled && (unmasked || !enabled)) act(['enable', id], `enable ${id}${missing ? ' (not installed yet)' : ''}`);
     else if (!a.enabled && (unmasked || enabled)) act(['disable', id], `disable ${id}`);
-    else kept.push(a.enabled ? 'enabled' : missing ? 'not installed' : masked ? 'masked' : 'disabled');
+    else kept.add(a.enabled ? 'enabled' : missing ? 'not installed' : masked ? 'masked' : 'disabled');
   }
 
   if (a.state !== undefined) {
     const running = RUNNING.includes(u.activeState ?? '');
     if (masked && a.state !== 'stopped') return failed(`${a.name} is masked and cannot be ${a.state}; add masked: false to unmask it`);
     if (a.state === 'started') {
-      if (running) kept.push(`${u.activeState} (${u.subState})`);
+      if (running) kept.add(`${u.activeState} (${u.subState})`);
       // not installed yet: an earlier task may install it; if not, systemctl start fails loudly at apply
       else act(['start', a.name], `start ${a.name}${missing ? ' (not installed yet)' : ''}`);
     } else if (a.state === 'stopped') {
       if (running || u.activeState === 'deactivating') act(['stop', a.name], `stop ${a.name}`);
-      else kept.push(missing ? 'not installed, so not running' : `stopped (${u.activeState})`);
+      else kept.add(missing ? 'not installed' : `stopped (${u.activeState})`);
     } else {
       // Ansible semantics: restarted/reloaded always act, and a unit that is not running is started
       const verb = running ? (a.state === 'restarted' ? 'restart' : 'reload') : 'start';
@@ -95,7 +96,7 @@ function planService(a: Args, u: UnitState): Plan {
     }
   }
 
-  if (steps.length === 0) return { steps, reason: `${a.name} needs nothing: ${kept.join(', ')}` };
+  if (steps.length === 0) return { steps, reason: `${a.name} needs nothing: ${[...kept].join(', ')}` };
   const before = describe(u);
   const after = describeWanted(u, a, masked);
   // restart and reload change no state a diff could show

@@ -24,6 +24,8 @@ export interface ArgsLocation {
   partial?: boolean;
   /** what the arguments are called in messages: "argument" (modules) or "variable" (role params) */
   noun?: string;
+  /** how the owner is named in messages; defaults to `module` in backquotes (e.g. "role `docker`") */
+  subject?: string;
 }
 
 export type ArgsResult<A> = { ok: true; value: A } | { ok: false; errors: InputError[] };
@@ -45,20 +47,26 @@ export function validateAgainst<A>(schema: z.ZodType<A>, args: unknown, loc: Arg
   const r = schema.safeParse(args);
   if (r.success) return { ok: true, value: r.data };
   const noun = loc.noun ?? 'argument';
+  const who = loc.subject ?? `\`${loc.module}\``;
   const errors: InputError[] = [];
+  // `nme:` with `name` missing is one mistake: the unknown key's suggestion stands for the missing one
+  const suggested = new Set<string>();
   const err = (pos: SourcePos | undefined, message: string, hint?: string) => {
     const p = pos ?? loc.at;
     errors.push(new InputError(message, { file: p.file, line: p.line, column: p.column, hint, frame: loc.frame?.(p.line) }));
   };
   const src = (path: Path) => loc.argSources?.[pathKey(path)];
-  for (const issue of r.error.issues) {
+  // unknown keys first, so their suggestions are known when missing keys are reported
+  const issues = [...r.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  for (const issue of issues) {
     const path = issue.path as Path;
     if (issue.code === 'unrecognized_keys') {
       const known = keysAt(schema, path);
       for (const key of issue.keys) {
         const near = nearest(key, known);
+        if (near) suggested.add(pathKey([...path, near]));
         const where = path.length ? ` in \`${pathKey(path)}\`` : '';
-        err(src([...path, key])?.key, `unknown ${noun} \`${key}\`${where} for \`${loc.module}\``, near ? `did you mean \`${near}\`?` : known.length ? `expected one of ${known.map((k) => `\`${k}\``).join(', ')}` : undefined);
+        err(src([...path, key])?.key, `unknown ${noun} \`${key}\`${where} for ${who}`, near ? `did you mean \`${near}\`?` : known.length ? `expected one of ${known.map((k) => `\`${k}\``).join(', ')}` : undefined);
       }
       continue;
     }
@@ -66,13 +74,14 @@ export function validateAgainst<A>(schema: z.ZodType<A>, args: unknown, loc: Arg
     if (loc.skipTemplated && hasTemplate(value)) continue;
     if (loc.partial && (value === undefined || path.length === 0)) continue;
     if (path.length === 0) {
-      err(src([])?.key, `\`${loc.module}\`: ${lowerFirst(issue.message)}`);
+      err(src([])?.key, `${who}: ${lowerFirst(issue.message)}`);
       continue;
     }
-    if (value === undefined && issue.code === 'invalid_type') {
+    if (value === undefined) {
+      if (suggested.has(pathKey(path))) continue;
       // point at the mapping that lacks the key: the module key for a top-level argument
       const parent = src(path.slice(0, -1));
-      err(path.length === 1 ? parent?.key : (parent?.key ?? parent?.value), `\`${loc.module}\` needs ${noun} \`${pathKey(path)}\``);
+      err(parent?.key ?? parent?.value, `${who} needs ${noun} \`${pathKey(path)}\``);
       continue;
     }
     const s = src(path);
@@ -85,7 +94,7 @@ export function validateAgainst<A>(schema: z.ZodType<A>, args: unknown, loc: Arg
     } else if (issue.code === 'invalid_type' && issue.expected === 'boolean' && typeof value === 'string') {
       hint = 'write true or false (YAML reads yes/no as strings)';
     }
-    err(s?.value, `bad value for ${noun} \`${pathKey(path)}\` of \`${loc.module}\`: ${lowerFirst(issue.message)}`, hint);
+    err(s?.value, `bad value for ${noun} \`${pathKey(path)}\` of ${who}: ${lowerFirst(issue.message)}`, hint);
   }
   // every issue concerned a value still to be rendered: nothing is wrong yet
   return errors.length ? { ok: false, errors } : { ok: true, value: args as A };

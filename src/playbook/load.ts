@@ -4,7 +4,7 @@
  * on each host's variables, so the engine expands them per host.
  */
 import { dirname, resolve } from 'node:path';
-import { InputError, uniqueErrors } from '../core/input-error.js';
+import { InputError, sortErrors, uniqueErrors } from '../core/input-error.js';
 import type { ModuleDef } from '../core/module.js';
 import { nearest } from '../core/suggest.js';
 import { mergeVars, type Vars } from '../inventory/vars.js';
@@ -50,7 +50,7 @@ export async function loadPlaybook(path: string, opts: LoadPlaybookOptions): Pro
     const play = await parsePlay(c, node);
     if (play) plays.push(play);
   }
-  const err = InputError.combine(uniqueErrors(c.errors));
+  const err = InputError.combine(sortErrors(uniqueErrors(c.errors)));
   if (err) throw err;
   return { path, plays };
 }
@@ -269,7 +269,8 @@ function roleEntry(c: PlayContext, node: YNode): RoleItem | undefined {
   }
   if (inlineParams) recordSources(c, node, '', sources);
   const r = validateAgainst(role.vars, item.params, {
-    module: `role ${name}`,
+    module: name,
+    subject: `role \`${name}\``,
     at: source,
     argSources: sources,
     frame: (line) => file.lineText(line),

@@ -95,7 +95,8 @@ export function checkTemplate(src: string): string | undefined {
 export function checkExpression(expr: string): string | undefined {
   const inner = soleExpression(expr) ?? expr;
   try {
-    compile(nativeSource(inner), expr);
+    // compiled as printed, not wrapped: nunjucks' messages then match what the author wrote
+    compile(`{{ ${inner} }}`, expr);
     return undefined;
   } catch (e) {
     return (e as Error).message;

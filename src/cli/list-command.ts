@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { modules } from '../modules/index.js';
+import { builtinRolesDir, loadRoles } from '../playbook/index.js';
+import { InputError } from '../core/input-error.js';
+import { nearest } from '../core/suggest.js';
+
+/** `shipshape modules` / `shipshape roles`: what can be written in a playbook, from the schemas themselves. */
+export async function listCommand(what: 'modules' | 'roles', name?: string): Promise<void> {
+  const entries: Record<string, { summary: string; schema: z.ZodType }> =
+    what === 'modules'
+      ? Object.fromEntries(Object.entries(modules).map(([k, m]) => [k, { summary: m.summary, schema: m.schema }]))
+      : Object.fromEntries(Object.entries(await loadRoles([builtinRolesDir()])).map(([k, r]) => [k, { summary: r.summary, schema: r.vars }]));
+  if (!name) {
+    const width = Math.max(...Object.keys(entries).map((k) => k.length));
+    for (const [k, e] of Object.entries(entries)) process.stdout.write(`${k.padEnd(width)}  ${e.summary}\n`);
+    process.stdout.write(`\nshipshape ${what} NAME shows its ${what === 'modules' ? 'arguments' : 'variables and defaults'}.\n`);
+    return;
+  }
+  const e = entries[name];
+  if (!e) {
+    const near = nearest(name, Object.keys(entries));
+    throw new InputError(`no ${what === 'modules' ? 'module' : 'role'} named ${name}`, near ? { hint: `did you mean ${near}?` } : {});
+  }
+  process.stdout.write(`${name}: ${e.summary}\n\n`);
+  const json = z.toJSONSchema(e.schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { type?: unknown; default?: unknown; enum?: unknown[] }>; required?: string[] };
+  for (const [k, p] of Object.entries(json.properties ?? {})) {
+    const type = p.enum ? p.enum.join('|') : Array.isArray(p.type) ? p.type.join('|') : (p.type ?? 'any');
+    const req = json.required?.includes(k) && p.default === undefined ? ' (required)' : '';
+    const def = p.default !== undefined ? ` [default: ${JSON.stringify(p.default)}]` : '';
+    process.stdout.write(`  ${k}: ${type}${req}${def}\n`);
+  }
+}

@@ -1,0 +1,105 @@
+import { dirname, join } from 'node:path';
+import { InputError } from '../core/input-error.js';
+import { expandForHost } from '../engine/expand.js';
+import { exitCode, runAll, type HostJob } from '../engine/run.js';
+import { loadInventory, selectHosts } from '../inventory/index.js';
+import { modules } from '../modules/index.js';
+import { builtinRolesDir, loadPlaybook, loadRoles } from '../playbook/index.js';
+import { createTransport } from '../transport/index.js';
+import { confirm } from './confirm.js';
+import { parseExtraVars } from './extra-vars.js';
+import { formatEvent, formatRecap, toJson, type OutputOptions } from './output.js';
+import { terminalProgress } from './progress.js';
+
+export interface RunFlags {
+  inventory: string;
+  limit?: string;
+  tags?: string;
+  skipTags?: string;
+  diff?: boolean;
+  forks: number;
+  extraVars: string[];
+  json?: boolean;
+  verbose?: boolean;
+  yes?: boolean;
+  acceptNewHostKeys?: boolean;
+  color: boolean;
+}
+
+const list = (s?: string) => (s ? s.split(',').map((t) => t.trim()).filter(Boolean) : []);
+
+/** Everything that can go wrong in the input is found here, before any host is contacted. */
+export async function prepareRun(playbookPath: string, flags: RunFlags): Promise<HostJob[]> {
+  const inventory = await loadInventory(flags.inventory);
+  const roles = await loadRoles([join(dirname(playbookPath), 'roles'), join(dirname(playbookPath), '..', 'roles'), builtinRolesDir()]);
+  const playbook = await loadPlaybook(playbookPath, { modules, roles });
+  const extraVars = parseExtraVars(flags.extraVars);
+  const limit = flags.limit ? new Set(selectHosts(inventory, flags.limit, { file: '--limit' })) : undefined;
+  const byHost = new Map<string, HostJob>();
+  const opts = { playbook, inventory, roles, modules, extraVars, tags: list(flags.tags), skipTags: list(flags.skipTags) };
+  const problems: InputError[] = [];
+  for (const play of playbook.plays) {
+    const hosts = selectHosts(inventory, play.hosts, play.hostsSource).filter((h) => !limit || limit.has(h));
+    for (const host of hosts) {
+      try {
+        const instance = expandForHost(opts, play, host);
+        const spec = { ...inventory.hosts.get(host)!.connection, acceptNewHostKeys: !!flags.acceptNewHostKeys };
+        const job = byHost.get(host) ?? { spec, plays: [] };
+        job.plays.push(instance);
+        byHost.set(host, job);
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        // the same mistake usually repeats for every host: report it once
+        if (!problems.some((p) => p.location === err.location && p.message === err.message)) problems.push(err);
+      }
+    }
+  }
+  if (problems.length) throw InputError.combine(problems)!;
+  if (byHost.size === 0) {
+    throw new InputError(`no host matches${flags.limit ? ` --limit ${flags.limit} and` : ''} the plays' hosts patterns`, {
+      hint: `the inventory ${inventory.path} has: ${[...inventory.hosts.keys()].join(', ') || 'no hosts'}`,
+    });
+  }
+  return [...byHost.values()];
+}
+
+export async function runCommand(mode: 'apply' | 'check', playbookPath: string, flags: RunFlags): Promise<void> {
+  const check = mode === 'check';
+  const jobs = await prepareRun(playbookPath, flags);
+  const tty = Boolean(process.stdout.isTTY) && !flags.json;
+  const out: OutputOptions = { check, diff: !!flags.diff, verbose: !!flags.verbose, color: tty && flags.color && !process.env.NO_COLOR };
+
+  if (!check && !flags.yes && tty && process.stdin.isTTY) {
+    const names = jobs.map((j) => j.spec.name);
+    const ok = await confirm(`Apply ${playbookPath} to ${names.length} host(s): ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''}?`);
+    if (!ok) {
+      process.stderr.write('Nothing applied. (Use `shipshape check` to see what would change, or --yes to skip this question.)\n');
+      process.exitCode = 0;
+      return;
+    }
+  }
+
+  const write = (lines: string[]) => lines.length && process.stdout.write(lines.join('\n') + '\n');
+  const log = (msg: string) => process.stderr.write(`${msg}\n`);
+  let sink = (e: Parameters<typeof formatEvent>[0]) => void (flags.json ? undefined : write(formatEvent(e, out)));
+  let finished: Promise<void> = Promise.resolve();
+  const buffered: Parameters<typeof formatEvent>[0][] = [];
+  if (tty) {
+    // listr owns the screen while it runs; the details are printed once it is done
+    const progress = terminalProgress(jobs.map((j) => j.spec.name), check);
+    finished = progress.finished;
+    sink = (e) => {
+      progress.sink(e);
+      buffered.push(e);
+    };
+  }
+  const report = await runAll(jobs, { check, forks: flags.forks }, (spec) => createTransport(spec, { log: flags.json ? () => undefined : log }), sink);
+  await finished;
+  if (flags.json) {
+    process.stdout.write(toJson(report) + '\n');
+  } else {
+    for (const e of buffered) write(formatEvent(e, out));
+    write(formatRecap(report, out));
+  }
+  process.exitCode = exitCode(report, check);
+}
