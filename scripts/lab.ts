@@ -20,6 +20,9 @@ async function main(argv: string[]): Promise<number> {
       const lab = await labUp({ hosts, fresh });
       console.log(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       for (const h of lab.hosts) console.log(`  ${h.name}  ${h.addr}  ${h.fqdn}`);
+      const asked = new Set(lab.hosts.map((h) => h.name));
+      const others = (await labStatus()).hosts.filter((h) => h.loopPid && !asked.has(h.name)).map((h) => h.name);
+      if (others.length > 0) console.log(`  also running (and in the inventory): ${others.join(' ')}`);
       console.log(`inventory:   ${lab.inventoryPath}`);
       console.log(`known_hosts: ${lab.knownHostsPath}`);
       console.log(`ssh key:     ${lab.keyPath}`);

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DOMAIN, GATEWAY, labHost, netnsName } from './addressing.js';
+import { hostCgroupDirs, killHostCgroup, removeHostCgroups } from './cgroups.js';
 import { createHostNetwork, deleteHostNetwork, netnsExists, netnsPids } from './network.js';
 import { hostPaths, labPaths } from './paths.js';
 import { isAlive, livePid, sh, shQuote, shTry, signal, spawnDaemon, terminate, waitGone, writeFileAtomic } from './shell.js';
@@ -83,10 +84,14 @@ export function bootLoopScript(name: string): string {
     '--link-journal=no',
     '--console=read-only',
   ];
+  // the subshell moves ITSELF (`echo 0`) into the host's cgroups, then becomes nspawn: see cgroups.ts
+  const joinCgroups = hostCgroupDirs(name)
+    .map((d) => `mkdir -p ${shQuote(d)} && echo 0 > ${shQuote(`${d}/cgroup.procs`)} || echo "shipshape-lab: cannot use cgroup ${d}"; `)
+    .join('');
   return (
     loopMarker(name) +
     'while :; do\n' +
-    `  SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 ${nspawn.map(shQuote).join(' ')} &\n` +
+    `  ( ${joinCgroups}SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 exec ${nspawn.map(shQuote).join(' ')} ) &\n` +
     `  echo $! > ${shQuote(p.nspawnPid)}\n` +
     '  wait $!; rc=$?\n' +
     '  echo "shipshape-lab: systemd-nspawn exited $rc at $(date -u +%FT%TZ)"\n' +
@@ -119,7 +124,9 @@ export async function stopHost(name: string): Promise<void> {
     await waitGone([loop], 5_000);
   }
   if (nspawn !== undefined) await terminate(nspawn, 30_000);
+  killHostCgroup(name); // whatever survived, including processes that left the namespace (docker's)
   await deleteHostNetwork(name);
+  removeHostCgroups(name);
   fs.rmSync(p.loopPid, { force: true });
   fs.rmSync(p.nspawnPid, { force: true });
 }

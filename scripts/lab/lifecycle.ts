@@ -1,6 +1,7 @@
 // Bringing the lab up and down: the order of the pieces, leftovers of earlier sessions, host reuse.
 // Everything that changes shared state runs under the lab lock (lock.ts).
 import fs from 'node:fs';
+import path from 'node:path';
 import { GATEWAY, type LabHost, hostNames, labHost } from './addressing.js';
 import { baseImageReady, ensureBaseImage } from './base-image.js';
 import { bootHost, hostProcesses, hostPublicKeys, knownHostNames, leaderPid, prepareHostRoot, stopHost } from './host.js';
@@ -14,7 +15,7 @@ import {
   PEBBLE_DIRECTORY, addDnsName, ensureServices, forgetDnsNames, pebbleIssuingRoot, serviceStates, stopServices,
 } from './services.js';
 import { log, tail } from './shell.js';
-import { ensureLabKey, sshReachable, waitForSsh } from './ssh.js';
+import { ensureLabKey, sshReachable, sshRun, waitForSsh } from './ssh.js';
 
 export interface Lab {
   dir: string;
@@ -95,6 +96,19 @@ async function isHealthy(name: string): Promise<boolean> {
   return (await sshReachable(labHost(name).addr)) || (await waitForSsh(labHost(name).addr, 15_000));
 }
 
+/**
+ * SSH answering, then systemd done booting (so tests never race the boot's own start jobs). A host that
+ * boots "degraded" is still handed out, with a note: that is what a real VPS would look like too.
+ */
+async function waitUntilBooted(name: string, timeoutMs: number): Promise<boolean> {
+  const { addr } = labHost(name);
+  if (!(await waitForSsh(addr, timeoutMs))) return false;
+  const r = await sshRun(addr, 'timeout 60 systemctl is-system-running --wait');
+  const state = r.stdout.trim();
+  if (state !== 'running') log(`${name}: systemd says "${state}" (${(await sshRun(addr, 'systemctl --failed --plain --no-legend')).stdout.trim()})`);
+  return true;
+}
+
 function runningHosts(): LabHost[] {
   return knownHostNames().filter((n) => hostProcesses(n).loop !== undefined).map(labHost);
 }
@@ -115,7 +129,7 @@ async function createHosts(names: string[], publicKey: string): Promise<void> {
   // 2 cores boot every host at once: allow more time for bigger batches
   const timeoutMs = 60_000 + 5_000 * (names.length - 1);
   const failed = (
-    await Promise.all(names.map(async (n) => ((await waitForSsh(labHost(n).addr, timeoutMs)) ? undefined : n)))
+    await Promise.all(names.map(async (n) => ((await waitUntilBooted(n, timeoutMs)) ? undefined : n)))
   ).filter((n): n is string => n !== undefined);
   if (failed.length > 0) {
     const details = failed.map((n) => `--- ${n} console (${hostPaths(n).console}):\n${tail(hostPaths(n).console, 25)}`);
@@ -131,6 +145,8 @@ export async function labUp(opts: LabUpOptions): Promise<Lab> {
   return withLabLock(async () => {
     const publicKey = await ensureInfra();
     await cleanLeftovers();
+    // self-healing: the keys of running hosts are on disk, so a lost known_hosts never forces a re-create
+    updateKnownHosts(runningHosts().map((host) => ({ host, keys: hostPublicKeys(host.name) })));
     const healthy = await Promise.all(names.map(async (n) => !fresh.has(n) && (await isHealthy(n))));
     await createHosts(names.filter((_, i) => !healthy[i]), publicKey);
     writeInventory(runningHosts());
@@ -156,7 +172,12 @@ export async function labDown(): Promise<void> {
     const names = [...new Set([...knownHostNames(), ...(await labNamespaces()), ...(await labVeths())])];
     await Promise.all(names.map(stopHost));
     // roots are disposable (up always recreates a stopped host); consoles stay for post-mortems
-    await Promise.all(knownHostNames().map((n) => fs.promises.rm(hostPaths(n).root, { recursive: true, force: true })));
+    await Promise.all(
+      knownHostNames().flatMap((n) => {
+        const { dir, console } = hostPaths(n);
+        return fs.readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => f !== console).map((f) => fs.promises.rm(f, { recursive: true, force: true }));
+      }),
+    );
     await stopServices();
     await deleteBridge();
     forgetDnsNames();

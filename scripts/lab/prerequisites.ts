@@ -19,12 +19,12 @@ export const REQUIRED_PACKAGES = [
 export const CHECK_TOOL_PACKAGES = ['ssh-audit', 'lynis', 'ansible', 'hyperfine', 'busybox-static'];
 
 export async function missingPackages(pkgs: string[]): Promise<string[]> {
-  const missing: string[] = [];
-  for (const pkg of pkgs) {
-    const r = await shTry`dpkg-query -W -f=${'${db:Status-Status}'} ${pkg}`;
-    if (r.exitCode !== 0 || r.stdout.trim() !== 'installed') missing.push(pkg);
-  }
-  return missing;
+  // one call; dpkg-query exits non-zero when some package is unknown but still lists the others
+  const r = await shTry`dpkg-query -W -f=${'${Package} ${db:Status-Status}\n'} ${pkgs}`;
+  const installed = new Set(
+    r.stdout.split('\n').filter((l) => l.endsWith(' installed')).map((l) => l.split(' ')[0].split(':')[0]),
+  );
+  return pkgs.filter((p) => !installed.has(p));
 }
 
 export async function ensurePrerequisites(): Promise<void> {

@@ -3,7 +3,7 @@
  * hosts with merged variables and a ConnectionSpec each. Every problem in every file is collected
  * and thrown as one InputError, before anything connects anywhere.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
@@ -161,13 +161,15 @@ export async function loadInventory(path: string, opts: LoadInventoryOptions = {
   const file = inventoryFile(path);
   const dir = dirname(file);
   const home = opts.home ?? homedir();
-  const f = await YamlFile.read(file, { secretKeys: SECRET_KEYS });
+  const f = await YamlFile.read(file, { secretKeys: SECRET_KEYS }).catch((e: unknown) => {
+    throw iniInventory(file) ?? e;
+  });
+  if (f.root !== null && f.scalar(f.root) !== null && !f.isMap(f.root)) {
+    throw iniInventory(file) ?? f.error(f.root, `an inventory is a mapping of groups (usually \`all:\`), not ${describeNode(f, f.root)}`);
+  }
   const b = new Builder();
   b.group('all');
   const root = f.root;
-  if (root !== null && f.scalar(root) !== null && !f.isMap(root)) {
-    throw f.error(root, `an inventory is a mapping of groups (usually \`all:\`), not ${describeNode(f, root)}`);
-  }
   for (const { key, keyNode, value } of f.entries(root)) {
     b.parseGroup(f, key, keyNode, value, key === 'all' ? undefined : 'all');
   }
@@ -284,6 +286,21 @@ async function loadVarsDir(b: Builder, dir: string, known: string[], what: 'grou
 
 function push(m: Map<string, string[]>, k: string, v: string[]): void {
   m.set(k, [...(m.get(k) ?? []), ...v]);
+}
+
+/** Ansible's INI format reads as broken YAML; say so instead of reporting a YAML error. */
+function iniInventory(file: string): InputError | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (!/^\[[\w.:-]+\]\s*$/m.test(text)) return undefined;
+  return new InputError('this looks like an INI inventory; shipshape reads the YAML format', {
+    file,
+    hint: 'convert it with `ansible-inventory -i FILE --list --yaml > hosts.yml`',
+  });
 }
 
 function safeUser(): string {

@@ -1,7 +1,7 @@
 import type { InputError, SourcePos } from '../core/input-error.js';
 import type { ConnectionSpec } from '../transport/types.js';
 import { redactSpec } from './connection.js';
-import { redactVars, type Vars } from './vars.js';
+import { redactVars as redact, type Vars } from './vars.js';
 
 export interface InventoryHost {
   name: string;
@@ -48,6 +48,8 @@ export interface Inventory {
  * Also installed as the inventory's (non-enumerable) toJSON, so JSON.stringify(inventory) is safe.
  */
 export function inventoryToJSON(inv: Inventory): unknown {
+  const secrets = secretValues(inv);
+  const redactVars = (v: Vars) => redact(v, secrets);
   return {
     path: inv.path,
     hosts: Object.fromEntries(
@@ -60,4 +62,11 @@ export function inventoryToJSON(inv: Inventory): unknown {
       [...inv.groups.values()].map((g) => [g.name, { hosts: g.hosts, children: g.children, parents: g.parents, vars: redactVars(g.vars) }]),
     ),
   };
+}
+
+/** Every become password of the inventory, for masking them in any output (command echoes, logs). */
+export function secretValues(inv: Inventory): Set<string> {
+  const out = new Set<string>();
+  for (const h of inv.hosts.values()) if (h.connection.becomePassword) out.add(h.connection.becomePassword);
+  return out;
 }

@@ -32,13 +32,23 @@ export function mergeVars(...layers: Array<Vars | undefined | null>): Vars {
  * become_password, but operators keep `db_password`-style variables in group_vars too.
  */
 export function looksSecret(name: string): boolean {
-  return /(^|_)(pass|passwd|password|secret|token|private_key)($|_)/i.test(name);
+  return /(^|_)(pass|passwd|password|secret|token|private_key)($|_)|^vault_/i.test(name);
 }
 
 export const REDACTED = '<redacted>';
 
-export function redactVars(vars: Vars): Vars {
+/**
+ * A copy for printing: secret-looking variables, and any string equal to a known secret (the
+ * variable a templated become_password was read from), are replaced by REDACTED at any depth.
+ */
+export function redactVars(vars: Vars, secrets: ReadonlySet<string> = new Set()): Vars {
+  const deep = (v: unknown): unknown => {
+    if (typeof v === 'string') return secrets.has(v) ? REDACTED : v;
+    if (Array.isArray(v)) return v.map(deep);
+    if (v && typeof v === 'object') return redactVars(v as Vars, secrets);
+    return v;
+  };
   const out: Vars = {};
-  for (const [k, v] of Object.entries(vars)) out[k] = looksSecret(k) ? REDACTED : v;
+  for (const [k, v] of Object.entries(vars)) out[k] = looksSecret(k) ? REDACTED : deep(v);
   return out;
 }

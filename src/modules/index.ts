@@ -1,5 +1,10 @@
 import type { ModuleDef } from '../core/module.js';
 import apt from './apt.js';
+import authorizedKey from './authorized_key.js';
+import cron from './cron.js';
+import group from './group.js';
+import service from './service.js';
+import user from './user.js';
 import command from './command.js';
 import copy from './copy.js';
 import file from './file.js';
@@ -11,6 +16,11 @@ import ufw from './ufw.js';
 /** Every module by its playbook name. Add new modules here. */
 export const modules: Record<string, ModuleDef> = {
   apt,
+  authorized_key: authorizedKey,
+  cron,
+  group,
+  service,
+  user,
   command,
   copy,
   file,

@@ -90,7 +90,9 @@ export function validateAgainst<A>(schema: z.ZodType<A>, args: unknown, loc: Arg
       const near = nearest(value, issue.values.map(String));
       if (near) hint = `did you mean \`${near}\`?`;
     } else if (issue.code === 'invalid_type' && issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
-      hint = `quote it: "${s?.raw ?? String(value)}"`;
+      // only when the YAML itself wrote a bare number/boolean: a rendered template needs another fix
+      if (s?.raw !== undefined && /^[^"'{]/.test(s.raw)) hint = `quote it: "${s.raw}"`;
+      else if (!s) hint = `quote it: "${String(value)}"`;
     } else if (issue.code === 'invalid_type' && issue.expected === 'boolean' && typeof value === 'string') {
       hint = 'write true or false (YAML reads yes/no as strings)';
     }

@@ -73,6 +73,8 @@ function compile(src: string, shown = src): Compiled {
   } catch (e) {
     throw new TemplateError(`template syntax error in \`${shown}\`: ${cleanMessage(e)}`, shown);
   }
+  // playbooks hold a bounded set of strings; the cap only guards a long-lived process
+  if (compiled.size > 5000) compiled.clear();
   compiled.set(src, c);
   return c;
 }

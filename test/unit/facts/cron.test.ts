@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -61,6 +61,17 @@ describe('crontab probe', () => {
     const dir = fakeCrontab(stdout, stderr, code);
     try {
       expect(probeLocally(crontabOf('deploy'), dir)).toEqual(expected);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('quotes a hostile user name', () => {
+    const marker = `/tmp/shipshape-pwned-cron-${process.pid}`;
+    const dir = fakeCrontab('', "crontab:  user `x' unknown", 1);
+    try {
+      expect(probeLocally(crontabOf(`x'; touch ${marker}; echo '$(touch ${marker})`), dir).status).toBe('unknown-user');
+      expect(existsSync(marker)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

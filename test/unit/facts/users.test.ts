@@ -75,6 +75,9 @@ describe('passwd entries', () => {
     const marker = `/tmp/shipshape-pwned-${process.pid}`;
     expect(probeLocally(passwdEntry(`x'; touch ${marker}; echo '`))).toEqual({ exists: false });
     expect(probeLocally(passwdEntry(`$(touch ${marker})`))).toEqual({ exists: false });
+    expect(probeLocally(groupEntry(`x'; touch ${marker}; echo '`))).toBeUndefined();
+    expect(probeLocally(shadowEntry(`$(touch ${marker})`)).state).not.toBe('present');
+    expect(probeLocally(authorizedKeysOf(`x" $(touch ${marker}) '`))).toEqual({ dir: { exists: false }, file: { exists: false } });
     expect(existsSync(marker)).toBe(false);
   });
 });

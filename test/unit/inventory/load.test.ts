@@ -121,11 +121,16 @@ describe('loadInventory: connection specs', () => {
   });
 
   it('renders templated connection values with the host variables', async () => {
-    const inv = await loadInventory(join(fixtures, 'templated/hosts.yml'), opts).catch((e: InputError) => e);
-    expect(inv).toBeInstanceOf(InputError);
-    const e = inv as InputError;
-    expect(problems(e)).toEqual([
-      [`${join(fixtures, 'templated/hosts.yml')}:13:13`, '`host`: undefined variable `web2_ip` in `{{ web2_ip }}`', undefined],
+    const inv = await loadInventory(join(fixtures, 'templated'), opts);
+    const c = inv.hosts.get('web1')!.connection;
+    expect([c.host, c.user, c.becomePassword]).toEqual(['10.1.2.3', 'deploy', 's3cret']);
+  });
+
+  it('reports a templated value that cannot be rendered or is invalid once rendered', async () => {
+    const file = join(fixtures, 'errors/templated.yml');
+    expect(problems(await inputError(file))).toEqual([
+      [`${file}:4:13`, '`host`: undefined variable `web2_ip` in `{{ web2_ip }}`', undefined],
+      [`${file}:5:13`, '`port` must be an integer from 1 to 65535', undefined],
     ]);
   });
 });
@@ -142,13 +147,15 @@ describe('loadInventory: secrets', () => {
     expect(inspect(inv, { depth: 10 })).not.toContain('s3cret-web1');
   });
 
-  it('redacts a templated become_password and db_password-like variables in JSON', async () => {
-    const path = join(fixtures, 'templated/hosts.yml');
-    // drop the broken host to load the rest
-    const { YamlFile } = await import('../../../src/inventory/yaml-doc.js');
-    expect(YamlFile).toBeDefined();
-    const e = await loadInventory(path, opts).catch((x: InputError) => x);
-    expect(JSON.stringify((e as InputError).format())).not.toContain('s3cret');
+  it('redacts secret-looking variables and any copy of a become password in JSON', async () => {
+    const inv = await loadInventory(join(fixtures, 'templated'), opts);
+    const json = JSON.stringify(inv);
+    expect(json).not.toContain('s3cret');
+    expect(json).not.toContain('hunter2');
+    expect(json).toContain('"db_password":"<redacted>"');
+    expect(json).toContain('"nested":{"pw_copy":"<redacted>"}');
+    // the loaded values themselves are intact for the engine
+    expect(inv.hosts.get('web1')!.vars.db_password).toBe('hunter2');
   });
 
   it('masks secret values in code frames, keeping the caret on the right column', async () => {
@@ -229,6 +236,19 @@ describe('loadInventory: errors carry file:line:column', () => {
       [`${f('types.yml')}:10:14`, '`hosts` of group `db` must be a mapping of host names (each `name:` on its own line)', undefined],
       [`${f('types.yml')}:12:7`, 'unknown key `ansible_user` in group `cache`', 'a group has `hosts`, `children` and `vars`; variables go under `vars:`'],
     ]);
+  });
+
+  it('an INI inventory is recognised, with the conversion command', async () => {
+    const e = await inputError(f('ini.yml'));
+    expect([e.location, e.message, e.hint]).toEqual([
+      f('ini.yml'),
+      'this looks like an INI inventory; shipshape reads the YAML format',
+      'convert it with `ansible-inventory -i FILE --list --yaml > hosts.yml`',
+    ]);
+  });
+
+  it('an empty inventory has no hosts (not an error)', async () => {
+    expect((await loadInventory(f('empty.yml'), opts)).hosts.size).toBe(0);
   });
 
   it('groups that contain each other', async () => {
