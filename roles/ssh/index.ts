@@ -76,7 +76,6 @@ export default defineRole({
           HostKeyAlgorithms: HOST_KEY_ALGORITHMS,
         },
       },
-      notify: ['reload ssh'],
     },
     { name: 'sshd running', module: 'service', args: { name: 'ssh', state: 'started', enabled: true } },
   ],

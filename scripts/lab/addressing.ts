@@ -15,12 +15,15 @@ export interface LabHost {
 }
 
 export function hostNumber(name: string): number {
-  const m = /^h([1-9][0-9]*)$/.exec(name);
-  const n = m ? Number(m[1]) : NaN;
-  if (!(n >= 1 && n <= MAX_HOST_NUMBER)) {
+  if (!isHostName(name)) {
     throw new Error(`invalid lab host name "${name}": expected h1..h${MAX_HOST_NUMBER}`);
   }
-  return n;
+  return Number(name.slice(1));
+}
+
+export function isHostName(name: string): boolean {
+  const m = /^h([1-9][0-9]*)$/.exec(name);
+  return m !== null && Number(m[1]) <= MAX_HOST_NUMBER;
 }
 
 export function labHost(name: string): LabHost {

@@ -19,7 +19,13 @@ export function parseCgroupMounts(mounts: string): string[] {
 }
 
 export function hostCgroupDirs(name: string): string[] {
-  return parseCgroupMounts(fs.readFileSync('/proc/self/mounts', 'utf8')).map((m) => path.join(m, 'shipshape-lab', name));
+  let mounts = '';
+  try {
+    mounts = fs.readFileSync('/proc/self/mounts', 'utf8');
+  } catch {
+    /* not Linux: nothing to join (the lab itself cannot run there anyway) */
+  }
+  return parseCgroupMounts(mounts).map((m) => path.join(m, 'shipshape-lab', name));
 }
 
 /** SIGKILL everything in the host's cgroup2 subtree at once (cgroup.kill, Linux >= 5.14), if available. */

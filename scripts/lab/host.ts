@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DOMAIN, GATEWAY, labHost, netnsName } from './addressing.js';
+import { DOMAIN, GATEWAY, isHostName, labHost, netnsName } from './addressing.js';
 import { hostCgroupDirs, killHostCgroup, removeHostCgroups } from './cgroups.js';
 import { createHostNetwork, deleteHostNetwork, netnsExists, netnsPids } from './network.js';
 import { hostPaths, labPaths } from './paths.js';
@@ -24,7 +24,7 @@ export function hostProcesses(name: string): { loop?: number; nspawn?: number } 
 export function knownHostNames(): string[] {
   const dir = labPaths().hostsDir;
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((n) => /^h[1-9][0-9]*$/.test(n)).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+  return fs.readdirSync(dir).filter(isHostName).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
 }
 
 /** Fresh root from the base: own hostname, machine-id, resolver, SSH host keys; the lab key for root. */
@@ -131,18 +131,23 @@ export async function stopHost(name: string): Promise<void> {
   fs.rmSync(p.nspawnPid, { force: true });
 }
 
-/** The container's PID 1, seen from the controller: the process in the namespace whose own pid is 1. */
+/**
+ * The container's PID 1, seen from the controller: a process in the namespace whose own pid is 1, at the
+ * shallowest pid-namespace level (a `docker run --network host` container has a pid 1 one level deeper).
+ */
 export async function leaderPid(name: string): Promise<number | undefined> {
+  let best: { pid: number; depth: number } | undefined;
   for (const pid of await netnsPids(name)) {
     try {
       const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
       const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1].trim().split(/\s+/) ?? [];
-      if (nspid.length > 1 && nspid[nspid.length - 1] === '1' && isAlive(pid)) return pid;
+      const depth = nspid.length;
+      if (depth > 1 && nspid[depth - 1] === '1' && isAlive(pid) && (!best || depth < best.depth)) best = { pid, depth };
     } catch {
       /* exited meanwhile */
     }
   }
-  return undefined;
+  return best?.pid;
 }
 
 export interface ExecResult {

@@ -12,7 +12,7 @@ import { hostPaths, labPaths } from './paths.js';
 import { pkiPaths } from './pki.js';
 import { ensurePrerequisites, raiseInotifyLimits } from './prerequisites.js';
 import {
-  PEBBLE_DIRECTORY, addDnsName, ensureServices, forgetDnsNames, pebbleIssuingRoot, serviceStates, stopServices,
+  ACNG_PORT, PEBBLE_DIRECTORY, addDnsName, ensureServices, forgetDnsNames, pebbleIssuingRoot, serviceStates, stopServices,
 } from './services.js';
 import { log, tail } from './shell.js';
 import { ensureLabKey, sshReachable, sshRun, waitForSsh } from './ssh.js';
@@ -57,7 +57,7 @@ export function describeLab(names: string[] = []): Lab {
     hosts: names.map(labHost),
     gateway: GATEWAY,
     dns: GATEWAY,
-    aptProxy: `http://${GATEWAY}:3142`,
+    aptProxy: `http://${GATEWAY}:${ACNG_PORT}`,
     pebble: { directory: PEBBLE_DIRECTORY, listenerCaPath: pkiPaths().caCert, issuingRoot: pebbleIssuingRoot },
   };
 }
@@ -78,12 +78,12 @@ async function ensureInfra(): Promise<string> {
  * gone is a leftover (even if its container still runs: without the loop a reboot would not come back).
  */
 async function cleanLeftovers(): Promise<void> {
-  const names = new Set([...knownHostNames(), ...(await labNamespaces()), ...(await labVeths())]);
-  const namespaces = new Set([...(await labNamespaces()), ...(await labVeths())]);
+  const networked = new Set([...(await labNamespaces()), ...(await labVeths())]);
+  const names = new Set([...knownHostNames(), ...networked]);
   const stale = [...names].filter((n) => {
     const { loop, nspawn } = hostProcesses(n);
     const p = hostPaths(n);
-    return loop === undefined && (nspawn !== undefined || namespaces.has(n) || fs.existsSync(p.loopPid) || fs.existsSync(p.nspawnPid));
+    return loop === undefined && (nspawn !== undefined || networked.has(n) || fs.existsSync(p.loopPid) || fs.existsSync(p.nspawnPid));
   });
   if (stale.length > 0) log(`cleaning leftovers of ${stale.join(' ')}`);
   await Promise.all(stale.map(stopHost));
@@ -135,7 +135,7 @@ async function createHosts(names: string[], publicKey: string): Promise<void> {
     const details = failed.map((n) => `--- ${n} console (${hostPaths(n).console}):\n${tail(hostPaths(n).console, 25)}`);
     throw new Error(`lab host(s) ${failed.join(' ')} not reachable over SSH after ${timeoutMs / 1000} s\n${details.join('\n')}`);
   }
-  phase(`booted ${names.join(' ')} (SSH answering)`, booting);
+  phase(`booted ${names.join(' ')} (SSH answering, systemd done)`, booting);
   phase(`${names.join(' ')} up`, started);
 }
 

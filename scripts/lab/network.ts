@@ -1,6 +1,6 @@
 // The lab network: bridge ss-br0 holding the gateway address, one network namespace per host (ss-hN) with
 // a veth pair (eth0 inside). All names and MACs come from addressing.ts.
-import { BRIDGE, GATEWAY, PREFIX_LEN, labHost, hostNumber, macAddress, netnsName, vethName } from './addressing.js';
+import { BRIDGE, GATEWAY, PREFIX_LEN, isHostName, labHost, hostNumber, macAddress, netnsName, vethName } from './addressing.js';
 import { isAlive, sh, shTry, signal, waitGone } from './shell.js';
 
 export async function linkExists(dev: string): Promise<boolean> {
@@ -34,7 +34,7 @@ export async function netnsPids(name: string): Promise<number[]> {
 /** Host names of every ss-hN namespace on the machine, including leftovers of an earlier session. */
 export async function labNamespaces(): Promise<string[]> {
   const r = await shTry`ip netns list`;
-  return [...r.stdout.matchAll(/^ss-(h[1-9][0-9]*)\b/gm)].map((m) => m[1]);
+  return [...r.stdout.matchAll(/^ss-(h[1-9][0-9]*)\b/gm)].map((m) => m[1]).filter(isHostName);
 }
 
 /** Namespace + veth + addresses + routes, and forwarding set from OUTSIDE (/proc/sys is read-only inside). */
@@ -71,5 +71,5 @@ export async function deleteHostNetwork(name: string): Promise<void> {
 /** Stray ss-hN-br links whose namespace is gone (e.g. a creation interrupted between two steps). */
 export async function labVeths(): Promise<string[]> {
   const r = await shTry`ip -o link show`;
-  return [...r.stdout.matchAll(/^\d+: ss-(h[1-9][0-9]*)-br[@:]/gm)].map((m) => m[1]);
+  return [...r.stdout.matchAll(/^\d+: ss-(h[1-9][0-9]*)-br[@:]/gm)].map((m) => m[1]).filter(isHostName);
 }

@@ -28,6 +28,11 @@ function runOptions(cmd: Command): Command {
     .option('-v, --verbose', 'also list tasks that needed no change, with the reason')
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--accept-new-host-keys', 'record the host key of a host never seen before (like OpenSSH accept-new); a CHANGED key is always refused')
+    .addOption(
+      new Option('--guard-timeout <seconds>', 'an access-critical change (sshd, firewall, keys) reverts itself on the host unless a new login confirms it within this time')
+        .default(120)
+        .argParser(positiveInt),
+    )
     .option('--no-color', 'no colours in the output');
 }
 

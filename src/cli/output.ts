@@ -36,12 +36,14 @@ function diffColour(c: ReturnType<typeof paint>, l: string): string {
 
 export function formatEvent(e: EngineEvent, o: OutputOptions): string[] {
   if (e.type === 'task-done') return formatResult(e.host, e.result, o);
-  if (e.type === 'host-done' && e.report.error) {
-    const c = paint(o.color);
+  if (e.type !== 'host-done') return [];
+  const c = paint(o.color);
+  const lines = (e.report.notes ?? []).map((n) => `${c.bold(e.host)} ${c.yellow('NOTE'.padEnd(12))} ${n}`);
+  if (e.report.error) {
     const word = e.report.unreachable ? 'UNREACHABLE' : 'STOPPED';
-    return [`${c.bold(e.host)} ${c.red(word.padEnd(12))} ${e.report.error.split('\n').join('\n    ')}`];
+    lines.push(`${c.bold(e.host)} ${c.red(word.padEnd(12))} ${e.report.error.split('\n').join('\n    ')}`);
   }
-  return [];
+  return lines;
 }
 
 /** The closing table: one line per host, like Ansible's recap, plus what to do next. */
@@ -80,6 +82,7 @@ export function toJson(report: RunReport): string {
       skipped: h.skipped,
       unreachable: h.unreachable,
       ...(h.error ? { error: h.error } : {}),
+      ...(h.notes?.length ? { notes: h.notes } : {}),
       tasks: h.tasks.map((t) => ({
         name: t.name,
         role: t.role ?? null,

@@ -24,6 +24,7 @@ export interface RunFlags {
   yes?: boolean;
   acceptNewHostKeys?: boolean;
   color: boolean;
+  guardTimeout: number;
 }
 
 const list = (s?: string) => (s ? s.split(',').map((t) => t.trim()).filter(Boolean) : []);
@@ -93,7 +94,7 @@ export async function runCommand(mode: 'apply' | 'check', playbookPath: string, 
       buffered.push(e);
     };
   }
-  const report = await runAll(jobs, { check, forks: flags.forks }, (spec) => createTransport(spec, { log: flags.json ? () => undefined : log }), sink);
+  const report = await runAll(jobs, { check, forks: flags.forks, guardTimeoutSec: flags.guardTimeout }, (spec) => createTransport(spec, { log: flags.json ? () => undefined : log }), sink);
   await finished;
   if (flags.json) {
     process.stdout.write(toJson(report) + '\n');

@@ -54,6 +54,12 @@ export interface Plan {
   fail?: string;
   /** set when applying this plan can lock the operator out; the engine guards it */
   accessCritical?: string;
+  /**
+   * How the engine's guard undoes this plan if the operator cannot log in afterwards: the files to
+   * snapshot (default: the plan's write steps), a command run after they are restored, and the SSH
+   * port logins use once the plan is applied (when it moves sshd).
+   */
+  guard?: { paths: string[]; restore?: string; port?: number };
 }
 
 export type FactValues<P> = { [K in keyof P]: NonNullable<P[K]> extends Probe<infer T> ? T : never };

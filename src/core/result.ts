@@ -34,6 +34,8 @@ export interface HostReport {
   unreachable: boolean;
   /** why the host is unreachable or was stopped early, and what to do next */
   error?: string;
+  /** what the operator should know or do after this run (connection changes, inventory edits) */
+  notes?: string[];
   tasks: TaskResult[];
 }
 

@@ -2,12 +2,17 @@ import type { HostInfo, Plan } from '../core/module.js';
 import type { Probe } from '../core/probe.js';
 import { summarize, type HostReport, type TaskResult } from '../core/result.js';
 import { newNonce, parseBatch, renderBatch, uniqueProbes, type Batch } from '../core/script.js';
-import { describeStep } from '../core/step.js';
+import { describeStep, sh } from '../core/step.js';
+import { randomBytes } from 'node:crypto';
 import { hostInfo } from '../facts/host.js';
-import { UnreachableError, type Transport } from '../transport/types.js';
+import { UnreachableError, type ConnectionSpec, type Transport } from '../transport/types.js';
+import { armScript, disarmScript, guardFor, revertNowScript } from './guard.js';
+import { HostLink, type MakeTransport } from './host-link.js';
 import type { EngineOptions, EventSink, PlayInstance, TaskInstance } from './types.js';
 
 const HIDDEN = '(hidden: no_log)';
+
+type Finish = (r: Omit<TaskResult, 'name' | 'role' | 'module' | 'durationMs'>) => TaskResult;
 
 /** Parsed facts by probe id, valid until a task changes the host. */
 type FactCache = Map<string, unknown>;
@@ -18,31 +23,31 @@ type FactCache = Map<string, unknown>;
  * invalidate them: a package install creates a user, a unit file...). A no-op run is one round trip
  * per play.
  */
-export async function runHost(transport: Transport, plays: PlayInstance[], opts: EngineOptions, emit: EventSink): Promise<HostReport> {
-  const host = transport.spec.name;
+export async function runHost(spec: ConnectionSpec, make: MakeTransport, plays: PlayInstance[], opts: EngineOptions, emit: EventSink): Promise<HostReport> {
+  const host = spec.name;
   const results: TaskResult[] = [];
+  const link = new HostLink(spec, make);
   emit({ type: 'host-start', host });
   try {
-    await transport.connect();
+    await link.open();
     let info: HostInfo | undefined;
     for (const play of plays) {
-      const runner = new PlayRunner(transport, play, opts, emit, results);
+      const runner = new PlayRunner(link, play, opts, emit, results);
       info = await runner.run(info);
-      if (runner.stopped) {
-        return done(emit, summarize(host, results, false, runner.stopped));
-      }
+      if (runner.stopped) return done(emit, summarize(host, results, false, runner.stopped), link);
     }
-    return done(emit, summarize(host, results));
+    return done(emit, summarize(host, results), link);
   } catch (err) {
     const unreachable = err instanceof UnreachableError;
     const msg = err instanceof Error ? err.message + (err instanceof UnreachableError && err.hint ? `\n${err.hint}` : '') : String(err);
-    return done(emit, summarize(host, results, unreachable, msg));
+    return done(emit, summarize(host, results, unreachable, msg), link);
   } finally {
-    await transport.close().catch(() => undefined);
+    await link.close();
   }
 }
 
-function done(emit: EventSink, report: HostReport): HostReport {
+function done(emit: EventSink, report: HostReport, link: HostLink): HostReport {
+  if (link.notes.length) report.notes = [...link.notes];
   emit({ type: 'host-done', host: report.host, report });
   return report;
 }
@@ -53,7 +58,7 @@ class PlayRunner {
   private info!: HostInfo;
 
   constructor(
-    private transport: Transport,
+    private link: HostLink,
     private play: PlayInstance,
     private opts: EngineOptions,
     private emit: EventSink,
@@ -80,10 +85,10 @@ class PlayRunner {
   }
 
   private async runTask(task: TaskInstance, rest: TaskInstance[]): Promise<TaskResult> {
-    const host = this.transport.spec.name;
+    const host = this.link.spec.name;
     this.emit({ type: 'task-start', host, task: task.name, role: task.role });
     const started = Date.now();
-    const finish = (r: Omit<TaskResult, 'name' | 'role' | 'module' | 'durationMs'>): TaskResult => {
+    const finish: Finish = (r) => {
       const result: TaskResult = {
         name: task.name,
         ...(task.role ? { role: task.role } : {}),
@@ -117,6 +122,7 @@ class PlayRunner {
     if (plan.steps.length === 0) return finish({ status: 'ok', reason: plan.reason, diff: [], commands: [] });
     if (this.opts.check) return finish({ status: 'changed', reason: `would ${plan.reason}`, ...base });
 
+    if (plan.accessCritical) return this.guarded(task, plan, rest, finish, base);
     const batch: Batch = { apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(rest.flatMap(probesOf)) };
     const out = await this.exec(batch, task.become || this.play.become);
     const applied = out.apply!;
@@ -127,6 +133,42 @@ class PlayRunner {
     return finish({ status: 'changed', reason: plan.reason, ...(applied.stdout.trim() ? { output: tail(applied.stdout) } : {}), ...base });
   }
 
+  /**
+   * An access-critical change: armed revert on the host, apply, then a NEW login with the
+   * credentials the inventory uses from now on; only that login disarms the revert.
+   */
+  private async guarded(task: TaskInstance, plan: Plan, rest: TaskInstance[], finish: Finish, base: Pick<TaskResult, 'diff' | 'commands' | 'accessCritical'>): Promise<TaskResult> {
+    const guard = guardFor(plan, randomBytes(6).toString('hex'), this.opts.guardTimeoutSec);
+    const become = task.become || this.play.become;
+    const steps = [sh(armScript(guard), `arm an automatic revert in ${guard.timeoutSec}s`), ...plan.steps];
+    const out = await this.exec({ apply: { id: task.name, steps }, probes: [] }, become);
+    const applied = out.apply!;
+    if (applied.code !== 0) {
+      await this.link.current.run(revertNowScript(guard), { become }).catch(() => undefined);
+      this.stopped = `task "${task.name}" failed and was reverted; the tasks after it did not run`;
+      return finish({ status: 'failed', reason: `${plan.reason}: exit ${applied.code}; reverted`, output: tail(applied.stdout), ...base });
+    }
+    if (process.env.SHIPSHAPE_TEST_FAULT === 'die-before-confirm') {
+      // fault injection for the end-to-end tests: the controller vanishes between apply and confirmation
+      process.kill(process.pid, 'SIGKILL');
+    }
+    const login = await this.link.confirm(plan.guard?.port, become);
+    if (!login.ok) {
+      const reverted = await this.link.current
+        .run(revertNowScript(guard), { become })
+        .then((r) => r.code === 0)
+        .catch(() => false);
+      this.stopped = `access check failed after "${task.name}"; the tasks after it did not run`;
+      const what = reverted ? 'reverted at once' : `the host reverts by itself within ${guard.timeoutSec}s`;
+      return finish({ status: 'failed', reason: `${plan.reason}; then ${login.why}; ${what}`, ...base });
+    }
+    await login.transport.run(disarmScript(guard), { become });
+    await this.link.switchTo(login.transport);
+    // the change may have invalidated facts of later tasks
+    await this.gather(rest.flatMap(probesOf));
+    return finish({ status: 'changed', reason: `${plan.reason} (confirmed by a new login as ${login.transport.spec.user}@${login.transport.spec.host}:${login.transport.spec.port})`, ...base });
+  }
+
   private plan(task: TaskInstance): Plan {
     const probes = task.module.facts(task.args);
     const facts: Record<string, unknown> = {};
@@ -134,7 +176,7 @@ class PlayRunner {
       if (!this.facts.has(p.id)) throw new Error(`fact ${p.id} was not gathered`);
       facts[name] = this.facts.get(p.id);
     }
-    const spec = this.transport.spec;
+    const spec = this.link.current.spec;
     const access = { port: spec.port, user: spec.user, ...(this.info.client ? { client: this.info.client } : {}) };
     return task.module.plan(task.args, facts as never, { host: this.info, access, check: this.opts.check });
   }
@@ -147,12 +189,12 @@ class PlayRunner {
   /** One round trip; parsed probe results go into the fact cache. */
   private async exec(batch: Batch, become: boolean) {
     const nonce = newNonce();
-    const res = await this.transport.run(renderBatch(batch, nonce), { become });
+    const res = await this.link.current.run(renderBatch(batch, nonce), { become });
     const out = parseBatch(res.stdout, batch, nonce);
     if (res.code === null || out.incomplete) {
       const what = batch.apply ? `while applying "${batch.apply.id}"` : 'while reading facts';
       const detail = res.stderr.trim() ? `: ${tail(res.stderr)}` : '';
-      if (res.code === null) throw new UnreachableError(this.transport.spec.name, `connection lost ${what}${detail}`);
+      if (res.code === null) throw new UnreachableError(this.link.spec.name, `connection lost ${what}${detail}`);
       throw new Error(`the host's shell stopped ${what} (exit ${res.code})${detail}`);
     }
     for (const p of batch.probes) {

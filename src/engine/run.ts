@@ -24,7 +24,7 @@ export async function runAll(
   const worker = async () => {
     while (next < jobs.length) {
       const job = jobs[next++];
-      reports.set(job.spec.name, await runHost(makeTransport(job.spec), job.plays, opts, emit));
+      reports.set(job.spec.name, await runHost(job.spec, makeTransport, job.plays, opts, emit));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.forks, jobs.length)) }, worker));

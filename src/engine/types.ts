@@ -25,6 +25,8 @@ export interface PlayInstance {
 export interface EngineOptions {
   check: boolean;
   forks: number;
+  /** seconds after which an unconfirmed access-critical change reverts itself on the host */
+  guardTimeoutSec: number;
 }
 
 export type EngineEvent =

@@ -32,13 +32,15 @@ for (const [k, aliases] of Object.entries(CONNECTION_KEYS) as [ConnKey, readonly
   for (const a of aliases) CANONICAL.set(a, k);
 }
 
-export const SECRET_KEYS: readonly string[] = ['become_password', ...CONNECTION_KEYS.become_password];
 
 /** Ansible keys we refuse rather than ignore: ignoring them would fail later, far from the cause. */
 const REFUSED: Record<string, string> = {
   ansible_password: 'password login over SSH is not supported; use identity_file or ssh-agent',
   ansible_ssh_pass: 'password login over SSH is not supported; use identity_file or ssh-agent',
 };
+
+/** keys whose values never appear in a message or a code frame */
+export const SECRET_KEYS: readonly string[] = ['become_password', ...CONNECTION_KEYS.become_password, ...Object.keys(REFUSED)];
 
 /** One connection value as written, kept with its node so a bad value is reported where it was set. */
 export interface ConnValue {

@@ -127,6 +127,33 @@ class Builder {
     }
   }
 
+  /** Ansible's implicit group: the hosts listed under no group but `all` */
+  addUngrouped(): void {
+    const lonely = [...this.hosts.values()].filter((h) => [...h.direct].every((g) => g === 'all' || g === 'ungrouped'));
+    if (lonely.length === 0) return;
+    const u = this.group('ungrouped');
+    if (u.parents.size === 0) {
+      u.parents.add('all');
+      this.group('all').children.push('ungrouped');
+    }
+    for (const h of lonely) {
+      h.direct.add('ungrouped');
+      if (!u.hosts.includes(h.name)) u.hosts.push(h.name);
+    }
+  }
+
+  /** Every group `host` is in, directly or through child groups; always includes `all`. */
+  memberOf(host: HostBuild): Set<string> {
+    const member = new Set<string>();
+    const climb = (g: string) => {
+      if (member.has(g)) return;
+      member.add(g);
+      for (const p of this.groups.get(g)?.parents ?? []) climb(p);
+    };
+    for (const g of host.direct) climb(g);
+    return member.add('all');
+  }
+
   /** Longest path from `all`; a cycle is an error at the group that closes it. */
   depths(): Map<string, number> {
     const depth = new Map<string, number>();
@@ -173,15 +200,7 @@ export async function loadInventory(path: string, opts: LoadInventoryOptions = {
   for (const { key, keyNode, value } of f.entries(root)) {
     b.parseGroup(f, key, keyNode, value, key === 'all' ? undefined : 'all');
   }
-  // Ansible's implicit group: hosts listed only under `all`
-  for (const h of b.hosts.values()) {
-    if ([...h.direct].every((g) => g === 'all' || g === 'ungrouped')) {
-      b.parseGroup(f, 'ungrouped', f.root!, null, 'all');
-      h.direct.add('ungrouped');
-      const u = b.group('ungrouped');
-      if (!u.hosts.includes(h.name)) u.hosts.push(h.name);
-    }
-  }
+  b.addUngrouped();
   await loadVarsDir(b, join(dir, 'group_vars'), [...b.groups.keys()], 'group', (name, layers) => b.group(name).layers.push(...layers));
   await loadVarsDir(b, join(dir, 'host_vars'), [...b.hosts.keys()], 'host', (name, layers) => b.hosts.get(name)!.files.push(...layers));
   const depth = b.depths();
@@ -210,14 +229,7 @@ export async function loadInventory(path: string, opts: LoadInventoryOptions = {
   }
   const hosts = new Map<string, InventoryHost>();
   for (const h of b.hosts.values()) {
-    const member = new Set<string>(['all']);
-    const climb = (g: string) => {
-      if (member.has(g) && g !== 'all') return;
-      member.add(g);
-      for (const p of b.groups.get(g)?.parents ?? []) climb(p);
-    };
-    for (const g of h.direct) climb(g);
-    const groupNames = [...member].sort(order);
+    const groupNames = [...b.memberOf(h)].sort(order);
     const layers = [...groupNames.flatMap((g) => b.groups.get(g)!.layers), ...h.inline, ...h.files];
     const vars = mergeVars(...layers.map((l) => l.vars));
     const conn: ConnLayer = Object.assign({}, ...layers.map((l) => l.conn));

@@ -39,7 +39,8 @@ export class YamlFile {
       this.secretLine = new RegExp(`["']?\\b(?:${keys})\\b["']?\\s*:[ \\t]*(?=\\S)`);
     }
     // YAML 1.2 core schema: `yes` stays a string and `0644` is the decimal 644; modules refuse both
-    this.doc = parseDocument(text, { lineCounter: this.lineCounter, prettyErrors: true, uniqueKeys: true });
+    // merge keys are YAML 1.1, but Ansible files use them; `merge` makes toJS() expand them too
+    this.doc = parseDocument(text, { lineCounter: this.lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
   }
 
   /** Parse, throwing the first syntax error with its position (the ones after it are mostly its echoes). */
@@ -146,16 +147,38 @@ export class YamlFile {
     return isScalar(node);
   }
 
-  /** The pairs of a mapping with string keys; non-scalar keys are an error. */
+  /**
+   * The pairs of a mapping with string keys; non-scalar keys are an error. YAML merge keys
+   * (`<<: *defaults`) are expanded: keys written in the mapping win, then earlier merged maps.
+   */
   entries(node: YNode | null): Entry[] {
     if (!node || !isMap(node)) return [];
-    return node.items.map((pair) => {
+    const own: Entry[] = [];
+    const merged: Entry[] = [];
+    for (const pair of node.items) {
       const keyNode = pair.key as YNode;
+      const value = this.deref(pair.value as YNode | null);
+      // with `merge: true` the parser gives a plain `<<` key a symbol value
+      if (isScalar(keyNode) && (typeof keyNode.value === 'symbol' || (keyNode.value === '<<' && keyNode.type === 'PLAIN'))) {
+        const sources = value && isSeq(value) ? this.items(value) : [value];
+        for (const m of sources) {
+          if (m && isMap(m)) merged.push(...this.entries(m));
+          else throw this.error(m ?? keyNode, 'a merge key `<<` takes an alias of a mapping, like `<<: *defaults`');
+        }
+        continue;
+      }
       if (!isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
         throw this.error(keyNode, 'a key must be a plain name');
       }
-      return { key: String(keyNode.value), keyNode, value: this.deref(pair.value as YNode | null) };
-    });
+      own.push({ key: String(keyNode.value), keyNode, value });
+    }
+    const seen = new Set(own.map((e) => e.key));
+    for (const e of merged) {
+      if (seen.has(e.key)) continue;
+      seen.add(e.key);
+      own.push(e);
+    }
+    return own;
   }
 
   items(node: YNode | null): YNode[] {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineModule } from '../core/module.js';
+import { run } from '../core/step.js';
 import { effectiveSettings, sshdFiles } from '../facts/sshd.js';
 
 const value = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
@@ -10,6 +11,8 @@ const schema = z
     path: z.string().default('/etc/ssh/sshd_config.d/00-shipshape.conf'),
     settings: z.record(z.string(), value),
     header: z.string().default('# managed by shipshape: edits here are reported as drift and replaced'),
+    /** the sshd unit reloaded right after the write, so the engine's guard can test a new login */
+    service: z.string().default('ssh'),
   })
   .strict();
 
@@ -56,8 +59,14 @@ export default defineModule({
     if (current && current.content.replace(/\n?$/, '\n') === content) {
       return { steps: [], reason: `${a.path} is as declared and every setting in it is in effect` };
     }
+    const port = a.settings.Port ?? a.settings.port;
     return {
-      steps: [{ kind: 'write', path: a.path, content, mode: '0644', owner: 'root', group: 'root', validate: VALIDATE }],
+      steps: [
+        { kind: 'write', path: a.path, content, mode: '0644', owner: 'root', group: 'root', validate: VALIDATE },
+        // reload, not restart: open sessions (ours included) survive, and a bad config never stops sshd
+        run(['systemctl', 'reload-or-restart', a.service]),
+      ],
+      guard: { paths: [a.path], restore: `systemctl reload-or-restart ${a.service}`, ...(port !== undefined ? { port: Number(port) } : {}) },
       reason: `${current ? 'update' : 'create'} ${a.path} (${lines.length} settings, validated with sshd -t)`,
       diff: [{ subject: a.path, before: current?.content ?? '', after: content }],
       accessCritical: 'changes how sshd accepts logins',

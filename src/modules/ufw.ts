@@ -33,6 +33,10 @@ const schema = z
   })
   .strict();
 
+/** what ufw keeps of its state: rules, policies, and whether it is enabled */
+const UFW_FILES = ['/etc/ufw/user.rules', '/etc/ufw/user6.rules', '/etc/default/ufw', '/etc/ufw/ufw.conf'];
+const UFW_RESTORE = "if grep -qi '^ENABLED=yes' /etc/ufw/ufw.conf; then ufw reload; else ufw --force disable; fi";
+
 export type UfwRule = z.infer<typeof ruleObject>;
 
 /** The rule in exactly the form `ufw show added` prints it, so declared and present rules compare as strings. */
@@ -62,7 +66,7 @@ export default defineModule({
     }
     if (a.state === 'disabled') {
       if (!ufw.active) return { steps: [], reason: 'ufw is installed and inactive' };
-      return { steps: [run(['ufw', 'disable'])], reason: 'disable ufw', accessCritical: 'disables the firewall' };
+      return { steps: [run(['ufw', 'disable'])], reason: 'disable ufw' };
     }
     const steps: Step[] = [];
     const what: string[] = [];
@@ -96,6 +100,7 @@ export default defineModule({
       reason: what.join('; ') + note,
       diff: [{ subject: 'ufw', before: describe(ufw.active, ufw.defaults, ufw.rules), after: describe(true, { incoming: a.default_incoming, outgoing: a.default_outgoing }, a.purge ? wanted : [...new Set([...wanted, ...ufw.rules])]) }],
       accessCritical: 'changes the firewall in front of SSH',
+      guard: { paths: UFW_FILES, restore: UFW_RESTORE },
     };
   },
 });

@@ -9,11 +9,11 @@ import type { ModuleDef } from '../core/module.js';
 import { nearest } from '../core/suggest.js';
 import { mergeVars, type Vars } from '../inventory/vars.js';
 import { YamlFile, describeNode, type YNode } from '../inventory/yaml-doc.js';
-import { keysAt, validateAgainst } from './args.js';
-import { bool, stringList, text, when, type FieldContext } from './fields.js';
+import { bool, stringList, text, type FieldContext } from './fields.js';
 import type { RoleDef } from './role.js';
-import { parseTask, recordSources, type TaskContext } from './task.js';
-import type { ArgSource, Phase, Play, PlayItem, Playbook, RoleItem, TaskSpec } from './types.js';
+import { roleList } from './role-entry.js';
+import { parseTask, type TaskContext } from './task.js';
+import type { Phase, Play, PlayItem, Playbook, RoleItem, TaskSpec } from './types.js';
 
 export interface LoadPlaybookOptions {
   modules: Record<string, ModuleDef>;
@@ -32,7 +32,6 @@ const UNSUPPORTED_PLAY: Record<string, string> = {
   import_playbook: 'run the playbooks one after another',
   include_playbook: 'run the playbooks one after another',
 };
-const ROLE_ENTRY_KEYS = ['role', 'vars', 'tags', 'when', 'become'];
 
 interface PlayContext extends FieldContext {
   opts: LoadPlaybookOptions;
@@ -74,7 +73,7 @@ async function parsePlay(c: PlayContext, node: YNode): Promise<Play | undefined>
   const get = (k: string) => kw.get(k) ?? null;
 
   // roles and handler names first: every `notify` is checked against them
-  const roleItems = roleList(c, get('roles'));
+  const roleItems = roleList({ file, errors, roles: c.opts.roles }, get('roles'));
   const handlerNames = knownHandlers(c, handlerNamesIn(file, get('handlers')), roleItems);
   const handlers = taskList(c, get('handlers'), 'main', { handler: true, handlerNames });
   const items: PlayItem[] = [
@@ -203,82 +202,4 @@ async function varsFiles(c: PlayContext, node: YNode | null): Promise<Vars[]> {
     out.push(varsMapping(vf, { file: vf, errors: c.errors }, vf.root, `vars file \`${name}\``));
   }
   return out;
-}
-
-function roleList(c: PlayContext, node: YNode | null): RoleItem[] {
-  const { file } = c;
-  if (node === null || file.scalar(node) === null) return [];
-  if (!file.isSeq(node)) {
-    c.errors.push(file.error(node, `\`roles\` must be a list of role names or \`{role: name, vars: {...}}\`, not ${describeNode(file, node)}`));
-    return [];
-  }
-  return file.items(node).flatMap((n) => roleEntry(c, n) ?? []);
-}
-
-function roleEntry(c: PlayContext, node: YNode): RoleItem | undefined {
-  const { file, errors, opts } = c;
-  const source = file.source(node);
-  const scalar = file.scalar(node);
-  const nameNode = typeof scalar === 'string' ? node : file.entries(node).find((e) => e.key === 'role' || e.key === 'name')?.value ?? null;
-  if (!nameNode || (!file.isMap(node) && typeof scalar !== 'string')) {
-    errors.push(file.error(node, 'a role entry is a role name or a mapping with `role:`'));
-    return undefined;
-  }
-  const name = text(c, 'role', nameNode);
-  if (name === undefined) return undefined;
-  const role = opts.roles[name];
-  if (!role) {
-    const near = nearest(name, Object.keys(opts.roles));
-    errors.push(file.error(nameNode, `unknown role \`${name}\``, near ? `did you mean \`${near}\`?` : `known roles: ${Object.keys(opts.roles).join(', ') || 'none'}`));
-    return undefined;
-  }
-  const item: RoleItem = { kind: 'role', role: name, params: {}, tags: [], phase: 'main', source };
-  if (typeof scalar === 'string') return item;
-
-  const known = keysAt(role.vars, []);
-  const sources: Record<string, ArgSource> = {};
-  let inlineParams = false;
-  const param = (key: string, keyNode: YNode, value: YNode | null, inline: boolean) => {
-    if (known.length && !known.includes(key)) {
-      const near = nearest(key, inline ? [...known, ...ROLE_ENTRY_KEYS] : known);
-      errors.push(file.error(keyNode, `unknown variable \`${key}\` for role \`${name}\``, near ? `did you mean \`${near}\`?` : undefined));
-    }
-    item.params[key] = file.js(value);
-  };
-  for (const e of file.entries(node)) {
-    if (e.key === 'role' || e.key === 'name') continue;
-    if (e.key === 'tags') item.tags = stringList(c, 'tags', e.value);
-    else if (e.key === 'when') {
-      const w = when(c, e.value);
-      if (w !== undefined) item.when = w;
-    } else if (e.key === 'become') {
-      const b = bool(c, 'become', e.value);
-      if (b !== undefined) item.become = b;
-    } else if (e.key === 'vars') {
-      if (e.value === null || !file.isMap(e.value)) {
-        if (e.value !== null) errors.push(file.error(e.value, `role \`vars\` must be a mapping, not ${describeNode(file, e.value)}`));
-        continue;
-      }
-      for (const v of file.entries(e.value)) param(v.key, v.keyNode, v.value, false);
-      recordSources(c, e.value, '', sources);
-    } else {
-      // Ansible also accepts role params written beside `role:`
-      param(e.key, e.keyNode, e.value, true);
-      inlineParams = true;
-    }
-  }
-  if (inlineParams) recordSources(c, node, '', sources);
-  const r = validateAgainst(role.vars, item.params, {
-    module: name,
-    subject: `role \`${name}\``,
-    at: source,
-    argSources: sources,
-    frame: (line) => file.lineText(line),
-    skipTemplated: true,
-    partial: true,
-    noun: 'variable',
-  });
-  // unknown keys were reported above, with role-entry keywords among the suggestions
-  if (!r.ok) errors.push(...r.errors.filter((e) => !e.message.startsWith('unknown variable')));
-  return item;
 }

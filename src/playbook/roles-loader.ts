@@ -1,8 +1,8 @@
 /**
  * Finds roles: every subdirectory NAME of a roles directory is a role whose module is
  * NAME/index.js (compiled) or NAME/index.ts (loaded through tsx, so a project's own roles need no
- * build step). Later directories override earlier ones, so a project can replace a built-in role by
- * listing its own directory after builtinRolesDir().
+ * build step). The first directory holding a name wins, like Ansible's roles_path: list the
+ * project's directories before builtinRolesDir() to replace a built-in role.
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -28,6 +28,7 @@ export async function loadRoles(dirs: string[]): Promise<Record<string, RoleDef>
     const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !/^[._]/.test(e.name));
     entries.sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const e of entries) {
+      if (Object.hasOwn(roles, e.name)) continue;
       try {
         roles[e.name] = await loadRole(join(dir, e.name), e.name);
       } catch (err) {
@@ -44,16 +45,17 @@ export async function loadRoles(dirs: string[]): Promise<Record<string, RoleDef>
 async function loadRole(dir: string, name: string): Promise<RoleDef> {
   const js = join(dir, 'index.js');
   const ts = join(dir, 'index.ts');
+  const file = existsSync(js) ? js : existsSync(ts) ? ts : undefined;
+  if (!file) throw new InputError(`role \`${name}\` has no index.ts or index.js`, { file: dir });
   let mod: Record<string, unknown>;
-  if (existsSync(js)) {
-    mod = await import(pathToFileURL(js).href);
-  } else if (existsSync(ts)) {
-    mod = await importTs(ts);
-  } else {
-    throw new InputError(`role \`${name}\` has no index.ts or index.js`, { file: dir });
+  try {
+    mod = file === js ? await import(pathToFileURL(js).href) : await importTs(ts);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    // a role is code: its own error (syntax, a throw at load) is the operator's to fix, so say where
+    throw new InputError(`cannot load role \`${name}\`: ${(e as Error).message}`, { file });
   }
   const def = (mod.default ?? mod.role) as Partial<RoleDef> | undefined;
-  const file = existsSync(js) ? js : ts;
   if (!def || typeof def !== 'object' || typeof def.tasks !== 'function' || typeof (def.vars as { safeParse?: unknown })?.safeParse !== 'function') {
     throw new InputError('a role module must `export default defineRole({ name, summary, vars, tasks })`', { file });
   }

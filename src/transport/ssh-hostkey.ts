@@ -48,6 +48,8 @@ export interface HostKeyCheck {
   verifier: (key: Buffer, verify: (ok: boolean) => void) => void;
   /** why the key was refused, once the verifier has said no */
   problem(): UnreachableError | undefined;
+  /** base64 of the key that was accepted */
+  accepted(): string | undefined;
 }
 
 export function makeHostKeyCheck(
@@ -57,6 +59,7 @@ export function makeHostKeyCheck(
   log: (message: string) => void,
 ): HostKeyCheck {
   let problem: UnreachableError | undefined;
+  let accepted: string | undefined;
   const refuse = (message: string, hint: string) => {
     problem = new UnreachableError(spec.name, message, hint);
     return false;
@@ -87,6 +90,11 @@ export function makeHostKeyCheck(
         );
       }
       case 'unknown':
+        if (spec.pinnedHostKey !== undefined && spec.pinnedHostKey === key.toString('base64')) {
+          await appendKnownHost(writeFile, spec.host, spec.port, key);
+          log(`recorded host key ${type} ${fp} for ${name} in ${writeFile} (the key this host showed on its previous port)`);
+          return true;
+        }
         if (!spec.acceptNewHostKeys) {
           return refuse(
             `host key of ${name} is not known: ${type} ${fp}`,
@@ -101,11 +109,15 @@ export function makeHostKeyCheck(
 
   return {
     verifier: (key, verify) => {
-      decide(key).then(verify, (err: Error) => {
+      decide(key).then((ok) => {
+        if (ok) accepted = key.toString('base64');
+        verify(ok);
+      }, (err: Error) => {
         refuse(`cannot record the host key of ${name} in ${writeFile}: ${err.message}`, `check permissions of ${writeFile}`);
         verify(false);
       });
     },
     problem: () => problem,
+    accepted: () => accepted,
   };
 }

@@ -33,6 +33,7 @@ export class SshTransport implements Transport {
   private active = 0;
   private limit = MAX_CHANNELS;
   private readonly waiting: (() => void)[] = [];
+  hostKey?: string;
 
   constructor(
     readonly spec: ConnectionSpec,
@@ -75,6 +76,7 @@ export class SshTransport implements Transport {
       };
       conn.on('ready', () => {
         settled = true;
+        this.hostKey = hostKey.accepted();
         resolve();
       });
       conn.on('error', (err: Error & { level?: string }) => {
@@ -114,6 +116,7 @@ export class SshTransport implements Transport {
         tried.length
           ? `make sure one of these keys is in ~${spec.user}/.ssh/authorized_keys on ${spec.host}, or set identity_file for ${spec.name}`
           : `create a key (ssh-keygen -t ed25519) and install it with ssh-copy-id -p ${spec.port} ${spec.user}@${spec.host}`,
+        'auth',
       );
     }
     if (err.code === 'ECONNREFUSED') {

@@ -17,6 +17,16 @@ export interface ConnectionSpec {
   /** where accepted keys are written (default ~/.ssh/known_hosts) */
   knownHostsWriteFile?: string;
   connectTimeoutMs: number;
+  /**
+   * who to log in as while `user` cannot log in yet: a fresh cloud VPS only lets root in, and the
+   * deploy user the inventory names from then on is created by the first run
+   */
+  bootstrapUser?: string;
+  /**
+   * base64 host key already verified on another connection to this host (the guard's login on a
+   * new SSH port): accepted and recorded for this host:port, since it is the same server
+   */
+  pinnedHostKey?: string;
   /** 'ssh' (default) or 'local' (run on the controller itself) */
   kind: 'ssh' | 'local';
 }
@@ -40,6 +50,8 @@ export interface RunOptions {
  */
 export interface Transport {
   readonly spec: ConnectionSpec;
+  /** base64 of the host key the connection verified (ssh only, once connected) */
+  readonly hostKey?: string;
   connect(): Promise<void>;
   run(script: string, opts?: RunOptions): Promise<ExecResult>;
   close(): Promise<void>;
@@ -52,6 +64,8 @@ export class UnreachableError extends Error {
     message: string,
     /** what the operator should do next */
     readonly hint?: string,
+    /** 'auth' when the host answered but refused our credentials (a bootstrap user may still get in) */
+    readonly kind: 'auth' | 'hostkey' | 'network' | 'other' = 'other',
   ) {
     super(message);
     this.name = 'UnreachableError';

@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { hostNames, labHost, macAddress, netnsName, vethName } from '../../scripts/lab/addressing.js';
 import { parseDeb822Sources, parseOneLineSources } from '../../scripts/lab/apt-sources.js';
 import { renderDebianSources } from '../../scripts/lab/base-image.js';
+import { parseCgroupMounts } from '../../scripts/lab/cgroups.js';
 import { bootLoopScript } from '../../scripts/lab/host.js';
 import { mergeKnownHosts, renderInventory } from '../../scripts/lab/inventory.js';
 import { shQuote } from '../../scripts/lab/shell.js';
@@ -149,6 +150,20 @@ describe('boot loop', () => {
     expect(script).toContain(`'--system-call-filter=@keyring bpf'`);
     expect(script).toContain('[ "$rc" = 133 ] || break');
     expect(script).toMatch(/echo \$! > \S+\/hosts\/h3\/nspawn\.pid/);
+  });
+
+  it("starts nspawn in the host's own cgroups (one per hierarchy nspawn uses)", () => {
+    const hybrid = [
+      'tmpfs /sys/fs/cgroup tmpfs rw,relatime,mode=755 0 0',
+      'cgroup /sys/fs/cgroup/memory cgroup rw,relatime,memory 0 0',
+      'cgroup /sys/fs/cgroup/systemd cgroup rw,relatime,name=systemd 0 0',
+      'cgroup2 /sys/fs/cgroup/unified cgroup2 rw,relatime 0 0',
+    ].join('\n');
+    expect(parseCgroupMounts(hybrid)).toEqual(['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified']);
+    expect(parseCgroupMounts('cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid 0 0\n')).toEqual(['/sys/fs/cgroup']);
+    expect(parseCgroupMounts('proc /proc proc rw 0 0\n')).toEqual([]);
+    // the subshell moves itself, then execs nspawn, so $! is nspawn's pid
+    expect(bootLoopScript('h3')).toMatch(/\( (mkdir -p \S+\/shipshape-lab\/h3 && echo 0 > \S+ \|\| echo [^;]+; )*SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 exec systemd-nspawn /);
   });
 
   it('quotes for POSIX sh', () => {

@@ -31,7 +31,7 @@ class CountingTransport implements Transport {
 
 async function apply(plays: PlayInstance[], check = false): Promise<{ report: HostReport; trips: number }> {
   const t = new CountingTransport();
-  const report = await runHost(t, plays, { check, forks: 1 }, () => undefined);
+  const report = await runHost(spec, () => t, plays, { check, forks: 1, guardTimeoutSec: 30 }, () => undefined);
   return { report, trips: t.calls };
 }
 

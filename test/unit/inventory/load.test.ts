@@ -135,6 +135,14 @@ describe('loadInventory: connection specs', () => {
   });
 });
 
+describe('loadInventory: YAML merge keys', () => {
+  it('expands `<<: *anchor` into connection keys and variables, written keys winning', async () => {
+    const inv = await loadInventory(join(fixtures, 'anchors.yml'), opts);
+    const web1 = inv.hosts.get('web1')!;
+    expect([web1.connection.user, web1.connection.port, web1.vars]).toEqual(['deploy', 2200, { role_name: 'web' }]);
+  });
+});
+
 describe('loadInventory: secrets', () => {
   it('never shows become_password in JSON or inspect output, and redacts secret-looking variables', async () => {
     const inv = await loadInventory(basic, opts);
@@ -249,6 +257,12 @@ describe('loadInventory: errors carry file:line:column', () => {
 
   it('an empty inventory has no hosts (not an error)', async () => {
     expect((await loadInventory(f('empty.yml'), opts)).hosts.size).toBe(0);
+  });
+
+  it('password login keys are refused, not silently ignored', async () => {
+    const e = await inputError(f('password.yml'));
+    expect(problems(e)).toEqual([[`${f('password.yml')}:9:7`, '`ansible_ssh_pass` is not supported', 'password login over SSH is not supported; use identity_file or ssh-agent']]);
+    expect(e.format()).not.toContain('hunter2');
   });
 
   it('groups that contain each other', async () => {

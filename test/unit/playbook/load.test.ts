@@ -76,6 +76,11 @@ describe('loadPlaybook: the normalized shape', () => {
     expect(items[3].argSources.mode).toMatchObject({ key: { line: 25, column: 9 }, value: { line: 25, column: 15 }, raw: '"0750"' });
   });
 
+  it('expands YAML merge keys, and positions errors inside anchored mappings where they are written', async () => {
+    const e = await inputError('anchors.yml');
+    expect(problems(e)).toEqual([['17:29', 'unknown argument `ownr` for `file`', 'did you mean `owner`?']]);
+  });
+
   it('reads handlers with listen', async () => {
     const [h] = (await load('site.yml')).plays[0].handlers;
     expect([h.name, h.module, h.listen]).toEqual(['restart app', 'service', ['app changed']]);

@@ -18,6 +18,12 @@ describe('loadRoles', () => {
     expect(roles.plainjs.tasks(roles.plainjs.vars.parse({ greeting: 'hi' }))[0].args).toEqual({ cmd: 'echo hi' });
   });
 
+  it('lets the first directory holding a role name win, like roles_path', async () => {
+    const roles = await loadRoles([join(fixtures, 'roles-override'), join(fixtures, 'roles')]);
+    expect(roles.webserver.summary).toBe('a project role shadowing a later one');
+    expect(Object.keys(roles).sort()).toEqual(['plainjs', 'webserver']);
+  });
+
   it('refuses a role whose name differs from its directory', async () => {
     const e = (await loadRoles([join(fixtures, 'roles-bad')]).catch((x) => x)) as InputError;
     expect(e).toBeInstanceOf(InputError);

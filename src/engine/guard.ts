@@ -1,0 +1,65 @@
+import { shq } from '../core/quote.js';
+import type { Plan } from '../core/module.js';
+
+/**
+ * Commit-confirmed for SSH: before an access-critical change, the host snapshots what the change
+ * touches and arms a timer that restores it. Only a NEW login with the credentials the inventory
+ * will use from now on disarms it. If the controller dies or the login fails, the host reverts by
+ * itself, so no run can leave the operator locked out.
+ */
+export interface Guard {
+  id: string;
+  dir: string;
+  paths: string[];
+  restore?: string;
+  timeoutSec: number;
+}
+
+export const GUARD_ROOT = '/var/lib/shipshape/guard';
+
+export function guardFor(plan: Plan, id: string, timeoutSec: number): Guard {
+  const paths = plan.guard?.paths ?? plan.steps.flatMap((s) => (s.kind === 'write' ? [s.path] : []));
+  return { id, dir: `${GUARD_ROOT}/${id}`, paths, ...(plan.guard?.restore ? { restore: plan.guard.restore } : {}), timeoutSec };
+}
+
+const unit = (g: Guard) => `shipshape-revert-${g.id}`;
+
+/** Snapshot, write the revert script, arm the timer. Runs as the first step of the guarded task. */
+export function armScript(g: Guard): string {
+  const d = shq(g.dir);
+  const lines = [`rm -rf ${d}`, `mkdir -p ${d}`, `chmod 700 ${d}`];
+  const revert = ['#!/bin/sh', '# written by shipshape: undoes one access-critical change', 'set +e'];
+  g.paths.forEach((p, i) => {
+    const saved = `${g.dir}/${i}`;
+    lines.push(`if [ -e ${shq(p)} ]; then cp -a ${shq(p)} ${shq(saved)}; else : > ${shq(saved + '.absent')}; fi`);
+    revert.push(`if [ -e ${shq(saved + '.absent')} ]; then rm -f ${shq(p)}; else cp -a ${shq(saved)} ${shq(p)}; fi`);
+  });
+  if (g.restore) revert.push(g.restore);
+  revert.push(`logger -t shipshape "reverted access-critical change ${g.id}: no confirmed login in time"`, `rm -rf ${shq(g.dir)}`);
+  lines.push(`printf '%s\\n' ${shq(revert.join('\n'))} > ${shq(g.dir + '/revert.sh')}`);
+  // a transient systemd timer survives our connection; hosts without systemd get a detached sleeper
+  lines.push(
+    `if command -v systemd-run >/dev/null 2>&1 && [ -d /run/systemd/system ]; then`,
+    `  systemd-run --quiet --unit=${unit(g)} --on-active=${g.timeoutSec}s --timer-property=AccuracySec=1s /bin/sh ${shq(g.dir + '/revert.sh')}`,
+    `else`,
+    `  setsid sh -c ${shq(`sleep ${g.timeoutSec}; [ -f ${g.dir}/revert.sh ] && sh ${g.dir}/revert.sh`)} </dev/null >/dev/null 2>&1 &`,
+    `  echo $! > ${shq(g.dir + '/sleeper.pid')}`,
+    `fi`,
+  );
+  return lines.join('\n');
+}
+
+/** A confirmed login: stop the timer and forget the snapshot. */
+export function disarmScript(g: Guard): string {
+  return [
+    `systemctl stop ${unit(g)}.timer 2>/dev/null || true`,
+    `[ -f ${shq(g.dir + '/sleeper.pid')} ] && kill "$(cat ${shq(g.dir + '/sleeper.pid')})" 2>/dev/null`,
+    `rm -rf ${shq(g.dir)}`,
+    'true',
+  ].join('\n');
+}
+
+/** The login failed: undo now instead of waiting for the timer. */
+export function revertNowScript(g: Guard): string {
+  return [`systemctl stop ${unit(g)}.timer 2>/dev/null || true`, `[ -f ${shq(g.dir + '/revert.sh')} ] && sh ${shq(g.dir + '/revert.sh')}`, 'true'].join('\n');
+}
