@@ -18,6 +18,7 @@ export const CONNECTION_KEYS = {
   host: ['ansible_host', 'ansible_ssh_host'],
   port: ['ansible_port', 'ansible_ssh_port'],
   user: ['ansible_user', 'ansible_ssh_user'],
+  bootstrap_user: [],
   identity_file: ['ansible_ssh_private_key_file', 'ansible_private_key_file'],
   become_password: ['ansible_become_password', 'ansible_become_pass'],
   become: ['ansible_become'],
@@ -96,6 +97,8 @@ function nearMiss(key: string): string | undefined {
 export interface ResolvedConnection {
   host?: string;
   port?: number;
+  /** who logs in while `user` cannot yet (a fresh VPS: root) */
+  bootstrapUser?: string;
   user?: string;
   identityFile?: string;
   becomePassword?: string;
@@ -164,6 +167,7 @@ export function resolveConnection(conn: ConnLayer, vars: Vars, errors: InputErro
         }
         if (key === 'host') out.host = v;
         else if (key === 'user') out.user = v;
+        else if (key === 'bootstrap_user') out.bootstrapUser = v;
         else out.identityFile = v;
       }
     }
@@ -205,6 +209,7 @@ export function buildSpec(name: string, c: ResolvedConnection, ctx: SpecContext)
     user: c.user ?? cfg.user ?? ctx.localUser,
     ...(identity ? { identityFile: identity } : {}),
     ...(c.becomePassword !== undefined ? { becomePassword: c.becomePassword } : {}),
+    ...(c.bootstrapUser ? { bootstrapUser: c.bootstrapUser } : {}),
     knownHostsFiles: [...ctx.knownHostsFiles],
     acceptNewHostKeys: false,
     connectTimeoutMs: 10_000,

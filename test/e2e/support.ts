@@ -1,0 +1,126 @@
+/**
+ * What every end-to-end test needs: fresh lab hosts, an inventory for them, the real CLI run as a
+ * user would run it, and probes from the outside (the gateway, another host) to judge outcomes.
+ * Each test file uses its own host names so files never disturb each other's hosts.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { hostExec, labUp, nsExec, type Lab, type LabHost } from '../../scripts/lab/index.js';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+
+export { hostExec, nsExec };
+export type { Lab, LabHost };
+
+/** Boot (or re-create) these lab hosts from the clean base image: a just-delivered cloud VPS. */
+export async function freshHosts(names: string[]): Promise<Lab> {
+  return labUp({ hosts: names, fresh: true });
+}
+
+export function labPublicKey(lab: Lab): string {
+  return readFileSync(`${lab.keyPath}.pub`, 'utf8').trim();
+}
+
+export interface InventoryOptions {
+  /** vars for all hosts */
+  vars?: Record<string, unknown>;
+  /** per-host connection and vars */
+  hostVars?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * An inventory directory for these hosts as an operator would write it after the first run:
+ * the deploy user with sudo, root only as bootstrap_user for a fresh VPS.
+ */
+export function writeInventory(lab: Lab, hosts: LabHost[], o: InventoryOptions = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ss-e2e-inv-'));
+  const doc = {
+    all: {
+      vars: {
+        user: 'deploy',
+        bootstrap_user: 'root',
+        identity_file: lab.keyPath,
+        deploy_authorized_keys: [labPublicKey(lab)],
+        ...o.vars,
+      },
+      hosts: Object.fromEntries(hosts.map((h) => [h.name, { host: h.addr, ...o.hostVars?.[h.name] }])),
+    },
+  };
+  writeFileSync(join(dir, 'hosts.yml'), stringify(doc));
+  writeFileSync(join(dir, 'known_hosts'), readFileSync(lab.knownHostsPath));
+  mkdirSync(join(dir, 'host_vars'), { recursive: true });
+  return dir;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real CLI, no terminal, as CI and scripts run it. */
+export async function shipshape(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  try {
+    const r = await run(join(ROOT, 'bin', 'shipshape'), args, { env: { ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 64 << 20, timeout: 900_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; signal?: string; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+export interface JsonReport {
+  hosts: Record<string, { ok: number; changed: number; failed: number; unreachable: boolean; error?: string; notes?: string[]; tasks: { name: string; role: string | null; status: string; reason: string; diff: { subject: string; before: string; after: string }[] }[] }>;
+}
+
+/** `shipshape MODE playbook -i inv --json ...`, parsed; the exit code kept beside it. */
+export async function shipshapeJson(mode: 'apply' | 'check', playbook: string, inventory: string, extra: string[] = [], env: Record<string, string> = {}) {
+  const r = await shipshape([mode, playbook, '-i', inventory, '--json', ...extra], env);
+  let report: JsonReport;
+  try {
+    report = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`shipshape ${mode} printed no JSON (exit ${r.code}).\nstdout: ${r.stdout.slice(-2000)}\nstderr: ${r.stderr.slice(-4000)}`);
+  }
+  return { ...r, report };
+}
+
+export const changedTasks = (report: JsonReport, host: string) => report.hosts[host].tasks.filter((t) => t.status === 'changed').map((t) => `${t.role ?? ''}|${t.name}`);
+
+/** Does a TCP connection to addr:port succeed from the controller (the lab gateway)? */
+export function tcpOpen(addr: string, port: number, timeoutMs = 3000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: addr, port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.on('connect', () => done(true));
+    s.on('error', () => done(false));
+  });
+}
+
+/** The system OpenSSH client, as the operator's own terminal would log in. */
+export async function sshLogin(lab: Lab, user: string, addr: string, cmd: string, extra: string[] = [], port = 22): Promise<CliResult> {
+  const args = [
+    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'IdentitiesOnly=yes', '-i', lab.keyPath, '-p', String(port), ...extra, `${user}@${addr}`, cmd,
+  ];
+  try {
+    const r = await run('ssh', args, { timeout: 30_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+export const PLAYBOOKS = join(ROOT, 'playbooks');
+export const FIXTURES = join(ROOT, 'test', 'e2e', 'fixtures');
