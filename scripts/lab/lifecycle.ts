@@ -194,8 +194,10 @@ export interface LabStatus {
 }
 
 export async function labStatus(): Promise<LabStatus> {
+  // a host directory with only its console log is a host that `down` removed
+  const present = knownHostNames().filter((n) => fs.existsSync(hostPaths(n).root) || hostProcesses(n).loop !== undefined);
   const hosts = await Promise.all(
-    knownHostNames().map(async (n) => {
+    present.map(async (n) => {
       const { loop, nspawn } = hostProcesses(n);
       const reachable = loop !== undefined && (await sshReachable(labHost(n).addr));
       return { ...labHost(n), loopPid: loop, nspawnPid: nspawn, reachable };

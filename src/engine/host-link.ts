@@ -57,10 +57,22 @@ export class HostLink {
       ...(this.current.hostKey ? { pinnedHostKey: this.current.hostKey } : {}),
       ...(this.spec.knownHostsFiles[0] && !this.spec.knownHostsWriteFile ? { knownHostsWriteFile: this.spec.knownHostsFiles[0] } : {}),
     };
-    const t = this.make(spec);
     const who = `${spec.user}@${spec.host}:${spec.port}`;
+    let t = this.make(spec);
     try {
-      await t.connect();
+      // sshd re-executes itself on reload and refuses connections for a moment: retry that, not auth
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await t.connect();
+          break;
+        } catch (err) {
+          const retriable = err instanceof UnreachableError && err.kind !== 'auth' && err.kind !== 'hostkey';
+          if (!retriable || attempt >= 8) throw err;
+          await t.close().catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+          t = this.make(spec);
+        }
+      }
       const r = await t.run('true\n', { become, timeoutMs: 20_000 });
       if (r.code !== 0) throw new Error(`sudo -n true failed: ${r.stderr.trim() || `exit ${r.code}`}`);
       return { ok: true, transport: t };

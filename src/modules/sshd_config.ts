@@ -29,7 +29,7 @@ export function renderSettings(settings: Settings): string[] {
 }
 
 // validate the candidate as sshd will read it: first, ahead of everything else the live config includes
-const VALIDATE = `sh -c 't=$(mktemp); printf "Include %s\\nInclude /etc/ssh/sshd_config\\n" "$1" > "$t"; sshd -t -f "$t"; r=$?; rm -f "$t"; exit $r' sshd-validate %s`;
+const VALIDATE = `sh -c 't=$(mktemp); { echo "Include $1"; echo "Include /etc/ssh/sshd_config"; } > "$t"; sshd -t -f "$t"; r=$?; rm -f "$t"; exit $r' sshd-validate %s`;
 
 export default defineModule({
   name: 'sshd_config',

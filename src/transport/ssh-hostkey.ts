@@ -61,7 +61,7 @@ export function makeHostKeyCheck(
   let problem: UnreachableError | undefined;
   let accepted: string | undefined;
   const refuse = (message: string, hint: string) => {
-    problem = new UnreachableError(spec.name, message, hint);
+    problem = new UnreachableError(spec.name, message, hint, 'hostkey');
     return false;
   };
   const name = knownHostsName(spec.host, spec.port);
