@@ -32,6 +32,7 @@ const list = (s?: string) => (s ? s.split(',').map((t) => t.trim()).filter(Boole
 /** Everything that can go wrong in the input is found here, before any host is contacted. */
 export async function prepareRun(playbookPath: string, flags: RunFlags): Promise<HostJob[]> {
   const inventory = await loadInventory(flags.inventory);
+  for (const w of inventory.warnings) process.stderr.write(`warning: ${w.format()}\n`);
   const roles = await loadRoles([join(dirname(playbookPath), 'roles'), join(dirname(playbookPath), '..', 'roles'), builtinRolesDir()]);
   const playbook = await loadPlaybook(playbookPath, { modules, roles });
   const extraVars = parseExtraVars(flags.extraVars);
