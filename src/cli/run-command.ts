@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../core/input-error.js';
 import { expandForHost } from '../engine/expand.js';
 import { exitCode, runAll, type HostJob } from '../engine/run.js';
@@ -33,7 +33,12 @@ const list = (s?: string) => (s ? s.split(',').map((t) => t.trim()).filter(Boole
 export async function prepareRun(playbookPath: string, flags: RunFlags): Promise<HostJob[]> {
   const inventory = await loadInventory(flags.inventory);
   for (const w of inventory.warnings) process.stderr.write(`warning: ${w.format()}\n`);
-  const roles = await loadRoles([join(dirname(playbookPath), 'roles'), join(dirname(playbookPath), '..', 'roles'), builtinRolesDir()]);
+  // a project's own roles beside its playbooks win over the built-in ones; the built-in sources
+  // themselves are reached through builtinRolesDir() (compiled when installed)
+  const builtin = builtinRolesDir();
+  const builtinSource = resolve(builtin.replace(/[\\/]dist[\\/]roles[\\/]?$/, '/roles'));
+  const own = [join(dirname(playbookPath), 'roles'), join(dirname(playbookPath), '..', 'roles')].map((d) => resolve(d)).filter((d) => d !== builtinSource);
+  const roles = await loadRoles([...own, builtin]);
   const playbook = await loadPlaybook(playbookPath, { modules, roles });
   const extraVars = parseExtraVars(flags.extraVars);
   const limit = flags.limit ? new Set(selectHosts(inventory, flags.limit, { file: '--limit' })) : undefined;

@@ -62,7 +62,13 @@ async function loadRole(dir: string, name: string): Promise<RoleDef> {
   if (def.name !== name) {
     throw new InputError(`role is named \`${String(def.name)}\` but lives in directory \`${name}\`; playbooks name roles by directory`, { file });
   }
-  return { ...(def as RoleDef), dir: def.dir ?? dir };
+  return { ...(def as RoleDef), dir: def.dir ?? sourceDir(dir) };
+}
+
+/** tsc compiles a built-in role to dist/roles/NAME but copies none of its templates/ or files/: those stay in roles/NAME. */
+function sourceDir(dir: string): string {
+  const m = /^(.*)[\\/]dist[\\/](roles[\\/][^\\/]+)$/.exec(dir);
+  return m && existsSync(join(m[1], m[2])) ? join(m[1], m[2]) : dir;
 }
 
 async function importTs(path: string): Promise<Record<string, unknown>> {
