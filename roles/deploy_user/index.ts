@@ -10,7 +10,12 @@ const vars = z.object({
   /** a crypt(3) hash (mkpasswd -m sha-512), needed for deploy_sudo: password */
   deploy_password_hash: z.string().optional(),
   deploy_shell: z.string().default('/bin/bash'),
-});
+})
+  // sudo asks for the user's own password, and a user created without one has none to give
+  .refine((v) => v.deploy_sudo !== 'password' || v.deploy_password_hash !== undefined, {
+    message: 'deploy_sudo: password needs deploy_password_hash (a crypt hash, e.g. from `mkpasswd -m sha-512`): without it sudo can never succeed',
+    path: ['deploy_password_hash'],
+  });
 
 export default defineRole({
   name: 'deploy_user',

@@ -7,12 +7,36 @@ const vars = z.object({
   unattended_mail: z.string().optional(),
 });
 
-// Origins-Pattern works on both Debian (security label) and Ubuntu (-security archive)
-const ORIGINS = [
+/**
+ * Security origins only, for Debian (the label of both the old and the -security suite naming) and
+ * Ubuntu (including Ubuntu Pro's ESM security pockets, which match nothing on hosts without them).
+ * `${distro_codename}` is expanded by unattended-upgrades itself.
+ */
+export const ORIGINS = [
   'origin=Debian,codename=${distro_codename},label=Debian-Security',
   'origin=Debian,codename=${distro_codename}-security,label=Debian-Security',
   'origin=Ubuntu,archive=${distro_codename}-security,label=Ubuntu',
+  'origin=UbuntuESMApps,archive=${distro_codename}-apps-security',
+  'origin=UbuntuESM,archive=${distro_codename}-infra-security',
 ];
+
+type Vars = z.infer<typeof vars>;
+
+export function policyFile(v: Vars): string {
+  return [
+    '// managed by shipshape (unattended_upgrades role)',
+    // apt appends list options across files: without #clear, 50unattended-upgrades' origins would stay
+    '#clear Unattended-Upgrade::Origins-Pattern;',
+    'Unattended-Upgrade::Origins-Pattern {',
+    ...ORIGINS.map((o) => `        "${o}";`),
+    '};',
+    `Unattended-Upgrade::Automatic-Reboot "${v.unattended_reboot}";`,
+    `Unattended-Upgrade::Automatic-Reboot-Time "${v.unattended_reboot_time}";`,
+    'Unattended-Upgrade::Remove-Unused-Kernel-Packages "true";',
+    ...(v.unattended_mail ? [`Unattended-Upgrade::Mail "${v.unattended_mail}";`, 'Unattended-Upgrade::MailReport "only-on-error";'] : []),
+    '',
+  ].join('\n');
+}
 
 export default defineRole({
   name: 'unattended_upgrades',
@@ -42,19 +66,13 @@ export default defineRole({
         // sorts after Debian's 50unattended-upgrades, so these values win
         dest: '/etc/apt/apt.conf.d/52shipshape-unattended-upgrades',
         mode: '0644',
-        content: [
-          '// managed by shipshape (unattended_upgrades role)',
-          'Unattended-Upgrade::Origins-Pattern {',
-          ...ORIGINS.map((o) => `        "${o}";`),
-          '};',
-          `Unattended-Upgrade::Automatic-Reboot "${v.unattended_reboot}";`,
-          `Unattended-Upgrade::Automatic-Reboot-Time "${v.unattended_reboot_time}";`,
-          'Unattended-Upgrade::Remove-Unused-Kernel-Packages "true";',
-          ...(v.unattended_mail ? [`Unattended-Upgrade::Mail "${v.unattended_mail}";`] : []),
-          '',
-        ].join('\n'),
+        content: policyFile(v),
+        // apt-config parses every apt.conf.d file, ours at the temporary path included
+        validate: 'apt-config -c %s dump',
       },
     },
-    { name: 'apt timers enabled', module: 'service', args: { name: 'apt-daily-upgrade.timer', state: 'started', enabled: true } },
+    // apt-daily refreshes the lists, apt-daily-upgrade runs unattended-upgrade: both are needed
+    { name: 'apt lists refreshed daily', module: 'service', args: { name: 'apt-daily.timer', state: 'started', enabled: true } },
+    { name: 'upgrades run daily', module: 'service', args: { name: 'apt-daily-upgrade.timer', state: 'started', enabled: true } },
   ],
 });

@@ -4,3 +4,4 @@ export { type Lab, type LabUpOptions, type LabStatus, labUp, labDown, resetHost,
 export { type ExecResult, hostExec, nsExec } from './host.js';
 export { addDnsName } from './services.js';
 export { sshOptions } from './ssh.js';
+export { type LabAptRepo, type LabPackage, APT_REPO_PORT, ensureAptRepo, hostAptDirectConf, stopAptRepo } from './apt-repo.js';

@@ -31,8 +31,9 @@ function runOptions(cmd: Command): Command {
     .addOption(
       new Option('--guard-timeout <seconds>', 'an access-critical change (sshd, firewall, keys) reverts itself on the host unless a new login confirms it within this time')
         .default(120)
-        .argParser(positiveInt),
+        .argParser(guardSeconds),
     )
+    .option('--no-update-inventory', 'when a run moves sshd to another port, only say what to change in the inventory instead of editing its port in place')
     .option('--no-color', 'no colours in the output');
 }
 
@@ -79,6 +80,13 @@ program
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InputError(`--forks wants a whole number of at least 1, not "${v}"`);
+  return n;
+}
+
+/** Below 10 s a confirmation login (sshd re-exec, key exchange, sudo) cannot finish before the revert. */
+function guardSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 10) throw new InputError(`--guard-timeout wants whole seconds, at least 10, not "${v}"`);
   return n;
 }
 

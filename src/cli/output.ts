@@ -1,5 +1,6 @@
 import type { HostReport, TaskResult } from '../core/result.js';
 import type { EngineEvent } from '../engine/types.js';
+import type { HostRunReport } from '../engine/host-run.js';
 import type { RunReport } from '../engine/run.js';
 import { unifiedDiff } from './diff-text.js';
 import { paint } from './paint.js';
@@ -83,6 +84,7 @@ export function toJson(report: RunReport): string {
       unreachable: h.unreachable,
       ...(h.error ? { error: h.error } : {}),
       ...(h.notes?.length ? { notes: h.notes } : {}),
+      ...((h as HostRunReport).moved ? { moved: (h as HostRunReport).moved } : {}),
       tasks: h.tasks.map((t) => ({
         name: t.name,
         role: t.role ?? null,

@@ -6,7 +6,9 @@ import { loadInventory, selectHosts } from '../inventory/index.js';
 import { modules } from '../modules/index.js';
 import { builtinRolesDir, loadPlaybook, loadRoles } from '../playbook/index.js';
 import { createTransport } from '../transport/index.js';
+import type { HostRunReport } from '../engine/host-run.js';
 import { confirm } from './confirm.js';
+import { recordPortInInventory } from './inventory-port.js';
 import { parseExtraVars } from './extra-vars.js';
 import { formatEvent, formatRecap, toJson, type OutputOptions } from './output.js';
 import { terminalProgress } from './progress.js';
@@ -25,6 +27,8 @@ export interface RunFlags {
   acceptNewHostKeys?: boolean;
   color: boolean;
   guardTimeout: number;
+  /** false with --no-update-inventory: only tell the operator to edit it */
+  updateInventory: boolean;
 }
 
 const list = (s?: string) => (s ? s.split(',').map((t) => t.trim()).filter(Boolean) : []);
@@ -100,7 +104,14 @@ export async function runCommand(mode: 'apply' | 'check', playbookPath: string, 
       buffered.push(e);
     };
   }
+  // a host whose sshd moved gets its inventory entry updated before its report is shown
+  let queue = Promise.resolve();
+  const show = sink;
+  sink = (e) => {
+    queue = queue.then(() => (e.type === 'host-done' ? notePortMove(e.report as HostRunReport, flags) : undefined)).then(() => show(e));
+  };
   const report = await runAll(jobs, { check, forks: flags.forks, guardTimeoutSec: flags.guardTimeout }, (spec) => createTransport(spec, { log: flags.json ? () => undefined : log }), sink);
+  await queue;
   await finished;
   if (flags.json) {
     process.stdout.write(toJson(report) + '\n');
@@ -109,4 +120,18 @@ export async function runCommand(mode: 'apply' | 'check', playbookPath: string, 
     write(formatRecap(report, out));
   }
   process.exitCode = exitCode(report, check);
+}
+
+/** sshd of this host moved: record the new port in the inventory (or say exactly what to change). */
+async function notePortMove(report: HostRunReport, flags: RunFlags): Promise<void> {
+  if (!report.moved) return;
+  const { from, to } = report.moved;
+  const edit = `set \`port: ${to}\` for ${report.host} in the inventory (it says ${from}) before the next run`;
+  let note: string;
+  if (!flags.updateInventory) note = `sshd now listens on port ${to}: ${edit}`;
+  else {
+    const r = await recordPortInInventory(flags.inventory, report.host, from, to).catch((err: Error) => ({ ok: false as const, why: err.message }));
+    note = r.ok ? `sshd now listens on port ${to}: ${r.note}` : `sshd now listens on port ${to}: ${edit}; the inventory was not edited: ${r.why}`;
+  }
+  report.notes = [...(report.notes ?? []), note];
 }

@@ -82,6 +82,12 @@ export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<str
   prepare?(args: A, ctx: PrepareContext): A;
   facts(args: A): P;
   plan(args: A, facts: FactValues<P>, ctx: PlanContext): Plan;
+  /**
+   * Why this task must not run on this host at all, judged from its arguments and how the controller
+   * is connected (no facts). The engine asks every task of a play before the play changes anything,
+   * so a declaration that would lock the operator out is refused before earlier tasks touch the host.
+   */
+  preflight?(args: A, ctx: PlanContext): string | undefined;
 }
 
 export function defineModule<A, P extends Record<string, Probe>>(def: ModuleDef<A, P>): ModuleDef<A, P> {

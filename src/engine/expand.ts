@@ -112,6 +112,7 @@ function resolveTask(o: ExpandOptions, spec: TaskSpec, vars: Vars, tags: string[
     args: parsed,
     tags: [...new Set(tags)],
     notify: spec.notify,
+    ...(spec.listen ? { listen: spec.listen } : {}),
     become,
     noLog: spec.no_log,
   };

@@ -17,30 +17,47 @@ export interface Guard {
 
 export const GUARD_ROOT = '/var/lib/shipshape/guard';
 
-export function guardFor(plan: Plan, id: string, timeoutSec: number): Guard {
+/** Exit status of disarmScript when the revert had already started: the change is gone. */
+export const TOO_LATE = 3;
+
+export function guardFor(plan: Plan, id: string, timeoutSec: number, root = GUARD_ROOT): Guard {
   const paths = plan.guard?.paths ?? plan.steps.flatMap((s) => (s.kind === 'write' ? [s.path] : []));
-  return { id, dir: `${GUARD_ROOT}/${id}`, paths, ...(plan.guard?.restore ? { restore: plan.guard.restore } : {}), timeoutSec };
+  return { id, dir: `${root}/${id}`, paths, ...(plan.guard?.restore ? { restore: plan.guard.restore } : {}), timeoutSec };
+}
+
+/** A guard with nothing to snapshot and nothing to run cannot undo anything: say so instead of "reverted". */
+export function canRevert(g: Guard): boolean {
+  return g.paths.length > 0 || g.restore !== undefined;
 }
 
 const unit = (g: Guard) => `shipshape-revert-${g.id}`;
+
+/**
+ * Whoever creates this directory first decides: the revert (timer or at once) or the disarm. mkdir is
+ * atomic, so a confirmation that arrives while the timer fires can never report a change as kept.
+ */
+const claim = (g: Guard) => shq(`${g.dir}/claimed`);
 
 /** Snapshot, write the revert script, arm the timer. Runs as the first step of the guarded task. */
 export function armScript(g: Guard): string {
   const d = shq(g.dir);
   const lines = [`rm -rf ${d}`, `mkdir -p ${d}`, `chmod 700 ${d}`];
-  const revert = ['#!/bin/sh', '# written by shipshape: undoes one access-critical change', 'set +e'];
+  const revert = ['#!/bin/sh', '# written by shipshape: undoes one access-critical change', `mkdir ${claim(g)} 2>/dev/null || exit 0`, 'set +e'];
   g.paths.forEach((p, i) => {
     const saved = `${g.dir}/${i}`;
     lines.push(`if [ -e ${shq(p)} ]; then cp -a ${shq(p)} ${shq(saved)}; else : > ${shq(saved + '.absent')}; fi`);
-    revert.push(`if [ -e ${shq(saved + '.absent')} ]; then rm -f ${shq(p)}; else cp -a ${shq(saved)} ${shq(p)}; fi`);
+    revert.push(
+      `if [ -e ${shq(saved + '.absent')} ]; then rm -rf ${shq(p)}; else { [ -d ${shq(saved)} ] && rm -rf ${shq(p)}; cp -a ${shq(saved)} ${shq(p)}; }; fi`,
+    );
   });
   if (g.restore) revert.push(g.restore);
-  revert.push(`logger -t shipshape "reverted access-critical change ${g.id}: no confirmed login in time"`, `rm -rf ${shq(g.dir)}`);
+  revert.push(`logger -t shipshape "reverted access-critical change ${g.id}" 2>/dev/null`, `rm -rf ${shq(g.dir)}`);
   lines.push(`printf '%s\\n' ${shq(revert.join('\n'))} > ${shq(g.dir + '/revert.sh')}`);
-  // a transient systemd timer survives our connection; hosts without systemd get a detached sleeper
+  // a transient systemd timer survives our connection; hosts without systemd get a detached sleeper.
+  // --collect: the transient units disappear once the revert ran, even if a command in it failed
   lines.push(
     `if command -v systemd-run >/dev/null 2>&1 && [ -d /run/systemd/system ]; then`,
-    `  systemd-run --quiet --unit=${unit(g)} --on-active=${g.timeoutSec}s --timer-property=AccuracySec=1s /bin/sh ${shq(g.dir + '/revert.sh')}`,
+    `  systemd-run --quiet --collect --unit=${unit(g)} --on-active=${g.timeoutSec}s --timer-property=AccuracySec=1s /bin/sh ${shq(g.dir + '/revert.sh')}`,
     `else`,
     `  setsid sh -c ${shq(`sleep ${g.timeoutSec}; [ -f ${g.dir}/revert.sh ] && sh ${g.dir}/revert.sh`)} </dev/null >/dev/null 2>&1 &`,
     `  echo $! > ${shq(g.dir + '/sleeper.pid')}`,
@@ -49,9 +66,14 @@ export function armScript(g: Guard): string {
   return lines.join('\n');
 }
 
-/** A confirmed login: stop the timer and forget the snapshot. */
+/**
+ * A confirmed login: stop the timer and forget the snapshot. Exits TOO_LATE when the revert got
+ * there first (the timer fired while the confirmation was still under way).
+ */
 export function disarmScript(g: Guard): string {
   return [
+    // fails when the claim exists or the revert already removed the whole directory
+    `if ! mkdir ${claim(g)} 2>/dev/null; then echo 'the automatic revert already ran' >&2; exit ${TOO_LATE}; fi`,
     `systemctl stop ${unit(g)}.timer 2>/dev/null || true`,
     `[ -f ${shq(g.dir + '/sleeper.pid')} ] && kill "$(cat ${shq(g.dir + '/sleeper.pid')})" 2>/dev/null`,
     `rm -rf ${shq(g.dir)}`,
@@ -59,7 +81,14 @@ export function disarmScript(g: Guard): string {
   ].join('\n');
 }
 
-/** The login failed: undo now instead of waiting for the timer. */
+/** The login failed: undo now instead of waiting for the timer (or wait for a revert already running). */
 export function revertNowScript(g: Guard): string {
-  return [`systemctl stop ${unit(g)}.timer 2>/dev/null || true`, `[ -f ${shq(g.dir + '/revert.sh')} ] && sh ${shq(g.dir + '/revert.sh')}`, 'true'].join('\n');
+  return [
+    `systemctl stop ${unit(g)}.timer 2>/dev/null || true`,
+    `[ -f ${shq(g.dir + '/sleeper.pid')} ] && kill "$(cat ${shq(g.dir + '/sleeper.pid')})" 2>/dev/null`,
+    `[ -f ${shq(g.dir + '/revert.sh')} ] && sh ${shq(g.dir + '/revert.sh')}`,
+    // the timer's revert may be running right now: it removes the directory when it is done
+    `i=0; while [ -d ${shq(g.dir)} ] && [ $i -lt 60 ]; do sleep 0.5; i=$((i + 1)); done`,
+    `[ ! -d ${shq(g.dir)} ]`,
+  ].join('\n');
 }

@@ -1,8 +1,22 @@
+import { homedir } from 'node:os';
+import ssh2 from 'ssh2';
+import type { ParsedKey } from 'ssh2';
+import { blobKeyType, fingerprintSha256 } from '../transport/known-hosts.js';
+import { planAuth } from '../transport/ssh-auth.js';
 import { UnreachableError, type ConnectionSpec, type Transport } from '../transport/types.js';
 
 export type MakeTransport = (spec: ConnectionSpec) => Transport;
 
 export type Confirmation = { ok: true; transport: Transport } | { ok: false; why: string };
+
+/** The public keys (base64 blobs) a login with this spec offers, or undefined when that cannot be known. */
+export type OfferedKeys = (spec: ConnectionSpec) => Promise<string[] | undefined>;
+
+/** sshd moved during the run: the inventory must say `port: to` from now on. */
+export interface PortMove {
+  from: number;
+  to: number;
+}
 
 /**
  * The connection to one host as it evolves during a run: it may start as the bootstrap user
@@ -12,12 +26,23 @@ export type Confirmation = { ok: true; transport: Transport } | { ok: false; why
 export class HostLink {
   current!: Transport;
   readonly notes: string[] = [];
+  /** why the inventory's user could not log in, when the run fell back to bootstrap_user */
+  userRefused?: UnreachableError;
+  moved?: PortMove;
+  /** check mode: the login apply would be using by now (after predicted port and user moves) */
+  predicted?: { port: number; user: string };
 
   constructor(
     /** the inventory's connection: where the host should be reachable after the run */
     readonly spec: ConnectionSpec,
     private readonly make: MakeTransport,
+    readonly offeredKeys: OfferedKeys = controllerKeys,
   ) {}
+
+  /** Connected as bootstrap_user because the inventory's user was refused. */
+  get onBootstrap(): boolean {
+    return this.userRefused !== undefined;
+  }
 
   async open(): Promise<void> {
     const first = this.make(this.spec);
@@ -39,6 +64,7 @@ export class HostLink {
         throw bootErr;
       }
       this.current = fallback;
+      this.userRefused = err;
       this.notes.push(`${this.spec.user} could not log in yet; connected as bootstrap_user ${boot}`);
     }
   }
@@ -46,14 +72,16 @@ export class HostLink {
   /**
    * A NEW login with the credentials the inventory will use from now on (its user, and `port` when
    * the change moved sshd), then `sudo -n true` when the play uses become. Never reuses the current
-   * connection: an open session survives sshd and firewall changes that refuse new ones.
+   * connection: an open session survives sshd and firewall changes that refuse new ones. Gives up
+   * at `deadline` (ms since the epoch): by then the host's own timer reverts the change anyway.
    */
-  async confirm(port: number | undefined, become: boolean): Promise<Confirmation> {
+  async confirm(port: number | undefined, become: boolean, deadline = Date.now() + 60_000): Promise<Confirmation> {
     const cur = this.current.spec;
+    const left = () => deadline - Date.now();
     const spec: ConnectionSpec = {
       ...this.spec,
       port: port ?? cur.port,
-      connectTimeoutMs: Math.min(this.spec.connectTimeoutMs, 15_000),
+      connectTimeoutMs: Math.max(1_000, Math.min(this.spec.connectTimeoutMs, 15_000, left())),
       ...(this.current.hostKey ? { pinnedHostKey: this.current.hostKey } : {}),
       ...(this.spec.knownHostsFiles[0] && !this.spec.knownHostsWriteFile ? { knownHostsWriteFile: this.spec.knownHostsFiles[0] } : {}),
     };
@@ -67,14 +95,15 @@ export class HostLink {
           break;
         } catch (err) {
           const retriable = err instanceof UnreachableError && err.kind !== 'auth' && err.kind !== 'hostkey';
-          if (!retriable || attempt >= 8) throw err;
+          const pause = 250 * (attempt + 1);
+          if (!retriable || attempt >= 8 || left() < pause + 1_000) throw err;
           await t.close().catch(() => undefined);
-          await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
-          t = this.make(spec);
+          await new Promise((r) => setTimeout(r, pause));
+          t = this.make({ ...spec, connectTimeoutMs: Math.max(1_000, Math.min(spec.connectTimeoutMs, left())) });
         }
       }
-      const r = await t.run('true\n', { become, timeoutMs: 20_000 });
-      if (r.code !== 0) throw new Error(`sudo -n true failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+      const r = await t.run('true\n', { become, timeoutMs: Math.max(5_000, Math.min(20_000, left())) });
+      if (r.code !== 0) throw new Error(`${become ? 'sudo -n true' : 'a command'} failed: ${r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`}`);
       return { ok: true, transport: t };
     } catch (err) {
       await t.close().catch(() => undefined);
@@ -83,18 +112,78 @@ export class HostLink {
     }
   }
 
-  /** Continue the run on a confirmed login; tell the operator when the inventory no longer matches. */
+  /**
+   * After a revert: does a fresh login with the connection the run had before the change work
+   * again? That is what "reachable as before" means to the operator.
+   */
+  async verifyPrevious(become: boolean): Promise<{ ok: boolean; who: string; why?: string }> {
+    const spec = { ...this.current.spec, connectTimeoutMs: Math.min(this.current.spec.connectTimeoutMs, 15_000) };
+    const who = `${spec.user}@${spec.host}:${spec.port}`;
+    const t = this.make(spec);
+    try {
+      await t.connect();
+      const r = await t.run('true\n', { become, timeoutMs: 20_000 });
+      return r.code === 0 ? { ok: true, who } : { ok: false, who, why: `exit ${r.code}` };
+    } catch (err) {
+      return { ok: false, who, why: (err as Error).message };
+    } finally {
+      await t.close().catch(() => undefined);
+    }
+  }
+
+  /** Continue the run on a confirmed login; remember when the inventory no longer matches. */
   async switchTo(t: Transport): Promise<void> {
     if (t === this.current) return;
     const old = this.current;
     this.current = t;
+    this.userRefused = undefined;
     await old.close().catch(() => undefined);
-    if (t.spec.port !== this.spec.port) {
-      this.notes.push(`sshd now listens on port ${t.spec.port}: set \`port: ${t.spec.port}\` for ${this.spec.name} in the inventory (it says ${this.spec.port}) before the next run`);
-    }
+    if (t.spec.port !== this.spec.port) this.moved = { from: this.spec.port, to: t.spec.port };
   }
 
   async close(): Promise<void> {
     await this.current?.close().catch(() => undefined);
   }
+}
+
+/** "ssh-ed25519 SHA256:..." for messages: fingerprints, never whole keys. */
+export function describeKey(blob: string): string {
+  const key = Buffer.from(blob, 'base64');
+  return `${blobKeyType(key) ?? 'key'} ${fingerprintSha256(key)}`;
+}
+
+/**
+ * What the SSH transport will offer for this spec: the identity files it would load (as planAuth
+ * decides) and the keys in ssh-agent. Undefined when it cannot be known for sure: then nobody
+ * should refuse a run on the strength of it.
+ */
+export async function controllerKeys(spec: ConnectionSpec): Promise<string[] | undefined> {
+  if (spec.kind !== 'ssh') return undefined;
+  const agentSocket = process.env.SSH_AUTH_SOCK ?? null;
+  const plan = planAuth(spec, { home: homedir(), agentSocket });
+  const keys: string[] = [];
+  for (const c of plan.candidates) {
+    if (c.method.type === 'publickey') keys.push((c.method.key as ParsedKey).getPublicSSH().toString('base64'));
+    else if (c.method.type === 'agent') {
+      const fromAgent = await agentKeys(agentSocket!);
+      if (!fromAgent) return undefined;
+      keys.push(...fromAgent);
+    } else return undefined;
+  }
+  return keys;
+}
+
+function agentKeys(socket: string): Promise<string[] | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), 3_000);
+    try {
+      ssh2.createAgent(socket).getIdentities((err, keys) => {
+        clearTimeout(timer);
+        resolve(err || !keys ? undefined : keys.map((k) => (k as ParsedKey).getPublicSSH().toString('base64')));
+      });
+    } catch {
+      clearTimeout(timer);
+      resolve(undefined);
+    }
+  });
 }

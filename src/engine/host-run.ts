@@ -5,9 +5,10 @@ import { newNonce, parseBatch, renderBatch, uniqueProbes, type Batch } from '../
 import { describeStep, sh } from '../core/step.js';
 import { randomBytes } from 'node:crypto';
 import { hostInfo } from '../facts/host.js';
-import { UnreachableError, type ConnectionSpec, type Transport } from '../transport/types.js';
-import { armScript, disarmScript, guardFor, revertNowScript } from './guard.js';
-import { HostLink, type MakeTransport } from './host-link.js';
+import { parseKey } from '../modules/authorized_key.js';
+import { UnreachableError, type ConnectionSpec } from '../transport/types.js';
+import { armScript, canRevert, disarmScript, guardFor, revertNowScript, TOO_LATE, type Guard } from './guard.js';
+import { describeKey, HostLink, type MakeTransport, type OfferedKeys, type PortMove } from './host-link.js';
 import type { EngineOptions, EventSink, PlayInstance, TaskInstance } from './types.js';
 
 const HIDDEN = '(hidden: no_log)';
@@ -17,19 +18,39 @@ type Finish = (r: Omit<TaskResult, 'name' | 'role' | 'module' | 'durationMs'>) =
 /** Parsed facts by probe id, valid until a task changes the host. */
 type FactCache = Map<string, unknown>;
 
+/** A host's report, plus the port sshd moved to during the run (the inventory must follow). */
+export interface HostRunReport extends HostReport {
+  moved?: PortMove;
+}
+
 /**
  * Runs the plays of one host: every probe of a play gathered in one round trip; each change applied
  * in one more round trip that also re-reads the facts of the tasks still to come (a change can
  * invalidate them: a package install creates a user, a unit file...). A no-op run is one round trip
  * per play.
  */
-export async function runHost(spec: ConnectionSpec, make: MakeTransport, plays: PlayInstance[], opts: EngineOptions, emit: EventSink): Promise<HostReport> {
+export async function runHost(
+  spec: ConnectionSpec,
+  make: MakeTransport,
+  plays: PlayInstance[],
+  opts: EngineOptions,
+  emit: EventSink,
+  deps: { offeredKeys?: OfferedKeys } = {},
+): Promise<HostRunReport> {
   const host = spec.name;
   const results: TaskResult[] = [];
-  const link = new HostLink(spec, make);
+  const link = new HostLink(spec, make, deps.offeredKeys);
   emit({ type: 'host-start', host });
   try {
     await link.open();
+    const refusal = link.onBootstrap ? await loginKeysRefusal(link, plays) : undefined;
+    if (refusal) {
+      const { task, why } = refusal;
+      const result: TaskResult = { name: task.name, ...(task.role ? { role: task.role } : {}), module: task.module.name, status: 'failed', reason: why, diff: [], commands: [], durationMs: 0 };
+      results.push(result);
+      emit({ type: 'task-done', host, result });
+      return done(emit, summarize(host, results, false, `refused before anything was applied: task "${task.name}" would leave ${spec.user} unable to log in from here; ${host} is unchanged`), link);
+    }
     let info: HostInfo | undefined;
     for (const play of plays) {
       const runner = new PlayRunner(link, play, opts, emit, results);
@@ -46,10 +67,47 @@ export async function runHost(spec: ConnectionSpec, make: MakeTransport, plays: 
   }
 }
 
-function done(emit: EventSink, report: HostReport, link: HostLink): HostReport {
+function done(emit: EventSink, report: HostRunReport, link: HostLink): HostRunReport {
   if (link.notes.length) report.notes = [...link.notes];
+  if (link.moved) report.moved = link.moved;
   emit({ type: 'host-done', host: report.host, report });
   return report;
+}
+
+/**
+ * On a bootstrap connection the inventory's user was just refused, and the run is about to give it
+ * keys and then make it the only way in (root login off). When none of the keys it declares for
+ * that user is one this controller logs in with, every access-critical change after it would fail
+ * its confirmation and be reverted, leaving a user nobody here can use: refuse before anything is
+ * applied instead. Only when the controller's keys are known for sure (agent reachable, no certs).
+ */
+export async function loginKeysRefusal(link: HostLink, plays: PlayInstance[]): Promise<{ task: TaskInstance; why: string } | undefined> {
+  const { user, name, host } = link.spec;
+  type KeyArgs = { user: string; state: string; key: string | string[]; key_options?: string };
+  const tasks = plays.flatMap((p) => p.tasks).filter((t) => t.module.name === 'authorized_key');
+  const mine = tasks.filter((t) => (t.args as KeyArgs).user === user && (t.args as KeyArgs).state === 'present');
+  if (mine.length === 0) return undefined;
+  const declared = mine.flatMap((t) => {
+    const a = t.args as KeyArgs;
+    return (Array.isArray(a.key) ? a.key : [a.key]).flatMap((k) => k.split('\n')).flatMap((l) => {
+      const k = l.trim() && !l.trim().startsWith('#') ? parseKey(l) : undefined;
+      return k ? [{ ...k, options: a.key_options ?? k.options }] : [];
+    });
+  });
+  // a certificate authority line trusts keys we cannot enumerate
+  if (declared.some((k) => /cert-authority/i.test(k.options ?? '') || k.type.includes('-cert-'))) return undefined;
+  const offered = await link.offeredKeys(link.spec).catch(() => undefined);
+  if (!offered?.length || declared.some((k) => offered.includes(k.blob))) return undefined;
+  const listed = declared.map((k) => `${describeKey(k.blob)}${k.comment ? ` (${k.comment})` : ''}`).join(', ');
+  const ours = offered.map(describeKey).join(', ');
+  const identity = link.spec.identityFile ? ` (identity_file ${link.spec.identityFile}; its public key is ${link.spec.identityFile}.pub)` : '';
+  const why =
+    `refused before applying anything: the login ${user}@${host}:${link.spec.port} was rejected (${link.userRefused?.message ?? 'authentication failed'}), ` +
+    `so this run connected as bootstrap_user ${link.spec.bootstrapUser}. This task would give ${user} only ${listed || 'no usable key'}, ` +
+    `but this controller logs in with ${ours}${identity}, which is not among them: ${user} would still be refused after the run, and every ` +
+    `access-critical change (sshd, firewall) would fail its confirmation. Nothing was changed on ${name}. ` +
+    `Add your public key to the keys of ${user} (deploy_authorized_keys with the deploy_user role), or set identity_file to the private key of one of the listed keys, and re-run.`;
+  return { task: mine[0], why };
 }
 
 class PlayRunner {
@@ -70,16 +128,23 @@ class PlayRunner {
     const probes = tasks.flatMap(probesOf);
     await this.gather(known ? probes : [hostInfo, ...probes]);
     this.info = known ?? (this.facts.get(hostInfo.id) as HostInfo);
+    this.preflight(tasks);
     const notified = new Set<string>();
     for (let i = 0; i < tasks.length && !this.stopped; i++) {
       const result = await this.runTask(tasks[i], tasks.slice(i + 1));
       if (result.status === 'changed') tasks[i].notify.forEach((h) => notified.add(h));
     }
     if (this.stopped) return this.info;
-    const handlers = this.play.handlers.filter((h) => notified.has(h.name));
-    if (handlers.length) {
+    // by name or by a `listen` topic; a changed handler may notify the handlers defined after it
+    const { handlers } = this.play;
+    const wanted = (h: TaskInstance) => notified.has(h.name) || (h.listen ?? []).some((l) => notified.has(l));
+    if (handlers.some(wanted)) {
       await this.gather(handlers.flatMap(probesOf));
-      for (let i = 0; i < handlers.length && !this.stopped; i++) await this.runTask(handlers[i], handlers.slice(i + 1));
+      for (let i = 0; i < handlers.length && !this.stopped; i++) {
+        if (!wanted(handlers[i])) continue;
+        const result = await this.runTask(handlers[i], handlers.slice(i + 1));
+        if (result.status === 'changed') handlers[i].notify.forEach((n) => notified.add(n));
+      }
     }
     return this.info;
   }
@@ -120,7 +185,14 @@ class PlayRunner {
     }
     if (plan.skip) return finish({ status: 'skipped', reason: plan.skip, diff: [], commands: [] });
     if (plan.steps.length === 0) return finish({ status: 'ok', reason: plan.reason, diff: [], commands: [] });
-    if (this.opts.check) return finish({ status: 'changed', reason: `would ${plan.reason}`, ...base });
+    if (this.opts.check) {
+      if (plan.accessCritical) {
+        // after a confirmed change apply logs in as the inventory's user, on the plan's port if it moves sshd
+        const prev = this.link.predicted ?? { port: this.link.current.spec.port, user: this.link.current.spec.user };
+        this.link.predicted = { port: plan.guard?.port ?? prev.port, user: this.link.spec.user };
+      }
+      return finish({ status: 'changed', reason: `would ${plan.reason}`, ...base });
+    }
 
     if (plan.accessCritical) return this.guarded(task, plan, rest, finish, base);
     const batch: Batch = { apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(rest.flatMap(probesOf)) };
@@ -135,38 +207,108 @@ class PlayRunner {
 
   /**
    * An access-critical change: armed revert on the host, apply, then a NEW login with the
-   * credentials the inventory uses from now on; only that login disarms the revert.
+   * credentials the inventory uses from now on; only that login disarms the revert. On failure the
+   * change is undone at once over the connection still open (or by the host's timer when that
+   * connection is gone), a fresh login with the previous credentials checks the host is reachable
+   * as before, and the host stops with what was applied, kept and reverted.
    */
   private async guarded(task: TaskInstance, plan: Plan, rest: TaskInstance[], finish: Finish, base: Pick<TaskResult, 'diff' | 'commands' | 'accessCritical'>): Promise<TaskResult> {
     const guard = guardFor(plan, randomBytes(6).toString('hex'), this.opts.guardTimeoutSec);
     const become = task.become || this.play.become;
     const steps = [sh(armScript(guard), `arm an automatic revert in ${guard.timeoutSec}s`), ...plan.steps];
-    const out = await this.exec({ apply: { id: task.name, steps }, probes: [] }, become);
+    const armedAt = Date.now();
+    const fail = (reason: string, stop: string, extra: Partial<TaskResult> = {}) => {
+      this.stopped = this.stopReport(task, stop);
+      return finish({ status: 'failed', reason, ...extra, ...base });
+    };
+    let out: Awaited<ReturnType<PlayRunner['exec']>>;
+    try {
+      out = await this.exec({ apply: { id: task.name, steps }, probes: [] }, become);
+    } catch (err) {
+      if (!(err instanceof UnreachableError)) throw err;
+      // the change itself (a firewall rule, an sshd reload) may have cut us off: the timer undoes it
+      return fail(`${plan.reason}: ${err.message}; ${timerReverts(guard)}`, `the connection was lost while applying "${task.name}"; ${timerReverts(guard)}`);
+    }
     const applied = out.apply!;
     if (applied.code !== 0) {
-      await this.link.current.run(revertNowScript(guard), { become }).catch(() => undefined);
-      this.stopped = `task "${task.name}" failed and was reverted; the tasks after it did not run`;
-      return finish({ status: 'failed', reason: `${plan.reason}: exit ${applied.code}; reverted`, output: tail(applied.stdout), ...base });
+      const undone = await this.revertNow(guard, become);
+      return fail(`${plan.reason}: exit ${applied.code}; ${undone}`, `"${task.name}" failed; ${undone}`, { output: tail(applied.stdout) });
     }
     if (process.env.SHIPSHAPE_TEST_FAULT === 'die-before-confirm') {
       // fault injection for the end-to-end tests: the controller vanishes between apply and confirmation
       process.kill(process.pid, 'SIGKILL');
     }
-    const login = await this.link.confirm(plan.guard?.port, become);
+    // leave the disarm a few seconds before the host's timer fires
+    const login = await this.link.confirm(plan.guard?.port, become, armedAt + guard.timeoutSec * 1000 - 3_000);
     if (!login.ok) {
-      const reverted = await this.link.current
-        .run(revertNowScript(guard), { become })
-        .then((r) => r.code === 0)
-        .catch(() => false);
-      this.stopped = `access check failed after "${task.name}"; the tasks after it did not run`;
-      const what = reverted ? 'reverted at once' : `the host reverts by itself within ${guard.timeoutSec}s`;
-      return finish({ status: 'failed', reason: `${plan.reason}; then ${login.why}; ${what}`, ...base });
+      const undone = await this.revertNow(guard, become);
+      return fail(`${plan.reason}; then ${login.why}; ${undone}`, `the new login after "${task.name}" failed; ${undone}`);
     }
-    await login.transport.run(disarmScript(guard), { become });
+    const who = `${login.transport.spec.user}@${login.transport.spec.host}:${login.transport.spec.port}`;
+    const disarm = await login.transport.run(disarmScript(guard), { become }).catch((err: Error) => ({ code: null, stderr: err.message, stdout: '' }));
+    if (disarm.code !== 0) {
+      await login.transport.close().catch(() => undefined);
+      const why =
+        disarm.code === TOO_LATE
+          ? `the new login as ${who} worked, but only after the host's ${guard.timeoutSec}s timer had already reverted the change (raise --guard-timeout)`
+          : `the new login as ${who} worked, but disarming the revert failed (${disarm.stderr.trim() || `exit ${disarm.code}`}); ${timerReverts(guard)}`;
+      return fail(`${plan.reason}; ${why}`, `"${task.name}" could not be confirmed in time; ${disarm.code === TOO_LATE ? 'it was reverted' : timerReverts(guard)}`);
+    }
     await this.link.switchTo(login.transport);
     // the change may have invalidated facts of later tasks
     await this.gather(rest.flatMap(probesOf));
-    return finish({ status: 'changed', reason: `${plan.reason} (confirmed by a new login as ${login.transport.spec.user}@${login.transport.spec.host}:${login.transport.spec.port})`, ...base });
+    return finish({ status: 'changed', reason: `${plan.reason} (confirmed by a new login as ${who})`, ...base });
+  }
+
+  /** Undo now over the connection still open, then prove the previous login works again. */
+  private async revertNow(guard: Guard, become: boolean): Promise<string> {
+    if (!canRevert(guard)) return 'this change has nothing the guard could snapshot, so it could NOT be undone automatically; fix the host by hand';
+    const r = await this.link.current.run(revertNowScript(guard), { become }).catch(() => undefined);
+    if (!r || r.code !== 0) return timerReverts(guard);
+    const what = `reverted at once (${[...guard.paths.map((p) => `restored ${p}`), ...(guard.restore ? [`ran \`${guard.restore}\``] : [])].join(', ')})`;
+    const again = await this.link.verifyPrevious(become);
+    return again.ok ? `${what}; a new login as ${again.who} works again` : `${what}; but a new login as ${again.who} still fails: ${again.why}`;
+  }
+
+  /** The message that stops the host: what this run applied and kept, what it reverted, what it skipped. */
+  private stopReport(task: TaskInstance, what: string): string {
+    const kept = this.results.filter((r) => r.status === 'changed').map((r) => `"${r.name}"`);
+    return [
+      what,
+      `applied and kept: ${kept.length ? kept.join(', ') : 'nothing'}`,
+      `not kept: "${task.name}"; the tasks after it did not run (re-run once the cause is fixed)`,
+    ].join('\n');
+  }
+
+  /** Refuse the whole play before its first change when any task's preflight objects (e.g. a firewall lockout). */
+  private preflight(tasks: TaskInstance[]): void {
+    for (const task of tasks) {
+      const why = task.module.preflight?.(task.args, this.context());
+      if (!why) continue;
+      this.stopped = `task "${task.name}" was refused before any change`;
+      this.emit({ type: 'task-start', host: this.link.spec.name, task: task.name, role: task.role });
+      const result: TaskResult = {
+        name: task.name,
+        ...(task.role ? { role: task.role } : {}),
+        module: task.module.name,
+        status: 'failed',
+        reason: `refused before any task of this play ran: ${why}`,
+        diff: [],
+        commands: [],
+        durationMs: 0,
+      };
+      this.results.push(result);
+      this.emit({ type: 'task-done', host: this.link.spec.name, result });
+      return;
+    }
+  }
+
+  private context() {
+    const spec = this.link.current.spec;
+    // check never moves the connection: after a predicted sshd port or login change, plans see the prediction
+    const now = this.link.predicted ?? { port: spec.port, user: spec.user };
+    const access = { ...now, ...(this.info.client ? { client: this.info.client } : {}) };
+    return { host: this.info, access, check: this.opts.check };
   }
 
   private plan(task: TaskInstance): Plan {
@@ -176,9 +318,7 @@ class PlayRunner {
       if (!this.facts.has(p.id)) throw new Error(`fact ${p.id} was not gathered`);
       facts[name] = this.facts.get(p.id);
     }
-    const spec = this.link.current.spec;
-    const access = { port: spec.port, user: spec.user, ...(this.info.client ? { client: this.info.client } : {}) };
-    return task.module.plan(task.args, facts as never, { host: this.info, access, check: this.opts.check });
+    return task.module.plan(task.args, facts as never, this.context());
   }
 
   private async gather(probes: Probe[]): Promise<void> {
@@ -203,6 +343,12 @@ class PlayRunner {
     }
     return out;
   }
+}
+
+function timerReverts(g: Guard): string {
+  if (!canRevert(g)) return 'this change has nothing the guard could snapshot, so it will NOT be undone automatically';
+  const at = new Date(Date.now() + g.timeoutSec * 1000).toISOString().slice(11, 19);
+  return `the host reverts it by itself within ${g.timeoutSec}s (by ${at} UTC), armed before the change`;
 }
 
 function probesOf(task: TaskInstance): Probe[] {

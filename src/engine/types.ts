@@ -9,6 +9,8 @@ export interface TaskInstance {
   args: unknown;
   tags: string[];
   notify: string[];
+  /** handlers only: the other names it answers to (Ansible's `listen`) */
+  listen?: string[];
   become: boolean;
   noLog: boolean;
 }

@@ -96,7 +96,7 @@ export default defineModule({
     const pkgs = a.name ? packageChanges(a, f, stale !== undefined) : { words: [], changes: [], ok: [] };
     // update_cache without cache_valid_time: refresh only right before installing something. Updating on
     // every run would report a change every run; with nothing to install, a fresh index is of no use.
-    const update = stale ?? (wantsUpdate(a) && a.state !== 'absent' && pkgs.words.length > 0 ? 'before installing' : undefined);
+    const update = stale ?? (wantsUpdate(a) && a.cache_valid_time === undefined && a.state !== 'absent' && pkgs.words.length > 0 ? 'before installing' : undefined);
 
     const steps: Step[] = [];
     const what: string[] = [];

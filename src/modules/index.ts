@@ -8,10 +8,17 @@ import user from './user.js';
 import command from './command.js';
 import copy from './copy.js';
 import file from './file.js';
+import lineinfile from './lineinfile.js';
 import sysctl from './sysctl.js';
 import template from './template.js';
 import sshdConfig from './sshd_config.js';
 import ufw from './ufw.js';
+import aptRepository from './apt_repository.js';
+import dockerUfw from './docker_ufw.js';
+import caddyCertificates from './caddy_certificates.js';
+import caddyDomains from './caddy_domains.js';
+import caddyFirewall from './caddy_firewall.js';
+import caddyReload from './caddy_reload.js';
 
 /** Every module by its playbook name. Add new modules here. */
 export const modules: Record<string, ModuleDef> = {
@@ -24,8 +31,15 @@ export const modules: Record<string, ModuleDef> = {
   command,
   copy,
   file,
+  lineinfile,
   sysctl,
   template,
   sshd_config: sshdConfig,
   ufw,
+  apt_repository: aptRepository,
+  docker_ufw: dockerUfw,
+  caddy_certificates: caddyCertificates,
+  caddy_domains: caddyDomains,
+  caddy_firewall: caddyFirewall,
+  caddy_reload: caddyReload,
 };

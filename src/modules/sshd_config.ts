@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineModule } from '../core/module.js';
-import { run } from '../core/step.js';
+import { shq } from '../core/quote.js';
+import { run, sh, type Step } from '../core/step.js';
 import { effectiveSettings, sshdFiles } from '../facts/sshd.js';
 
 const value = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
@@ -60,16 +61,36 @@ export default defineModule({
       return { steps: [], reason: `${a.path} is as declared and every setting in it is in effect` };
     }
     const port = a.settings.Port ?? a.settings.port;
+    const listens = Object.keys(a.settings).some((k) => /^(port|listenaddress)$/i.test(k));
+    const activate = listens ? [socketStep(a.service)] : [];
     return {
       steps: [
         { kind: 'write', path: a.path, content, mode: '0644', owner: 'root', group: 'root', validate: VALIDATE },
+        ...activate,
         // reload, not restart: open sessions (ours included) survive, and a bad config never stops sshd
         run(['systemctl', 'reload-or-restart', a.service]),
       ],
-      guard: { paths: [a.path], restore: `systemctl reload-or-restart ${a.service}`, ...(port !== undefined ? { port: Number(port) } : {}) },
+      guard: {
+        paths: [a.path],
+        restore: [...activate.map((s) => (s.kind === 'sh' ? s.script : '')), `systemctl reload-or-restart ${a.service}`].join('\n'),
+        ...(port !== undefined ? { port: Number(port) } : {}),
+      },
       reason: `${current ? 'update' : 'create'} ${a.path} (${lines.length} settings, validated with sshd -t)`,
       diff: [{ subject: a.path, before: current?.content ?? '', after: content }],
       accessCritical: 'changes how sshd accepts logins',
     };
   },
 });
+
+/**
+ * Socket-activated sshd (Ubuntu 22.10 and later): systemd, not sshd, listens, on the ports a generator
+ * reads from sshd_config. Port and ListenAddress take effect only after a daemon-reload and a restart of
+ * the socket; sessions already open are not affected.
+ */
+export function socketStep(service: string): Step {
+  const unit = shq(`${service}.socket`);
+  return sh(
+    `if systemctl is-active --quiet ${unit}; then systemctl daemon-reload && systemctl restart ${unit}; fi`,
+    `socket-activated sshd: daemon-reload and restart ${service}.socket so it listens where sshd_config says`,
+  );
+}

@@ -1,6 +1,7 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { defineModule, type AccessInfo } from '../core/module.js';
-import { run, type Step } from '../core/step.js';
+import { run, sh, type Step } from '../core/step.js';
 import { ufwState } from '../facts/ufw.js';
 
 const ruleObject = z
@@ -30,6 +31,15 @@ const schema = z
     rules: z.array(rule).default([]),
     /** remove rules that are on the host but not declared here */
     purge: z.boolean().default(false),
+    /** IPv6 filtering (IPV6= in /etc/default/ufw): every rule without a source applies to both families */
+    ipv6: z.boolean().default(true),
+    /**
+     * Rules whose comment starts with this were declared by this task before: when no longer declared they
+     * are removed even without purge (a narrowed ssh_allow_from must not leave the old rule open).
+     */
+    owned_comment: z.string().min(1).optional(),
+    /** the SSH port once this run is done (default: the current connection's), for the lockout preflight */
+    ssh_port: z.number().int().min(1).max(65535).optional(),
   })
   .strict();
 
@@ -53,11 +63,16 @@ function ruleArgv(canonical: string): string[] {
   return [...m[1].split(' '), ...(m[2] !== undefined ? ['comment', m[2]] : [])];
 }
 
+const commentOf = (canonical: string) => /comment '(.*)'$/.exec(canonical)?.[1];
+
 export default defineModule({
   name: 'ufw',
   summary: 'Declare the whole ufw firewall: default policies and the set of rules, enabled safely (SSH first)',
   schema,
   facts: () => ({ ufw: ufwState }),
+  // the rules are refused before any other task of the play changes the host, not only when this task runs
+  preflight: (a, ctx) =>
+    a.state === 'enabled' ? sshLockout(a.rules, a.default_incoming, { ...ctx.access, port: a.ssh_port ?? ctx.access.port }) : undefined,
   plan(a, { ufw }, ctx) {
     const wanted = a.rules.map(canonicalRule);
     if (a.state === 'enabled') {
@@ -71,10 +86,17 @@ export default defineModule({
     const steps: Step[] = [];
     const what: string[] = [];
     const present = new Set(ufw.rules);
-    // rules first, defaults next, enable last: SSH is allowed before the policy can drop it
-    for (const r of wanted.filter((w) => !present.has(w))) {
+    const ipv6Changes = ufw.ipv6 !== a.ipv6;
+    if (ipv6Changes) {
+      // before the rules: ufw writes a rule's IPv6 half only while IPV6=yes
+      steps.push(sh(`sed -i 's/^IPV6=.*/IPV6=${a.ipv6 ? 'yes' : 'no'}/' /etc/default/ufw`, `set IPV6=${a.ipv6 ? 'yes' : 'no'} in /etc/default/ufw`));
+      what.push(`IPv6 filtering ${a.ipv6 ? 'on' : 'off'}`);
+    }
+    // rules first, defaults next, enable last: SSH is allowed before the policy can drop it. Turning IPv6 on
+    // re-adds every declared rule: ufw skips the IPv4 half it has and adds the missing IPv6 one.
+    for (const r of wanted.filter((w) => !present.has(w) || (ipv6Changes && a.ipv6))) {
       steps.push(run(['ufw', ...ruleArgv(r)]));
-      what.push(`add "${r}"`);
+      if (!present.has(r)) what.push(`add "${r}"`);
     }
     for (const [dir, want] of [['incoming', a.default_incoming], ['outgoing', a.default_outgoing]] as const) {
       if (ufw.defaults[dir] !== want) {
@@ -82,31 +104,35 @@ export default defineModule({
         what.push(`default ${dir} ${ufw.defaults[dir] ?? '?'} -> ${want}`);
       }
     }
-    const extra = ufw.rules.filter((r) => !wanted.includes(r));
-    if (a.purge) {
-      for (const r of extra) {
-        steps.push(run(['ufw', 'delete', ...ruleArgv(r)]));
-        what.push(`remove undeclared "${r}"`);
-      }
+    const undeclared = ufw.rules.filter((r) => !wanted.includes(r));
+    const owned = (r: string) => a.owned_comment !== undefined && (commentOf(r) ?? '').startsWith(a.owned_comment);
+    // removals after additions: a narrowed SSH rule is replaced, never missing for a moment
+    for (const r of undeclared.filter((r) => a.purge || owned(r))) {
+      steps.push(run(['ufw', 'delete', ...ruleArgv(r)]));
+      what.push(`remove ${owned(r) ? 'no longer declared' : 'undeclared'} "${r}"`);
     }
     if (!ufw.active) {
       steps.push(run(['ufw', '--force', 'enable']));
       what.push('enable ufw');
+    } else if (ipv6Changes) {
+      steps.push(run(['ufw', 'reload']));
     }
-    const note = !a.purge && extra.length ? ` (not declared, kept: ${extra.map((r) => `"${r}"`).join(', ')}; purge removes them)` : '';
+    const extra = undeclared.filter((r) => !a.purge && !owned(r));
+    const note = extra.length ? ` (not declared, kept: ${extra.map((r) => `"${r}"`).join(', ')}; purge removes them)` : '';
     if (!steps.length) return { steps, reason: `ufw active, defaults and ${wanted.length} rules as declared${note}` };
     return {
       steps,
       reason: what.join('; ') + note,
-      diff: [{ subject: 'ufw', before: describe(ufw.active, ufw.defaults, ufw.rules), after: describe(true, { incoming: a.default_incoming, outgoing: a.default_outgoing }, a.purge ? wanted : [...new Set([...wanted, ...ufw.rules])]) }],
+      diff: [{ subject: 'ufw', before: describe(ufw.active, ufw.ipv6, ufw.defaults, ufw.rules), after: describe(true, a.ipv6, { incoming: a.default_incoming, outgoing: a.default_outgoing }, [...wanted, ...extra]) }],
       accessCritical: 'changes the firewall in front of SSH',
       guard: { paths: UFW_FILES, restore: UFW_RESTORE },
     };
   },
 });
 
-function describe(active: boolean, d: { incoming?: string; outgoing?: string }, rules: string[]): string {
-  return [`status: ${active ? 'active' : 'inactive'}`, `default incoming: ${d.incoming}`, `default outgoing: ${d.outgoing}`, ...[...rules].sort().map((r) => `rule: ${r}`)].join('\n') + '\n';
+function describe(active: boolean, ipv6: boolean, d: { incoming?: string; outgoing?: string }, rules: string[]): string {
+  const head = [`status: ${active ? 'active' : 'inactive'}`, `ipv6: ${ipv6 ? 'yes' : 'no'}`, `default incoming: ${d.incoming}`, `default outgoing: ${d.outgoing}`];
+  return [...head, ...[...rules].sort().map((r) => `rule: ${r}`)].join('\n') + '\n';
 }
 
 /** Why enabling these rules would cut the current SSH connection, or undefined when it is safe. */
@@ -131,9 +157,40 @@ function portCovers(spec: string, port: number): boolean {
 
 export function cidrContains(cidr: string, addr: string): boolean {
   const [net, bitsText] = cidr.split('/');
-  if (net.includes(':') || addr.includes(':')) return net === addr || (bitsText === '0' && addr.includes(':'));
-  const bits = bitsText === undefined ? 32 : Number(bitsText);
-  const toInt = (a: string) => a.split('.').reduce((n, o) => (n << 8) + Number(o), 0) >>> 0;
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return (toInt(net) & mask) === (toInt(addr) & mask);
+  const family = isIP(net);
+  // an IPv4 client may show up as ::ffff:a.b.c.d when sshd listens on both families
+  const client = family === 4 ? addr.replace(/^::ffff:/i, '') : addr;
+  if (family === 0 || isIP(client) !== family) return false;
+  const bits = bitsText === undefined ? (family === 4 ? 32 : 128) : Number(bitsText);
+  const a = addressBits(net, family);
+  const b = addressBits(client, family);
+  const width = family === 4 ? 32n : 128n;
+  const mask = bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << (width - BigInt(bits));
+  return (a & mask) === (b & mask);
+}
+
+/** An address as one number: IPv4 in 32 bits, IPv6 (with :: and an embedded IPv4 tail) in 128. */
+function addressBits(addr: string, family: number): bigint {
+  if (family === 4) return addr.split('.').reduce((n, o) => (n << 8n) + BigInt(Number(o)), 0n);
+  let text = addr.split('%')[0];
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const n = addressBits(v4[1], 4);
+    text = text.slice(0, -v4[1].length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return groups.reduce((n, g) => (n << 16n) + BigInt(parseInt(g || '0', 16)), 0n);
+}
+
+/** A source ufw accepts in `from`: an address, or a network in CIDR form, IPv4 or IPv6. */
+export function isCidr(text: string): boolean {
+  const [net, bits, more] = text.split('/');
+  if (more !== undefined) return false;
+  const family = isIP(net);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }

@@ -47,6 +47,32 @@ describe('access guard scripts', () => {
     sh(revertNowScript(g));
     expect(readFileSync(kept, 'utf8')).toBe('before\n');
     expect(existsSync(join(root, 'restore-ran'))).toBe(true);
+    // a confirmation arriving after the revert must not report the change as kept
+    expect(() => sh(disarmScript(g))).toThrow(/automatic revert already ran/);
+  });
+
+  it('disarm and revert exclude each other: whoever claims first wins', () => {
+    const { root, kept, g } = setup(60);
+    sh(armScript(g));
+    writeFileSync(kept, 'after\n');
     sh(disarmScript(g));
+    // a revert started by a timer that fired just before the disarm finds nothing left to undo
+    sh(`[ ! -f ${g.dir}/revert.sh ]`);
+    sh(revertNowScript(g));
+    expect(readFileSync(kept, 'utf8')).toBe('after\n');
+    expect(existsSync(join(root, 'restore-ran'))).toBe(false);
+  });
+
+  it('restores a file the change deleted, and a directory', () => {
+    const { root, kept, g } = setup(60);
+    const dir = join(root, 'conf.d');
+    sh(`mkdir ${dir} && echo a > ${dir}/a`);
+    const g2: Guard = { ...g, paths: [kept, dir] };
+    sh(armScript(g2));
+    sh(`rm ${kept} && echo b > ${dir}/b && rm ${dir}/a`);
+    sh(revertNowScript(g2));
+    expect(readFileSync(kept, 'utf8')).toBe('before\n');
+    expect(sh(`ls ${dir}`).trim()).toBe('a');
+    expect(existsSync(g2.dir)).toBe(false);
   });
 });

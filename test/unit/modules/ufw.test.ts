@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseUfw } from '../../../src/facts/ufw.js';
-import { planFor } from '../helpers/plan.js';
+import { modules } from '../../../src/modules/index.js';
+import { cidrContains, isCidr } from '../../../src/modules/ufw.js';
+import { debian12, planFor, sshAccess } from '../helpers/plan.js';
 
 // recorded on a lab host (Debian 12, ufw 0.36.2) after `ufw allow 22/tcp; ufw allow from 10.99.0.1 to any port 2222 proto tcp`
 const recorded = `installed
@@ -65,5 +67,59 @@ describe('ufw plans', () => {
     const p = planFor('ufw', { rules: [{ port: 22, from_ip: '192.0.2.0/24' }] }, { ufw: fresh });
     expect(p.fail).toMatch(/10\.99\.0\.1/);
     expect(planFor('ufw', { rules: [{ port: 22, from_ip: '10.99.0.0/24' }] }, { ufw: fresh }).fail).toBeUndefined();
+  });
+});
+
+describe('ufw: IPv6, rules it owns, lockout refused before any change', () => {
+  const argv = (p: ReturnType<typeof planFor>) => p.steps.map((s) => (s.kind === 'run' ? s.argv.join(' ') : s.kind === 'sh' ? s.why : s.kind));
+  const active = (rules: string[], ipv6 = true) => ({ ufw: { ...fresh, active: true, ipv6, rules } });
+
+  it('turns IPv6 filtering on first, re-adds every rule so each gets its IPv6 half, then reloads', () => {
+    const p = planFor('ufw', { rules: ['22/tcp', '80/tcp'] }, active(['allow 22/tcp'], false));
+    expect(argv(p)).toEqual(['set IPV6=yes in /etc/default/ufw', 'ufw allow 22/tcp', 'ufw allow 80/tcp', 'ufw reload']);
+    expect(p.reason).toBe('IPv6 filtering on; add "allow 80/tcp"');
+  });
+
+  it('leaves IPv6 alone when it is as declared', () => {
+    expect(planFor('ufw', { rules: ['22/tcp'] }, active(['allow 22/tcp'])).steps).toEqual([]);
+  });
+
+  it('removes a rule it owns once it is no longer declared (narrowed SSH), after adding the new one; keeps foreign ones', () => {
+    const facts = active(["allow 22/tcp comment 'shipshape ssh'", 'allow 8080/tcp']);
+    const p = planFor('ufw', { rules: [{ port: 22, from_ip: '10.99.0.1/32', comment: 'shipshape ssh' }], owned_comment: 'shipshape' }, facts);
+    expect(argv(p)).toEqual([
+      "ufw allow from 10.99.0.1/32 to any port 22 proto tcp comment shipshape ssh",
+      "ufw delete allow 22/tcp comment shipshape ssh",
+    ]);
+    expect(p.reason).toMatch(/remove no longer declared "allow 22\/tcp comment 'shipshape ssh'"/);
+    expect(p.reason).toMatch(/not declared, kept: "allow 8080\/tcp"/);
+  });
+
+  it('preflight: refuses SSH allowed only from a network the controller is not in, naming the controller', () => {
+    const mod = modules.ufw;
+    const ctx = { host: debian12, access: sshAccess, check: false };
+    const refused = mod.preflight!(mod.schema.parse({ rules: [{ port: 22, from_ip: '192.0.2.0/24' }, '80/tcp'] }), ctx);
+    expect(refused).toMatch(/no rule allows SSH port 22\/tcp from 10\.99\.0\.1/);
+    expect(mod.preflight!(mod.schema.parse({ rules: [{ port: 22, from_ip: '10.99.0.1/32' }] }), ctx)).toBeUndefined();
+  });
+
+  it('preflight: judges the port sshd will listen on after the run when ssh_port is given', () => {
+    const mod = modules.ufw;
+    const ctx = { host: debian12, access: sshAccess, check: false };
+    expect(mod.preflight!(mod.schema.parse({ rules: ['2222/tcp'], ssh_port: 2222 }), ctx)).toBeUndefined();
+    expect(mod.preflight!(mod.schema.parse({ rules: ['22/tcp'], ssh_port: 2222 }), ctx)).toMatch(/port 2222/);
+  });
+
+  it('matches IPv4 and IPv6 networks, including a v4-mapped client address', () => {
+    expect(cidrContains('10.99.0.0/24', '10.99.0.1')).toBe(true);
+    expect(cidrContains('10.99.0.1/32', '10.99.0.2')).toBe(false);
+    expect(cidrContains('10.99.0.1', '::ffff:10.99.0.1')).toBe(true);
+    expect(cidrContains('0.0.0.0/0', '203.0.113.9')).toBe(true);
+    expect(cidrContains('2001:db8::/32', '2001:db8:1::5')).toBe(true);
+    expect(cidrContains('2001:db8::/32', '2001:db9::5')).toBe(false);
+    expect(cidrContains('::/0', 'fe80::1')).toBe(true);
+    expect(cidrContains('2001:db8::/32', '10.0.0.1')).toBe(false);
+    expect(['10.0.0.0/8', '2001:db8::/32', '203.0.113.7', '::1'].every(isCidr)).toBe(true);
+    expect(['10.0.0.0/33', 'office', '10.0.0.0/8/1', '2001:db8::/129'].some(isCidr)).toBe(false);
   });
 });

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { defineRole, type RoleTask } from '../../src/playbook/role.js';
+import { DOCKER_APT_FINGERPRINT, DOCKER_APT_KEY } from './docker-key.js';
+
+/** What Docker documents for servers: its own repository's engine, CLI, containerd and the compose plugin. */
+export const VENDOR_PACKAGES = ['docker-ce', 'docker-ce-cli', 'containerd.io', 'docker-buildx-plugin', 'docker-compose-plugin'];
+/** Distribution packages that conflict with the vendor's (Docker's install guide removes exactly these). */
+export const DISTRO_CONFLICTS = ['docker.io', 'docker-doc', 'docker-compose', 'podman-docker', 'containerd', 'runc'];
+/** The vendor's packages, removed when switching to Debian's (docker-ce conflicts with docker.io). */
+export const VENDOR_CONFLICTS = [...VENDOR_PACKAGES, 'docker-ce-rootless-extras'];
+
+/** json-file (Docker's default) never rotates by itself: one chatty container can fill the disk. */
+export const DEFAULT_DAEMON = { 'log-driver': 'json-file', 'log-opts': { 'max-size': '10m', 'max-file': '3' } };
+
+/**
+ * daemon.json is checked before it replaces the live one: `dockerd --validate` (Docker >= 23) knows every
+ * option; Debian 12's docker.io (20.10) has no such flag, so there only the JSON syntax can be checked.
+ */
+export const DAEMON_VALIDATE =
+  `sh -c 'if dockerd --help 2>&1 | grep -q -- --validate; then dockerd --validate --config-file "$1"; ` +
+  `elif command -v python3 >/dev/null; then python3 -m json.tool "$1" >/dev/null; fi' daemon.json %s`;
+
+const account = z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a user name: lower case letters, digits, _ and -');
+
+const vars = z.object({
+  /** vendor: Docker's own repository (what Docker documents for servers); debian: the distribution's docker.io */
+  docker_source: z.enum(['vendor', 'debian']).default('vendor'),
+  deploy_user: account.default('deploy'),
+  /** members of the docker group (root-equivalent!); default: the deploy user. They need a new login to use it. */
+  docker_users: z.array(account).optional(),
+  /** merged over DEFAULT_DAEMON, objects key by key; null removes a default key */
+  docker_daemon: z.record(z.string(), z.unknown()).default({}),
+  /** published host ports reachable from anywhere; every other published port obeys ufw */
+  docker_public_ports: z.array(z.union([z.number().int().min(1).max(65535), z.string()])).default([]),
+  docker_apt_uri: z.string().default('https://download.docker.com/linux/debian'),
+  /** the repository's ASCII-armored signing key; default Docker's (pinned in docker-key.ts) */
+  docker_apt_key: z.string().default(DOCKER_APT_KEY),
+  /** checked against docker_apt_key; default Docker's fingerprint when docker_apt_key is Docker's key */
+  docker_apt_key_fingerprint: z.string().optional(),
+  /** Debian's packages; bookworm's docker-compose is Compose v1 (`docker-compose`), trixie's is v2 */
+  docker_debian_packages: z.array(z.string()).default(['docker.io', 'docker-compose']),
+});
+
+type Vars = z.infer<typeof vars>;
+
+/** Deep merge of plain objects; arrays and scalars replace; null deletes the key. */
+export function mergeDaemon(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === null) delete out[k];
+    else if (isObject(v) && isObject(out[k])) out[k] = mergeDaemon(out[k] as Record<string, unknown>, v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function packageTasks(v: Vars): RoleTask[] {
+  if (v.docker_source === 'debian') {
+    return [
+      { name: "Docker's own packages removed", module: 'apt', args: { name: VENDOR_CONFLICTS, state: 'absent' } },
+      { name: "no Docker apt repository", module: 'apt_repository', args: { name: 'docker', state: 'absent' } },
+      { name: 'Docker packages installed (Debian)', module: 'apt', args: { name: v.docker_debian_packages, cache_valid_time: 3600 } },
+    ];
+  }
+  const fingerprint = v.docker_apt_key_fingerprint ?? (v.docker_apt_key === DOCKER_APT_KEY ? DOCKER_APT_FINGERPRINT : undefined);
+  return [
+    { name: 'conflicting distribution packages removed', module: 'apt', args: { name: DISTRO_CONFLICTS, state: 'absent' } },
+    {
+      name: 'Docker apt repository',
+      module: 'apt_repository',
+      args: {
+        name: 'docker',
+        uris: [v.docker_apt_uri],
+        components: ['stable'],
+        key: v.docker_apt_key,
+        ...(fingerprint ? { key_fingerprint: fingerprint } : {}),
+      },
+    },
+    { name: 'Docker packages installed', module: 'apt', args: { name: VENDOR_PACKAGES, cache_valid_time: 3600 } },
+  ];
+}
+
+export default defineRole({
+  name: 'docker',
+  summary: "Docker Engine (Docker's repository or Debian's), rotated logs, and published ports that obey ufw (needs the firewall role)",
+  vars,
+  tasks: (v) => [
+    // first: from the moment Docker exists, what it publishes is behind the firewall
+    { name: 'published container ports obey the firewall', module: 'docker_ufw', args: { public_ports: v.docker_public_ports } },
+    ...packageTasks(v),
+    { name: '/etc/docker', module: 'file', args: { path: '/etc/docker', state: 'directory', mode: '0755' } },
+    {
+      name: 'daemon.json',
+      module: 'copy',
+      args: {
+        dest: '/etc/docker/daemon.json',
+        mode: '0644',
+        owner: 'root',
+        group: 'root',
+        content: JSON.stringify(mergeDaemon(DEFAULT_DAEMON, v.docker_daemon), null, 2) + '\n',
+        validate: DAEMON_VALIDATE,
+      },
+      notify: ['restart docker'],
+    },
+    { name: 'docker running', module: 'service', args: { name: 'docker', state: 'started', enabled: true } },
+    ...(v.docker_users ?? [v.deploy_user]).map((user) => ({
+      name: `${user} in the docker group`,
+      module: 'user',
+      args: { name: user, groups: ['docker'], append: true },
+    })),
+  ],
+  handlers: () => [{ name: 'restart docker', module: 'service', args: { name: 'docker', state: 'restarted' } }],
+});

@@ -1,0 +1,132 @@
+// The controller's processes, read from /proc: which belong to a measured run, and how much memory
+// and CPU time they hold. No /proc/PID/task/*/children on every kernel, so the tree is rebuilt from
+// the ppid field of every /proc/PID/stat (a few hundred small reads: a few ms).
+import fs from 'node:fs';
+
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  comm: string;
+  /** R, S, D, Z (zombie: exited, not yet reaped)... */
+  state: string;
+  /** user + system CPU time so far, in clock ticks */
+  cpuTicks: number;
+}
+
+/** Linux's USER_HZ: 100 on every architecture Debian builds for (`getconf CLK_TCK`). */
+export const CLOCK_TICKS_PER_S = 100;
+
+export function readStat(pid: number): ProcInfo | undefined {
+  let s: string;
+  try {
+    s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // comm may hold spaces and parentheses: fields start after the LAST ')'
+  const close = s.lastIndexOf(')');
+  const rest = s.slice(close + 2).split(' ');
+  // rest[0] is field 3 (state): ppid is field 4, utime 14, stime 15
+  return { pid, ppid: Number(rest[1]), state: rest[0], comm: s.slice(s.indexOf('(') + 1, close), cpuTicks: Number(rest[11]) + Number(rest[12]) };
+}
+
+export function allProcesses(): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const p = readStat(Number(name));
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+export function descendants(root: number, procs: ProcInfo[]): ProcInfo[] {
+  const children = new Map<number, ProcInfo[]>();
+  for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const out: ProcInfo[] = [];
+  const walk = (pid: number) => {
+    for (const c of children.get(pid) ?? []) {
+      out.push(c);
+      walk(c.pid);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+export function cmdlineOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * OpenSSH ControlPersist masters using sockets under `dir` (Ansible's connections). They detach from
+ * the process that started them, so a process tree misses them; their title names the socket.
+ */
+export function sshMasters(dir: string, procs: ProcInfo[] = allProcesses()): ProcInfo[] {
+  return procs.filter((p) => p.comm === 'ssh' && cmdlineOf(p.pid).includes(dir));
+}
+
+/** Proportional set size: shared pages (forked workers, libraries) split among their users. */
+export function pssKb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    /* gone, or a kernel without smaps_rollup: fall back to RSS */
+  }
+  try {
+    const pages = Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
+    return pages * 4;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Samples the memory of a measured run a few times a second: every descendant of `root` plus the SSH
+ * masters under `muxDir`. Keeps the peak of the sum, and what the sampling itself cost.
+ */
+export class MemorySampler {
+  peakKb = 0;
+  samples = 0;
+  private timer: NodeJS.Timeout;
+  private cpuStart = process.cpuUsage();
+
+  constructor(
+    private root: number,
+    private muxDir?: string,
+    intervalMs = 250,
+  ) {
+    this.timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  sample(): void {
+    const procs = allProcesses();
+    const ours = new Map(descendants(this.root, procs).map((p) => [p.pid, p]));
+    if (this.muxDir) for (const m of sshMasters(this.muxDir, procs)) ours.set(m.pid, m);
+    let kb = 0;
+    for (const pid of ours.keys()) kb += pssKb(pid);
+    this.peakKb = Math.max(this.peakKb, kb);
+    this.samples++;
+  }
+
+  /** Stops sampling; returns the sampler's own CPU seconds (it shares the cores with what it measures). */
+  stop(): number {
+    clearInterval(this.timer);
+    const u = process.cpuUsage(this.cpuStart);
+    return (u.user + u.system) / 1e6;
+  }
+}
+
+export async function waitGone(pids: number[], timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (pids.every((p) => [undefined, 'Z', 'X'].includes(readStat(p)?.state))) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}

@@ -1,0 +1,278 @@
+import { probe } from '../core/probe.js';
+import { shJoin, shq } from '../core/quote.js';
+
+// ---- does a domain point at this host? ----------------------------------------------------------
+
+export interface DomainLookup {
+  /** the addresses the DNS gives (A and AAAA), empty when it has none */
+  addresses: string[];
+  /** set when the lookup itself failed (timeout, resolver error), so nothing can be said */
+  error?: string;
+}
+
+export interface DomainResolution {
+  /** global-scope addresses of the host's interfaces */
+  hostAddresses: string[];
+  domains: Record<string, DomainLookup>;
+}
+
+/**
+ * What the DNS says about each domain, and the host's own addresses. `getent -s dns` asks the
+ * resolver only: /etc/hosts maps a host's own name to 127.0.1.1 on Debian, which is true locally and
+ * says nothing about where an ACME CA's validation will connect.
+ */
+export function domainResolution(domains: readonly string[]) {
+  const names = [...new Set(domains)].sort();
+  return probe<DomainResolution>(
+    `caddy-dns:${names.join(' ')}`,
+    [
+      'if command -v ip >/dev/null 2>&1; then ip -o addr show scope global; else echo "@@hostname-I $(hostname -I)"; fi',
+      `for d in ${shJoin(names)}; do`,
+      '  echo "@@domain $d"',
+      '  timeout 10 getent -s dns ahosts "$d"',
+      '  echo "@@rc $?"',
+      'done',
+    ].join('\n'),
+    parseDomainResolution,
+  );
+}
+
+export function parseDomainResolution(out: string): DomainResolution {
+  const hostAddresses: string[] = [];
+  const domains: Record<string, DomainLookup> = {};
+  let current: string | undefined;
+  let found: string[] = [];
+  const add = (list: string[], a: string) => {
+    const addr = a.toLowerCase();
+    if (!list.includes(addr)) list.push(addr);
+  };
+  for (const line of out.split('\n')) {
+    const domain = /^@@domain (\S+)$/.exec(line);
+    if (domain) {
+      current = domain[1];
+      found = [];
+      continue;
+    }
+    const rc = /^@@rc (\d+)$/.exec(line);
+    if (rc && current) {
+      const code = Number(rc[1]);
+      // getent: 2 = the name has no address; 124 = our timeout
+      domains[current] =
+        code === 0 || code === 2
+          ? { addresses: found }
+          : { addresses: found, error: code === 124 ? 'the DNS lookup timed out' : `the DNS lookup failed (getent exit ${code})` };
+      current = undefined;
+      continue;
+    }
+    if (current) {
+      // "10.99.0.21      STREAM h11.lab.test", then the same address for DGRAM and RAW
+      const addr = /^(\S+)\s/.exec(line);
+      if (addr) add(found, addr[1]);
+      continue;
+    }
+    const inet = /\binet6? ([0-9a-fA-F.:]+)\//.exec(line);
+    if (inet) add(hostAddresses, inet[1]);
+    const fallback = /^@@hostname-I (.*)$/.exec(line);
+    if (fallback) for (const a of fallback[1].split(/\s+/).filter(Boolean)) add(hostAddresses, a);
+  }
+  return { hostAddresses, domains };
+}
+
+export type DnsVerdict = 'here' | 'partly' | 'elsewhere' | 'none' | 'unknown';
+
+export interface DomainJudgement {
+  domain: string;
+  verdict: DnsVerdict;
+  /** one plain sentence for the operator */
+  text: string;
+}
+
+/**
+ * Does `domain` point at this host? `extra` are addresses that reach it from outside without being
+ * on an interface (a cloud's 1:1 NAT or floating IP, the inventory address).
+ */
+export function judgeDomain(domain: string, res: DomainResolution, extra: readonly string[] = []): DomainJudgement {
+  const mine = [...new Set([...res.hostAddresses, ...extra.map((a) => a.toLowerCase())])];
+  const here = `this host (${mine.join(', ') || 'no global address found'})`;
+  const lookup = res.domains[domain];
+  if (!lookup) return { domain, verdict: 'unknown', text: `${domain} was not looked up` };
+  if (lookup.error && lookup.addresses.length === 0) {
+    return { domain, verdict: 'unknown', text: `${domain}: ${lookup.error}, so whether it points here is unknown` };
+  }
+  const { addresses } = lookup;
+  if (addresses.length === 0) {
+    return { domain, verdict: 'none', text: `${domain} does not resolve (no A or AAAA record in DNS): Caddy cannot get a certificate for it` };
+  }
+  const foreign = addresses.filter((a) => !mine.includes(a));
+  if (foreign.length === 0) return { domain, verdict: 'here', text: `${domain} resolves to ${addresses.join(', ')} (this host)` };
+  if (foreign.length === addresses.length) {
+    return { domain, verdict: 'elsewhere', text: `${domain} resolves to ${addresses.join(', ')}, not ${here}: Caddy cannot get a certificate for it` };
+  }
+  return {
+    domain,
+    verdict: 'partly',
+    text: `${domain} resolves to ${addresses.join(', ')}, but ${foreign.join(', ')} ${foreign.length > 1 ? 'are' : 'is'} not ${here}: the CA may validate there and fail`,
+  };
+}
+
+// ---- which certificate does Caddy serve? --------------------------------------------------------
+
+export interface ServedCertificate {
+  /** the certificate's names cover the domain (openssl -checkhost) */
+  matches: boolean;
+  /** not expired at the time of the probe (openssl -checkend 0) */
+  current: boolean;
+  /** as openssl prints it: "Nov 23 13:25:29 2031 GMT" */
+  notAfter?: string;
+  serial?: string;
+  issuer?: string;
+  /** SHA-256, colon-separated hex */
+  fingerprint?: string;
+}
+
+export interface DomainCertificate {
+  /** what Caddy presents for this name on 127.0.0.1:443; undefined when the handshake gives none */
+  served?: ServedCertificate;
+  /** Caddy's last logged ACME error for this name: "msg: error (at ISO time)" */
+  lastError?: string;
+}
+
+export interface CaddyCertificates {
+  /** false when openssl is missing: nothing could be checked */
+  openssl: boolean;
+  domains: Record<string, DomainCertificate>;
+}
+
+/** journald's last 3000 lines of Caddy, only its errors about a name (Caddy logs JSON, one object a line) */
+const CADDY_ERRORS = `journalctl -u caddy --no-pager -o cat -n 3000 2>/dev/null | grep -F '"level":"error"' | grep -F '"identifier":'`;
+
+/**
+ * What Caddy serves for each name, asked the way a client asks (TLS with SNI, on this host), plus
+ * Caddy's last ACME error about the name from its journal. Read-only: a handshake changes nothing.
+ */
+export function servedCertificates(domains: readonly string[]) {
+  const names = [...new Set(domains)].sort();
+  return probe<CaddyCertificates>(
+    `caddy-certs:${names.join(' ')}`,
+    [
+      "command -v openssl >/dev/null 2>&1 || { echo '@@no-openssl'; exit 0; }",
+      `errors=$(${CADDY_ERRORS})`,
+      `for d in ${shJoin(names)}; do`,
+      '  echo "@@domain $d"',
+      '  pem=$(echo | timeout 5 openssl s_client -connect 127.0.0.1:443 -servername "$d" 2>/dev/null | openssl x509 2>/dev/null)',
+      '  if [ -n "$pem" ]; then',
+      // -checkend must be asked separately: openssl prints nothing else once it is given
+      '    printf \'%s\\n\' "$pem" | openssl x509 -noout -checkhost "$d" -enddate -serial -issuer -fingerprint -sha256 2>/dev/null',
+      "    if printf '%s\\n' \"$pem\" | openssl x509 -noout -checkend 0 >/dev/null 2>&1; then echo '@@current'; else echo '@@expired'; fi",
+      '  fi',
+      '  printf \'%s\\n\' "$errors" | grep -F "\\"identifier\\":\\"$d\\"" | tail -n 1 | sed \'s/^/@@error /\'',
+      'done',
+    ].join('\n'),
+    parseServedCertificates,
+  );
+}
+
+export function parseServedCertificates(out: string): CaddyCertificates {
+  if (out.startsWith('@@no-openssl')) return { openssl: false, domains: {} };
+  const domains: Record<string, DomainCertificate> = {};
+  let cur: DomainCertificate | undefined;
+  const served = () => (cur!.served ??= { matches: false, current: false });
+  for (const line of out.split('\n')) {
+    const d = /^@@domain (\S+)$/.exec(line);
+    if (d) {
+      cur = domains[d[1]] = {};
+      continue;
+    }
+    if (!cur) continue;
+    let m: RegExpExecArray | null;
+    if ((m = /^Hostname \S+ does( NOT)? match certificate$/.exec(line))) served().matches = !m[1];
+    else if ((m = /^notAfter=(.*)$/.exec(line))) served().notAfter = m[1];
+    else if ((m = /^serial=(.*)$/.exec(line))) served().serial = m[1];
+    else if ((m = /^issuer=\s*(.*)$/.exec(line))) served().issuer = m[1].replace(/^.*CN\s*=\s*/, '');
+    else if ((m = /^(?:sha256|SHA256) Fingerprint=(.*)$/.exec(line))) served().fingerprint = m[1];
+    else if (line === '@@current') served().current = true;
+    else if (line === '@@expired') served().current = false;
+    else if (line.startsWith('@@error ')) cur.lastError = describeCaddyError(line.slice('@@error '.length));
+  }
+  return { openssl: true, domains };
+}
+
+/** Caddy's JSON log line as "msg: error (at time)"; the raw line when it is not JSON. */
+export function describeCaddyError(line: string): string {
+  try {
+    const o = JSON.parse(line) as { msg?: string; error?: string; ts?: number };
+    const at = typeof o.ts === 'number' ? ` (at ${new Date(o.ts * 1000).toISOString().replace(/\.\d+Z$/, 'Z')})` : '';
+    return `${o.msg ?? 'error'}: ${o.error ?? ''}${at}`;
+  } catch {
+    return line;
+  }
+}
+
+/** "Nov 23 13:25:29 2031 GMT" -> "2031-11-23"; unchanged when it does not parse. */
+export function shortDate(notAfter: string | undefined): string {
+  if (!notAfter) return 'an unknown date';
+  const t = Date.parse(notAfter);
+  return Number.isNaN(t) ? notAfter : new Date(t).toISOString().slice(0, 10);
+}
+
+// ---- is Caddy running the config on disk? -------------------------------------------------------
+
+export interface CaddyLoaded {
+  /** systemd's LoadState (not-found before the package is installed) */
+  loadState?: string;
+  activeState?: string;
+  mainPid?: number;
+  /** Caddy's autosave.json: it writes it on every config load (start and reload) */
+  autosave?: string;
+  /** its modification time, i.e. when Caddy last loaded a config; undefined when there is none */
+  loadedAt?: string;
+  /** the watched files modified after that load */
+  newer: string[];
+}
+
+/**
+ * When Caddy last loaded a config, and which of `files` changed after that. Caddy saves every config
+ * it loads to autosave.json under the service user's config directory ($XDG_CONFIG_HOME or
+ * $HOME/.config, /var/lib/caddy/.config on Debian and with Caddy's own package), so a file newer
+ * than that save is one the running Caddy has not read.
+ */
+export function caddyLoaded(service: string, files: readonly string[]) {
+  const s = shq(service);
+  return probe<CaddyLoaded>(
+    `caddy-loaded:${service}:${files.join(' ')}`,
+    [
+      `systemctl show -p LoadState,ActiveState,MainPID -- ${s} 2>/dev/null`,
+      `u=$(systemctl show -p User --value -- ${s} 2>/dev/null)`,
+      'h=$(getent passwd "${u:-root}" | cut -d: -f6)',
+      'x=',
+      `for kv in $(systemctl show -p Environment --value -- ${s} 2>/dev/null); do`,
+      '  case $kv in HOME=*) h=${kv#HOME=} ;; XDG_CONFIG_HOME=*) x=${kv#XDG_CONFIG_HOME=} ;; esac',
+      'done',
+      'a="${x:-$h/.config}/caddy/autosave.json"',
+      'echo "Autosave=$a"',
+      'if [ -f "$a" ]; then',
+      '  echo "LoadedAt=$(stat -c %y "$a")"',
+      `  for f in ${shJoin(files)}; do`,
+      '    if [ -e "$f" ] && [ -n "$(find "$f" -prune -newer "$a")" ]; then echo "Newer=$f"; fi',
+      '  done',
+      'fi',
+    ].join('\n'),
+    parseCaddyLoaded,
+  );
+}
+
+export function parseCaddyLoaded(out: string): CaddyLoaded {
+  const r: CaddyLoaded = { newer: [] };
+  for (const line of out.split('\n')) {
+    const m = /^([A-Za-z]+)=(.*)$/.exec(line);
+    if (!m) continue;
+    const [, k, v] = m;
+    if (k === 'LoadState') r.loadState = v;
+    else if (k === 'ActiveState') r.activeState = v;
+    else if (k === 'MainPID') r.mainPid = Number(v) || undefined;
+    else if (k === 'Autosave') r.autosave = v;
+    else if (k === 'LoadedAt') r.loadedAt = v.replace(/\.\d+/, '');
+    else if (k === 'Newer') r.newer.push(v);
+  }
+  return r;
+}

@@ -1,0 +1,36 @@
+import { probe } from '../core/probe.js';
+
+/**
+ * The live rules of one filter chain, IPv4 and IPv6, as `iptables -S` prints them (`-A CHAIN ...`
+ * lines; the `-N` line dropped). undefined: the chain does not exist, or that iptables is missing.
+ * The whole table is listed and filtered, because iptables-nft answers a missing chain with a
+ * misleading "chain ... is incompatible, use 'nft' tool".
+ */
+export interface ChainRules {
+  v4?: string[];
+  v6?: string[];
+}
+
+export function chainRules(chain: string) {
+  if (!/^[A-Za-z0-9_-]+$/.test(chain)) throw new Error(`not an iptables chain name: ${chain}`);
+  const list = (cmd: string, tag: string) =>
+    `if command -v ${cmd} >/dev/null && s=$(${cmd} -w -S 2>/dev/null); then echo '${tag}'; printf '%s\\n' "$s" | grep -E '^-[AN] ${chain}( |$)'; fi`;
+  return probe<ChainRules>(`iptables-chain:${chain}`, [list('iptables', '--ipv4--'), list('ip6tables', '--ipv6--')].join('\n'), (out) =>
+    parseChainRules(out, chain),
+  );
+}
+
+export function parseChainRules(out: string, chain: string): ChainRules {
+  const result: ChainRules = {};
+  let family: 'v4' | 'v6' | undefined;
+  for (const line of out.split('\n')) {
+    if (line === '--ipv4--' || line === '--ipv6--') {
+      family = line === '--ipv4--' ? 'v4' : 'v6';
+      continue;
+    }
+    if (!family) continue;
+    if (line === `-N ${chain}`) result[family] = result[family] ?? [];
+    else if (line.startsWith(`-A ${chain} `)) (result[family] = result[family] ?? []).push(line.trimEnd());
+  }
+  return result;
+}

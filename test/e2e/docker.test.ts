@@ -1,0 +1,176 @@
+/**
+ * The docker role on a fresh lab host with the whole site playbook (hardening + docker from Debian): the deploy
+ * user runs containers without sudo, a published port is closed to the outside while open on the host itself,
+ * a port in docker_public_ports is open, and all of that holds after a docker restart, a ufw reload and a reboot.
+ * Then: a second apply changes nothing; a daemon.json change restarts docker once; a third apply changes nothing.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { changedTasks, freshHosts, hostExec, PLAYBOOKS, shipshapeJson, sshLogin, tcpOpen, writeInventory, type JsonReport, type Lab, type LabHost } from './support.js';
+import { busyboxRootfs, PAGE, sshWithInput, waitFor } from './fixtures/docker/busybox.js';
+
+const H = 'h9';
+const SITE = join(PLAYBOOKS, 'site.yml');
+const PRIVATE = 8081;
+const PUBLIC = 8082;
+const IMAGE = 'shipshape/busybox:e2e';
+
+let lab: Lab;
+let host: LabHost;
+let inv: string;
+const timings: Record<string, number> = {};
+
+async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  const t = Date.now();
+  try {
+    return await fn();
+  } finally {
+    timings[label] = (Date.now() - t) / 1000;
+  }
+}
+
+async function apply(label: string, extra: string[] = []) {
+  const r = await timed(label, () => shipshapeJson('apply', SITE, inv, extra));
+  const h = r.report.hosts[H];
+  const failed = h.tasks.filter((t) => t.status === 'failed');
+  expect(failed, `${label}: ${JSON.stringify(failed, null, 1)}\n${r.stderr.slice(-2000)}`).toEqual([]);
+  expect(r.code, r.stderr.slice(-2000)).toBe(0);
+  return { ...r, host: h };
+}
+
+const root = async (cmd: string) => {
+  const r = await hostExec(H, cmd);
+  expect(r.code, `${cmd}: ${r.stderr}`).toBe(0);
+  return r.stdout.trim();
+};
+const asDeploy = (cmd: string) => sshLogin(lab, 'deploy', host.addr, cmd);
+
+/** The published ports as the outside sees them (from the gateway) and as the host itself does. */
+async function reachability() {
+  const local = async (port: number) => (await hostExec(H, `curl -s -m 5 http://${host.addr}:${port}/`)).stdout;
+  return {
+    outsidePrivate: await tcpOpen(host.addr, PRIVATE),
+    outsidePublic: await tcpOpen(host.addr, PUBLIC),
+    hostPrivate: await local(PRIVATE),
+    hostLoopback: (await hostExec(H, `curl -s -m 5 http://127.0.0.1:${PRIVATE}/`)).stdout,
+  };
+}
+
+const CLOSED_TO_OUTSIDE = { outsidePrivate: false, outsidePublic: true, hostPrivate: PAGE, hostLoopback: PAGE };
+
+/** Containers are back (docker restarts them: --restart unless-stopped) once the public one answers from outside. */
+async function containersBack(timeoutMs = 90_000) {
+  const ok = await waitFor(() => tcpOpen(host.addr, PUBLIC, 1000), timeoutMs, 1000);
+  expect(ok, `port ${PUBLIC} did not answer again within ${timeoutMs / 1000} s`).toBe(true);
+}
+
+async function dockerUserRules(): Promise<string[]> {
+  return (await root('iptables -S DOCKER-USER')).split('\n');
+}
+
+const handlerRuns = (report: JsonReport) => report.hosts[H].tasks.filter((t) => t.name === 'restart docker');
+const dockerdStart = () => root('systemctl show -p MainPID -p ExecMainStartTimestampMonotonic docker');
+
+beforeAll(async () => {
+  lab = await timed('fresh host', () => freshHosts([H]));
+  host = lab.hosts[0];
+  inv = writeInventory(lab, [host], { vars: { docker_source: 'debian', docker_public_ports: [PUBLIC] } });
+});
+
+afterAll(() => {
+  console.log(`docker e2e timings (s): ${JSON.stringify(timings)}`);
+});
+
+describe('docker role on a fresh host (Debian docker.io), with the hardening roles', () => {
+  it('first apply installs docker behind the firewall', async () => {
+    const r = await apply('first apply');
+    expect(r.host.changed).toBeGreaterThan(0);
+    expect(await root('systemctl is-active docker; systemctl is-enabled docker')).toBe('active\nenabled');
+    expect(JSON.parse(await root('cat /etc/docker/daemon.json'))).toEqual({ 'log-driver': 'json-file', 'log-opts': { 'max-size': '10m', 'max-file': '3' } });
+    expect(await root('grep -c "^# BEGIN shipshape docker_ufw" /etc/ufw/after.rules /etc/ufw/after6.rules')).toBe('/etc/ufw/after.rules:1\n/etc/ufw/after6.rules:1');
+    // docker and ufw use the same iptables backend (nf_tables on Debian 12), so they see the same tables
+    expect(await root('iptables -V')).toMatch(/nf_tables/);
+    expect(await root('iptables-legacy -S 2>/dev/null | grep -c -e DOCKER -e ufw || true')).toBe('0');
+    expect(await root('iptables -S FORWARD | sed -n 2p')).toBe('-A FORWARD -j DOCKER-USER');
+  });
+
+  it('a second apply changes nothing', async () => {
+    const r = await apply('second apply (no-op)');
+    expect(changedTasks(r.report, H)).toEqual([]);
+  });
+
+  it('the deploy user runs containers without sudo, from an image imported offline', async () => {
+    expect(await asDeploy('id -nG')).toMatchObject({ code: 0, stdout: expect.stringMatching(/\bdocker\b/) });
+    const tar = await busyboxRootfs();
+    const imported = await timed('docker import', () => sshWithInput(lab, 'deploy', host.addr, `docker import - ${IMAGE}`, tar));
+    expect(imported.code, imported.stderr).toBe(0);
+    // --stop-timeout: busybox httpd as PID 1 ignores SIGTERM; without it every docker stop waits 10 s
+    const runArgs = `-d --restart unless-stopped --stop-timeout 2 ${IMAGE} httpd -f -p 80 -h /www`;
+    const r = await asDeploy(`docker run --name private -p ${PRIVATE}:80 ${runArgs} && docker run --name public -p ${PUBLIC}:80 ${runArgs}`);
+    expect(r.code, r.stderr).toBe(0);
+    await containersBack(30_000);
+  });
+
+  it('a published port is closed from outside and open on the host; a docker_public_ports port is open', async () => {
+    expect(await reachability()).toEqual(CLOSED_TO_OUTSIDE);
+    // containers still reach out (the rules only filter what comes in)
+    expect((await asDeploy('docker exec private nc -w 3 10.99.0.1 3142 </dev/null; echo rc=$?')).stdout).toMatch(/rc=0/);
+  });
+
+  it('holds after systemctl restart docker', async () => {
+    const before = await dockerUserRules();
+    await timed('docker restart', async () => {
+      await root('systemctl restart docker');
+      await containersBack();
+    });
+    expect(await dockerUserRules()).toEqual(before);
+    expect(await reachability()).toEqual(CLOSED_TO_OUTSIDE);
+  });
+
+  it('holds after ufw reload (and the chain is not duplicated)', async () => {
+    const before = await dockerUserRules();
+    await root('ufw reload');
+    expect(await dockerUserRules()).toEqual(before);
+    expect(await reachability()).toEqual(CLOSED_TO_OUTSIDE);
+  });
+
+  it('holds after a reboot of the host', async () => {
+    await root('touch /run/shipshape-before-reboot');
+    await timed('reboot', async () => {
+      await hostExec(H, 'systemctl reboot');
+      // /run is empty after a reboot: the marker tells the new boot from the old one
+      const booted = 'test ! -e /run/shipshape-before-reboot && { systemctl is-system-running --wait >/dev/null; true; }';
+      const back = await waitFor(async () => (await hostExec(H, booted).catch(() => ({ code: 1 }))).code === 0, 120_000, 1000);
+      expect(back, 'the host did not come back from the reboot').toBe(true);
+      await containersBack();
+    });
+    expect(await reachability()).toEqual(CLOSED_TO_OUTSIDE);
+    expect(await root('iptables -S FORWARD | sed -n 2p')).toBe('-A FORWARD -j DOCKER-USER');
+  });
+
+  it('an apply after all that changes nothing', async () => {
+    const r = await apply('apply after reboot (no-op)');
+    expect(changedTasks(r.report, H)).toEqual([]);
+  });
+
+  it('changing docker_daemon rewrites daemon.json and restarts docker once; the next apply changes nothing', async () => {
+    const daemon = ['-e', JSON.stringify({ docker_daemon: { 'log-opts': { 'max-file': '5' } } })];
+    const started = await dockerdStart();
+    const r = await apply('apply with a daemon.json change', daemon);
+    expect(changedTasks(r.report, H)).toEqual(['docker|daemon.json', 'docker|restart docker']);
+    expect(handlerRuns(r.report).map((t) => t.status)).toEqual(['changed']);
+    expect(await dockerdStart()).not.toBe(started);
+    expect(JSON.parse(await root('cat /etc/docker/daemon.json'))['log-opts']).toEqual({ 'max-size': '10m', 'max-file': '5' });
+    await containersBack();
+    // new containers get the new defaults
+    const cfg = await asDeploy(`docker create ${IMAGE} true | xargs docker inspect -f '{{json .HostConfig.LogConfig.Config}}'`);
+    expect(JSON.parse(cfg.stdout)).toEqual({ 'max-file': '5', 'max-size': '10m' });
+    expect(await reachability()).toEqual(CLOSED_TO_OUTSIDE);
+
+    const again = await dockerdStart();
+    const third = await apply('third apply (no-op)', daemon);
+    expect(changedTasks(third.report, H)).toEqual([]);
+    expect(handlerRuns(third.report)).toEqual([]);
+    expect(await dockerdStart()).toBe(again);
+  });
+});

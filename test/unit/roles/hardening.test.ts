@@ -1,0 +1,141 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { modules } from '../../../src/modules/index.js';
+import type { RoleDef } from '../../../src/playbook/role.js';
+import deployUser from '../../../roles/deploy_user/index.js';
+import fail2ban, { jailFile } from '../../../roles/fail2ban/index.js';
+import firewall, { firewallRules } from '../../../roles/firewall/index.js';
+import osHardening from '../../../roles/os_hardening/index.js';
+import ssh, { CIPHERS, HOST_KEY_ALGORITHMS, KEX, MACS } from '../../../roles/ssh/index.js';
+import sysctlHardening, { SYSCTL_DEFAULTS } from '../../../roles/sysctl_hardening/index.js';
+import unattended, { policyFile } from '../../../roles/unattended_upgrades/index.js';
+import { planFor } from '../helpers/plan.js';
+
+// what ssh2 (shipshape's SSH client) offers by default, straight from the installed package
+const ssh2 = createRequire(import.meta.url)('ssh2/lib/protocol/constants.js') as Record<string, string[]>;
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixfycInH+UUzaXIYKy9nt5u4u6RJfazTQGIGQJ1kVl me@laptop';
+const site = { deploy_authorized_keys: [KEY] };
+
+/** Tasks and handlers of a role with these variables (defaults applied, as the engine does). */
+function expand(role: RoleDef, vars: Record<string, unknown> = {}) {
+  const v = role.vars.parse({ ...site, ...vars });
+  return [...role.tasks(v), ...(role.handlers?.(v) ?? [])];
+}
+
+const ROLES = [deployUser, ssh, firewall, unattended, fail2ban, sysctlHardening, osHardening];
+
+describe('hardening roles', () => {
+  it.each(ROLES.map((r) => [r.name, r] as const))('%s: every task names a module and arguments it accepts', (_, role) => {
+    for (const t of expand(role)) {
+      const mod = modules[t.module];
+      expect(mod, `${role.name}: ${t.name}`).toBeDefined();
+      expect(() => mod.schema.parse(t.args), `${role.name}: ${t.name}`).not.toThrow();
+    }
+  });
+
+  it('deploy_user: the contract defaults, a key required, and no sudo password without a hash', () => {
+    expect(deployUser.vars.parse(site)).toMatchObject({ deploy_user: 'deploy', deploy_sudo: 'nopasswd' });
+    expect(deployUser.vars.safeParse({}).success).toBe(false);
+    expect(deployUser.vars.safeParse({ ...site, deploy_sudo: 'password' }).error?.issues[0].message).toMatch(/deploy_password_hash/);
+    const sudo = expand(deployUser).find((t) => t.module === 'copy')!;
+    expect(sudo.args).toMatchObject({ dest: '/etc/sudoers.d/90-shipshape-deploy', mode: '0440', validate: 'visudo -cf %s' });
+    expect(sudo.args.content).toContain('deploy ALL=(ALL:ALL) NOPASSWD: ALL');
+    expect(expand(deployUser, { deploy_sudo: 'none' }).find((t) => t.name.includes('sudo'))!.args).toEqual({
+      path: '/etc/sudoers.d/90-shipshape-deploy',
+      state: 'absent',
+    });
+  });
+
+  it('ssh: keeps at least one algorithm of every kind that shipshape\'s own client (ssh2) speaks', () => {
+    const c = ssh2;
+    expect(KEX.filter((k) => c.DEFAULT_KEX.includes(k))).not.toEqual([]);
+    expect(CIPHERS.filter((k) => c.DEFAULT_CIPHER.includes(k))).not.toEqual([]);
+    expect(MACS.filter((k) => c.DEFAULT_MAC.includes(k))).not.toEqual([]);
+    expect(HOST_KEY_ALGORITHMS.filter((k) => c.DEFAULT_SERVER_HOST_KEY.includes(k))).not.toEqual([]);
+  });
+
+  it('ssh: nothing ssh-audit flags (NIST curves, SHA-1, 64-bit tags, encrypt-and-MAC, 2048-bit groups)', () => {
+    const all = [...KEX, ...CIPHERS, ...MACS, ...HOST_KEY_ALGORITHMS];
+    expect(all.filter((a) => /nistp|sha1|umac-64|group14|group1-|cbc|ssh-rsa$|ssh-dss/.test(a))).toEqual([]);
+    expect(MACS.every((m) => m.includes('-etm@'))).toBe(true);
+  });
+
+  it('ssh: root and passwords off, on the declared port, in a drop-in sshd reads first', () => {
+    const t = expand(ssh, { ssh_port: 2222 }).find((x) => x.module === 'sshd_config')!;
+    expect(t.args.settings).toMatchObject({
+      Port: 2222,
+      PermitRootLogin: 'no',
+      PasswordAuthentication: false,
+      KbdInteractiveAuthentication: false,
+      PermitEmptyPasswords: false,
+      X11Forwarding: false,
+      AllowAgentForwarding: false,
+      MaxAuthTries: 3,
+    });
+  });
+
+  it('firewall: SSH from anywhere by default, only from ssh_allow_from when set, every rule marked as ours', () => {
+    const v = firewall.vars.parse({});
+    expect(v.firewall_allow).toEqual(['80/tcp', '443/tcp']);
+    expect(firewallRules(v)).toEqual([
+      { port: '22', proto: 'tcp', comment: 'shipshape ssh' },
+      { port: '80', proto: 'tcp', comment: 'shipshape allow' },
+      { port: '443', proto: 'tcp', comment: 'shipshape allow' },
+    ]);
+    const narrowed = firewallRules(firewall.vars.parse({ ssh_port: 2222, ssh_allow_from: ['10.99.0.1/32', '2001:db8::/32'], firewall_allow: [] }));
+    expect(narrowed.map((r) => [r.port, 'from_ip' in r ? r.from_ip : 'any'])).toEqual([
+      ['2222', '10.99.0.1/32'],
+      ['2222', '2001:db8::/32'],
+    ]);
+    const ufw = expand(firewall).find((t) => t.module === 'ufw')!;
+    expect(ufw.args).toMatchObject({ ipv6: true, purge: false, owned_comment: 'shipshape', ssh_port: 22 });
+  });
+
+  it('firewall: refuses what is not an address or network, before any host is contacted', () => {
+    expect(firewall.vars.safeParse({ ssh_allow_from: ['10.0.0.0/33'] }).success).toBe(false);
+    expect(firewall.vars.safeParse({ ssh_allow_from: ['office'] }).success).toBe(false);
+    expect(firewall.vars.safeParse({ firewall_allow: ['http'] }).success).toBe(false);
+  });
+
+  it('unattended_upgrades: only security origins (the Debian defaults cleared), reboot policy from the variables', () => {
+    const text = policyFile(unattended.vars.parse({ unattended_reboot: true, unattended_reboot_time: '03:30' }));
+    expect(text).toContain('#clear Unattended-Upgrade::Origins-Pattern;');
+    expect(text).toContain('"origin=Debian,codename=${distro_codename}-security,label=Debian-Security";');
+    expect(text).toContain('"origin=Ubuntu,archive=${distro_codename}-security,label=Ubuntu";');
+    expect(text).not.toContain('label=Debian";');
+    expect(text).toContain('Unattended-Upgrade::Automatic-Reboot "true";');
+    expect(text).toContain('Unattended-Upgrade::Automatic-Reboot-Time "03:30";');
+    expect(unattended.vars.safeParse({ unattended_reboot_time: '4am' }).success).toBe(false);
+  });
+
+  it('fail2ban: the sshd jail on the journal and on ssh_port', () => {
+    const text = jailFile(fail2ban.vars.parse({ ssh_port: 2222, fail2ban_ignoreip: ['203.0.113.0/24'] }));
+    expect(text).toMatch(/\[sshd\]\nenabled = true\nbackend = systemd\nport = 2222\n/);
+    expect(text).toContain('ignoreip = 127.0.0.1/8 ::1 203.0.113.0/24');
+    expect(expand(fail2ban)[0].args.name).toContain('python3-systemd');
+  });
+
+  it('sysctl_hardening: never turns forwarding off (Docker needs it) and lets a key be dropped or changed', () => {
+    expect(Object.keys(SYSCTL_DEFAULTS).filter((k) => /forwarding|ip_forward|modules_disabled/.test(k))).toEqual([]);
+    const tasks = expand(sysctlHardening, { sysctl_overrides: { 'kernel.sysrq': null, 'net.ipv4.conf.all.rp_filter': 2 } });
+    expect(tasks.find((t) => t.args.name === 'kernel.sysrq')).toBeUndefined();
+    expect(tasks.find((t) => t.args.name === 'net.ipv4.conf.all.rp_filter')!.args.value).toBe('2');
+  });
+
+  it('sysctl_hardening: every key is skipped with the reason in a container, planned on a VM', () => {
+    const [first] = expand(sysctlHardening);
+    const facts = { file: { exists: false }, runtime: '0' };
+    const c = planFor('sysctl', first.args, facts, { container: 'systemd-nspawn' });
+    expect(c.skip).toMatch(/read-only in a systemd-nspawn container/);
+    expect(planFor('sysctl', first.args, facts).steps.length).toBeGreaterThan(0);
+  });
+
+  it('os_hardening: no password expiry or umask change (they lock out key-only users, break deploys)', () => {
+    const tasks = expand(osHardening);
+    const text = JSON.stringify(tasks);
+    expect(text).not.toMatch(/PASS_MAX_DAYS|UMASK|TMOUT/);
+    expect(tasks.find((t) => t.args.dest === '/etc/security/limits.d/90-shipshape-coredump.conf')!.args.content).toContain('* hard core 0');
+    expect(expand(osHardening, { os_disable_core_dumps: false }).some((t) => /core/.test(t.name))).toBe(false);
+  });
+});
