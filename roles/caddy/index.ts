@@ -38,7 +38,14 @@ const site = z
     upstream: z.string().regex(UPSTREAM, 'an upstream like "localhost:8000", "http://10.0.0.5:3000" or "unix//run/app.sock"').optional(),
     root: z.string().regex(/^\/[^\n"`{}]*$/, 'an absolute directory on the host, e.g. /srv/www').optional(),
     respond: tokenValue.optional(),
-    headers: z.record(z.string().regex(HEADER_NAME, 'a header name like "X-Frame-Options" (or "-Server" to remove one)'), tokenValue).optional(),
+    headers: z
+      .record(z.string(), tokenValue)
+      .superRefine((h, ctx) => {
+        for (const name of Object.keys(h).filter((n) => !HEADER_NAME.test(n))) {
+          ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is not a header name like "X-Frame-Options" (or "-Server" to remove one)` });
+        }
+      })
+      .optional(),
     redirect_www: z.boolean().default(false),
   })
   .strict()

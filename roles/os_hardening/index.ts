@@ -23,17 +23,17 @@ const header = (what: string) => `# managed by shipshape (os_hardening role): ${
  * PASS_MAX_DAYS (an expired password locks key-only accounts out: sshd's PAM account check refuses
  * them), UMASK 027 (files the deploy user writes become unreadable to web servers and containers),
  * TMOUT (kills tmux-less long jobs), auditd and process accounting (not available in containers, noisy),
- * compilers (none installed), apt-listbugs (interactive), malware scanners (alerts nobody reads).
+ * compilers (none installed, and nothing here pulls one in), apt-listbugs (interactive), malware scanners (alerts nobody reads).
  */
 export function hardeningTasks(v: Vars): RoleTask[] {
   const tasks: RoleTask[] = [
     {
       // pwquality: strength checks for the passwords that exist (sudo with a password);
-      // tmpdir: a private $TMPDIR per user; debsums: verify installed files against the packages;
-      // needrestart: tells which services still run old libraries after an upgrade
+      // tmpdir: a private $TMPDIR per user; debsums: verify installed files against the packages.
+      // Not needrestart: it depends on binutils, and an assembler and linker have no place here
       name: 'hardening packages',
       module: 'apt',
-      args: { name: ['libpam-pwquality', 'libpam-tmpdir', 'debsums', 'needrestart'], cache_valid_time: 3600 },
+      args: { name: ['libpam-pwquality', 'libpam-tmpdir', 'debsums'], cache_valid_time: 3600 },
     },
     // only chpasswd/newusers read these; PAM's own hashing (yescrypt on Debian 12) is unaffected
     ...(['SHA_CRYPT_MIN_ROUNDS', 'SHA_CRYPT_MAX_ROUNDS'] as const).map((key) => ({

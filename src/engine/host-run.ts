@@ -196,7 +196,7 @@ class PlayRunner {
 
     if (plan.accessCritical) return this.guarded(task, plan, rest, finish, base);
     const batch: Batch = { apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(rest.flatMap(probesOf)) };
-    const out = await this.exec(batch, task.become || this.play.become);
+    const out = await this.exec(batch, task.become);
     const applied = out.apply!;
     if (applied.code !== 0) {
       this.stopped = `task "${task.name}" failed; the tasks after it did not run`;
@@ -214,7 +214,7 @@ class PlayRunner {
    */
   private async guarded(task: TaskInstance, plan: Plan, rest: TaskInstance[], finish: Finish, base: Pick<TaskResult, 'diff' | 'commands' | 'accessCritical'>): Promise<TaskResult> {
     const guard = guardFor(plan, randomBytes(6).toString('hex'), this.opts.guardTimeoutSec);
-    const become = task.become || this.play.become;
+    const become = task.become;
     const steps = [sh(armScript(guard), `arm an automatic revert in ${guard.timeoutSec}s`), ...plan.steps];
     const armedAt = Date.now();
     const fail = (reason: string, stop: string, extra: Partial<TaskResult> = {}) => {

@@ -29,6 +29,8 @@ export async function loadRoles(dirs: string[]): Promise<Record<string, RoleDef>
     entries.sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const e of entries) {
       if (Object.hasOwn(roles, e.name)) continue;
+      // a folder without an entry point is not a role (yet): naming it in a playbook says "unknown role"
+      if (!['index.js', 'index.ts'].some((f) => existsSync(join(dir, e.name, f)))) continue;
       try {
         roles[e.name] = await loadRole(join(dir, e.name), e.name);
       } catch (err) {

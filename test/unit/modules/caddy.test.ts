@@ -1,0 +1,309 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  describeCaddyError,
+  judgeDomain,
+  parseCaddyLoaded,
+  parseDomainResolution,
+  parseServedCertificates,
+  shortDate,
+  type CaddyCertificates,
+  type DomainResolution,
+} from '../../../src/facts/caddy.js';
+import { parseUfw } from '../../../src/facts/ufw.js';
+import { LAST_ERROR, waitScript } from '../../../src/modules/caddy_certificates.js';
+import { allows } from '../../../src/modules/caddy_firewall.js';
+import { planFor } from '../helpers/plan.js';
+
+// ---- recorded on a lab host (Debian 12, caddy 2.6.2, OpenSSL 3.0) --------------------------------
+
+/** domainResolution(['ghost.lab.test', 'h11.lab.test', 'nothere.lab.test']): ghost and nothere are not in DNS */
+const DNS_OUT = `2: eth0    inet 10.99.0.21/24 scope global eth0\\       valid_lft forever preferred_lft forever
+@@domain ghost.lab.test
+@@rc 2
+@@domain h11.lab.test
+10.99.0.21      STREAM h11.lab.test
+10.99.0.21      DGRAM  
+10.99.0.21      RAW    
+@@rc 0
+@@domain nothere.lab.test
+@@rc 2
+`;
+
+const ERROR_LINE =
+  '{"level":"error","ts":1795440646.9609766,"logger":"tls.obtain","msg":"could not get certificate from issuer","identifier":"nothere.lab.test","issuer":"10.99.0.1:14000-dir","error":"HTTP 400 urn:ietf:params:acme:error:malformed - Could not resolve URL \\"nothere.lab.test\\""}';
+
+/** servedCertificates(...) for the same names, Caddy serving h11.lab.test and failing nothere.lab.test */
+const CERTS_OUT = `@@domain ghost.lab.test
+@@domain h11.lab.test
+notAfter=Nov 23 13:25:29 2031 GMT
+serial=3F8D97818B2FD2F0
+issuer=CN = Pebble Intermediate CA 61ae74
+sha256 Fingerprint=9C:75:84:40:6B:E0:25:98:B0:2D:37:59:43:B9:21:5A:99:8E:64:EA:33:13:74:0D:7A:52:D2:0C:57:21:19:14
+Hostname h11.lab.test does match certificate
+@@current
+@@domain nothere.lab.test
+@@error ${ERROR_LINE}
+`;
+
+const LOADED_OUT = `MainPID=265
+LoadState=loaded
+ActiveState=active
+Autosave=/var/lib/caddy/.config/caddy/autosave.json
+LoadedAt=2026-11-23 13:25:39.893020849 +0000
+`;
+
+const dns = parseDomainResolution(DNS_OUT);
+const certs = parseServedCertificates(CERTS_OUT);
+
+describe('caddy facts', () => {
+  it('reads the DNS answers and the host addresses', () => {
+    expect(dns).toEqual({
+      hostAddresses: ['10.99.0.21'],
+      domains: { 'ghost.lab.test': { addresses: [] }, 'h11.lab.test': { addresses: ['10.99.0.21'] }, 'nothere.lab.test': { addresses: [] } },
+    });
+    // no `ip`: hostname -I; a lookup that timed out is an error, not "no record"
+    const other = parseDomainResolution('@@hostname-I 203.0.113.7 2001:DB8::7 \n@@domain a.example\n@@rc 124\n');
+    expect(other).toEqual({ hostAddresses: ['203.0.113.7', '2001:db8::7'], domains: { 'a.example': { addresses: [], error: 'the DNS lookup timed out' } } });
+  });
+
+  it('reads the served certificate and Caddy\'s last error', () => {
+    expect(certs).toEqual({
+      openssl: true,
+      domains: {
+        'ghost.lab.test': {},
+        'h11.lab.test': {
+          served: {
+            matches: true,
+            current: true,
+            notAfter: 'Nov 23 13:25:29 2031 GMT',
+            serial: '3F8D97818B2FD2F0',
+            issuer: 'Pebble Intermediate CA 61ae74',
+            fingerprint: '9C:75:84:40:6B:E0:25:98:B0:2D:37:59:43:B9:21:5A:99:8E:64:EA:33:13:74:0D:7A:52:D2:0C:57:21:19:14',
+          },
+        },
+        'nothere.lab.test': {
+          lastError: 'could not get certificate from issuer: HTTP 400 urn:ietf:params:acme:error:malformed - Could not resolve URL "nothere.lab.test" (at 2026-11-23T13:30:46Z)',
+        },
+      },
+    });
+    expect(parseServedCertificates('@@no-openssl\n')).toEqual({ openssl: false, domains: {} });
+    const wrongName = parseServedCertificates('@@domain a.example\nnotAfter=Jan  1 00:00:00 2020 GMT\nHostname a.example does NOT match certificate\n@@expired\n');
+    expect(wrongName.domains['a.example'].served).toEqual({ matches: false, current: false, notAfter: 'Jan  1 00:00:00 2020 GMT' });
+    expect(describeCaddyError('not json')).toBe('not json');
+    expect(shortDate('Nov 23 13:25:29 2031 GMT')).toBe('2031-11-23');
+  });
+
+  it('reads when Caddy last loaded its config, and what changed since', () => {
+    expect(parseCaddyLoaded(LOADED_OUT)).toEqual({
+      mainPid: 265,
+      loadState: 'loaded',
+      activeState: 'active',
+      autosave: '/var/lib/caddy/.config/caddy/autosave.json',
+      loadedAt: '2026-11-23 13:25:39 +0000',
+      newer: [],
+    });
+    expect(parseCaddyLoaded(`${LOADED_OUT}Newer=/etc/caddy/Caddyfile\n`).newer).toEqual(['/etc/caddy/Caddyfile']);
+  });
+});
+
+describe('judgeDomain', () => {
+  const res: DomainResolution = {
+    hostAddresses: ['10.99.0.21', '2001:db8::21'],
+    domains: {
+      'here.example': { addresses: ['10.99.0.21', '2001:db8::21'] },
+      'away.example': { addresses: ['10.99.0.250'] },
+      'half.example': { addresses: ['10.99.0.21', '2001:db8::99'] },
+      'nat.example': { addresses: ['203.0.113.7'] },
+      'none.example': { addresses: [] },
+      'slow.example': { addresses: [], error: 'the DNS lookup timed out' },
+    },
+  };
+  it.each([
+    ['here.example', [], 'here', 'here.example resolves to 10.99.0.21, 2001:db8::21 (this host)'],
+    ['away.example', [], 'elsewhere', 'away.example resolves to 10.99.0.250, not this host (10.99.0.21, 2001:db8::21): Caddy cannot get a certificate for it'],
+    ['half.example', [], 'partly', 'half.example resolves to 10.99.0.21, 2001:db8::99, but 2001:db8::99 is not this host (10.99.0.21, 2001:db8::21): the CA may validate there and fail'],
+    ['nat.example', ['203.0.113.7'], 'here', 'nat.example resolves to 203.0.113.7 (this host)'],
+    ['none.example', [], 'none', 'none.example does not resolve (no A or AAAA record in DNS): Caddy cannot get a certificate for it'],
+    ['slow.example', [], 'unknown', 'slow.example: the DNS lookup timed out, so whether it points here is unknown'],
+  ])('%s', (domain, extra, verdict, text) => {
+    expect(judgeDomain(domain, res, extra)).toEqual({ domain, verdict, text });
+  });
+});
+
+describe('caddy_domains', () => {
+  it('never changes anything, and names the domains that do not point here first', () => {
+    const p = planFor('caddy_domains', { domains: ['h11.lab.test', 'nothere.lab.test'] }, { dns });
+    expect(p.steps).toEqual([]);
+    expect(p.fail).toBeUndefined();
+    expect(p.reason).toBe(
+      'nothere.lab.test does not resolve (no A or AAAA record in DNS): Caddy cannot get a certificate for it; h11.lab.test resolves to 10.99.0.21 (this host)',
+    );
+  });
+
+  it('refuses what an ACME CA cannot issue for over HTTP', () => {
+    for (const bad of ['*.example.com', 'https://example.com', 'example.com:443', 'localhost', '10.0.0.1']) {
+      expect(() => planFor('caddy_domains', { domains: [bad] }, { dns }), bad).toThrow();
+    }
+  });
+});
+
+describe('caddy_certificates', () => {
+  const sh = (p: ReturnType<typeof planFor>) => p.steps.map((s) => (s.kind === 'sh' ? s.why : s.kind));
+
+  it('is ok when every domain is served a current certificate, and says until when', () => {
+    const p = planFor('caddy_certificates', { domains: ['h11.lab.test'] }, { dns, certs });
+    expect(p.steps).toEqual([]);
+    expect(p.reason).toBe('h11.lab.test: certificate valid until 2031-11-23 (Pebble Intermediate CA 61ae74, serial 3F8D97818B2FD2F0)');
+  });
+
+  it('waits, bounded, for a domain that points here but has no certificate yet', () => {
+    const fresh = parseDomainResolution(DNS_OUT.replace('@@domain nothere.lab.test\n@@rc 2', '@@domain nothere.lab.test\n10.99.0.21      STREAM\n@@rc 0'));
+    const p = planFor('caddy_certificates', { domains: ['h11.lab.test', 'nothere.lab.test'], wait: 30 }, { dns: fresh, certs });
+    expect(sh(p)).toEqual(['wait up to 30 s until Caddy serves certificates for nothere.lab.test']);
+    expect(p.reason).toBe(
+      'wait up to 30 s until Caddy serves certificates for nothere.lab.test; h11.lab.test: certificate valid until 2031-11-23 (Pebble Intermediate CA 61ae74, serial 3F8D97818B2FD2F0)',
+    );
+    // a certificate for another name, or an expired one, is no certificate
+    const wrong: CaddyCertificates = { openssl: true, domains: { 'h11.lab.test': { served: { matches: false, current: true } } } };
+    expect(sh(planFor('caddy_certificates', { domains: ['h11.lab.test'] }, { dns, certs: wrong }))).toHaveLength(1);
+    // without openssl (check on a fresh host) nothing is known: the wait is what apply will do
+    expect(sh(planFor('caddy_certificates', { domains: ['h11.lab.test'] }, { dns, certs: { openssl: false, domains: {} } }))).toHaveLength(1);
+  });
+
+  it('fails at once, plainly, for a domain that does not point here, with Caddy\'s own error', () => {
+    const p = planFor('caddy_certificates', { domains: ['h11.lab.test', 'nothere.lab.test'] }, { dns, certs });
+    expect(p.steps).toEqual([]);
+    expect(p.fail).toBe(
+      'nothere.lab.test does not resolve (no A or AAAA record in DNS): Caddy cannot get a certificate for it. ' +
+        'Caddy\'s last error: could not get certificate from issuer: HTTP 400 urn:ietf:params:acme:error:malformed - Could not resolve URL "nothere.lab.test" (at 2026-11-23T13:30:46Z); ' +
+        'h11.lab.test: certificate valid until 2031-11-23 (Pebble Intermediate CA 61ae74, serial 3F8D97818B2FD2F0)',
+    );
+  });
+
+  it('still waits for the others, and then fails, when one domain cannot get a certificate', () => {
+    const p = planFor('caddy_certificates', { domains: ['ghost.lab.test', 'new.lab.test'] }, { dns: { ...dns, domains: { ...dns.domains, 'new.lab.test': { addresses: ['10.99.0.21'] } } }, certs });
+    expect(sh(p)).toEqual(['wait up to 60 s until Caddy serves certificates for new.lab.test']);
+    const script = (p.steps[0] as { script: string }).script;
+    expect(script).toContain("echo 'ghost.lab.test does not resolve (no A or AAAA record in DNS): Caddy cannot get a certificate for it'\n__ss_bad=1");
+  });
+});
+
+/** Fake programs in a PATH of their own, so the step's shell logic runs here without a host. */
+function fakeBin(programs: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ss-caddy-bin-'));
+  for (const [name, body] of Object.entries(programs)) {
+    writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(dir, name), 0o755);
+  }
+  return dir;
+}
+
+function runSh(script: string, bin: string) {
+  return spawnSync('sh', ['-c', `(\nset -e\n${script}\n) 2>&1`], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
+}
+
+describe('the wait step, run locally with fake openssl and journalctl', () => {
+  const journal = `printf '%s\\n' '{"level":"info","msg":"obtaining certificate","identifier":"bad.example"}' ${JSON.stringify(ERROR_LINE.replace(/nothere\.lab\.test/g, 'bad.example'))}`;
+
+  it('extracts and unescapes the error of Caddy\'s last error line about the name', () => {
+    const bin = fakeBin({ journalctl: journal });
+    const r = runSh(`${LAST_ERROR}\n__ss_err bad.example; __ss_err good.example`, bin);
+    expect(r.stdout).toBe('HTTP 400 urn:ietf:params:acme:error:malformed - Could not resolve URL "bad.example"\n');
+  });
+
+  it('reports issued, failed with Caddy\'s error, pending, and the hopeless; exits 1 unless all were issued', () => {
+    const bin = fakeBin({
+      journalctl: journal,
+      timeout: 'shift; exec "$@"',
+      // s_client prints a "certificate" only for good.example; x509 answers from what it reads
+      openssl: [
+        'case "$1" in',
+        '  s_client) for a in "$@"; do [ "$prev" = -servername ] && name=$a; prev=$a; done; [ "$name" = good.example ] && echo CERT; exit 0 ;;',
+        'esac',
+        'input=$(cat)',
+        '[ "$input" = CERT ] || exit 1',
+        'case "$*" in',
+        '  *-checkhost*) echo "Hostname $4 does match certificate" ;;',
+        '  *-enddate*) echo "notAfter=Nov 23 13:25:29 2031 GMT" ;;',
+        '  *-checkend*) exit 0 ;;',
+        '  *) echo CERT ;;',
+        'esac',
+      ].join('\n'),
+    });
+    const r = runSh(waitScript(['good.example', 'bad.example', 'slow.example'], 1, ["gone.example does not resolve: it's gone"]), bin);
+    expect(r.status).toBe(1);
+    expect(r.stdout.replace(/after \d+ s/, 'after N s')).toBe(
+      [
+        'good.example: issued after N s, valid until Nov 23 13:25:29 2031 GMT',
+        'bad.example: failed: HTTP 400 urn:ietf:params:acme:error:malformed - Could not resolve URL "bad.example"',
+        'slow.example: pending: no certificate after 1 s, and Caddy has logged no error for it yet',
+        "gone.example does not resolve: it's gone",
+        '',
+      ].join('\n'),
+    );
+    const ok = runSh(waitScript(['good.example'], 1, []), bin);
+    expect(ok.status, ok.stdout).toBe(0);
+  });
+});
+
+describe('caddy_reload', () => {
+  const loaded = parseCaddyLoaded(LOADED_OUT);
+  const argv = (p: ReturnType<typeof planFor>) => p.steps.map((s) => (s.kind === 'run' ? s.argv.join(' ') : s.kind));
+
+  it('does nothing while Caddy runs what is on disk', () => {
+    const p = planFor('caddy_reload', {}, { loaded });
+    expect(p.steps).toEqual([]);
+    expect(p.reason).toBe('caddy (pid 265) runs the current /etc/caddy/Caddyfile: loaded 2026-11-23 13:25:39 +0000, not changed since');
+  });
+
+  it('reloads, never restarts, when a file it reads changed after its last load', () => {
+    const p = planFor('caddy_reload', { files: ['/etc/caddy/Caddyfile', '/etc/caddy/acme-ca-root.pem'] }, { loaded: { ...loaded, newer: ['/etc/caddy/acme-ca-root.pem'] } });
+    expect(argv(p)).toEqual(['systemctl reload caddy']);
+    expect(p.reason).toBe('reload caddy: /etc/caddy/acme-ca-root.pem changed after it last loaded its config (2026-11-23 13:25:39 +0000)');
+    // no autosave: it cannot be known what it runs
+    expect(argv(planFor('caddy_reload', {}, { loaded: { ...loaded, loadedAt: undefined } }))).toEqual(['systemctl reload caddy']);
+  });
+
+  it('predicts the reload on a host without Caddy yet, and leaves a stopped Caddy to the service task', () => {
+    expect(argv(planFor('caddy_reload', {}, { loaded: { loadState: 'not-found', activeState: 'inactive', newer: [] } }))).toEqual(['systemctl reload caddy']);
+    const stopped = planFor('caddy_reload', {}, { loaded: { ...loaded, activeState: 'failed', newer: ['/etc/caddy/Caddyfile'] } });
+    expect(stopped.steps).toEqual([]);
+    expect(stopped.reason).toBe('caddy is failed: it reads /etc/caddy/Caddyfile when it starts');
+  });
+});
+
+describe('caddy_firewall', () => {
+  const ufw = (status: string, rules: string[]) =>
+    parseUfw(`installed\nStatus: ${status}\nDEFAULT_INPUT_POLICY="DROP"\n--rules--\n${rules.map((r) => `ufw ${r}`).join('\n')}\n`);
+  const argv = (p: ReturnType<typeof planFor>) => p.steps.map((s) => (s.kind === 'run' ? s.argv.join(' ') : s.kind));
+
+  it('adds only the missing ports, in the firewall role\'s own form, when ufw is active', () => {
+    const p = planFor('caddy_firewall', {}, { ufw: ufw('active', ['allow 22/tcp', 'allow 80/tcp']) });
+    expect(argv(p)).toEqual(['ufw allow 443/tcp']);
+    expect(p.accessCritical).toBeUndefined();
+  });
+
+  it('leaves an inactive or absent ufw alone, and says so', () => {
+    expect(planFor('caddy_firewall', {}, { ufw: ufw('inactive', []) }).reason).toBe('ufw is inactive, so it does not filter 80/tcp, 443/tcp');
+    expect(planFor('caddy_firewall', {}, { ufw: parseUfw('') }).steps).toEqual([]);
+    expect(planFor('caddy_firewall', {}, { ufw: ufw('active', ['allow 80/tcp', 'allow 443/tcp']) }).reason).toBe('ufw allows 80/tcp, 443/tcp');
+  });
+
+  it.each([
+    ['allow 443/tcp', true],
+    ['allow 443', true],
+    ['limit 443/tcp', true],
+    ['allow 400:500/tcp', true],
+    ['allow 80,443/tcp', true],
+    ["allow 443/tcp comment 'web'", true],
+    ['allow 443/udp', false],
+    ['deny 443/tcp', false],
+    ['allow from 10.0.0.0/8 to any port 443 proto tcp', false],
+  ])('"%s" opens 443/tcp: %s', (rule, expected) => {
+    expect(allows(rule, '443/tcp')).toBe(expected);
+  });
+});
