@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
@@ -127,6 +128,14 @@ function firewallConflict(all: Record<string, unknown>): string | undefined {
   return `firewall_purge is on and firewall_allow lacks ${missing.join(', ')}: the firewall role would remove the rules Caddy needs on every run, and this role add them back; add ${missing.join(', ')} to firewall_allow`;
 }
 
+function readable(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** `~/x` and relative paths, as the operator typed them on the command line's machine */
 export function controllerPath(path: string): string {
   return path.startsWith('~/') ? resolve(homedir(), path.slice(2)) : resolve(path);
@@ -148,6 +157,8 @@ export default defineRole({
     const inventoryAddr = typeof all.ansible_host === 'string' && isIP(all.ansible_host) ? [all.ansible_host] : [];
     const addresses = [...new Set([...v.caddy_public_addresses, ...inventoryAddr])];
     const caRoot = v.caddy_acme_ca_root !== undefined;
+    // unreadable: the copy task reports it, with where it looked
+    const caRootText = caRoot ? readable(controllerPath(v.caddy_acme_ca_root!)) : undefined;
     const caddyfile = renderCaddyfile({
       ...(v.caddy_email ? { email: v.caddy_email } : {}),
       ...(v.caddy_acme_ca ? { acmeCa: v.caddy_acme_ca } : {}),
@@ -173,7 +184,15 @@ export default defineRole({
       },
       { name: 'caddy enabled and running', module: 'service', args: { name: 'caddy', state: 'started', enabled: true } },
       // in task order, not a handler: the certificate check below needs Caddy to run the new config
-      { name: 'caddy runs the current config', module: 'caddy_reload', args: { files: [CADDYFILE, ...(caRoot ? [ACME_CA_ROOT] : [])] } },
+      {
+        name: 'caddy runs the current config',
+        module: 'caddy_reload',
+        args: {
+          files: [CADDYFILE, ...(caRoot ? [ACME_CA_ROOT] : [])],
+          // what the tasks above write, so that check predicts the reload their changes cause
+          contents: { [CADDYFILE]: caddyfile, ...(caRootText !== undefined ? { [ACME_CA_ROOT]: caRootText } : {}) },
+        },
+      },
       { name: 'certificates', module: 'caddy_certificates', args: { domains, addresses, wait: v.caddy_cert_wait } },
     ];
   },

@@ -20,6 +20,8 @@ export const DAEMON_VALIDATE =
   `sh -c 'if dockerd --help 2>&1 | grep -q -- --validate; then dockerd --validate --config-file "$1"; ` +
   `elif command -v python3 >/dev/null; then python3 -m json.tool "$1" >/dev/null; fi' daemon.json %s`;
 
+export const AFTER_UFW = '# managed by shipshape (docker role): published ports obey the firewall from the first moment\n[Unit]\nAfter=ufw.service\n';
+
 const account = z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a user name: lower case letters, digits, _ and -');
 
 const vars = z.object({
@@ -37,8 +39,13 @@ const vars = z.object({
   docker_apt_key: z.string().default(DOCKER_APT_KEY),
   /** checked against docker_apt_key; default Docker's fingerprint when docker_apt_key is Docker's key */
   docker_apt_key_fingerprint: z.string().optional(),
-  /** Debian's packages; bookworm's docker-compose is Compose v1 (`docker-compose`), trixie's is v2 */
-  docker_debian_packages: z.array(z.string()).default(['docker.io', 'docker-compose']),
+  /**
+   * Debian's packages, installed without recommends: docker.io recommends needrestart, which depends on binutils
+   * (an assembler and a linker: os_hardening keeps those off servers), so the useful recommends are named here:
+   * apparmor (loads Docker's default container profile), xz-utils (docker import/load of .xz). bookworm's
+   * docker-compose is Compose v1 (`docker-compose`); trixie's is v2.
+   */
+  docker_debian_packages: z.array(z.string()).default(['docker.io', 'docker-compose', 'apparmor', 'xz-utils']),
 });
 
 type Vars = z.infer<typeof vars>;
@@ -61,7 +68,11 @@ function packageTasks(v: Vars): RoleTask[] {
     return [
       { name: "Docker's own packages removed", module: 'apt', args: { name: VENDOR_CONFLICTS, state: 'absent' } },
       { name: "no Docker apt repository", module: 'apt_repository', args: { name: 'docker', state: 'absent' } },
-      { name: 'Docker packages installed (Debian)', module: 'apt', args: { name: v.docker_debian_packages, cache_valid_time: 3600 } },
+      {
+        name: 'Docker packages installed (Debian)',
+        module: 'apt',
+        args: { name: v.docker_debian_packages, cache_valid_time: 3600, install_recommends: false },
+      },
     ];
   }
   const fingerprint = v.docker_apt_key_fingerprint ?? (v.docker_apt_key === DOCKER_APT_KEY ? DOCKER_APT_FINGERPRINT : undefined);
@@ -104,6 +115,18 @@ export default defineRole({
       },
       notify: ['restart docker'],
     },
+    { name: 'docker.service.d', module: 'file', args: { path: '/etc/systemd/system/docker.service.d', state: 'directory', mode: '0755' } },
+    {
+      // Debian orders docker after network-online.target, and that after ufw only where network.target is
+      // pulled in (ifupdown, networkd); say it directly, so ufw's rules and our DOCKER-USER chain are always
+      // loaded before dockerd publishes a port at boot
+      name: 'docker starts after ufw',
+      module: 'copy',
+      args: { dest: '/etc/systemd/system/docker.service.d/10-shipshape-after-ufw.conf', mode: '0644', content: AFTER_UFW },
+      // not the service module's daemon_reload: systemd 252 does not report a drop-in in a directory that is new
+      // since its last reload as NeedDaemonReload, so the change would only be noticed by a later run
+      notify: ['reload systemd'],
+    },
     { name: 'docker running', module: 'service', args: { name: 'docker', state: 'started', enabled: true } },
     ...(v.docker_users ?? [v.deploy_user]).map((user) => ({
       name: `${user} in the docker group`,
@@ -111,5 +134,8 @@ export default defineRole({
       args: { name: user, groups: ['docker'], append: true },
     })),
   ],
-  handlers: () => [{ name: 'restart docker', module: 'service', args: { name: 'docker', state: 'restarted' } }],
+  handlers: () => [
+    { name: 'reload systemd', module: 'command', args: { argv: ['systemctl', 'daemon-reload'] } },
+    { name: 'restart docker', module: 'service', args: { name: 'docker', state: 'restarted' } },
+  ],
 });

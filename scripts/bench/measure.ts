@@ -19,8 +19,11 @@ export interface Run {
   sshMasterCpuS: number;
   /** GNU time's %M: the largest resident set of one process of the run */
   maxRssKb: number;
-  /** the largest sum of PSS over all processes of the run, sampled 4 times a second */
-  peakPssKb: number;
+  /** the largest sum of RSS over all processes of the run, sampled 4 times a second (pages shared
+   * between processes, e.g. Ansible's forked workers, are counted once per process: an upper bound) */
+  peakRssSumKb: number;
+  /** the same for PSS (shared pages split among sharers; depends on what else runs on the machine) */
+  peakPssSumKb: number;
   memorySamples: number;
   /** CPU the bench process itself used during the run (mostly the memory sampling) */
   benchCpuS: number;
@@ -101,7 +104,8 @@ export async function measure(label: string, argv: string[], o: MeasureOptions):
     cpuS: (m ? Number(m[3]) + Number(m[4]) : 0) + masterCpuS,
     sshMasterCpuS: masterCpuS,
     maxRssKb: m ? Number(m[2]) : 0,
-    peakPssKb: sampler.peakKb,
+    peakRssSumKb: sampler.peakRssKb,
+    peakPssSumKb: sampler.peakPssKb,
     memorySamples: sampler.samples,
     benchCpuS,
     stdoutPath: files.out,
@@ -143,7 +147,8 @@ export interface Summary {
   wallS: number;
   cpuS: number;
   maxRssKb: number;
-  peakPssKb: number;
+  peakRssSumKb: number;
+  peakPssSumKb: number;
 }
 
 export function summarize(runs: Run[]): Summary {
@@ -152,6 +157,7 @@ export function summarize(runs: Run[]): Summary {
     wallS: median(runs.map((r) => r.wallS)),
     cpuS: median(runs.map((r) => r.cpuS)),
     maxRssKb: median(runs.map((r) => r.maxRssKb)),
-    peakPssKb: median(runs.map((r) => r.peakPssKb)),
+    peakRssSumKb: median(runs.map((r) => r.peakRssSumKb)),
+    peakPssSumKb: median(runs.map((r) => r.peakPssSumKb)),
   };
 }

@@ -70,28 +70,34 @@ export function sshMasters(dir: string, procs: ProcInfo[] = allProcesses()): Pro
   return procs.filter((p) => p.comm === 'ssh' && cmdlineOf(p.pid).includes(dir));
 }
 
-/** Proportional set size: shared pages (forked workers, libraries) split among their users. */
-export function pssKb(pid: number): number {
+/**
+ * Resident and proportional set size of one process, in kB. RSS counts every page the process maps,
+ * shared or not; PSS splits each shared page among all processes sharing it (forked workers, but also
+ * unrelated processes of the same binary elsewhere on the machine, which makes it depend on them).
+ */
+export function memoryKb(pid: number): { rss: number; pss: number } {
   try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    if (m) return Number(m[1]);
+    const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+    return { rss: field('Rss'), pss: field('Pss') };
   } catch {
-    /* gone, or a kernel without smaps_rollup: fall back to RSS */
+    /* gone, or a kernel without smaps_rollup */
   }
   try {
-    const pages = Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
-    return pages * 4;
+    const rss = Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4;
+    return { rss, pss: rss };
   } catch {
-    return 0;
+    return { rss: 0, pss: 0 };
   }
 }
 
 /**
  * Samples the memory of a measured run a few times a second: every descendant of `root` plus the SSH
- * masters under `muxDir`. Keeps the peak of the sum, and what the sampling itself cost.
+ * masters under `muxDir`. Keeps the peaks of the sums, and what the sampling itself cost.
  */
 export class MemorySampler {
-  peakKb = 0;
+  peakRssKb = 0;
+  peakPssKb = 0;
   samples = 0;
   private timer: NodeJS.Timeout;
   private cpuStart = process.cpuUsage();
@@ -108,9 +114,15 @@ export class MemorySampler {
     const procs = allProcesses();
     const ours = new Map(descendants(this.root, procs).map((p) => [p.pid, p]));
     if (this.muxDir) for (const m of sshMasters(this.muxDir, procs)) ours.set(m.pid, m);
-    let kb = 0;
-    for (const pid of ours.keys()) kb += pssKb(pid);
-    this.peakKb = Math.max(this.peakKb, kb);
+    let rss = 0;
+    let pss = 0;
+    for (const pid of ours.keys()) {
+      const m = memoryKb(pid);
+      rss += m.rss;
+      pss += m.pss;
+    }
+    this.peakRssKb = Math.max(this.peakRssKb, rss);
+    this.peakPssKb = Math.max(this.peakPssKb, pss);
     this.samples++;
   }
 

@@ -28,7 +28,7 @@ export function roundTable(r: Round, repeat: number): string {
     ['wall', (x) => x.wallS, secs],
     ['controller CPU', (x) => x.cpuS, secs],
     ['peak RSS, largest process', (x) => x.maxRssKb, mb],
-    ['peak PSS, all controller processes', (x) => x.peakPssKb, mb],
+    ['peak RSS, all controller processes summed', (x) => x.peakRssSumKb, mb],
   ];
   const phases: [string, keyof ToolResult['summary']][] = [
     ['first run', 'first'],
@@ -60,8 +60,8 @@ export function verdictLines(r: Round): string[] {
       `${n}: first run ${secs(s.first.wallS)} vs Ansible ${secs(a.first.wallS)}: ratio ${(s.first.wallS / a.first.wallS).toFixed(2)} (shipshape ${ratio(a.first.wallS, s.first.wallS)} faster)`,
     );
     out.push(
-      `${n}: peak RSS (largest process, first run) ${mb(s.first.maxRssKb)} vs Ansible ${mb(a.first.maxRssKb)}; ` +
-        `all controller processes (PSS) ${mb(s.first.peakPssKb)} vs ${mb(a.first.peakPssKb)}`,
+      `${n}: peak RSS (first run) ${mb(s.first.maxRssKb)} vs Ansible ${mb(a.first.maxRssKb)} for the largest process; ` +
+        `${mb(s.first.peakRssSumKb)} vs ${mb(a.first.peakRssSumKb)} for all controller processes summed`,
     );
   } else {
     out.push(`${n}: shipshape first run ${secs(s.first.wallS)}, no-op ${secs(s.noop.wallS)}, check ${secs(s.check.wallS)}, peak RSS ${mb(s.first.maxRssKb)} (Ansible skipped)`);

@@ -43,8 +43,15 @@ export function roleVars(lab: Lab): Record<string, unknown> {
     caddy_email: 'ops@lab.test',
     caddy_acme_ca: lab.pebble.directory,
     caddy_acme_ca_root: lab.pebble.listenerCaPath,
-    caddy_sites: [],
   };
+}
+
+/**
+ * One HTTPS site per host, under the name the lab's DNS already gives it: a server that serves
+ * nothing would skip the caddy role entirely, and a real one gets its certificate over ACME.
+ */
+export function hostVars(host: LabHost): Record<string, unknown> {
+  return { caddy_sites: [{ domain: host.fqdn, respond: `hello from ${host.name}` }] };
 }
 
 /**
@@ -56,7 +63,7 @@ export function writeShipshapeInventory(dir: string, lab: Lab, hosts: LabHost[])
   const doc = {
     all: {
       vars: { user: 'deploy', bootstrap_user: 'root', identity_file: lab.keyPath, ...roleVars(lab) },
-      hosts: Object.fromEntries(hosts.map((h) => [h.name, { host: h.addr }])),
+      hosts: Object.fromEntries(hosts.map((h) => [h.name, { host: h.addr, ...hostVars(h) }])),
     },
   };
   fs.writeFileSync(path.join(dir, 'hosts.yml'), `# written by npm run bench\n${stringify(doc)}`);
@@ -87,7 +94,7 @@ export function writeAnsibleSetup(dir: string, lab: Lab, hosts: LabHost[]): Ansi
   const doc = {
     all: {
       vars: { ansible_user: 'deploy', ansible_ssh_private_key_file: lab.keyPath, ...roleVars(lab) },
-      hosts: Object.fromEntries(hosts.map((h) => [h.name, { ansible_host: h.addr }])),
+      hosts: Object.fromEntries(hosts.map((h) => [h.name, { ansible_host: h.addr, ...hostVars(h) }])),
     },
   };
   fs.writeFileSync(inventory, `# written by npm run bench\n${stringify(doc)}`);

@@ -14,6 +14,8 @@ export interface ToolResult {
   problems: string[];
 }
 
+export type Kind = 'first' | 'noop' | 'check';
+
 export interface PhaseOptions {
   hosts: string[];
   repeat: number;
@@ -23,14 +25,15 @@ export interface PhaseOptions {
 /** Generous bounds: a first run installs packages on every host over 2 shared cores. */
 export const timeouts = (n: number) => ({ firstMs: (300 + 60 * n) * 1000, againMs: (120 + 20 * n) * 1000 });
 
-type Judge = (run: Run, kind: 'first' | 'noop' | 'check') => string[];
+type Judge = (run: Run, kind: Kind) => string[];
 
-async function phases(o: PhaseOptions, argv: (kind: 'first' | 'noop' | 'check') => string[], judge: Judge, extra: Partial<MeasureOptions>, progress: (msg: string) => void): Promise<ToolResult> {
+async function phases(o: PhaseOptions, argv: (kind: Kind) => string[], judge: Judge, extra: Partial<MeasureOptions>, progress: (msg: string) => void): Promise<ToolResult> {
   const t = timeouts(o.hosts.length);
   const problems: string[] = [];
-  const run = async (label: string, kind: 'first' | 'noop' | 'check') => {
-    const r = await measure(label, argv(kind), { timeoutMs: kind === 'first' ? t.firstMs : t.againMs, logDir: o.logDir, ...extra });
-    const found = r.timedOut ? [`${label}: timed out after ${(kind === 'first' ? t.firstMs : t.againMs) / 1000} s`] : judge(r, kind).map((p) => `${label}: ${p}`);
+  const run = async (label: string, kind: Kind) => {
+    const timeoutMs = kind === 'first' ? t.firstMs : t.againMs;
+    const r = await measure(label, argv(kind), { timeoutMs, logDir: o.logDir, ...extra });
+    const found = (r.timedOut ? [`timed out after ${timeoutMs / 1000} s`] : judge(r, kind)).map((p) => `${label}: ${p}`);
     problems.push(...found);
     progress(`${label.padEnd(8)} ${r.wallS.toFixed(2).padStart(7)} s wall  ${r.cpuS.toFixed(2).padStart(6)} s CPU  ${Math.round(r.maxRssKb / 1024)} MB RSS${found.length ? '  NOT CONVERGED' : ''}`);
     return r;
@@ -53,7 +56,7 @@ interface ShipshapeJson {
 }
 
 /** Problems with one `shipshape ... --json` run: exit code, hosts missing, failed, unreachable, changed. */
-export function judgeShipshape(stdout: string, exitCode: number | null, hosts: string[], kind: 'first' | 'noop' | 'check'): string[] {
+export function judgeShipshape(stdout: string, exitCode: number | null, hosts: string[], kind: Kind): string[] {
   let report: ShipshapeJson;
   try {
     report = JSON.parse(stdout) as ShipshapeJson;
@@ -75,7 +78,7 @@ export function judgeShipshape(stdout: string, exitCode: number | null, hosts: s
 }
 
 export function benchShipshape(o: PhaseOptions & { inventoryDir: string }, progress: (msg: string) => void): Promise<ToolResult> {
-  const argv = (kind: 'first' | 'noop' | 'check') => [
+  const argv = (kind: Kind) => [
     SHIPSHAPE_BIN,
     kind === 'check' ? 'check' : 'apply',
     SITE,
@@ -111,7 +114,7 @@ export function parseRecap(output: string): Map<string, RecapLine> {
   return recap;
 }
 
-export function judgeAnsible(output: string, exitCode: number | null, hosts: string[], kind: 'first' | 'noop' | 'check'): string[] {
+export function judgeAnsible(output: string, exitCode: number | null, hosts: string[], kind: Kind): string[] {
   const recap = parseRecap(output);
   if (recap.size === 0) return [`exit ${exitCode}, no PLAY RECAP in the output`];
   const problems: string[] = [];
@@ -121,7 +124,7 @@ export function judgeAnsible(output: string, exitCode: number | null, hosts: str
     if (!r) problems.push(`${h} missing from the recap`);
     else if (r.unreachable || r.failed) problems.push(`${h} ${r.unreachable ? 'unreachable' : `failed=${r.failed}`}`);
     else if (kind !== 'first' && r.changed > 0) {
-      problems.push(`${h} not converged: changed=${r.changed} (${changedTasks(output).join(', ') || 'see the log'})`);
+      problems.push(`${h} not converged: changed=${r.changed} (${changedTasks(output).slice(0, 10).join(', ') || 'see the log'})`);
     }
   }
   return problems;
@@ -140,7 +143,7 @@ function changedTasks(output: string): string[] {
 }
 
 export function benchAnsible(o: PhaseOptions & { setup: AnsibleSetup; tags: string[] }, progress: (msg: string) => void): Promise<ToolResult> {
-  const argv = (kind: 'first' | 'noop' | 'check') => [
+  const argv = (kind: Kind) => [
     'ansible-playbook',
     '-i', o.setup.inventory,
     ANSIBLE_SITE,

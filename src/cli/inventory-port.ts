@@ -47,7 +47,8 @@ export async function recordPortInInventory(inventoryPath: string, host: string,
     writeFileSync(place.file, place.text);
     return { ok: false, why: `${problem}; the file was left as it was` };
   }
-  return { ok: true, note: `${place.what} for ${host} in ${relative(process.cwd(), place.file) || place.file}:${place.line} (comments and layout kept)` };
+  const rel = relative(process.cwd(), place.file);
+  return { ok: true, note: `${place.what} for ${host} in ${rel && !rel.startsWith('..') ? rel : place.file}:${place.line} (comments and layout kept)` };
 }
 
 /** host_vars/HOST.yml and host_vars/HOST/*.yml, in the order the loader merges them (the last wins). */

@@ -81,14 +81,18 @@ export function disarmScript(g: Guard): string {
   ].join('\n');
 }
 
-/** The login failed: undo now instead of waiting for the timer (or wait for a revert already running). */
+/**
+ * The login failed: undo now instead of waiting for the timer (or wait for a revert already running).
+ * The timer is stopped only after the revert ran: should this connection drop half-way, it still fires.
+ */
 export function revertNowScript(g: Guard): string {
   return [
-    `systemctl stop ${unit(g)}.timer 2>/dev/null || true`,
-    `[ -f ${shq(g.dir + '/sleeper.pid')} ] && kill "$(cat ${shq(g.dir + '/sleeper.pid')})" 2>/dev/null`,
+    `pid=$(cat ${shq(g.dir + '/sleeper.pid')} 2>/dev/null)`,
     `[ -f ${shq(g.dir + '/revert.sh')} ] && sh ${shq(g.dir + '/revert.sh')}`,
     // the timer's revert may be running right now: it removes the directory when it is done
     `i=0; while [ -d ${shq(g.dir)} ] && [ $i -lt 60 ]; do sleep 0.5; i=$((i + 1)); done`,
+    `systemctl stop ${unit(g)}.timer 2>/dev/null || true`,
+    `[ -n "$pid" ] && kill "$pid" 2>/dev/null`,
     `[ ! -d ${shq(g.dir)} ]`,
   ].join('\n');
 }

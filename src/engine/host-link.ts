@@ -77,29 +77,72 @@ export class HostLink {
    */
   async confirm(port: number | undefined, become: boolean, deadline = Date.now() + 60_000): Promise<Confirmation> {
     const cur = this.current.spec;
-    const left = () => deadline - Date.now();
     const spec: ConnectionSpec = {
       ...this.spec,
       port: port ?? cur.port,
-      connectTimeoutMs: Math.max(1_000, Math.min(this.spec.connectTimeoutMs, 15_000, left())),
-      ...(this.current.hostKey ? { pinnedHostKey: this.current.hostKey } : {}),
       ...(this.spec.knownHostsFiles[0] && !this.spec.knownHostsWriteFile ? { knownHostsWriteFile: this.spec.knownHostsFiles[0] } : {}),
     };
+    // A new port has no known_hosts line yet. The server there is the one we verified on this
+    // connection, so its host keys (read over it) are trusted: the one it presents is recorded.
+    const pins = spec.port !== cur.port ? await this.hostKeys() : [undefined];
+    let last: Confirmation = { ok: false, why: 'no attempt' };
+    for (const pin of pins) {
+      last = await this.login({ ...spec, ...(pin ? { pinnedHostKey: pin } : {}) }, become, deadline);
+      // another key type than the pinned one: try the next of the server's keys, never a stranger's
+      if (last.ok || !/host key of .* is not known/.test(last.why)) break;
+    }
+    return last;
+  }
+
+  /**
+   * After a revert: does a fresh login with the connection the run had before the change work
+   * again? That is what "reachable as before" means to the operator.
+   */
+  async verifyPrevious(become: boolean): Promise<{ ok: boolean; who: string; why?: string }> {
+    const spec = this.current.spec;
     const who = `${spec.user}@${spec.host}:${spec.port}`;
-    let t = this.make(spec);
+    const r = await this.login(spec, become, Date.now() + 30_000);
+    if (!r.ok) return { ok: false, who, why: r.why };
+    await r.transport.close().catch(() => undefined);
+    return { ok: true, who };
+  }
+
+  /** The public host keys of the server, read over the verified connection; ed25519 first (ssh2's preference). */
+  private async hostKeys(): Promise<(string | undefined)[]> {
+    const r = await this.current.run('cat /etc/ssh/ssh_host_*_key.pub 2>/dev/null\n').catch(() => undefined);
+    const rank = (t: string) => ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'].indexOf(t);
+    const keys = (r?.stdout ?? '')
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter(([type, blob]) => blob && rank(type) >= 0)
+      .sort((a, b) => rank(a[0]) - rank(b[0]))
+      .map(([, blob]) => blob);
+    const all = [...new Set([...keys, this.current.hostKey])].filter((k): k is string => k !== undefined);
+    return all.length ? all : [undefined];
+  }
+
+  /** One new login plus a command; sshd re-executes on reload and refuses connections for a moment, so that is retried. */
+  private async login(spec: ConnectionSpec, become: boolean, deadline: number): Promise<Confirmation> {
+    const left = () => deadline - Date.now();
+    const limited = (s: ConnectionSpec) => ({ ...s, connectTimeoutMs: Math.max(1_000, Math.min(s.connectTimeoutMs, 15_000, left())) });
+    const who = `${spec.user}@${spec.host}:${spec.port}`;
+    let t = this.make(limited(spec));
     try {
-      // sshd re-executes itself on reload and refuses connections for a moment: retry that, not auth
       for (let attempt = 0; ; attempt++) {
+        const started = Date.now();
         try {
           await t.connect();
           break;
         } catch (err) {
-          const retriable = err instanceof UnreachableError && err.kind !== 'auth' && err.kind !== 'hostkey';
+          // refused or reset while sshd restarts: retry; a time-out means packets are dropped (a
+          // firewall): retrying only delays the revert
+          const timedOut = Date.now() - started >= t.spec.connectTimeoutMs * 0.9;
+          const retriable = err instanceof UnreachableError && err.kind !== 'auth' && err.kind !== 'hostkey' && !timedOut;
           const pause = 250 * (attempt + 1);
           if (!retriable || attempt >= 8 || left() < pause + 1_000) throw err;
           await t.close().catch(() => undefined);
           await new Promise((r) => setTimeout(r, pause));
-          t = this.make({ ...spec, connectTimeoutMs: Math.max(1_000, Math.min(spec.connectTimeoutMs, left())) });
+          t = this.make(limited(spec));
         }
       }
       const r = await t.run('true\n', { become, timeoutMs: Math.max(5_000, Math.min(20_000, left())) });
@@ -109,25 +152,6 @@ export class HostLink {
       await t.close().catch(() => undefined);
       const hint = err instanceof UnreachableError && err.hint ? ` (${err.hint})` : '';
       return { ok: false, why: `a new login as ${who}${become ? ' with sudo' : ''} failed: ${(err as Error).message}${hint}` };
-    }
-  }
-
-  /**
-   * After a revert: does a fresh login with the connection the run had before the change work
-   * again? That is what "reachable as before" means to the operator.
-   */
-  async verifyPrevious(become: boolean): Promise<{ ok: boolean; who: string; why?: string }> {
-    const spec = { ...this.current.spec, connectTimeoutMs: Math.min(this.current.spec.connectTimeoutMs, 15_000) };
-    const who = `${spec.user}@${spec.host}:${spec.port}`;
-    const t = this.make(spec);
-    try {
-      await t.connect();
-      const r = await t.run('true\n', { become, timeoutMs: 20_000 });
-      return r.code === 0 ? { ok: true, who } : { ok: false, who, why: `exit ${r.code}` };
-    } catch (err) {
-      return { ok: false, who, why: (err as Error).message };
-    } finally {
-      await t.close().catch(() => undefined);
     }
   }
 

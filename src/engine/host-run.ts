@@ -177,7 +177,7 @@ class PlayRunner {
     const base = {
       diff: plan.diff ?? [],
       commands: plan.steps.map(describeStep),
-      ...(plan.accessCritical ? { accessCritical: plan.accessCritical } : {}),
+      ...(plan.accessCritical ? { accessCritical: accessNote(plan, this.link) } : {}),
     };
     if (plan.fail) {
       this.stopped = `task "${task.name}" failed`;
@@ -227,11 +227,11 @@ class PlayRunner {
     } catch (err) {
       if (!(err instanceof UnreachableError)) throw err;
       // the change itself (a firewall rule, an sshd reload) may have cut us off: the timer undoes it
-      return fail(`${plan.reason}: ${err.message}; ${timerReverts(guard)}`, `the connection was lost while applying "${task.name}"; ${timerReverts(guard)}`);
+      return fail(`${plan.reason}: ${err.message}; ${timerReverts(guard, armedAt)}`, `the connection was lost while applying "${task.name}"; ${timerReverts(guard, armedAt)}`);
     }
     const applied = out.apply!;
     if (applied.code !== 0) {
-      const undone = await this.revertNow(guard, become);
+      const undone = await this.revertNow(guard, become, armedAt);
       return fail(`${plan.reason}: exit ${applied.code}; ${undone}`, `"${task.name}" failed; ${undone}`, { output: tail(applied.stdout) });
     }
     if (process.env.SHIPSHAPE_TEST_FAULT === 'die-before-confirm') {
@@ -241,7 +241,7 @@ class PlayRunner {
     // leave the disarm a few seconds before the host's timer fires
     const login = await this.link.confirm(plan.guard?.port, become, armedAt + guard.timeoutSec * 1000 - 3_000);
     if (!login.ok) {
-      const undone = await this.revertNow(guard, become);
+      const undone = await this.revertNow(guard, become, armedAt);
       return fail(`${plan.reason}; then ${login.why}; ${undone}`, `the new login after "${task.name}" failed; ${undone}`);
     }
     const who = `${login.transport.spec.user}@${login.transport.spec.host}:${login.transport.spec.port}`;
@@ -251,8 +251,8 @@ class PlayRunner {
       const why =
         disarm.code === TOO_LATE
           ? `the new login as ${who} worked, but only after the host's ${guard.timeoutSec}s timer had already reverted the change (raise --guard-timeout)`
-          : `the new login as ${who} worked, but disarming the revert failed (${disarm.stderr.trim() || `exit ${disarm.code}`}); ${timerReverts(guard)}`;
-      return fail(`${plan.reason}; ${why}`, `"${task.name}" could not be confirmed in time; ${disarm.code === TOO_LATE ? 'it was reverted' : timerReverts(guard)}`);
+          : `the new login as ${who} worked, but disarming the revert failed (${disarm.stderr.trim() || `exit ${disarm.code}`}); ${timerReverts(guard, armedAt)}`;
+      return fail(`${plan.reason}; ${why}`, `"${task.name}" could not be confirmed in time; ${disarm.code === TOO_LATE ? 'it was reverted' : timerReverts(guard, armedAt)}`);
     }
     await this.link.switchTo(login.transport);
     // the change may have invalidated facts of later tasks
@@ -261,13 +261,14 @@ class PlayRunner {
   }
 
   /** Undo now over the connection still open, then prove the previous login works again. */
-  private async revertNow(guard: Guard, become: boolean): Promise<string> {
+  private async revertNow(guard: Guard, become: boolean, armedAt: number): Promise<string> {
     if (!canRevert(guard)) return 'this change has nothing the guard could snapshot, so it could NOT be undone automatically; fix the host by hand';
     const r = await this.link.current.run(revertNowScript(guard), { become }).catch(() => undefined);
-    if (!r || r.code !== 0) return timerReverts(guard);
-    const what = `reverted at once (${[...guard.paths.map((p) => `restored ${p}`), ...(guard.restore ? [`ran \`${guard.restore}\``] : [])].join(', ')})`;
+    if (!r || r.code !== 0) return timerReverts(guard, armedAt);
+    const restore = guard.restore === undefined ? '' : guard.restore.includes('\n') ? ' and ran its restore commands' : ` and ran \`${guard.restore}\``;
+    const what = `reverted at once (restored ${guard.paths.join(', ') || 'nothing'}${restore})`;
     const again = await this.link.verifyPrevious(become);
-    return again.ok ? `${what}; a new login as ${again.who} works again` : `${what}; but a new login as ${again.who} still fails: ${again.why}`;
+    return again.ok ? `${what}; a new login as ${again.who} works again` : `${what}; but ${again.why}`;
   }
 
   /** The message that stops the host: what this run applied and kept, what it reverted, what it skipped. */
@@ -345,9 +346,16 @@ class PlayRunner {
   }
 }
 
-function timerReverts(g: Guard): string {
+/** The plan's access-critical note, plus the login the run moves to when it is confirmed. */
+function accessNote(plan: Plan, link: HostLink): string {
+  const now = link.predicted?.port ?? link.current.spec.port;
+  const port = plan.guard?.port;
+  return port !== undefined && port !== now ? `${plan.accessCritical}; SSH moves from port ${now} to ${port}: confirmed by a new login as ${link.spec.user} on ${port}` : plan.accessCritical!;
+}
+
+function timerReverts(g: Guard, armedAt: number): string {
   if (!canRevert(g)) return 'this change has nothing the guard could snapshot, so it will NOT be undone automatically';
-  const at = new Date(Date.now() + g.timeoutSec * 1000).toISOString().slice(11, 19);
+  const at = new Date(armedAt + g.timeoutSec * 1000).toISOString().slice(11, 19);
   return `the host reverts it by itself within ${g.timeoutSec}s (by ${at} UTC), armed before the change`;
 }
 

@@ -2,20 +2,31 @@ import { createHash } from 'node:crypto';
 import { probe } from '../core/probe.js';
 import { shq } from '../core/quote.js';
 
+/** What the last successful fetch of one .sources file (by apt_repository) was, and whether its index is on disk. */
+export interface SourceFetch {
+  /** the stamp apt_repository wrote after its last successful update: a hash of the .sources file and key */
+  stamp?: string;
+  /** apt has index files for this source (`apt-get indextargets` lists only those on disk) */
+  indexed: boolean;
+}
+
 /**
- * Has apt fetched anything from the repositories of this one .sources file? `apt-get indextargets`
- * lists only the index files that are on disk, so an empty answer means "never updated" (or the last
- * update of it failed); a missing file answers "no".
+ * A failed update leaves no stamp (or an old one), so the next run fetches again instead of trusting
+ * index files that an earlier key or URI left behind; an emptied /var/lib/apt/lists is noticed too.
  */
-export function sourceFetched(sourcesPath: string) {
+export function sourceFetch(sourcesPath: string, stampPath: string) {
   const p = shq(sourcesPath);
-  return probe<boolean>(
-    `apt-source-fetched:${sourcesPath}`,
+  return probe<SourceFetch>(
+    `apt-source-fetch:${sourcesPath}`,
     [
+      `cat ${shq(stampPath)} 2>/dev/null || echo`,
       `[ -f ${p} ] || exit 0`,
       `apt-get indextargets -o Dir::Etc::sourcelist=${p} -o Dir::Etc::sourceparts=- --format '$(FILENAME)' | head -n 1`,
     ].join('\n'),
-    (out) => out.trim() !== '',
+    (out) => {
+      const [stamp = '', index = ''] = out.split('\n');
+      return { ...(stamp.trim() ? { stamp: stamp.trim() } : {}), indexed: index.trim() !== '' };
+    },
   );
 }
 

@@ -228,6 +228,8 @@ export interface CaddyLoaded {
   loadedAt?: string;
   /** the watched files modified after that load */
   newer: string[];
+  /** sha256 of each watched file that exists */
+  sha256: Record<string, string>;
 }
 
 /**
@@ -250,21 +252,21 @@ export function caddyLoaded(service: string, files: readonly string[]) {
       'done',
       'a="${x:-$h/.config}/caddy/autosave.json"',
       'echo "Autosave=$a"',
-      'if [ -f "$a" ]; then',
-      '  echo "LoadedAt=$(stat -c %y "$a")"',
-      `  for f in ${shJoin(files)}; do`,
-      '    if [ -e "$f" ] && [ -n "$(find "$f" -prune -newer "$a")" ]; then echo "Newer=$f"; fi',
-      '  done',
-      'fi',
+      'if [ -f "$a" ]; then echo "LoadedAt=$(stat -c %y "$a")"; fi',
+      `for f in ${shJoin(files)}; do`,
+      '  [ -f "$f" ] || continue',
+      '  echo "Sha256=$(sha256sum < "$f" | cut -d" " -f1) $f"',
+      '  if [ -f "$a" ] && [ -n "$(find "$f" -prune -newer "$a")" ]; then echo "Newer=$f"; fi',
+      'done',
     ].join('\n'),
     parseCaddyLoaded,
   );
 }
 
 export function parseCaddyLoaded(out: string): CaddyLoaded {
-  const r: CaddyLoaded = { newer: [] };
+  const r: CaddyLoaded = { newer: [], sha256: {} };
   for (const line of out.split('\n')) {
-    const m = /^([A-Za-z]+)=(.*)$/.exec(line);
+    const m = /^([A-Za-z0-9]+)=(.*)$/.exec(line);
     if (!m) continue;
     const [, k, v] = m;
     if (k === 'LoadState') r.loadState = v;
@@ -273,6 +275,10 @@ export function parseCaddyLoaded(out: string): CaddyLoaded {
     else if (k === 'Autosave') r.autosave = v;
     else if (k === 'LoadedAt') r.loadedAt = v.replace(/\.\d+/, '');
     else if (k === 'Newer') r.newer.push(v);
+    else if (k === 'Sha256') {
+      const [hash, ...path] = v.split(' ');
+      r.sha256[path.join(' ')] = hash;
+    }
   }
   return r;
 }

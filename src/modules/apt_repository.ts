@@ -2,36 +2,47 @@ import { z } from 'zod';
 import { defineModule, type Plan, type PlanContext } from '../core/module.js';
 import type { FileDiff } from '../core/result.js';
 import { run, sh, type Step } from '../core/step.js';
-import { normalizeFingerprint, readArmoredKey, sourceFetched } from '../facts/apt_repository.js';
+import { normalizeFingerprint, readArmoredKey, sourceFetch, type SourceFetch } from '../facts/apt_repository.js';
 import { fileContent, fileStat, type FileContent, type FileStat } from '../facts/file.js';
 import { sha256 } from './copy.js';
 
 const KEYRINGS = '/etc/apt/keyrings';
 const SOURCES_D = '/etc/apt/sources.list.d';
+/** beside the engine's other on-host state (the guard's) */
+const STAMPS = '/var/lib/shipshape/apt_repository';
 
-const list = (item: z.ZodType<string, string>) =>
-  z
-    .union([z.string(), z.array(z.string())])
-    // apt's own fields are space-separated lists, so "a b" is accepted as well as [a, b]
-    .transform((v) => (Array.isArray(v) ? v : v.split(/\s+/)).map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(item));
+/**
+ * A list as apt's own fields write it ("a b") or as a YAML list. Items are checked here, on the whole
+ * value, so an error points at the argument itself (and a `{{ template }}` is left for rendering).
+ */
+const list = (item: RegExp, what: string) =>
+  z.union([z.string(), z.array(z.string())]).transform((v, ctx) => {
+    const items = (Array.isArray(v) ? v : v.split(/\s+/)).map((s) => s.trim()).filter(Boolean);
+    const bad = items.find((i) => !item.test(i));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(bad)} is not ${what}` });
+      return z.NEVER;
+    }
+    return items;
+  });
 
-/** deb822 field values end at a newline; a value with one would inject fields of its own */
-const word = z.string().regex(/^[^\s#]+$/, 'must be one word without spaces, newlines or #');
+/** deb822 field values end at a newline; a value with one (or a #) would inject fields or comments */
+const WORD = /^[^\s#]+$/;
+const URI = /^(https?|file|cdrom|mirror\+\w+|tor\+\w+):[^\s#]+$/;
 
 const schema = z
   .object({
     /** file names: /etc/apt/sources.list.d/NAME.sources and /etc/apt/keyrings/NAME.asc */
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a file name: letters, digits, _ . - (e.g. "docker")'),
     state: z.enum(['present', 'absent']).default('present'),
-    types: list(z.enum(['deb', 'deb-src'])).default(['deb']),
-    uris: list(word.regex(/^(https?|file|cdrom|mirror\+\w+|tor\+\w+):/, 'a repository URI such as https://download.docker.com/linux/debian')).optional(),
+    types: list(/^deb(-src)?$/, 'a source type (deb or deb-src)').default(['deb']),
+    uris: list(URI, 'a repository URI such as https://download.docker.com/linux/debian').optional(),
     /** default: the host's release codename (bookworm on Debian 12), gathered from /etc/os-release */
-    suites: list(word).optional(),
+    suites: list(WORD, 'one word (no spaces, newlines or #)').optional(),
     /** default: [main]; must be empty for a flat repository (a suite ending in /) */
-    components: list(word).optional(),
+    components: list(WORD, 'one word (no spaces, newlines or #)').optional(),
     /** default: every architecture apt is configured for */
-    architectures: list(word).optional(),
+    architectures: list(WORD, 'one word (no spaces, newlines or #)').optional(),
     /** the repository's signing key, ASCII-armored, written to /etc/apt/keyrings/NAME.asc */
     key: z.string().optional(),
     /** the same, from a controller file in the role's or playbook's files/ directory */
@@ -43,7 +54,7 @@ const schema = z
       .pipe(z.string().regex(/^([0-9A-F]{40}|[0-9A-F]{64})$/, 'a key fingerprint: 40 (v4) or 64 (v6) hex digits'))
       .optional(),
     /** instead of key: a keyring already on the host, e.g. /usr/share/keyrings/debian-archive-keyring.gpg */
-    signed_by: z.string().startsWith('/', 'signed_by must be an absolute path on the host').optional(),
+    signed_by: z.string().regex(/^\/[^\s#]+$/, 'signed_by must be an absolute path on the host (no spaces)').optional(),
     /** fetch this repository's index (and only its) after a change, or when it was never fetched */
     update_cache: z.boolean().default(true),
   })
@@ -70,13 +81,14 @@ interface RepoFacts {
   key: FileContent;
   legacy: FileStat;
   keyrings: FileStat;
-  fetched: boolean;
+  fetched: SourceFetch;
 }
 
 const paths = (name: string) => ({
   sources: `${SOURCES_D}/${name}.sources`,
   key: `${KEYRINGS}/${name}.asc`,
   legacy: `${SOURCES_D}/${name}.list`,
+  stamp: `${STAMPS}/${name}.fetched`,
 });
 
 export default defineModule({
@@ -91,7 +103,7 @@ export default defineModule({
       key: fileContent(p.key),
       legacy: fileStat(p.legacy),
       keyrings: fileStat(KEYRINGS),
-      fetched: sourceFetched(p.sources),
+      fetched: sourceFetch(p.sources, p.stamp),
     };
   },
   plan: (a: Args, f: RepoFacts, ctx: PlanContext) => (a.state === 'absent' ? planAbsent(a, f) : planPresent(a, f, ctx)),
@@ -176,9 +188,14 @@ function planPresent(a: Args, f: RepoFacts, ctx: PlanContext): Plan {
     diff.push({ subject: p.sources, before: f.sources.exists ? (f.sources.content ?? '') : '', after: sources });
   }
 
-  if (a.update_cache && (steps.length || !f.fetched)) {
+  // what a successful fetch of exactly this declaration leaves as stamp
+  const stamp = sha256(`${sources}\0${a.key ?? a.signed_by ?? ''}`);
+  const fetched = f.fetched.indexed && f.fetched.stamp === stamp;
+  if (a.update_cache && (steps.length || !fetched)) {
+    const changed = steps.length > 0;
     steps.push(sh(updateScript(p.sources), `apt-get update of ${p.sources} only`));
-    what.push(steps.length > 1 ? 'fetch its index' : `fetch the index of ${a.name} (never fetched, or the last fetch failed)`);
+    steps.push(sh(`mkdir -p ${STAMPS} && echo ${stamp} > ${p.stamp}`, `note the successful fetch in ${p.stamp}`));
+    what.push(changed ? 'fetch its index' : `fetch the index of ${a.name} (${f.fetched.indexed ? 'no successful fetch since it was declared like this: the last one failed' : 'no index on this host yet'})`);
   }
   if (!steps.length) {
     return { steps, reason: `${p.sources} as declared${signedBy ? `, signed by ${signedBy}` : ''}${a.update_cache ? ', index fetched' : ''}` };
@@ -188,7 +205,7 @@ function planPresent(a: Args, f: RepoFacts, ctx: PlanContext): Plan {
 
 function planAbsent(a: Args, f: RepoFacts): Plan {
   const p = paths(a.name);
-  const gone = [f.sources.exists && p.sources, f.legacy.exists && p.legacy, f.key.exists && a.signed_by !== p.key && p.key].filter(
+  const gone = [f.sources.exists && p.sources, f.legacy.exists && p.legacy, f.key.exists && a.signed_by !== p.key && p.key, f.fetched.stamp && p.stamp].filter(
     (x): x is string => typeof x === 'string',
   );
   if (!gone.length) return { steps: [], reason: `repository ${a.name} is absent` };

@@ -8,7 +8,6 @@ import {
   servedCertificates,
   shortDate,
   type CaddyCertificates,
-  type DomainJudgement,
   type DomainResolution,
 } from '../facts/caddy.js';
 
@@ -133,5 +132,3 @@ export function waitScript(domains: string[], seconds: number, hopeless: string[
     '[ "$__ss_bad" -eq 0 ]',
   ].join('\n');
 }
-
-export type { DomainJudgement };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineModule, type Plan } from '../core/module.js';
 import { run } from '../core/step.js';
+import { sha256 } from './copy.js';
 import { caddyLoaded, type CaddyLoaded } from '../facts/caddy.js';
 import { UNIT_NAME } from '../facts/systemd.js';
 
@@ -9,6 +10,11 @@ const schema = z
     service: z.string().regex(UNIT_NAME, 'a systemd unit name').default('caddy'),
     /** the files Caddy reads when it loads its config: the Caddyfile first, then what it refers to */
     files: z.array(z.string().startsWith('/', 'an absolute path on the host')).min(1).default(['/etc/caddy/Caddyfile']),
+    /**
+     * The text earlier tasks of the play give some of these files. In check mode nothing was written, so
+     * a file that differs from it is one apply rewrites, and the reload that follows is predicted too.
+     */
+    contents: z.record(z.string(), z.string()).default({}),
   })
   .strict();
 
@@ -36,6 +42,11 @@ function planReload(a: Args, l: CaddyLoaded): Plan {
   if (!RUNNING.includes(l.activeState ?? '')) {
     return { steps: [], reason: `${a.service} is ${l.activeState ?? 'not running'}: it reads ${a.files.join(', ')} when it starts` };
   }
+  // only in check mode (apply wrote them already): what the earlier tasks are about to change
+  const pending = Object.entries(a.contents)
+    .filter(([path, text]) => a.files.includes(path) && l.sha256[path] !== sha256(text))
+    .map(([path]) => path);
+  if (pending.length) return reload(`${pending.join(', ')} ${pending.length > 1 ? 'change' : 'changes'} in this run`);
   if (!l.loadedAt) return reload(`it has no record of loading a config (no ${l.autosave ?? 'autosave.json'})`);
   if (l.newer.length) return reload(`${l.newer.join(', ')} changed after it last loaded its config (${l.loadedAt})`);
   return { steps: [], reason: `${a.service} (pid ${l.mainPid ?? '?'}) runs the current ${a.files.join(', ')}: loaded ${l.loadedAt}, not changed since` };

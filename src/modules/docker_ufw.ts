@@ -27,6 +27,8 @@ const END = '# END shipshape docker_ufw';
 const CHAIN = 'DOCKER-USER';
 const FILES = { v4: '/etc/ufw/after.rules', v6: '/etc/ufw/after6.rules' } as const;
 const RESTORE = { v4: 'iptables-restore', v6: 'ip6tables-restore' } as const;
+/** the legacy backend serializes on the xtables lock, which dockerd holds while it sets up its rules */
+const WAIT = ['-w', '30'];
 
 const portSpec = z
   .union([z.number().int().min(1).max(65535).transform(String), z.string()])
@@ -134,7 +136,7 @@ export default defineModule({
         path: FILES[fam],
         content: next,
         // only our block is checked: the rest of the file needs ufw's chains, which exist only while ufw runs
-        ...(present ? { validate: `sed -n '/^${BEGIN}/,/^${END}$/p' %s | ${RESTORE[fam]} --test --noflush` } : {}),
+        ...(present ? { validate: `sed -n '/^${BEGIN}/,/^${END}$/p' %s | ${RESTORE[fam]} -w 30 --test --noflush` } : {}),
       });
       what.push(`${present ? 'write' : 'remove'} the docker block in ${FILES[fam]}`);
       diff.push({ subject: FILES[fam], before: file.content, after: next });
@@ -146,11 +148,11 @@ export default defineModule({
         const live = f.live[fam];
         const same = live !== undefined && live.join('\n') === lines.join('\n');
         if (present && !same) {
-          steps.push(run([RESTORE[fam], '--noflush'], { input: restoreInput(lines) }));
+          steps.push(run([RESTORE[fam], ...WAIT, '--noflush'], { input: restoreInput(lines) }));
           what.push(`load the ${fam === 'v4' ? 'IPv4' : 'IPv6'} ${CHAIN} rules${live === undefined ? ' (chain created)' : ''}`);
         } else if (!present && same) {
           // back to what Docker itself leaves in the chain
-          steps.push(run([RESTORE[fam], '--noflush'], { input: restoreInput([`-A ${CHAIN} -j RETURN`]) }));
+          steps.push(run([RESTORE[fam], ...WAIT, '--noflush'], { input: restoreInput([`-A ${CHAIN} -j RETURN`]) }));
           what.push(`empty the ${fam === 'v4' ? 'IPv4' : 'IPv6'} ${CHAIN} chain`);
         } else kept.push(`live ${fam === 'v4' ? 'IPv4' : 'IPv6'} rules`);
       }

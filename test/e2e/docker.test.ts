@@ -56,6 +56,14 @@ async function reachability() {
   };
 }
 
+/** What a fresh kernel has: no rules, no user chains, ACCEPT policies (iptables and ip6tables). */
+const FRESH_KERNEL_TABLES = [
+  'for f in iptables ip6tables; do',
+  '  for t in filter nat mangle raw; do $f -w -t $t -F 2>/dev/null; $f -w -t $t -X 2>/dev/null; done',
+  '  for c in INPUT FORWARD OUTPUT; do $f -w -P $c ACCEPT; done',
+  'done',
+].join('\n');
+
 const CLOSED_TO_OUTSIDE = { outsidePrivate: false, outsidePublic: true, hostPrivate: PAGE, hostLoopback: PAGE };
 
 /** Containers are back (docker restarts them: --restart unless-stopped) once the public one answers from outside. */
@@ -82,15 +90,28 @@ afterAll(() => {
 });
 
 describe('docker role on a fresh host (Debian docker.io), with the hardening roles', () => {
+  it('check on the fresh host predicts the changes without failing (nothing the docker role needs exists yet)', async () => {
+    const r = await timed('check on the fresh host', () => shipshapeJson('check', SITE, inv));
+    const docker = r.report.hosts[H].tasks.filter((t) => t.role === 'docker');
+    expect(docker.filter((t) => t.status === 'failed')).toEqual([]);
+    expect(docker.find((t) => t.name === 'published container ports obey the firewall')!.reason).toMatch(/once ufw is installed/);
+    expect(r.code).toBe(2);
+  });
+
   it('first apply installs docker behind the firewall', async () => {
     const r = await apply('first apply');
     expect(r.host.changed).toBeGreaterThan(0);
+    const ms = (r.host.tasks as { role: string | null; duration_ms?: number }[]).filter((t) => t.role === 'docker').reduce((n, t) => n + (t.duration_ms ?? 0), 0);
+    timings['first apply: docker role tasks'] = ms / 1000;
     expect(await root('systemctl is-active docker; systemctl is-enabled docker')).toBe('active\nenabled');
+    // systemd has read the drop-in: at boot docker waits for ufw's rules
+    expect(await root('systemctl show -p After --value docker')).toMatch(/\bufw\.service\b/);
     expect(JSON.parse(await root('cat /etc/docker/daemon.json'))).toEqual({ 'log-driver': 'json-file', 'log-opts': { 'max-size': '10m', 'max-file': '3' } });
     expect(await root('grep -c "^# BEGIN shipshape docker_ufw" /etc/ufw/after.rules /etc/ufw/after6.rules')).toBe('/etc/ufw/after.rules:1\n/etc/ufw/after6.rules:1');
     // docker and ufw use the same iptables backend (nf_tables on Debian 12), so they see the same tables
     expect(await root('iptables -V')).toMatch(/nf_tables/);
-    expect(await root('iptables-legacy -S 2>/dev/null | grep -c -e DOCKER -e ufw || true')).toBe('0');
+    expect(await root("update-alternatives --query iptables | sed -n 's/^Value: //p'")).toBe('/usr/sbin/iptables-nft');
+    expect(await root("iptables-nft -S | grep -c -e '^-N DOCKER$' -e '^-N DOCKER-USER$' -e '^-N ufw-user-input$'")).toBe('3');
     expect(await root('iptables -S FORWARD | sed -n 2p')).toBe('-A FORWARD -j DOCKER-USER');
   });
 
@@ -137,6 +158,10 @@ describe('docker role on a fresh host (Debian docker.io), with the hardening rol
   it('holds after a reboot of the host', async () => {
     await root('touch /run/shipshape-before-reboot');
     await timed('reboot', async () => {
+      // A lab host's network namespace outlives its reboot, and with it the kernel's netfilter rules: ufw would
+      // then find itself "already started" at boot and load nothing. A real machine boots with empty tables:
+      // empty them (as a fresh kernel has them) so the boot order is really tested (ufw, then docker).
+      await root(FRESH_KERNEL_TABLES);
       await hostExec(H, 'systemctl reboot');
       // /run is empty after a reboot: the marker tells the new boot from the old one
       const booted = 'test ! -e /run/shipshape-before-reboot && { systemctl is-system-running --wait >/dev/null; true; }';
@@ -146,6 +171,18 @@ describe('docker role on a fresh host (Debian docker.io), with the hardening rol
     });
     expect(await reachability()).toEqual(CLOSED_TO_OUTSIDE);
     expect(await root('iptables -S FORWARD | sed -n 2p')).toBe('-A FORWARD -j DOCKER-USER');
+    // ufw loaded its rules at this boot (not "already started"), before docker started
+    const boot = await root("journalctl -b -o cat -u ufw -u docker | grep -m1 -e 'Finished ufw' -e 'already started' -e 'Starting docker'");
+    expect(boot).toMatch(/Finished ufw/);
+  });
+
+  it('the hole is real without the rules (someone flushed them), and an apply closes it again', async () => {
+    await root('iptables -F DOCKER-USER && iptables -A DOCKER-USER -j RETURN');
+    expect((await reachability()).outsidePrivate).toBe(true);
+    const r = await apply('apply repairing flushed rules');
+    expect(changedTasks(r.report, H)).toEqual(['docker|published container ports obey the firewall']);
+    expect(r.host.tasks.find((t) => t.role === 'docker' && t.status === 'changed')!.reason).toBe('load the IPv4 DOCKER-USER rules');
+    expect(await reachability()).toEqual(CLOSED_TO_OUTSIDE);
   });
 
   it('an apply after all that changes nothing', async () => {

@@ -24,7 +24,8 @@ describe('access guard scripts', () => {
     writeFileSync(kept, 'after\n');
     writeFileSync(created, 'x\n');
     const deadline = Date.now() + 10_000;
-    while (!existsSync(join(root, 'restore-ran')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // the revert removes its directory last: wait for that, not only for the restore command
+    while ((!existsSync(join(root, 'restore-ran')) || existsSync(g.dir)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(readFileSync(kept, 'utf8')).toBe('before\n');
     expect(existsSync(created)).toBe(false);
     expect(existsSync(g.dir)).toBe(false);

@@ -92,7 +92,7 @@ function world(accepts: string[], answer?: World['answer']) {
   const guardDir = mkdtempSync(join(tmpdir(), 'ss-guard-root-'));
   const w: World = { accepts: new Set(accepts), opened: [], answer };
   const make = (s: ConnectionSpec): Transport => {
-    const t = new FakeHost(s, guardDir, (script) => w.answer?.(script, t));
+    const t: FakeHost = new FakeHost(s, guardDir, (script): ExecResult | undefined => w.answer?.(script, t));
     if (!w.accepts.has(`${s.user}@${s.port}`)) {
       t.connect = async () => {
         throw new UnreachableError(s.name, `authentication failed for user ${s.user} at ${s.host}:${s.port}; tried ~/.ssh/id_ed25519`, undefined, 'auth');
@@ -166,13 +166,22 @@ describe('guarded apply', () => {
     expect(report.tasks[0].reason).toMatch(/only after the host's 30s timer had already reverted the change \(raise --guard-timeout\)/);
   });
 
+  it('a connection lost while applying leaves the revert to the host timer, and says by when', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-safe-'));
+    const { make } = world(['root@22'], (script) => (script.includes('arm an automatic revert') || script.includes('shipshape-revert-') ? { code: null, stdout: '', stderr: '' } : undefined));
+    const report = await runHost(spec, make, [play([task('harden sshd', risky, { path: join(dir, 'c'), content: 'x\n' })])], opts(), () => undefined);
+    expect(report.tasks[0].status).toBe('failed');
+    expect(report.tasks[0].reason).toMatch(/connection lost while applying "harden sshd".*the host reverts it by itself within 30s \(by \d\d:\d\d:\d\d UTC\)/);
+    expect(report.error).toMatch(/^the connection was lost while applying "harden sshd"/);
+  });
+
   it('check predicts the login of later plans after a port move (a firewall for the new port is not refused)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ss-safe-'));
     const { make } = world(['root@22']);
     seen.length = 0;
     const report = await runHost(spec, make, [play([task('spy before', spy, {}), task('move sshd', risky, { path: join(dir, 'c'), content: 'Port 2222\n', port: 2222 }), task('spy after', spy, {})])], opts(true), () => undefined);
     expect(report.tasks.map((t) => t.status)).toEqual(['ok', 'changed', 'ok']);
-    expect(report.tasks[1].accessCritical).toBe('changes how sshd accepts logins');
+    expect(report.tasks[1].accessCritical).toBe('changes how sshd accepts logins; SSH moves from port 22 to 2222: confirmed by a new login as deploy on 2222');
     expect(seen.map((a) => `${a.user}@${a.port}`)).toEqual(['root@22', 'deploy@2222']);
     expect(existsSync(join(dir, 'c'))).toBe(false);
   });

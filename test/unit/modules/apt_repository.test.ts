@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { PrepareContext } from '../../../src/core/module.js';
 import { describeStep, renderStep, type Step } from '../../../src/core/step.js';
-import { normalizeFingerprint, readArmoredKey } from '../../../src/facts/apt_repository.js';
+import { normalizeFingerprint, readArmoredKey, sourceFetch } from '../../../src/facts/apt_repository.js';
 import { parseStatLine, type FileContent, type FileStat } from '../../../src/facts/file.js';
 import aptRepository, { renderSources, updateScript } from '../../../src/modules/apt_repository.js';
 import { DOCKER_APT_FINGERPRINT, DOCKER_APT_KEY } from '../../../roles/docker/docker-key.js';
+import { validateModuleArgs } from '../../../src/playbook/args.js';
 import { debian12, planFor, sshAccess } from '../helpers/plan.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -25,8 +26,10 @@ const SOURCES = [
   '',
 ].join('\n');
 
-const fresh = { sources: absent, key: absent, legacy: none, keyrings: dir, fetched: false };
-const done = { sources: file(SOURCES), key: file(DOCKER_APT_KEY), legacy: none, keyrings: dir, fetched: true };
+const STAMP = sha(`${SOURCES}\0${DOCKER_APT_KEY}`);
+const fresh = { sources: absent, key: absent, legacy: none, keyrings: dir, fetched: { indexed: false } };
+const done = { sources: file(SOURCES), key: file(DOCKER_APT_KEY), legacy: none, keyrings: dir, fetched: { stamp: STAMP, indexed: true } };
+const UPDATE = ['apt-get update of /etc/apt/sources.list.d/docker.sources only', 'note the successful fetch in /var/lib/shipshape/apt_repository/docker.fetched'];
 const described = (steps: Step[]) => steps.map(describeStep);
 
 describe('OpenPGP key blocks, read without gpg', () => {
@@ -58,6 +61,14 @@ describe('OpenPGP key blocks, read without gpg', () => {
   });
 });
 
+describe('the fetch probe', () => {
+  const probe = sourceFetch('/etc/apt/sources.list.d/docker.sources', '/var/lib/shipshape/apt_repository/docker.fetched');
+  it('reads the stamp of the last successful fetch and whether apt has index files for the source', () => {
+    expect(probe.parse('abc123\n/var/lib/apt/lists/download.docker.com_linux_debian_dists_bookworm_stable_binary-amd64_Packages\n', 0)).toEqual({ stamp: 'abc123', indexed: true });
+    expect(probe.parse('\n', 0)).toEqual({ indexed: false });
+  });
+});
+
 describe('apt_repository arguments', () => {
   const parse = (a: unknown) => aptRepository.schema.safeParse(a);
 
@@ -76,6 +87,14 @@ describe('apt_repository arguments', () => {
     expect(parse({ name: 'x' }).success).toBe(false);
     expect(parse({ name: 'x', state: 'absent' }).success).toBe(true);
   });
+
+  it('points errors at the argument, and leaves `{{ templates }}` to be checked after rendering', () => {
+    const at = { file: 'play.yml', line: 3, column: 5 };
+    const bad = validateModuleArgs(aptRepository, { name: 'x', uris: 'ftp://a.example/debian' }, { module: 'apt_repository', at });
+    expect(bad.ok || bad.errors.map((e) => e.message)).toEqual(['bad value for argument `uris` of `apt_repository`: "ftp://a.example/debian" is not a repository URI such as https://download.docker.com/linux/debian']);
+    const templated = validateModuleArgs(aptRepository, { name: 'x', uris: '{{ repo_uri }}', suites: '{{ suite }}' }, { module: 'apt_repository', at, skipTemplated: true });
+    expect(templated.ok).toBe(true);
+  });
 });
 
 describe('apt_repository plans', () => {
@@ -84,7 +103,7 @@ describe('apt_repository plans', () => {
     expect(described(p.steps)).toEqual([
       'write /etc/apt/keyrings/docker.asc mode 0644 owner root',
       'write /etc/apt/sources.list.d/docker.sources mode 0644 owner root',
-      'apt-get update of /etc/apt/sources.list.d/docker.sources only',
+      ...UPDATE,
     ]);
     expect((p.steps[1] as Extract<Step, { kind: 'write' }>).content).toBe(SOURCES);
     expect(p.reason).toBe('add the key /etc/apt/keyrings/docker.asc; add /etc/apt/sources.list.d/docker.sources; fetch its index');
@@ -103,21 +122,29 @@ describe('apt_repository plans', () => {
     expect(p.reason).toBe('/etc/apt/sources.list.d/docker.sources as declared, signed by /etc/apt/keyrings/docker.asc, index fetched');
   });
 
-  it('fetches an index that was never fetched (a failed update earlier) without rewriting anything', () => {
-    const p = planFor('apt_repository', DOCKER, { ...done, fetched: false });
-    expect(described(p.steps)).toEqual(['apt-get update of /etc/apt/sources.list.d/docker.sources only']);
-    expect(p.reason).toMatch(/never fetched/);
+  it('fetches again when the last fetch of this declaration failed (index files of an older key do not count)', () => {
+    const p = planFor('apt_repository', DOCKER, { ...done, fetched: { stamp: 'of-an-older-declaration', indexed: true } });
+    expect(described(p.steps)).toEqual(UPDATE);
+    expect(p.reason).toMatch(/no successful fetch since it was declared like this/);
+    const stampStep = p.steps[1] as Extract<Step, { kind: 'sh' }>;
+    expect(stampStep.script).toBe(`mkdir -p /var/lib/shipshape/apt_repository && echo ${STAMP} > /var/lib/shipshape/apt_repository/docker.fetched`);
+  });
+
+  it('fetches again when the index files are gone (rm -rf /var/lib/apt/lists/*)', () => {
+    const p = planFor('apt_repository', DOCKER, { ...done, fetched: { stamp: STAMP, indexed: false } });
+    expect(described(p.steps)).toEqual(UPDATE);
+    expect(p.reason).toMatch(/no index on this host yet/);
   });
 
   it('replaces a changed key and updates, leaving the matching .sources alone', () => {
     const p = planFor('apt_repository', DOCKER, { ...done, key: file('-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nold\n-----END PGP PUBLIC KEY BLOCK-----\n') });
-    expect(described(p.steps)).toEqual(['write /etc/apt/keyrings/docker.asc mode 0644 owner root', 'apt-get update of /etc/apt/sources.list.d/docker.sources only']);
+    expect(described(p.steps)).toEqual(['write /etc/apt/keyrings/docker.asc mode 0644 owner root', ...UPDATE]);
     expect(p.diff?.[0].before).toMatch(/^\(/);
   });
 
   it('removes a one-line docker.list, which would make apt fail on conflicting Signed-By values', () => {
     const p = planFor('apt_repository', DOCKER, { ...done, legacy: parseStatLine('regular file|644|root|root|90') });
-    expect(described(p.steps)).toEqual(['rm -f -- /etc/apt/sources.list.d/docker.list', 'apt-get update of /etc/apt/sources.list.d/docker.sources only']);
+    expect(described(p.steps)).toEqual(['rm -f -- /etc/apt/sources.list.d/docker.list', ...UPDATE]);
   });
 
   it('creates /etc/apt/keyrings where the release does not ship it', () => {
@@ -127,12 +154,12 @@ describe('apt_repository plans', () => {
 
   it('update_cache: false writes the files only', () => {
     expect(described(planFor('apt_repository', { ...DOCKER, update_cache: false }, fresh).steps)).toHaveLength(2);
-    expect(planFor('apt_repository', { ...DOCKER, update_cache: false }, { ...done, fetched: false }).steps).toEqual([]);
+    expect(planFor('apt_repository', { ...DOCKER, update_cache: false }, { ...done, fetched: { indexed: false } }).steps).toEqual([]);
   });
 
   it('signed_by names a keyring already on the host; a key this module wrote earlier is removed', () => {
     const a = { name: 'docker', uris: ['https://download.docker.com/linux/debian'], components: 'stable', signed_by: '/usr/share/keyrings/docker.gpg', architectures: 'amd64 arm64' };
-    const p = planFor('apt_repository', a, { ...done, fetched: true });
+    const p = planFor('apt_repository', a, done);
     const sources = (p.steps.find((s) => s.kind === 'write') as Extract<Step, { kind: 'write' }>).content;
     expect(sources).toMatch(/^Signed-By: \/usr\/share\/keyrings\/docker.gpg$/m);
     expect(sources).toMatch(/^Architectures: amd64 arm64$/m);
@@ -147,7 +174,7 @@ describe('apt_repository plans', () => {
 
   it('state: absent removes its files, and is a no-op when they are gone', () => {
     const p = planFor('apt_repository', { name: 'docker', state: 'absent' }, done);
-    expect(described(p.steps)).toEqual(['rm -f -- /etc/apt/sources.list.d/docker.sources /etc/apt/keyrings/docker.asc']);
+    expect(described(p.steps)).toEqual(['rm -f -- /etc/apt/sources.list.d/docker.sources /etc/apt/keyrings/docker.asc /var/lib/shipshape/apt_repository/docker.fetched']);
     expect(planFor('apt_repository', { name: 'docker', state: 'absent' }, fresh).reason).toBe('repository docker is absent');
   });
 
@@ -155,7 +182,7 @@ describe('apt_repository plans', () => {
     const ctx: PrepareContext = { readLocal: (p) => (p === 'docker.asc' ? DOCKER_APT_KEY : ''), render: (t) => t };
     const args = aptRepository.prepare!(aptRepository.schema.parse({ ...DOCKER, key: undefined, key_src: 'docker.asc' }), ctx);
     const plan = (a: typeof args) => aptRepository.plan(a, fresh as never, { host: debian12, access: sshAccess, check: false });
-    expect(plan(args).steps).toHaveLength(3);
+    expect(plan(args).steps).toHaveLength(4);
     expect(plan({ ...args, key_fingerprint: 'A'.repeat(40) }).fail).toMatch(/key_src docker.asc: its fingerprint is 9DC8/);
   });
 

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,11 +50,14 @@ Hostname h11.lab.test does match certificate
 @@error ${ERROR_LINE}
 `;
 
+const CADDYFILE_TEXT = 'h11.lab.test {\n\trespond hi\n}\n';
+const CADDYFILE_SHA = createHash('sha256').update(CADDYFILE_TEXT).digest('hex');
 const LOADED_OUT = `MainPID=265
 LoadState=loaded
 ActiveState=active
 Autosave=/var/lib/caddy/.config/caddy/autosave.json
 LoadedAt=2026-11-23 13:25:39.893020849 +0000
+Sha256=${CADDYFILE_SHA} /etc/caddy/Caddyfile
 `;
 
 const dns = parseDomainResolution(DNS_OUT);
@@ -105,6 +109,7 @@ describe('caddy facts', () => {
       autosave: '/var/lib/caddy/.config/caddy/autosave.json',
       loadedAt: '2026-11-23 13:25:39 +0000',
       newer: [],
+      sha256: { '/etc/caddy/Caddyfile': CADDYFILE_SHA },
     });
     expect(parseCaddyLoaded(`${LOADED_OUT}Newer=/etc/caddy/Caddyfile\n`).newer).toEqual(['/etc/caddy/Caddyfile']);
   });
@@ -266,6 +271,13 @@ describe('caddy_reload', () => {
     expect(p.reason).toBe('reload caddy: /etc/caddy/acme-ca-root.pem changed after it last loaded its config (2026-11-23 13:25:39 +0000)');
     // no autosave: it cannot be known what it runs
     expect(argv(planFor('caddy_reload', {}, { loaded: { ...loaded, loadedAt: undefined } }))).toEqual(['systemctl reload caddy']);
+  });
+
+  it('predicts, in check mode, the reload that an earlier task\'s rewrite of a watched file causes', () => {
+    expect(planFor('caddy_reload', { contents: { '/etc/caddy/Caddyfile': CADDYFILE_TEXT } }, { loaded }).steps).toEqual([]);
+    const p = planFor('caddy_reload', { contents: { '/etc/caddy/Caddyfile': 'new.lab.test {\n}\n' } }, { loaded }, {}, true);
+    expect(argv(p)).toEqual(['systemctl reload caddy']);
+    expect(p.reason).toBe('reload caddy: /etc/caddy/Caddyfile changes in this run');
   });
 
   it('predicts the reload on a host without Caddy yet, and leaves a stopped Caddy to the service task', () => {

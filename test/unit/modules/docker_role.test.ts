@@ -20,6 +20,8 @@ describe('docker role', () => {
       'apt: Docker packages installed',
       'file: /etc/docker',
       'copy: daemon.json',
+      'file: docker.service.d',
+      'copy: docker starts after ufw',
       'service: docker running',
       'user: deploy in the docker group',
     ]);
@@ -40,7 +42,8 @@ describe('docker role', () => {
     expect(t.slice(1, 4).map((x) => [x.module, x.args])).toEqual([
       ['apt', { name: ['docker-ce', 'docker-ce-cli', 'containerd.io', 'docker-buildx-plugin', 'docker-compose-plugin', 'docker-ce-rootless-extras'], state: 'absent' }],
       ['apt_repository', { name: 'docker', state: 'absent' }],
-      ['apt', { name: ['docker.io', 'docker-compose'], cache_valid_time: 3600 }],
+      // without recommends: needrestart would pull in binutils
+      ['apt', { name: ['docker.io', 'docker-compose', 'apparmor', 'xz-utils'], cache_valid_time: 3600, install_recommends: false }],
     ]);
     for (const x of t) expect(modules[x.module].schema.safeParse(x.args).success, x.name).toBe(true);
   });
@@ -63,7 +66,11 @@ describe('docker role', () => {
     expect(mergeDaemon(DEFAULT_DAEMON, { 'log-opts': null, 'log-driver': 'journald' })).toEqual({ 'log-driver': 'journald' });
     expect(daemon({}).args.validate).toBe(DAEMON_VALIDATE);
     expect(daemon({}).notify).toEqual(['restart docker']);
-    expect(docker.handlers!(docker.vars.parse({}))).toEqual([{ name: 'restart docker', module: 'service', args: { name: 'docker', state: 'restarted' } }]);
+    expect(docker.handlers!(docker.vars.parse({}))).toEqual([
+      { name: 'reload systemd', module: 'command', args: { argv: ['systemctl', 'daemon-reload'] } },
+      { name: 'restart docker', module: 'service', args: { name: 'docker', state: 'restarted' } },
+    ]);
+    expect(tasks({}).find((t) => t.name === 'docker starts after ufw')!.notify).toEqual(['reload systemd']);
   });
 
   it('docker_public_ports reach the firewall module as given', () => {

@@ -96,10 +96,10 @@ describe('docker_ufw plans', () => {
   it('on a host with ufw active: both files, validated, then the live rules of both families', () => {
     const p = planFor('docker_ufw', { public_ports: [8082] }, fresh);
     expect(steps(p)).toEqual([
-      "write /etc/ufw/after.rules (validated: sed -n '/^# BEGIN shipshape docker_ufw/,/^# END shipshape docker_ufw$/p' %s | iptables-restore --test --noflush)",
-      "write /etc/ufw/after6.rules (validated: sed -n '/^# BEGIN shipshape docker_ufw/,/^# END shipshape docker_ufw$/p' %s | ip6tables-restore --test --noflush)",
-      'iptables-restore --noflush',
-      'ip6tables-restore --noflush',
+      "write /etc/ufw/after.rules (validated: sed -n '/^# BEGIN shipshape docker_ufw/,/^# END shipshape docker_ufw$/p' %s | iptables-restore -w 30 --test --noflush)",
+      "write /etc/ufw/after6.rules (validated: sed -n '/^# BEGIN shipshape docker_ufw/,/^# END shipshape docker_ufw$/p' %s | ip6tables-restore -w 30 --test --noflush)",
+      'iptables-restore -w 30 --noflush',
+      'ip6tables-restore -w 30 --noflush',
     ]);
     // the write keeps the file's mode (ufw warns about group/world writable rule files)
     expect((p.steps[0] as Extract<Step, { kind: 'write' }>).mode).toBeUndefined();
@@ -118,7 +118,7 @@ describe('docker_ufw plans', () => {
   it('re-loads live rules someone flushed, without rewriting the files', () => {
     const lines = chainLines(only8082);
     const facts = { v4: file(withBlock(STOCK, ruleBlock(only8082))), v6: file(withBlock(STOCK6, ruleBlock(only8082))), ufw: active, live: { v4: ['-A DOCKER-USER -j RETURN'], v6: lines } };
-    expect(steps(planFor('docker_ufw', { public_ports: [8082] }, facts))).toEqual(['iptables-restore --noflush']);
+    expect(steps(planFor('docker_ufw', { public_ports: [8082] }, facts))).toEqual(['iptables-restore -w 30 --noflush']);
   });
 
   it('with ufw inactive writes the files only: ufw loads them when enabled', () => {
@@ -144,7 +144,7 @@ describe('docker_ufw plans', () => {
     const lines = chainLines(only8082);
     const facts = { v4: file(withBlock(STOCK, ruleBlock(only8082))), v6: file(withBlock(STOCK6, ruleBlock(only8082))), ufw: active, live: { v4: lines, v6: lines } };
     const p = planFor('docker_ufw', { state: 'absent', public_ports: [8082] }, facts);
-    expect(steps(p)).toEqual(['write /etc/ufw/after.rules', 'write /etc/ufw/after6.rules', 'iptables-restore --noflush', 'ip6tables-restore --noflush']);
+    expect(steps(p)).toEqual(['write /etc/ufw/after.rules', 'write /etc/ufw/after6.rules', 'iptables-restore -w 30 --noflush', 'ip6tables-restore -w 30 --noflush']);
     expect((p.steps[0] as Extract<Step, { kind: 'write' }>).content).toBe(STOCK);
     expect((p.steps[2] as Extract<Step, { kind: 'run' }>).input).toBe(restoreInput(['-A DOCKER-USER -j RETURN']));
   });

@@ -1,4 +1,5 @@
-import { homedir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { modules } from '../../../src/modules/index.js';
@@ -171,7 +172,8 @@ describe('caddy role tasks', () => {
     expect(by('Caddyfile')).toMatchObject({ dest: CADDYFILE, validate: VALIDATE, mode: '0644' });
     expect(VALIDATE).toBe('caddy validate --adapter caddyfile --config %s');
     expect(by('Caddyfile').content).toContain('\tacme_ca_root /etc/caddy/acme-ca-root.pem\n');
-    expect(by('caddy runs the current config')).toEqual({ files: [CADDYFILE, ACME_CA_ROOT] });
+    // /srv/pki/ca.pem does not exist here: no expected text for it, the copy task reports the missing file
+    expect(by('caddy runs the current config')).toEqual({ files: [CADDYFILE, ACME_CA_ROOT], contents: { [CADDYFILE]: by('Caddyfile').content } });
     // the inventory address is this host too (cloud NAT); www. is checked and waited for like the site
     expect(by('domains resolve to this host')).toEqual({ domains: ['example.com', 'www.example.com'], addresses: ['203.0.113.7'] });
     expect(by('certificates')).toEqual({ domains: ['example.com', 'www.example.com'], addresses: ['203.0.113.7'], wait: 60 });
@@ -213,8 +215,15 @@ describe('caddy role tasks', () => {
   it('removes a CA root it copied earlier once caddy_acme_ca_root is unset, and reloads on the Caddyfile alone', () => {
     const tasks = tasksFor({ caddy_sites: [site], caddy_source: 'debian' });
     expect(tasks.find((t) => t.module === 'file')).toEqual({ name: 'no ACME CA root certificate', module: 'file', args: { path: ACME_CA_ROOT, state: 'absent' } });
-    expect(tasks.find((t) => t.module === 'caddy_reload')!.args).toEqual({ files: [CADDYFILE] });
+    expect(tasks.find((t) => t.module === 'caddy_reload')!.args.files).toEqual([CADDYFILE]);
     expect(tasks.find((t) => t.name === 'Caddyfile')!.args.content).not.toContain('acme_ca');
+  });
+
+  it('gives the reload task the CA root text it will have, read from the controller', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-caddy-ca-'));
+    writeFileSync(join(dir, 'ca.pem'), 'PEM\n');
+    const t = tasksFor({ caddy_sites: [site], caddy_acme_ca_root: join(dir, 'ca.pem') }).find((x) => x.module === 'caddy_reload')!;
+    expect((t.args.contents as Record<string, string>)[ACME_CA_ROOT]).toBe('PEM\n');
   });
 
   it('refuses to fight the firewall role when it purges undeclared rules without 80/443', () => {
