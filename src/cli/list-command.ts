@@ -26,7 +26,9 @@ export async function listCommand(what: 'modules' | 'roles', name?: string): Pro
   for (const [k, p] of Object.entries(json.properties ?? {})) {
     const type = p.enum ? p.enum.join('|') : Array.isArray(p.type) ? p.type.join('|') : (p.type ?? 'any');
     const req = json.required?.includes(k) && p.default === undefined ? ' (required)' : '';
-    const def = p.default !== undefined ? ` [default: ${JSON.stringify(p.default)}]` : '';
+    const shown = p.default !== undefined ? JSON.stringify(p.default) : undefined;
+    // a key block or a long list would drown the table: say what it is instead
+    const def = shown === undefined ? '' : ` [default: ${shown.length > 100 ? `${shown.slice(0, 60)}... (${shown.length} characters)` : shown}]`;
     process.stdout.write(`  ${k}: ${type}${req}${def}\n`);
   }
 }

@@ -54,7 +54,39 @@ export function canonicalRule(r: UfwRule): string {
   const proto = r.proto === 'any' ? '' : r.proto;
   const comment = r.comment ? ` comment '${r.comment}'` : '';
   if (r.from_ip === 'any') return `${r.rule} ${r.port}${proto ? '/' + proto : ''}${comment}`;
-  return `${r.rule} from ${r.from_ip} to any port ${r.port}${proto ? ' proto ' + proto : ''}${comment}`;
+  return `${r.rule} from ${ufwSource(r.from_ip)} to any port ${r.port}${proto ? ' proto ' + proto : ''}${comment}`;
+}
+
+/**
+ * A source as ufw stores (and `ufw show added` prints) it: a single address without /32 or /128, IPv4 host
+ * bits cleared (10.0.0.5/24 -> 10.0.0.0/24), IPv6 lower case and compressed (host bits kept, as ufw does).
+ * Comparing the declared form would make every run re-add it, and the owned-rule clean-up delete it.
+ */
+export function ufwSource(from: string): string {
+  const [net, bitsText] = from.split('/');
+  const family = isIP(net);
+  if (family === 0) return from;
+  const width = family === 4 ? 32 : 128;
+  const bits = bitsText === undefined ? width : Number(bitsText);
+  if (family === 4) {
+    const n = addressBits(net, 4);
+    const mask = bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << BigInt(32 - bits);
+    const masked = n & mask;
+    const text = [24n, 16n, 8n, 0n].map((sh) => String((masked >> sh) & 255n)).join('.');
+    return bits === 32 ? text : `${text}/${bits}`;
+  }
+  const n = addressBits(net, 6);
+  const groups = Array.from({ length: 8 }, (_, i) => ((n >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
+  // RFC 5952: the longest run of two or more zero groups (the first of equals) becomes ::
+  let best = { at: -1, len: 1 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  const text = best.at < 0 ? groups.join(':') : `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.len).join(':')}`;
+  return bits === 128 ? text : `${text}/${bits}`;
 }
 
 /** ufw's command words for a canonical rule: "allow from X to any port 22 proto tcp" -> argv. */

@@ -105,7 +105,7 @@ describe('a fresh VPS hardened by site.yml', () => {
     const sysctl = host.tasks.filter((t) => t.role === 'sysctl_hardening');
     expect(sysctl.length).toBeGreaterThan(20);
     expect(sysctl.every((t) => t.status === 'skipped' && /read-only in a systemd-nspawn container/.test(t.reason))).toBe(true);
-    console.log(`first apply on a fresh host: ${seconds(took)}, ${host.changed} changed, ${host.skipped} skipped`);
+    console.log(`first apply on a fresh host: ${seconds(took)}, ${host.changed} changed, ${host.tasks.filter((t) => t.status === "skipped").length} skipped`);
   });
 
   it('refuses root and passwords; the deploy user logs in with its key and has sudo', async () => {
@@ -173,14 +173,17 @@ describe('a fresh VPS hardened by site.yml', () => {
 
   it('fail2ban bans a second host that keeps failing SSH logins, and lets it in again when unbanned', async () => {
     expect(await reachableFrom('h4', h3.addr, 22)).toBe(true);
-    const attempt = `ssh -o BatchMode=yes -o ConnectTimeout=4 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no nosuchuser@${h3.addr} true`;
-    for (let i = 0; i < 6; i++) await nsExec('h4', attempt);
-    let banned = '';
-    for (let i = 0; i < 20 && !banned.includes(h4.addr); i++) {
-      banned = await onHost('h3', 'fail2ban-client status sshd');
-      if (!banned.includes(h4.addr)) await new Promise((r) => setTimeout(r, 500));
+    // an unknown user, no key offered: "Invalid user nosuchuser from 10.99.0.14" in the journal, fail2ban's
+    // default filter. `timeout`: a ban that lands mid-handshake drops the packets and ssh would wait forever
+    const attempt = `timeout 8 ssh -o BatchMode=yes -o ConnectTimeout=4 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no nosuchuser@${h3.addr} true </dev/null`;
+    const bannedNow = async () => (await onHost('h3', 'fail2ban-client status sshd')).includes(h4.addr);
+    for (let i = 0; i < 5; i++) await nsExec('h4', attempt);
+    let banned = false;
+    for (let i = 0; i < 20 && !banned; i++) {
+      banned = await bannedNow();
+      if (!banned) await new Promise((r) => setTimeout(r, 500));
     }
-    expect(banned).toContain(h4.addr);
+    expect(banned).toBe(true);
     expect(await reachableFrom('h4', h3.addr, 22)).toBe(false);
     // the controller (on the ignore list) still gets in
     expect((await sshLogin(lab, 'deploy', h3.addr, 'true')).code).toBe(0);
@@ -234,7 +237,7 @@ describe('a fresh VPS hardened by site.yml', () => {
     expect(changedTasks(r.report, 'h3')).toEqual(['firewall|firewall rules']);
     // the rule open to anyone, added by the first run, is gone without firewall_purge: the role owns it
     const added = await onHost('h3', 'ufw show added');
-    expect(added).toContain(`ufw allow from ${lab.gateway}/32 to any port 22 proto tcp comment 'shipshape ssh'`);
+    expect(added).toContain(`ufw allow from ${lab.gateway} to any port 22 proto tcp comment 'shipshape ssh'`);
     expect(added).not.toMatch(/^ufw allow 22\/tcp/m);
     expect(await reachableFrom('h4', h3.addr, 22)).toBe(false);
     expect(await tcpOpen(h3.addr, 22)).toBe(true);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseUfw } from '../../../src/facts/ufw.js';
 import { modules } from '../../../src/modules/index.js';
-import { cidrContains, isCidr } from '../../../src/modules/ufw.js';
+import { cidrContains, isCidr, ufwSource } from '../../../src/modules/ufw.js';
 import { debian12, planFor, sshAccess } from '../helpers/plan.js';
 
 // recorded on a lab host (Debian 12, ufw 0.36.2) after `ufw allow 22/tcp; ufw allow from 10.99.0.1 to any port 2222 proto tcp`
@@ -88,7 +88,7 @@ describe('ufw: IPv6, rules it owns, lockout refused before any change', () => {
     const facts = active(["allow 22/tcp comment 'shipshape ssh'", 'allow 8080/tcp']);
     const p = planFor('ufw', { rules: [{ port: 22, from_ip: '10.99.0.1/32', comment: 'shipshape ssh' }], owned_comment: 'shipshape' }, facts);
     expect(argv(p)).toEqual([
-      "ufw allow from 10.99.0.1/32 to any port 22 proto tcp comment shipshape ssh",
+      "ufw allow from 10.99.0.1 to any port 22 proto tcp comment shipshape ssh",
       "ufw delete allow 22/tcp comment shipshape ssh",
     ]);
     expect(p.reason).toMatch(/remove no longer declared "allow 22\/tcp comment 'shipshape ssh'"/);
@@ -121,5 +121,24 @@ describe('ufw: IPv6, rules it owns, lockout refused before any change', () => {
     expect(cidrContains('2001:db8::/32', '10.0.0.1')).toBe(false);
     expect(['10.0.0.0/8', '2001:db8::/32', '203.0.113.7', '::1'].every(isCidr)).toBe(true);
     expect(['10.0.0.0/33', 'office', '10.0.0.0/8/1', '2001:db8::/129'].some(isCidr)).toBe(false);
+  });
+});
+
+describe('ufw: sources compared in the form ufw stores them', () => {
+  it('drops /32 and /128, clears IPv4 host bits, compresses IPv6 (keeping its host bits, as ufw does)', () => {
+    expect(ufwSource('10.99.0.1/32')).toBe('10.99.0.1');
+    expect(ufwSource('10.0.0.5/24')).toBe('10.0.0.0/24');
+    expect(ufwSource('0.0.0.0/0')).toBe('0.0.0.0/0');
+    expect(ufwSource('2001:DB8:0::1/64')).toBe('2001:db8::1/64');
+    expect(ufwSource('2001:db8:0:0:1:0:0:1/128')).toBe('2001:db8::1:0:0:1');
+    expect(ufwSource('fe80::')).toBe('fe80::');
+    expect(ufwSource('::1')).toBe('::1');
+  });
+
+  it('a declared /32 matches the rule ufw shows, so a re-run neither adds nor removes it', () => {
+    const rule = { port: 22, from_ip: '10.99.0.1/32', comment: 'shipshape ssh' };
+    const shown = "allow from 10.99.0.1 to any port 22 proto tcp comment 'shipshape ssh'";
+    const p = planFor('ufw', { rules: [rule], owned_comment: 'shipshape' }, { ufw: { ...fresh, active: true, rules: [shown] } });
+    expect(p.steps).toEqual([]);
   });
 });
