@@ -31,6 +31,7 @@ writeFileSync(
           caddy_email: 'ops@lab.test',
           docker_source: 'debian',
           caddy_source: 'debian',
+          caddy_sites: [{ domain: host.fqdn, respond: `hello from ${host.name}, provisioned by shipshape` }],
         },
         hosts: { [host.name]: { host: host.addr } },
       },
@@ -50,5 +51,6 @@ if (applied !== 0) process.exit(applied);
 const again = step('apply again: nothing should change', ['apply', site, '-i', inventory, '--yes']);
 const check = step('check for drift (exit 0 = none)', ['check', site, '-i', inventory]);
 console.log(`\nInventory: ${inventory}\nLog in:    ssh -i ${lab.keyPath} -o UserKnownHostsFile=${join(dir, 'known_hosts')} deploy@${host.addr}`);
+console.log(`HTTPS:     curl --cacert <(curl -sk https://127.0.0.1:15000/roots/0) --resolve ${host.fqdn}:443:${host.addr} https://${host.fqdn}/`);
 console.log('Stop the lab with: npm run lab -- down');
 process.exit(again || check);

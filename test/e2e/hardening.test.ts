@@ -105,7 +105,7 @@ describe('a fresh VPS hardened by site.yml', () => {
     const sysctl = host.tasks.filter((t) => t.role === 'sysctl_hardening');
     expect(sysctl.length).toBeGreaterThan(20);
     expect(sysctl.every((t) => t.status === 'skipped' && /read-only in a systemd-nspawn container/.test(t.reason))).toBe(true);
-    console.log(`first apply on a fresh host: ${seconds(took)}, ${host.changed} changed, ${host.tasks.filter((t) => t.status === "skipped").length} skipped`);
+    console.log(`first apply on a fresh host: ${seconds(took)}, ${host.changed} changed, ${host.tasks.filter((t) => t.status === 'skipped').length} skipped`);
   });
 
   it('refuses root and passwords; the deploy user logs in with its key and has sudo', async () => {
