@@ -19,7 +19,7 @@ export interface Run {
   sshMasterCpuS: number;
   /** GNU time's %M: the largest resident set of one process of the run */
   maxRssKb: number;
-  /** the largest sum of RSS over all processes of the run, sampled 4 times a second (pages shared
+  /** the largest sum of RSS over all processes of the run, as MemorySampler saw it (pages shared
    * between processes, e.g. Ansible's forked workers, are counted once per process: an upper bound) */
   peakRssSumKb: number;
   /** the same for PSS (shared pages split among sharers; depends on what else runs on the machine) */

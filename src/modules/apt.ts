@@ -67,15 +67,23 @@ const CONF = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--
  * for minutes on a freshly booted VPS: wait for it (up to 5 minutes) instead of failing. Any other error
  * fails at once, so a broken repository is reported without delay.
  */
-export const UPDATE_SCRIPT = [
-  'n=0',
-  `until out=$(apt-get ${LOCK.join(' ')} -q update 2>&1); do`,
-  `  case $out in *'Could not get lock'*) ;; *) printf '%s\\n' "$out"; exit 100 ;; esac`,
-  `  n=$((n + 1)); if [ "$n" -ge 60 ]; then printf '%s\\n' "$out"; exit 100; fi`,
-  '  sleep 5',
-  'done',
-  `printf '%s\\n' "$out"`,
-].join('\n');
+/**
+ * `apt-get update` that waits (up to 5 minutes) for another apt holding the lists lock, which
+ * DPkg::Lock::Timeout does not cover: apt-daily holds it on a freshly booted VPS.
+ */
+export function aptUpdateScript(options: string): string {
+  return [
+    'n=0',
+    `until out=$(apt-get -q ${options} update 2>&1); do`,
+    `  case $out in *'Could not get lock'*) ;; *) printf '%s\\n' "$out"; exit 100 ;; esac`,
+    `  n=$((n + 1)); if [ "$n" -ge 60 ]; then printf '%s\\n' "$out"; exit 100; fi`,
+    '  sleep 5',
+    'done',
+    `printf '%s\\n' "$out"`,
+  ].join('\n');
+}
+
+export const UPDATE_SCRIPT = aptUpdateScript(LOCK.join(' '));
 
 const wantsUpdate = (a: Args) => a.update_cache ?? a.cache_valid_time !== undefined;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { aptUpdateScript } from './apt.js';
 import { defineModule, type Plan, type PlanContext } from '../core/module.js';
 import type { FileDiff } from '../core/result.js';
 import { run, sh, type Step } from '../core/step.js';
@@ -223,15 +224,7 @@ function planAbsent(a: Args, f: RepoFacts): Plan {
  */
 export function updateScript(sourcesPath: string): string {
   const opts = [`-o Dir::Etc::sourcelist=${sourcesPath}`, '-o Dir::Etc::sourceparts=-', '-o APT::Get::List-Cleanup=0', '--error-on=any'].join(' ');
-  return [
-    'n=0',
-    `until out=$(apt-get -q ${opts} update 2>&1); do`,
-    `  case $out in *'Could not get lock'*) ;; *) printf '%s\\n' "$out"; exit 100 ;; esac`,
-    `  n=$((n + 1)); if [ "$n" -ge 60 ]; then printf '%s\\n' "$out"; exit 100; fi`,
-    '  sleep 5',
-    'done',
-    `printf '%s\\n' "$out"`,
-  ].join('\n');
+  return aptUpdateScript(opts);
 }
 
 function sameFile(cur: FileContent, text: string): boolean {

@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDnsName } from '../../scripts/lab/index.js';
 import { FIXTURES, changedTasks, freshHosts, hostExec, shipshape, shipshapeJson, writeInventory, type JsonReport, type Lab } from './support.js';
+import { stopwatch } from './support.js';
 
 const run = promisify(execFile);
 const PLAYBOOK = join(FIXTURES, 'caddy', 'site.yml');
@@ -32,16 +33,8 @@ const UPSTREAM_BODY = 'hello from the upstream on h11\n';
 let lab: Lab;
 let inventory: string;
 let rootPem: string;
-const timings: string[] = [];
+const { timings, timed } = stopwatch();
 
-async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  try {
-    return await fn();
-  } finally {
-    timings.push(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }
-}
 
 type Task = JsonReport['hosts'][string]['tasks'][number] & { module: string; output?: string; duration_ms: number };
 const caddyTasks = (r: JsonReport) => (r.hosts[HOST].tasks as Task[]).filter((t) => t.role === 'caddy');

@@ -22,6 +22,7 @@ import {
   type Lab,
   type LabHost,
 } from './support.js';
+import { stopwatch } from './support.js';
 
 const PLAYBOOK = join(FIXTURES, 'foundation', 'site.yml');
 const BAD_SUDOERS = join(FIXTURES, 'foundation', 'bad-sudoers.yml');
@@ -48,16 +49,8 @@ function appConf(host: string, addr: string, tier: string, contact: string): str
 
 let lab: Lab;
 let inventory: string;
-const timings: string[] = [];
+const { timings, timed } = stopwatch();
 
-async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  try {
-    return await fn();
-  } finally {
-    timings.push(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }
-}
 
 /** The lab hosts logged in as root (this playbook creates no login user for shipshape itself). */
 function foundationInventory(hosts: LabHost[]): string {

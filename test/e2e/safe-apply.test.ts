@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, PLAYBOOKS, freshHosts, hostExec, shipshape, shipshapeJson, sshLogin, tcpOpen, writeInventory, type Lab, type LabHost } from './support.js';
+import { stopwatch } from './support.js';
 
 const SITE = join(PLAYBOOKS, 'site.yml');
 const NO_SSH_FIREWALL = join(FIXTURES, 'safe-apply', 'firewall-without-ssh.yml');
@@ -24,17 +25,9 @@ const NO_SSH_FIREWALL = join(FIXTURES, 'safe-apply', 'firewall-without-ssh.yml')
 const ACCESS = ['-t', 'deploy_user,ssh,firewall'];
 const DROP_IN = '/etc/ssh/sshd_config.d/00-shipshape.conf';
 
-const timings: string[] = [];
+const { timings, timed } = stopwatch();
 afterAll(() => console.log(`safe-apply timings:\n  ${timings.join('\n  ')}`));
 
-async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  try {
-    return await fn();
-  } finally {
-    timings.push(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }
-}
 
 async function fresh(name: string): Promise<{ lab: Lab; host: LabHost }> {
   const lab = await timed(`fresh ${name}`, () => freshHosts([name]));

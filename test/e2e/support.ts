@@ -124,3 +124,17 @@ export async function sshLogin(lab: Lab, user: string, addr: string, cmd: string
 
 export const PLAYBOOKS = join(ROOT, 'playbooks');
 export const FIXTURES = join(ROOT, 'test', 'e2e', 'fixtures');
+
+/** A stopwatch for a test file: `timed('first apply', () => ...)`, then print `timings` in afterAll. */
+export function stopwatch() {
+  const timings: string[] = [];
+  const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await fn();
+    } finally {
+      timings.push(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+  };
+  return { timings, timed };
+}

@@ -1,3 +1,4 @@
+import { probeLocally } from '../helpers/probe.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,14 +9,6 @@ import { newNonce, parseBatch, renderBatch } from '../../../src/core/script.js';
 import { checkStatus } from '../../../src/facts/command.js';
 
 /** Run one probe the way the engine does (a batch script under /bin/sh) and parse its answer. */
-function probeLocally<T>(p: Probe<T>): T {
-  const nonce = newNonce();
-  const batch = { probes: [p] };
-  const r = spawnSync('sh', ['-c', renderBatch(batch, nonce)], { encoding: 'utf8' });
-  const section = parseBatch(r.stdout, batch, nonce).probes.get(p.id)!;
-  return p.parse(section.stdout, section.code);
-}
-
 describe('unless check status', () => {
   const dir = mkdtempSync(join(tmpdir(), "shipshape cmd 'q' "));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

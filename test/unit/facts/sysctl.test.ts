@@ -1,16 +1,9 @@
+import { probeLocally } from '../helpers/probe.js';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Probe } from '../../../src/core/probe.js';
 import { newNonce, parseBatch, renderBatch } from '../../../src/core/script.js';
 import { normalizeSysctlValue, sysctlValue } from '../../../src/facts/sysctl.js';
-
-function probeLocally<T>(p: Probe<T>): T {
-  const nonce = newNonce();
-  const batch = { probes: [p] };
-  const r = spawnSync('sh', ['-c', renderBatch(batch, nonce)], { encoding: 'utf8' });
-  const section = parseBatch(r.stdout, batch, nonce).probes.get(p.id)!;
-  return p.parse(section.stdout, section.code);
-}
 
 const hasSysctl = spawnSync('sh', ['-c', 'command -v sysctl']).status === 0;
 

@@ -1,3 +1,4 @@
+import { probeLocally } from '../helpers/probe.js';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,14 +20,6 @@ import {
 } from '../../../src/facts/users.js';
 
 /** Run one probe the way the engine does (inside a batch script under /bin/sh) and parse its answer. */
-function probeLocally<T>(p: Probe<T>): T {
-  const nonce = newNonce();
-  const batch = { probes: [p] };
-  const r = spawnSync('sh', ['-c', renderBatch(batch, nonce)], { encoding: 'utf8' });
-  const section = parseBatch(r.stdout, batch, nonce).probes.get(p.id)!;
-  return p.parse(section.stdout, section.code);
-}
-
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 // recorded on Debian 12 (bookworm), trimmed
