@@ -54,6 +54,16 @@ export default defineRole({
       notify: ['reload ssh'],
     },
     {
+      // on a host whose firewall is already up, the new SSH port must be open BEFORE sshd moves
+      // there, or the guard's confirmation login is dropped (the firewall role runs after this one)
+      name: 'SSH port open in an active firewall',
+      module: 'command',
+      args: {
+        argv: ['ufw', 'allow', `${v.ssh_port}/tcp`, 'comment', 'shipshape ssh'],
+        unless: `! (ufw status 2>/dev/null | grep -q '^Status: active') || ufw show added | grep -qxF "ufw allow ${v.ssh_port}/tcp comment 'shipshape ssh'"`,
+      },
+    },
+    {
       name: 'sshd hardened settings',
       module: 'sshd_config',
       args: {
