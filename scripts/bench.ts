@@ -6,11 +6,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { labUp, sshOptions } from './lab/index.js';
+import { sshOptions } from './lab/index.js';
 import { labDir } from './lab/paths.js';
 import { missingPackages } from './lab/prerequisites.js';
 import { USAGE, UsageError, benchHostNames, parseArgs, type BenchArgs } from './bench/args.js';
-import { stopBenchHosts } from './bench/hosts.js';
+import { freshBenchHosts, stopBenchHosts } from './bench/hosts.js';
 import { GNU_TIME, killRunning, measure, median } from './bench/measure.js';
 import { roundTable, verdictLines, type Reference, type Round } from './bench/report.js';
 import { ANSIBLE_SITE, ROOT, SHIPSHAPE_BIN, SITE, ansibleRoleTags, sha256, siteRoles, writeAnsibleSetup, writeShipshapeInventory } from './bench/setup.js';
@@ -132,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
       names.forEach((n) => used.add(n));
       const roundDir = path.join(runDir, `${count}-hosts`);
       say(`${count} host(s) ${names[0]}${count > 1 ? `..${names.at(-1)}` : ''}: fresh hosts for shipshape`);
-      let lab = await labUp({ hosts: names, fresh: true });
+      let lab = await freshBenchHosts(names);
       const loadavgBefore = os.loadavg();
       const inventoryDir = writeShipshapeInventory(path.join(roundDir, 'shipshape', 'inventory'), lab, lab.hosts);
       const progress = (tool: string) => (msg: string) => say(`${count}h ${tool} ${msg}`);
@@ -141,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
       if (shipshape.problems.length === 0) round.reference = await reference(lab.hosts[0], args.repeat, path.join(roundDir, 'reference'));
       if (!args.skipAnsible && shipshape.problems.length === 0) {
         say(`${count} host(s): fresh hosts again for Ansible`);
-        lab = await labUp({ hosts: names, fresh: true });
+        lab = await freshBenchHosts(names);
         const setup = writeAnsibleSetup(path.join(roundDir, 'ansible'), lab, lab.hosts);
         round.ansible = await benchAnsible({ hosts: names, repeat: args.repeat, logDir: path.join(roundDir, 'ansible'), setup, tags }, progress('ansible'));
       }

@@ -1,11 +1,31 @@
-// Stopping the bench's own hosts when it is done: on 2 shared cores, idle hosts running dockerd and
-// caddy slow down everyone else. Only the names given are touched, under the lab lock, and the lab's
-// inventory is rewritten to list the hosts still running (as `labUp` does).
+// The bench's own hosts (h30..h49 only): booted fresh for every tool, stopped when the bench is done.
 import { labHost } from '../lab/addressing.js';
 import { hostProcesses, knownHostNames, stopHost } from '../lab/host.js';
+import { labUp, type Lab } from '../lab/index.js';
 import { writeInventory } from '../lab/inventory.js';
 import { withLabLock } from '../lab/lock.js';
+import { DNS_MANAGEMENT } from '../lab/services.js';
 
+/**
+ * Fresh hosts, as delivered. Their DNS names are cleared first: the lab adds a host's A record again
+ * each time it re-creates the host, pebble-challtestsrv keeps every copy, and after about a dozen
+ * re-creations the answer outgrows 512 bytes and Pebble's resolver fails ("dns: overflowing header
+ * size"), so ACME fails for that host. The bench re-creates its hosts twice per round.
+ */
+export async function freshBenchHosts(names: string[]): Promise<Lab> {
+  for (const n of names) {
+    const res = await fetch(`${DNS_MANAGEMENT}/clear-a`, { method: 'POST', body: JSON.stringify({ host: labHost(n).fqdn }) }).catch(() => undefined);
+    // not running yet (a first lab start): labUp starts it with no records at all
+    if (res && !res.ok) throw new Error(`clearing the lab DNS name of ${n}: HTTP ${res.status}`);
+  }
+  return labUp({ hosts: names, fresh: true });
+}
+
+/**
+ * On 2 shared cores, idle hosts running dockerd, caddy and fail2ban slow everyone else down. Only the
+ * names given are stopped, under the lab lock; the lab's inventory then lists the hosts still running
+ * (as `labUp` writes it).
+ */
 export async function stopBenchHosts(names: string[]): Promise<void> {
   await withLabLock(async () => {
     await Promise.all(names.map(stopHost));

@@ -201,6 +201,9 @@ function readDnsNames(): Record<string, string> {
 
 async function postAddA(name: string, addr: string): Promise<void> {
   const body = JSON.stringify({ host: name, addresses: [addr] });
+  // challtestsrv keeps every record added: clear first, or a name re-added at each host re-creation
+  // grows past 512 bytes and Pebble's resolver fails with "overflowing header size"
+  await sh`curl -fsS --max-time 5 -X POST -d ${JSON.stringify({ host: name })} ${DNS_MANAGEMENT}/clear-a`;
   await sh`curl -fsS --max-time 5 -X POST -d ${body} ${DNS_MANAGEMENT}/add-a`;
 }
 
