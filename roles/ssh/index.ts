@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { shq } from '../../src/core/quote.js';
+import { isCidr } from '../../src/modules/ufw.js';
 import { defineRole } from '../../src/playbook/role.js';
 
 const vars = z.object({
@@ -6,7 +8,20 @@ const vars = z.object({
   ssh_permit_root_login: z.boolean().default(false),
   ssh_allow_tcp_forwarding: z.boolean().default(false),
   ssh_max_auth_tries: z.number().int().min(2).max(10).default(3),
+  /** the firewall role's variable: the new port is opened only to these networks, as that role will */
+  ssh_allow_from: z.array(z.string().refine(isCidr, 'an address or a network in CIDR form, e.g. "203.0.113.0/24"')).default([]),
 });
+
+/**
+ * ufw commands that open the SSH port the way the firewall role declares it (same comment), so
+ * that role then finds the rule as its own instead of replacing it.
+ */
+function openSshPort(port: number, from: string[]): string {
+  const rules = from.length
+    ? from.map((f) => `ufw allow from ${shq(f)} to any port ${port} proto tcp comment 'shipshape ssh'`)
+    : [`ufw allow ${port}/tcp comment 'shipshape ssh'`];
+  return rules.join(' && ');
+}
 
 /**
  * Algorithms chosen so ssh-audit reports no failure and no warning on OpenSSH 8.9-10.x
@@ -59,8 +74,9 @@ export default defineRole({
       name: 'SSH port open in an active firewall',
       module: 'command',
       args: {
-        argv: ['ufw', 'allow', `${v.ssh_port}/tcp`, 'comment', 'shipshape ssh'],
-        unless: `! (ufw status 2>/dev/null | grep -q '^Status: active') || ufw show added | grep -qxF "ufw allow ${v.ssh_port}/tcp comment 'shipshape ssh'"`,
+        cmd: openSshPort(v.ssh_port, v.ssh_allow_from),
+        // skipped when ufw is not active, or when some rule already lets this port in
+        unless: `! (ufw status 2>/dev/null | grep -q '^Status: active') || ufw show added | grep -Eq '^ufw (allow|limit) (${v.ssh_port}/tcp|.* port ${v.ssh_port} proto tcp)( |$)'`,
       },
     },
     {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAptRepo, hostAptDirectConf, type LabAptRepo } from '../../scripts/lab/index.js';
 import { DOCKER_APT_KEY } from '../../roles/docker/docker-key.js';
 import { changedTasks, FIXTURES, freshHosts, hostExec, shipshape, shipshapeJson, writeInventory, type Lab, type LabHost } from './support.js';
+import { stopwatch } from './support.js';
 
 const H = 'h10';
 const VENDOR = join(FIXTURES, 'docker', 'vendor.yml');
@@ -19,16 +20,7 @@ let lab: Lab;
 let host: LabHost;
 let repo: LabAptRepo;
 let inv: string;
-const timings: Record<string, number> = {};
-
-async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  const t = Date.now();
-  try {
-    return await fn();
-  } finally {
-    timings[label] = (Date.now() - t) / 1000;
-  }
-}
+const { timings, timed } = stopwatch();
 
 const root = async (cmd: string) => {
   const r = await hostExec(H, cmd);
@@ -51,7 +43,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  console.log(`docker vendor e2e timings (s): ${JSON.stringify(timings)}`);
+  console.log(`docker vendor e2e timings:\n  ${timings.join('\n  ')}`);
 });
 
 describe('docker role, vendor repository (the lab stand-in)', () => {

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changedTasks, freshHosts, hostExec, PLAYBOOKS, shipshapeJson, sshLogin, tcpOpen, writeInventory, type JsonReport, type Lab, type LabHost } from './support.js';
+import { stopwatch } from './support.js';
 import { busyboxRootfs, PAGE, sshWithInput, waitFor } from './fixtures/docker/busybox.js';
 
 const H = 'h9';
@@ -18,16 +19,7 @@ const IMAGE = 'shipshape/busybox:e2e';
 let lab: Lab;
 let host: LabHost;
 let inv: string;
-const timings: Record<string, number> = {};
-
-async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  const t = Date.now();
-  try {
-    return await fn();
-  } finally {
-    timings[label] = (Date.now() - t) / 1000;
-  }
-}
+const { timings, timed } = stopwatch();
 
 async function apply(label: string, extra: string[] = []) {
   const r = await timed(label, () => shipshapeJson('apply', SITE, inv, extra));
@@ -86,7 +78,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  console.log(`docker e2e timings (s): ${JSON.stringify(timings)}`);
+  console.log(`docker e2e timings:\n  ${timings.join('\n  ')}`);
 });
 
 describe('docker role on a fresh host (Debian docker.io), with the hardening roles', () => {
@@ -102,7 +94,7 @@ describe('docker role on a fresh host (Debian docker.io), with the hardening rol
     const r = await apply('first apply');
     expect(r.host.changed).toBeGreaterThan(0);
     const ms = (r.host.tasks as { role: string | null; duration_ms?: number }[]).filter((t) => t.role === 'docker').reduce((n, t) => n + (t.duration_ms ?? 0), 0);
-    timings['first apply: docker role tasks'] = ms / 1000;
+    timings.push(`first apply: docker role tasks: ${(ms / 1000).toFixed(1)} s`);
     expect(await root('systemctl is-active docker; systemctl is-enabled docker')).toBe('active\nenabled');
     // systemd has read the drop-in: at boot docker waits for ufw's rules
     expect(await root('systemctl show -p After --value docker')).toMatch(/\bufw\.service\b/);
