@@ -46,9 +46,7 @@ export async function runHost(
     const refusal = link.onBootstrap ? await loginKeysRefusal(link, plays) : undefined;
     if (refusal) {
       const { task, why } = refusal;
-      const result: TaskResult = { name: task.name, ...(task.role ? { role: task.role } : {}), module: task.module.name, status: 'failed', reason: why, diff: [], commands: [], durationMs: 0 };
-      results.push(result);
-      emit({ type: 'task-done', host, result });
+      results.push(refused(emit, host, task, why));
       return done(emit, summarize(host, results, false, `refused before anything was applied: task "${task.name}" would leave ${spec.user} unable to log in from here; ${host} is unchanged`), link);
     }
     let info: HostInfo | undefined;
@@ -65,6 +63,13 @@ export async function runHost(
   } finally {
     await link.close();
   }
+}
+
+/** A task that failed before anything ran on the host: reported, never applied. */
+function refused(emit: EventSink, host: string, task: TaskInstance, reason: string): TaskResult {
+  const result: TaskResult = { name: task.name, ...(task.role ? { role: task.role } : {}), module: task.module.name, status: 'failed', reason, diff: [], commands: [], durationMs: 0 };
+  emit({ type: 'task-done', host, result });
+  return result;
 }
 
 function done(emit: EventSink, report: HostRunReport, link: HostLink): HostRunReport {
@@ -288,18 +293,7 @@ class PlayRunner {
       if (!why) continue;
       this.stopped = `task "${task.name}" was refused before any change`;
       this.emit({ type: 'task-start', host: this.link.spec.name, task: task.name, role: task.role });
-      const result: TaskResult = {
-        name: task.name,
-        ...(task.role ? { role: task.role } : {}),
-        module: task.module.name,
-        status: 'failed',
-        reason: `refused before any task of this play ran: ${why}`,
-        diff: [],
-        commands: [],
-        durationMs: 0,
-      };
-      this.results.push(result);
-      this.emit({ type: 'task-done', host: this.link.spec.name, result });
+      this.results.push(refused(this.emit, this.link.spec.name, task, `refused before any task of this play ran: ${why}`));
       return;
     }
   }
