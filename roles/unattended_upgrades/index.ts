@@ -71,8 +71,9 @@ export default defineRole({
         validate: 'apt-config -c %s dump',
       },
     },
-    // apt-daily refreshes the lists, apt-daily-upgrade runs unattended-upgrade: both are needed
-    { name: 'apt lists refreshed daily', module: 'service', args: { name: 'apt-daily.timer', state: 'started', enabled: true } },
-    { name: 'upgrades run daily', module: 'service', args: { name: 'apt-daily-upgrade.timer', state: 'started', enabled: true } },
+    // apt-daily refreshes the lists, apt-daily-upgrade runs unattended-upgrade: both are needed. masked: false
+    // in every role's service task: a unit masked by hand is drift that apply undoes, not a failure
+    { name: 'apt lists refreshed daily', module: 'service', args: { name: 'apt-daily.timer', state: 'started', enabled: true, masked: false } },
+    { name: 'upgrades run daily', module: 'service', args: { name: 'apt-daily-upgrade.timer', state: 'started', enabled: true, masked: false } },
   ],
 });
