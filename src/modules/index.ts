@@ -13,6 +13,8 @@ import sysctl from './sysctl.js';
 import template from './template.js';
 import sshdConfig from './sshd_config.js';
 import ufw from './ufw.js';
+import sudoPolicy from './sudo_policy.js';
+import aptConfig from './apt_config.js';
 import aptRepository from './apt_repository.js';
 import dockerUfw from './docker_ufw.js';
 import caddyCertificates from './caddy_certificates.js';
@@ -36,6 +38,8 @@ export const modules: Record<string, ModuleDef> = {
   template,
   sshd_config: sshdConfig,
   ufw,
+  sudo_policy: sudoPolicy,
+  apt_config: aptConfig,
   apt_repository: aptRepository,
   docker_ufw: dockerUfw,
   caddy_certificates: caddyCertificates,
