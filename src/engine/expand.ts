@@ -4,7 +4,7 @@ import { InputError, type SourcePos } from '../core/input-error.js';
 import type { ModuleDef, PrepareContext } from '../core/module.js';
 import { nearest } from '../core/suggest.js';
 import { magicVars, mergeVars, type Inventory, type Vars } from '../inventory/index.js';
-import { parseModuleArgs, validateAgainst } from '../playbook/args.js';
+import { coerceArgs, parseModuleArgs, validateAgainst } from '../playbook/args.js';
 import type { RoleDef } from '../playbook/role.js';
 import { taskFromRoleTask } from '../playbook/task.js';
 import { evalWhen, renderString, renderValue, TemplateError } from '../playbook/template.js';
@@ -90,6 +90,7 @@ function resolveTask(o: ExpandOptions, spec: TaskSpec, vars: Vars, tags: string[
       throw templateError(err, spec.source);
     }
   }
+  if (args && typeof args === 'object' && !Array.isArray(args)) args = coerceArgs(module.schema, args as Record<string, unknown>);
   let parsed = parseModuleArgs(module, args, { module: spec.module, at: spec.source, argSources: spec.argSources });
   if (module.prepare) {
     const ctx: PrepareContext = {
