@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { InputError, type SourcePos } from '../core/input-error.js';
 import type { ModuleDef, PrepareContext } from '../core/module.js';
+import { addSchemaSecrets } from '../core/redact.js';
 import { nearest } from '../core/suggest.js';
 import { magicVars, mergeVars, type Inventory, type Vars } from '../inventory/index.js';
 import { coerceArgs, parseModuleArgs, validateAgainst } from '../playbook/args.js';
@@ -122,6 +123,8 @@ function resolveTask(o: ExpandOptions, spec: TaskSpec, vars: Vars, tags: string[
 function roleVars(role: RoleDef, item: RoleItem, merged: Vars): Vars {
   const r = validateAgainst(role.vars, merged, { module: role.name, at: item.source, noun: 'variable', subject: `role \`${role.name}\`` });
   if (!r.ok) throw InputError.combine(r.errors)!;
+  // role variables marked secret() in the schema are masked in every output from here on
+  addSchemaSecrets(role.vars, r.value as Vars);
   // the role sees its own validated variables (defaults applied) and every other variable too
   return { ...merged, ...(r.value as Vars) };
 }
