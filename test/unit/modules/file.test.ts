@@ -22,7 +22,7 @@ describe('file module plans', () => {
 
   it('takes a number as Ansible does: the mode bits themselves (YAML 1.1 reads an unquoted 0750 as 488)', () => {
     const p = planFor('file', { path: '/x', state: 'directory', mode: 0o750 }, { stat: dir755 });
-    expect(p.steps.map((s) => (s.kind === 'run' ? s.argv.join(' ') : s.kind))).toEqual(['chmod 750 -- /x']);
+    expect(p.steps.map(describeStep)).toEqual(['chmod 750 -- /x']);
     expect(() => planFor('file', { path: '/x', state: 'directory', mode: 99999 }, { stat: dir755 })).toThrow(/octal string/);
   });
 
