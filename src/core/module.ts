@@ -75,6 +75,11 @@ export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<str
   summary: string;
   schema: z.ZodType<A>;
   /**
+   * Ansible's other names for top-level arguments (`dest: 'path'` for lineinfile): a task may use
+   * either; the loader renames them before validation, so plans only ever see the schema's names.
+   */
+  aliases?: Record<string, string>;
+  /**
    * Controller-side work before facts and plan (Ansible's action plugins): read a local file,
    * render a template. Returns the arguments the plan will see. The only place a module may read
    * the controller's disk, and only through ctx.
@@ -92,4 +97,27 @@ export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<str
 
 export function defineModule<A, P extends Record<string, Probe>>(def: ModuleDef<A, P>): ModuleDef<A, P> {
   return def;
+}
+
+/** Arguments with Ansible aliases renamed to the schema's names; `clashes` lists an alias given beside its argument. */
+export function canonicalArgs(
+  mod: Pick<ModuleDef, 'aliases'>,
+  values: Record<string, unknown>,
+): { values: Record<string, unknown>; renamed: Map<string, string>; clashes: { alias: string; name: string }[] } {
+  const renamed = new Map<string, string>();
+  const clashes: { alias: string; name: string }[] = [];
+  if (!mod.aliases) return { values, renamed, clashes };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) {
+    const name = Object.hasOwn(mod.aliases, k) ? mod.aliases[k] : k;
+    if (name !== k) {
+      if (Object.hasOwn(values, name) || Object.hasOwn(out, name)) {
+        clashes.push({ alias: k, name });
+        continue;
+      }
+      renamed.set(k, name);
+    }
+    out[name] = v;
+  }
+  return { values: out, renamed, clashes };
 }

@@ -2,9 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { InputError, type SourcePos } from '../core/input-error.js';
 import type { ModuleDef, PrepareContext } from '../core/module.js';
+import { addSchemaSecrets } from '../core/redact.js';
 import { nearest } from '../core/suggest.js';
 import { magicVars, mergeVars, type Inventory, type Vars } from '../inventory/index.js';
-import { parseModuleArgs, validateAgainst } from '../playbook/args.js';
+import { coerceArgs, parseModuleArgs, validateAgainst } from '../playbook/args.js';
 import type { RoleDef } from '../playbook/role.js';
 import { taskFromRoleTask } from '../playbook/task.js';
 import { evalWhen, renderString, renderValue, TemplateError } from '../playbook/template.js';
@@ -90,6 +91,7 @@ function resolveTask(o: ExpandOptions, spec: TaskSpec, vars: Vars, tags: string[
       throw templateError(err, spec.source);
     }
   }
+  if (args && typeof args === 'object' && !Array.isArray(args)) args = coerceArgs(module.schema, args as Record<string, unknown>);
   let parsed = parseModuleArgs(module, args, { module: spec.module, at: spec.source, argSources: spec.argSources });
   if (module.prepare) {
     const ctx: PrepareContext = {
@@ -121,6 +123,8 @@ function resolveTask(o: ExpandOptions, spec: TaskSpec, vars: Vars, tags: string[
 function roleVars(role: RoleDef, item: RoleItem, merged: Vars): Vars {
   const r = validateAgainst(role.vars, merged, { module: role.name, at: item.source, noun: 'variable', subject: `role \`${role.name}\`` });
   if (!r.ok) throw InputError.combine(r.errors)!;
+  // role variables marked secret() in the schema are masked in every output from here on
+  addSchemaSecrets(role.vars, r.value as Vars);
   // the role sees its own validated variables (defaults applied) and every other variable too
   return { ...merged, ...(r.value as Vars) };
 }
