@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { InputError } from '../core/input-error.js';
+import { addSecret } from '../core/redact.js';
 import { builtinRolesDir, loadRoles } from '../playbook/index.js';
 import { baseAnswers, type Answers } from '../wizard/answers.js';
 import { SECRET_ENV, parseAnswersFile } from '../wizard/answers-file.js';
@@ -69,6 +70,8 @@ export async function initCommand(dirArg: string | undefined, flags: InitFlags):
     say('');
   }
 
+  // secrets from the answers file, the environment or an earlier run are masked in all output
+  if (answers.become_password) addSecret(answers.become_password);
   try {
     await wizard(dir, answers, ui, roles, flags, existing[FILES.gitignore]);
   } catch (err) {
@@ -99,7 +102,7 @@ async function wizard(dir: string, given: Answers, ui: Ui | undefined, roles: Aw
   await writeChanges(dir, changes);
   say('');
   for (const c of changes) say(`${c.state === 'same' ? '  unchanged' : c.state === 'new' ? '  written  ' : '  updated  '} ${c.path}${c.mode === 0o600 ? ' (owner-only; named by .gitignore)' : ''}`);
-  say(`  ${'recorded'.padEnd(9)} ${FILES.knownHosts}`);
+  if (connected.notes.some((n) => n.includes(FILES.knownHosts))) say(`  recorded  ${FILES.knownHosts}`);
 
   const inventory = join(dir, 'inventory');
   const playbook = join(dir, FILES.playbook);

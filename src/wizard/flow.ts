@@ -4,6 +4,7 @@
  * the reason; nothing is guessed. Without a terminal the same checks run on the answers file, and a
  * failed check stops the command with the reason instead of asking again.
  */
+import { addSecret } from '../core/redact.js';
 import type { RoleDef } from '../playbook/role.js';
 import { connectionAnswers, defaultName, type Answers, type CaddySite } from './answers.js';
 import { checkDeployKeys, checkDomain, connect, type Connected, type HostKeySeen } from './live.js';
@@ -68,8 +69,9 @@ export async function runFlow(o: FlowOptions): Promise<{ answers: Answers; conne
 
 async function serverStep(o: FlowOptions, a: Answers): Promise<Connected> {
   const { ui, say } = o;
+  let ask = true;
   for (;;) {
-    if (ui) {
+    if (ui && ask) {
       a.host = await ui.input({ message: 'Server address (IP or DNS name):', default: a.host || undefined, validate: (v) => zodCheck(connectionAnswers.shape.host, v.trim()) });
       a.host = a.host.trim();
       if (!a.name || a.host !== o.answers.host) a.name = defaultName(a.host);
@@ -94,8 +96,21 @@ async function serverStep(o: FlowOptions, a: Answers): Promise<Connected> {
     say(`Connecting to ${a.bootstrap_user === a.deploy_user ? a.deploy_user : `${a.deploy_user} (else ${a.bootstrap_user})`}@${a.host}:${a.port} ...`);
     const r = await connect(a, o.dir, (k) => trustHostKey(o, a, k));
     if (!r.ok) {
-      if (!ui) throw new WizardStop(`cannot use ${a.host}:${a.port}: ${r.reason}`, r.kind === 'network' || r.kind === 'hostkey' || r.kind === 'auth' ? 4 : 1);
-      say(`✗ ${r.reason}\n  Please answer again.`);
+      const pin = r.kind === 'hostkey' && /did not trust/.test(r.reason) ? ': verify it, then pin it in the answers (host_key_fingerprint) or pass --accept-new-host-keys' : '';
+      if (!ui) throw new WizardStop(`cannot use ${a.host}:${a.port}: ${r.reason.replace(/^you did not trust/, 'nobody trusted')}${pin}`, r.kind === 'network' || r.kind === 'hostkey' || r.kind === 'auth' ? 4 : 1);
+      say(`✗ ${r.reason}`);
+      ask = true;
+      if (r.kind === 'sudo' && a.bootstrap_user !== 'root') {
+        // an existing sudo user without NOPASSWD: its password makes sudo work (kept owner-only, never printed)
+        const pw = await ui.password({ message: `sudo password of ${a.bootstrap_user} (empty: answer the questions again):` });
+        if (pw) {
+          a.become_password = pw;
+          addSecret(pw);
+          ask = false;
+          continue;
+        }
+      }
+      say('  Please answer again.');
       continue;
     }
     say(`✓ logged in as ${r.loggedInAs}; ${r.info.osId} ${r.info.osVersion} (${r.info.arch}${r.info.container !== 'none' ? `, container: ${r.info.container}` : ''}); ${r.diskFreeMb} MB free on /; sudo -n works`);

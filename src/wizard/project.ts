@@ -3,7 +3,7 @@
  * have the shapes the inventory and playbook loaders read, every answer with a comment saying what
  * it does; secrets go to a separate owner-only file that .gitignore names.
  */
-import { Document, isMap, parse, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import { Document, isMap, isScalar, parse, visit, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { SECRET_ANSWERS, baseAnswers, type Answers } from './answers.js';
 import { siteRoles } from './roles.js';
 
@@ -47,6 +47,21 @@ function commented(obj: Record<string, unknown>, header: string): string {
   const doc = new Document(obj);
   doc.commentBefore = header;
   commentKeys(doc.contents as YAMLMap);
+  return render(doc);
+}
+
+/**
+ * Strings a YAML 1.1 reader (Ansible, and the inventory loader's merge-key mode) would take for
+ * something else are quoted: "04:00" is 240 in base 60 there, "yes" a boolean, "0644" octal.
+ */
+const AMBIGUOUS = /^(?:[-+]?[0-9][0-9_:.]*|y|n|yes|no|on|off|true|false|null|~)$/i;
+
+function render(doc: Document): string {
+  visit(doc, {
+    Scalar(_key, node) {
+      if (isScalar(node) && typeof node.value === 'string' && AMBIGUOUS.test(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
   return doc.toString({ lineWidth: 0 });
 }
 
@@ -103,7 +118,7 @@ export function projectFiles(a: Answers, existingGitignore = ''): ProjectFile[] 
   const files: ProjectFile[] = [
     { path: FILES.hosts, text: hosts, mode: 0o644 },
     { path: FILES.groupVars, text: groupVars, mode: 0o644 },
-    { path: FILES.playbook, text: playbook.toString({ lineWidth: 0 }), mode: 0o644 },
+    { path: FILES.playbook, text: render(playbook), mode: 0o644 },
     { path: FILES.gitignore, text: gitignore(existingGitignore), mode: 0o644 },
   ];
   const secrets = secretAnswers(a);
@@ -198,6 +213,5 @@ export function answersFileText(a: Answers): string {
   }
   Object.assign(out, { unattended_reboot: b.unattended_reboot, ssh_allow_from: b.ssh_allow_from, firewall_allow: b.firewall_allow });
   if (b.backup) out.backup = true;
-  const doc = new Document(out);
-  return doc.toString({ lineWidth: 0 });
+  return render(new Document(out));
 }
