@@ -310,6 +310,7 @@ class PlayRunner {
     const probes = task.module.facts(task.args);
     const facts: Record<string, unknown> = {};
     for (const [name, p] of Object.entries(probes)) {
+      if (this.opts.check && p.operatorCode) continue;
       if (!this.facts.has(p.id)) throw new Error(`fact ${p.id} was not gathered`);
       facts[name] = this.facts.get(p.id);
     }
@@ -317,7 +318,8 @@ class PlayRunner {
   }
 
   private async gather(probes: Probe[]): Promise<void> {
-    const unique = uniqueProbes(probes);
+    // check is read-only: a probe running a command the playbook wrote is never run in check
+    const unique = uniqueProbes(probes).filter((p) => !(this.opts.check && p.operatorCode));
     if (unique.length) await this.exec({ probes: unique }, this.play.become);
   }
 

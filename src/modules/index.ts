@@ -19,6 +19,8 @@ import caddyCertificates from './caddy_certificates.js';
 import caddyDomains from './caddy_domains.js';
 import caddyFirewall from './caddy_firewall.js';
 import caddyReload from './caddy_reload.js';
+import shell from './shell.js';
+import raw from './raw.js';
 
 /** Every module by its playbook name. Add new modules here. */
 export const modules: Record<string, ModuleDef> = {
@@ -42,4 +44,6 @@ export const modules: Record<string, ModuleDef> = {
   caddy_domains: caddyDomains,
   caddy_firewall: caddyFirewall,
   caddy_reload: caddyReload,
+  shell,
+  raw,
 };

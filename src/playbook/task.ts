@@ -46,7 +46,7 @@ const UNSUPPORTED: Record<string, string> = {
 };
 
 /** Modules whose arguments may be one free-form string, and the argument it becomes. */
-const FREE_FORM: Record<string, string> = { command: 'cmd', shell: 'cmd' };
+const FREE_FORM: Record<string, string> = { command: 'cmd', shell: 'cmd', raw: 'cmd' };
 
 /** `file`, or `ansible.builtin.file` / `ansible.legacy.file` for a module named `file` */
 export function canonicalModule(key: string, modules: Record<string, ModuleDef>): string | undefined {
