@@ -96,12 +96,6 @@ function pyJson(v: unknown, indent?: number, sortKeys = false): string {
   return one(value);
 }
 
-/** Ansible's `bool`: yes/on/true/1 (any case) are true; everything else false. */
-function toBool(v: unknown): boolean {
-  if (typeof v === 'string') return ['yes', 'on', '1', 'true', 'y', 't'].includes(v.trim().toLowerCase());
-  return v === 1 || v === true;
-}
-
 function attrOf(item: unknown, path: string): unknown {
   let cur = item;
   for (const seg of path.split('.')) cur = isMap(cur) || Array.isArray(cur) ? (cur as Record<string, unknown>)[seg] : undefined;
@@ -297,7 +291,6 @@ export function installAnsibleFilters(env: nunjucks.Environment, host: LookupHos
     if (v === undefined) throw new FilterError(msg ?? 'Mandatory variable not defined.');
     return v;
   });
-  f('bool', toBool);
   f('int', (v: unknown, dflt = 0, base = 10) => {
     if (typeof v === 'boolean') return v ? 1 : 0;
     const s = String(v).trim();

@@ -5,6 +5,7 @@
  * are templates are rendered when used (`app_dir: "/srv/{{ app }}"` then `"{{ app_dir }}/x"`).
  */
 import nunjucks from 'nunjucks';
+import { ansibleBool } from '../ansible/yaml11.js';
 import { nearest } from '../core/suggest.js';
 import { GLOBAL_NAMES, installAnsibleFilters, OMIT } from './filters.js';
 import { pyPrint } from './python-repr.js';
@@ -32,13 +33,13 @@ env.addGlobal('True', true);
 env.addGlobal('False', false);
 env.addGlobal('None', null);
 env.addFilter('d', env.getFilter('default'));
-env.addFilter('bool', (v: unknown) => (typeof v === 'string' ? ['true', 'yes', 'on', '1'].includes(v.trim().toLowerCase()) : Boolean(v)));
+env.addFilter('bool', (v: unknown) => ansibleBool(v) ?? false);
 installAnsibleFilters(env, { render: (text, ctx) => renderString(text, ctx) });
 
-// Jinja runs on Python: a list or dict inside a string prints as Python's repr, never `[object Object]`
-const printing = (nunjucks as unknown as { runtime: { suppressValue(v: unknown, autoescape: boolean): string } }).runtime;
-const printValue = printing.suppressValue;
-printing.suppressValue = (v, autoescape) => printValue((typeof v === 'object' && v !== null) || typeof v === 'boolean' ? pyPrint(v) : v, autoescape);
+// Jinja runs on Python: booleans print as True/False, lists and dicts as Python's repr (never `[object Object]`)
+const runtime = (nunjucks as unknown as { runtime: { suppressValue(v: unknown, autoescape: boolean): string } }).runtime;
+const suppressValue = runtime.suppressValue;
+runtime.suppressValue = (v, autoescape) => suppressValue((typeof v === 'object' && v !== null) || typeof v === 'boolean' ? pyPrint(v) : v, autoescape);
 
 /** names that exist without being variables: globals, and what nunjucks defines inside loops/macros */
 const BUILTIN_NAMES = new Set(['loop', 'caller', 'varargs', 'kwargs', 'True', 'False', 'None', 'range', 'cycler', 'joiner', ...GLOBAL_NAMES]);
