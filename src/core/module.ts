@@ -69,11 +69,12 @@ export type FactValues<P> = { [K in keyof P]: NonNullable<P[K]> extends Probe<in
  * A plan must never fail because something an earlier task creates is missing (a user, a package):
  * it plans the change, so `check` on a fresh host predicts exactly what `apply` does.
  */
-export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<string, Probe>> {
+export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<string, Probe>, I = any> {
   name: string;
   /** one line for --help and docs */
   summary: string;
-  schema: z.ZodType<A>;
+  /** the arguments: I is what a task may write (defaults optional), A what plan() receives */
+  schema: z.ZodType<A, I>;
   /**
    * Ansible's other names for top-level arguments (`dest: 'path'` for lineinfile): a task may use
    * either; the loader renames them before validation, so plans only ever see the schema's names.
@@ -95,7 +96,10 @@ export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<str
   preflight?(args: A, ctx: PlanContext): string | undefined;
 }
 
-export function defineModule<A, P extends Record<string, Probe>>(def: ModuleDef<A, P>): ModuleDef<A, P> {
+/** The arguments a task of this module may write (zod's input type: defaulted arguments are optional). */
+export type ModuleArgs<M> = M extends ModuleDef<any, any, infer I> ? (unknown extends I ? Record<string, unknown> : I) : never;
+
+export function defineModule<A, P extends Record<string, Probe>, I = A>(def: ModuleDef<A, P, I>): ModuleDef<A, P, I> {
   return def;
 }
 

@@ -6,7 +6,7 @@ import { addSchemaSecrets } from '../core/redact.js';
 import { nearest } from '../core/suggest.js';
 import { magicVars, mergeVars, type Inventory, type Vars } from '../inventory/index.js';
 import { coerceArgs, parseModuleArgs, validateAgainst } from '../playbook/args.js';
-import type { RoleDef } from '../playbook/role.js';
+import type { AnyRoleTask, RoleDef } from '../playbook/role.js';
 import { taskFromRoleTask } from '../playbook/task.js';
 import { evalWhen, renderString, renderValue, TemplateError } from '../playbook/template.js';
 import type { Play, Playbook, RoleItem, TaskSpec } from '../playbook/types.js';
@@ -51,16 +51,18 @@ export function expandForHost(o: ExpandOptions, play: Play, host: string): PlayI
     const role = o.roles[item.role];
     const vars = roleVars(role, item, mergeVars(base, item.params, top));
     if (!when(item.when, vars, item.source)) continue;
-    const fromRole = (list: ReturnType<RoleDef['tasks']>, into: Resolved[]) => {
+    // a role's own modules (its internals) are seen by its tasks only
+    const roleOpts = role.modules ? { ...o, modules: { ...o.modules, ...role.modules } } : o;
+    const fromRole = (list: AnyRoleTask[], into: Resolved[]) => {
       for (const rt of list) {
         if (!when(rt.when, vars, item.source)) continue;
-        const spec = taskFromRoleTask(rt, role.name, vars, item.source, o.modules, item.phase);
+        const spec = taskFromRoleTask(rt, role.name, vars, item.source, roleOpts.modules, item.phase);
         const tags = [...play.tags, item.role, ...item.tags, ...spec.tags];
-        into.push(resolveTask(o, spec, vars, tags, become(rt.become ?? item.become), role.dir ?? playbookDir, false));
+        into.push(resolveTask(roleOpts, spec, vars, tags, become(rt.become ?? item.become), role.dir ?? playbookDir, false));
       }
     };
-    fromRole(safely(() => role.tasks(vars), item), tasks);
-    fromRole(safely(() => role.handlers?.(vars) ?? [], item), handlers);
+    fromRole(safely(() => role.tasks(vars) as AnyRoleTask[], item), tasks);
+    fromRole(safely(() => (role.handlers?.(vars) ?? []) as AnyRoleTask[], item), handlers);
   }
   for (const h of play.handlers) handlers.push(resolveTask(o, h, mergeVars(base, top), [], become(h.become), playbookDir));
 

@@ -12,7 +12,7 @@ import type { Vars } from '../inventory/vars.js';
 import { describeNode, type YNode } from '../inventory/yaml-doc.js';
 import { coerceArgs, validateAgainst } from './args.js';
 import { bool, stringList, text, when, type FieldContext } from './fields.js';
-import type { RoleTask } from './role.js';
+import type { AnyRoleTask } from './role.js';
 import { checkTemplate, isTemplate } from './template.js';
 import type { ArgSource, Phase, TaskSpec } from './types.js';
 
@@ -51,6 +51,7 @@ const UNSUPPORTED: Record<string, string> = {
 const FREE_FORM: Record<string, { arg: string; keys: string[] }> = {
   command: { arg: 'cmd', keys: ['chdir', 'creates', 'removes', 'stdin', 'stdin_add_newline', 'strip_empty_ends', 'executable', 'argv'] },
   shell: { arg: 'cmd', keys: ['chdir', 'creates', 'removes', 'stdin', 'stdin_add_newline', 'executable'] },
+  raw: { arg: 'cmd', keys: ['executable'] },
 };
 
 /** `file`, or `ansible.builtin.file` / `ansible.legacy.file` for a module named `file` */
@@ -226,7 +227,7 @@ function defaultName(module: string, args: Record<string, unknown>): string {
 }
 
 /** For the engine: a role's task as a TaskSpec, positioned at the role entry that brought it in. */
-export function taskFromRoleTask(rt: RoleTask, role: string, roleVars: Vars, at: SourcePos, modules: Record<string, ModuleDef>, phase: Phase = 'main'): TaskSpec {
+export function taskFromRoleTask(rt: AnyRoleTask, role: string, roleVars: Vars, at: SourcePos, modules: Record<string, ModuleDef>, phase: Phase = 'main'): TaskSpec {
   const module = canonicalModule(rt.module, modules);
   if (!module) {
     const near = nearest(rt.module, Object.keys(modules));
