@@ -19,7 +19,7 @@ export function driftOf(plan: Plan, task: { name: string; role?: string }): Drif
   ];
 }
 
-/** The same drift with the parts that could carry a secret hidden (no_log tasks). */
+/** The same drift with the parts that could carry a secret hidden (no_log tasks): only why stays. */
 export function hideDrift(drift: Drift[], hidden: string): Drift[] {
-  return drift.map((d) => ({ what: d.what, why: d.why, where: d.where, fix: hidden }));
+  return drift.map((d) => ({ what: hidden, why: d.why, where: hidden, fix: hidden }));
 }

@@ -16,14 +16,11 @@ import ufw from './ufw.js';
 import sudoPolicy from './sudo_policy.js';
 import aptConfig from './apt_config.js';
 import aptRepository from './apt_repository.js';
-import dockerUfw from './docker_ufw.js';
-import caddyCertificates from './caddy_certificates.js';
-import caddyDomains from './caddy_domains.js';
-import caddyFirewall from './caddy_firewall.js';
-import caddyReload from './caddy_reload.js';
+import shell from './shell.js';
+import raw from './raw.js';
 
 /** Every module by its playbook name. Add new modules here. */
-export const modules: Record<string, ModuleDef> = {
+const builtin = {
   apt,
   authorized_key: authorizedKey,
   cron,
@@ -41,9 +38,11 @@ export const modules: Record<string, ModuleDef> = {
   sudo_policy: sudoPolicy,
   apt_config: aptConfig,
   apt_repository: aptRepository,
-  docker_ufw: dockerUfw,
-  caddy_certificates: caddyCertificates,
-  caddy_domains: caddyDomains,
-  caddy_firewall: caddyFirewall,
-  caddy_reload: caddyReload,
-};
+  shell,
+  raw,
+} satisfies Record<string, ModuleDef>;
+
+/** The built-in modules with their argument types: what a role's tasks are checked against. */
+export type BuiltinModules = typeof builtin;
+
+export const modules: Record<string, ModuleDef> = builtin;
