@@ -97,7 +97,7 @@ export class SshTransport implements Transport {
         keepaliveInterval: 15_000,
         keepaliveCountMax: 4,
         hostVerifier: hostKey.verifier,
-        algorithms: { serverHostKey: hostKeyAlgorithms(entries, spec.host, spec.port) as ServerHostKeyAlgorithm[] },
+        algorithms: { serverHostKey: hostKeyAlgorithms(entries, spec) as ServerHostKeyAlgorithm[] },
         authHandler: makeAuthHandler(plan, tried),
       });
     });
