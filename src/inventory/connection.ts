@@ -34,6 +34,9 @@ for (const [k, aliases] of Object.entries(CONNECTION_KEYS) as [ConnKey, readonly
 }
 
 
+/** every spelling of a connection key, and the refused ones: -e takes these out of the variables */
+export const CONNECTION_KEY_NAMES: ReadonlySet<string> = new Set([...CANONICAL.keys(), 'ansible_password', 'ansible_ssh_pass']);
+
 /** Ansible keys we refuse rather than ignore: ignoring them would fail later, far from the cause. */
 const REFUSED: Record<string, string> = {
   ansible_password: 'password login over SSH is not supported; use identity_file or ssh-agent',
@@ -158,6 +161,8 @@ export function resolveConnection(conn: ConnLayer, vars: Vars, errors: InputErro
       case 'become_password':
         // the value itself is never echoed; numbers must be quoted so a leading 0 is not lost
         if (typeof v !== 'string') bad('must be a quoted string', 'write it in quotes');
+        // sudo reads the password up to the first newline: the rest would be fed to the root shell
+        else if (/[\r\n]/.test(v)) bad('must not contain a line break', 'sudo reads a password up to the first line break; check the quoting of the value');
         else out.becomePassword = v;
         break;
       default: {
