@@ -182,6 +182,12 @@ export async function controllerKeys(spec: ConnectionSpec): Promise<string[] | u
   for (const c of plan.candidates) {
     if (c.method.type === 'publickey') keys.push((c.method.key as ParsedKey).getPublicSSH().toString('base64'));
     else if (c.method.type === 'agent') {
+      // IdentitiesOnly: the agent may sign only for the configured files' keys
+      const agent = c.method.agent as unknown;
+      if (agent && typeof agent === 'object' && 'allowed' in agent) {
+        keys.push(...(agent as { allowed: string[] }).allowed);
+        continue;
+      }
       const fromAgent = await agentKeys(agentSocket!);
       if (!fromAgent) return undefined;
       keys.push(...fromAgent);

@@ -241,7 +241,7 @@ export async function loadInventory(path: string, opts: LoadInventoryOptions = {
       groups: groupNames,
       vars,
       ...(resolved.become === undefined ? {} : { become: resolved.become }),
-      connection: buildSpec(h.name, resolved, specCtx),
+      connection: buildSpec(h.name, resolved, specCtx, b.errors),
       source: h.source,
     });
   }

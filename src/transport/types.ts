@@ -29,6 +29,14 @@ export interface ConnectionSpec {
    * key not yet on record for host:port is recorded (OpenSSH's UpdateHostKeys, in spirit).
    */
   pinnedHostKeys?: string[];
+  /**
+   * offer only the configured identity files (and agent keys matching them), as OpenSSH's
+   * IdentitiesOnly: set by an inventory identity_file or `IdentitiesOnly yes` in ~/.ssh/config, so
+   * a host with MaxAuthTries 3 and fail2ban never sees a row of wrong keys first
+   */
+  identitiesOnly?: boolean;
+  /** ProxyJump: the bastion to reach this host through (itself possibly behind another) */
+  jump?: ConnectionSpec;
   /** HostKeyAlias from ~/.ssh/config: the name host keys are looked up and recorded under */
   hostKeyAlias?: string;
   /** 'ssh' (default) or 'local' (run on the controller itself) */
