@@ -6,6 +6,14 @@ import { maskSecretsInOutput } from './safe-output.js';
 
 maskSecretsInOutput();
 
+// `shipshape roles | head`: a reader that stops early is not an error
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 const program = new Command();
 
 program
@@ -72,13 +80,15 @@ program
   .command('modules')
   .description('list the task modules a playbook can use, with their arguments')
   .argument('[name]', 'show one module in detail')
-  .action((name?: string) => listCommand('modules', name));
+  .option('--project <dir>', "the project whose own modules (modules/) are listed too", '.')
+  .action((name: string | undefined, o: { project: string }) => listCommand('modules', name, o.project));
 
 program
   .command('roles')
   .description('list the roles and their variables with defaults')
   .argument('[name]', 'show one role in detail')
-  .action((name?: string) => listCommand('roles', name));
+  .option('--project <dir>', "the project whose own roles (roles/, playbooks/roles/) are listed too", '.')
+  .action((name: string | undefined, o: { project: string }) => listCommand('roles', name, o.project));
 
 function positiveInt(v: string): number {
   const n = Number(v);
