@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/input-error.js';
 import { runCommand, type RunFlags } from './run-command.js';
 import { listCommand } from './list-command.js';
+import { schemaCommand } from './schema-command.js';
 import { maskSecretsInOutput } from './safe-output.js';
 
 maskSecretsInOutput();
@@ -89,6 +90,24 @@ program
   .argument('[name]', 'show one role in detail')
   .option('--project <dir>', "the project whose own roles (roles/, playbooks/roles/) are listed too", '.')
   .action((name: string | undefined, o: { project: string }) => listCommand('roles', name, o.project));
+
+program
+  .command('schema')
+  .description('print or write JSON Schemas for inventories, vars files and playbooks (editor completion and checks)')
+  .argument('[which]', 'inventory, vars or playbook (default: all three as one JSON object)')
+  .option('-w, --write <dir>', 'write inventory.schema.json, vars.schema.json and playbook.schema.json into this directory')
+  .option('--project <dir>', "the project whose own roles and modules are included", '.')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  shipshape schema --write .shipshape/schemas
+  shipshape schema playbook > playbook.schema.json
+
+Then the first line of a playbook, for editors with the YAML language server (VS Code's YAML extension):
+  # yaml-language-server: $schema=../.shipshape/schemas/playbook.schema.json`,
+  )
+  .action((which: string | undefined, o: { write?: string; project: string }) => schemaCommand(which, o));
 
 function positiveInt(v: string): number {
   const n = Number(v);
