@@ -127,9 +127,14 @@ export function hostAptDirectConf(): { path: string; content: string } {
   return { path: '/etc/apt/apt.conf.d/01shipshape-lab-repo-direct', content: `Acquire::http::Proxy::${GATEWAY} "DIRECT";\n` };
 }
 
+/** The pid of the repository's server when it runs (for `lab status`). */
+export function aptRepoPid(): number | undefined {
+  return livePid(repoPaths().pid, isServer);
+}
+
 export async function stopAptRepo(): Promise<void> {
   const p = repoPaths();
-  const pid = livePid(p.pid, isServer);
+  const pid = aptRepoPid();
   if (pid !== undefined) await terminate(pid, 5_000);
   fs.rmSync(p.pid, { force: true });
 }

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { DOMAIN, GATEWAY, isHostName, labHost, netnsName } from './addressing.js';
 import { hostCgroupDirs, killHostCgroup, removeHostCgroups } from './cgroups.js';
 import { createHostNetwork, deleteHostNetwork, netnsExists, netnsPids } from './network.js';
-import { hostPaths, labPaths } from './paths.js';
+import { type Dist, distOfOsRelease } from './dists.js';
+import { baseImagePath, hostPaths, labPaths } from './paths.js';
 import { isAlive, livePid, sh, shQuote, shTry, signal, spawnDaemon, terminate, waitGone, writeFileAtomic } from './shell.js';
 
 const nsPathArg = (name: string) => `--network-namespace-path=/run/netns/${netnsName(name)}`;
@@ -27,15 +28,24 @@ export function knownHostNames(): string[] {
   return fs.readdirSync(dir).filter(isHostName).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
 }
 
-/** Fresh root from the base: own hostname, machine-id, resolver, SSH host keys; the lab key for root. */
-export async function prepareHostRoot(name: string, publicKey: string): Promise<void> {
+/** The Debian release of a host's root, read from the root itself (no state of our own to go stale). */
+export function hostDist(name: string): Dist | undefined {
+  try {
+    return distOfOsRelease(fs.readFileSync(path.join(hostPaths(name).root, 'etc/os-release'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fresh root from the release's base: own hostname, machine-id, resolver, SSH host keys; the lab key for root. */
+export async function prepareHostRoot(name: string, publicKey: string, dist: Dist): Promise<void> {
   const p = hostPaths(name);
   const { fqdn } = labHost(name);
   fs.mkdirSync(p.dir, { recursive: true });
   // move the old root aside and delete it while the copy runs (a used root can be 1 GB: docker images)
   if (fs.existsSync(p.root)) fs.renameSync(p.root, `${p.root}.old-${Date.now()}`);
   const old = fs.readdirSync(p.dir).filter((f) => f.startsWith('root.old-')).map((f) => path.join(p.dir, f));
-  await Promise.all([sh`cp -a --reflink=auto ${labPaths().base} ${p.root}`, ...old.map((o) => sh`rm -rf ${o}`)]);
+  await Promise.all([sh`cp -a --reflink=auto ${baseImagePath(dist)} ${p.root}`, ...old.map((o) => sh`rm -rf ${o}`)]);
   const at = (f: string) => path.join(p.root, f);
   fs.writeFileSync(at('etc/hostname'), `${name}\n`);
   // without its own name in /etc/hosts every sudo waits on a DNS time-out for it

@@ -1,4 +1,5 @@
 // The lab's public API, for e2e tests, the demo and scripts/lab.ts.
+export { DISTS, type Dist, DEFAULT_DIST, DIST_LABEL, isDist, parseDist } from './dists.js';
 export { GATEWAY, DOMAIN, type LabHost, labHost, hostNames } from './addressing.js';
 export { type Lab, type LabUpOptions, type LabStatus, labUp, labDown, resetHost, labStatus, describeLab } from './lifecycle.js';
 export { type ExecResult, hostExec, nsExec } from './host.js';

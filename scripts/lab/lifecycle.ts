@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { GATEWAY, type LabHost, hostNames, labHost } from './addressing.js';
 import { baseImageReady, ensureBaseImage } from './base-image.js';
-import { bootHost, hostProcesses, hostPublicKeys, knownHostNames, leaderPid, prepareHostRoot, stopHost } from './host.js';
+import { DEFAULT_DIST, type Dist, DISTS } from './dists.js';
+import { bootHost, hostDist, hostProcesses, hostPublicKeys, knownHostNames, leaderPid, prepareHostRoot, stopHost } from './host.js';
 import { updateKnownHosts, writeInventory } from './inventory.js';
 import { withLabLock } from './lock.js';
 import { deleteBridge, ensureBridge, labNamespaces, labVeths } from './network.js';
@@ -14,6 +15,7 @@ import { ensurePrerequisites, raiseInotifyLimits } from './prerequisites.js';
 import {
   ACNG_PORT, PEBBLE_DIRECTORY, addDnsName, ensureServices, forgetDnsNames, pebbleIssuingRoot, serviceStates, stopServices,
 } from './services.js';
+import { aptRepoPid, stopAptRepo } from './apt-repo.js';
 import { log, tail } from './shell.js';
 import { ensureLabKey, sshReachable, sshRun, waitForSsh } from './ssh.js';
 
@@ -25,6 +27,8 @@ export interface Lab {
   inventoryPath: string;
   /** The hosts asked for (other lab hosts may be running too; the inventory lists all running ones). */
   hosts: LabHost[];
+  /** The Debian release the hosts asked for run. */
+  dist: Dist;
   gateway: typeof GATEWAY;
   /** The hosts' resolver (pebble-challtestsrv); add names with addDnsName(). */
   dns: typeof GATEWAY;
@@ -44,9 +48,11 @@ export interface LabUpOptions {
   hosts: number | string[];
   /** Recreate these hosts (or all asked for) from the base even if they are running and healthy. */
   fresh?: boolean | string[];
+  /** Debian release of the hosts asked for (default bookworm); a running host of another release is recreated. */
+  dist?: Dist;
 }
 
-export function describeLab(names: string[] = []): Lab {
+export function describeLab(names: string[] = [], dist: Dist = DEFAULT_DIST): Lab {
   const p = labPaths();
   return {
     dir: p.dir,
@@ -55,6 +61,7 @@ export function describeLab(names: string[] = []): Lab {
     inventoryDir: p.inventoryDir,
     inventoryPath: p.inventory,
     hosts: names.map(labHost),
+    dist,
     gateway: GATEWAY,
     dns: GATEWAY,
     aptProxy: `http://${GATEWAY}:${ACNG_PORT}`,
@@ -62,14 +69,14 @@ export function describeLab(names: string[] = []): Lab {
   };
 }
 
-/** Prerequisites, bridge, services, key, base image: cheap when all is already there. */
-async function ensureInfra(): Promise<string> {
+/** Prerequisites, bridge, services, key, the release's base image: cheap when all is already there. */
+async function ensureInfra(dist: Dist): Promise<string> {
   await ensurePrerequisites();
   await raiseInotifyLimits();
   await ensureBridge();
   await ensureServices();
   const publicKey = await ensureLabKey();
-  await ensureBaseImage(publicKey);
+  await ensureBaseImage(publicKey, dist);
   return publicKey;
 }
 
@@ -89,7 +96,8 @@ async function cleanLeftovers(): Promise<void> {
   await Promise.all(stale.map(stopHost));
 }
 
-async function isHealthy(name: string): Promise<boolean> {
+async function isHealthy(name: string, dist: Dist): Promise<boolean> {
+  if (hostDist(name) !== dist) return false;
   const { loop, nspawn } = hostProcesses(name);
   if (loop === undefined || nspawn === undefined || (await leaderPid(name)) === undefined) return false;
   // running: give a host that is just (re)booting a moment before calling it broken
@@ -114,14 +122,14 @@ function runningHosts(): LabHost[] {
 }
 
 /** Stop, copy the base, make host keys, publish them, boot, register DNS, wait for SSH. In parallel. */
-async function createHosts(names: string[], publicKey: string): Promise<void> {
+async function createHosts(names: string[], publicKey: string, dist: Dist): Promise<void> {
   if (names.length === 0) return;
   const started = Date.now();
   const phase = (what: string, since: number) => log(`${what} in ${((Date.now() - since) / 1000).toFixed(1)} s`);
   await Promise.all(names.map(stopHost));
   const copying = Date.now();
-  await Promise.all(names.map((n) => prepareHostRoot(n, publicKey)));
-  phase(`copied the base for ${names.join(' ')}`, copying);
+  await Promise.all(names.map((n) => prepareHostRoot(n, publicKey, dist)));
+  phase(`copied the ${dist} base for ${names.join(' ')}`, copying);
   const booting = Date.now();
   updateKnownHosts(names.map((n) => ({ host: labHost(n), keys: hostPublicKeys(n) })));
   for (const n of names) await bootHost(n);
@@ -142,28 +150,33 @@ async function createHosts(names: string[], publicKey: string): Promise<void> {
 export async function labUp(opts: LabUpOptions): Promise<Lab> {
   const names = hostNames(opts.hosts);
   const fresh = new Set(opts.fresh === true ? names : opts.fresh || []);
+  const dist = opts.dist ?? DEFAULT_DIST;
   return withLabLock(async () => {
-    const publicKey = await ensureInfra();
+    const publicKey = await ensureInfra(dist);
     await cleanLeftovers();
     // self-healing: the keys of running hosts are on disk, so a lost known_hosts never forces a re-create
     updateKnownHosts(runningHosts().map((host) => ({ host, keys: hostPublicKeys(host.name) })));
-    const healthy = await Promise.all(names.map(async (n) => !fresh.has(n) && (await isHealthy(n))));
-    await createHosts(names.filter((_, i) => !healthy[i]), publicKey);
+    const healthy = await Promise.all(names.map(async (n) => !fresh.has(n) && (await isHealthy(n, dist))));
+    await createHosts(names.filter((_, i) => !healthy[i]), publicKey, dist);
     writeInventory(runningHosts());
-    return describeLab(names);
+    return describeLab(names, dist);
   });
 }
 
-/** A fresh copy of the base under the same name, address, MACs (new host keys, published to known_hosts). */
-export async function resetHost(name: string): Promise<LabHost> {
+/**
+ * A fresh copy of the base under the same name, address, MACs (new host keys, published to known_hosts);
+ * of the same release as before unless one is given.
+ */
+export async function resetHost(name: string, dist?: Dist): Promise<LabHost & { dist: Dist }> {
   const host = labHost(name);
+  const release = dist ?? hostDist(name) ?? DEFAULT_DIST;
   await withLabLock(async () => {
-    const publicKey = await ensureInfra();
+    const publicKey = await ensureInfra(release);
     await cleanLeftovers();
-    await createHosts([name], publicKey);
+    await createHosts([name], publicKey, release);
     writeInventory(runningHosts());
   });
-  return host;
+  return { ...host, dist: release };
 }
 
 /** Stop every host and service of the lab, delete namespaces and the bridge. Idempotent; leftovers too. */
@@ -179,6 +192,8 @@ export async function labDown(): Promise<void> {
       }),
     );
     await stopServices();
+    // the vendor-repository stand-in binds the gateway address: it goes with the bridge
+    await stopAptRepo();
     await deleteBridge();
     forgetDnsNames();
     updateKnownHosts([], names.map(labHost));
@@ -188,9 +203,11 @@ export async function labDown(): Promise<void> {
 
 export interface LabStatus {
   dir: string;
+  /** Debian 12's base image is ready (kept for callers that know only one release) */
   baseImage: boolean;
+  baseImages: Record<Dist, boolean>;
   services: { name: string; pid?: number }[];
-  hosts: (LabHost & { loopPid?: number; nspawnPid?: number; reachable: boolean })[];
+  hosts: (LabHost & { dist?: Dist; loopPid?: number; nspawnPid?: number; reachable: boolean })[];
 }
 
 export async function labStatus(): Promise<LabStatus> {
@@ -200,8 +217,9 @@ export async function labStatus(): Promise<LabStatus> {
     present.map(async (n) => {
       const { loop, nspawn } = hostProcesses(n);
       const reachable = loop !== undefined && (await sshReachable(labHost(n).addr));
-      return { ...labHost(n), loopPid: loop, nspawnPid: nspawn, reachable };
+      return { ...labHost(n), dist: hostDist(n), loopPid: loop, nspawnPid: nspawn, reachable };
     }),
   );
-  return { dir: labPaths().dir, baseImage: baseImageReady(), services: serviceStates(), hosts };
+  const baseImages = Object.fromEntries(DISTS.map((d) => [d, baseImageReady(d)])) as Record<Dist, boolean>;
+  return { dir: labPaths().dir, baseImage: baseImages.bookworm, baseImages, services: [...serviceStates(), { name: 'apt-repo', pid: aptRepoPid() }], hosts };
 }

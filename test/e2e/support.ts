@@ -10,17 +10,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { hostExec, labUp, nsExec, type Lab, type LabHost } from '../../scripts/lab/index.js';
+import { DISTS, hostExec, labUp, nsExec, type Dist, type Lab, type LabHost } from '../../scripts/lab/index.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 
-export { hostExec, nsExec };
-export type { Lab, LabHost };
+export { DISTS, hostExec, nsExec };
+export type { Dist, Lab, LabHost };
 
-/** Boot (or re-create) these lab hosts from the clean base image: a just-delivered cloud VPS. */
-export async function freshHosts(names: string[]): Promise<Lab> {
-  return labUp({ hosts: names, fresh: true });
+/**
+ * Boot (or re-create) these lab hosts from the clean base image of a Debian release (default Debian 12):
+ * a just-delivered cloud VPS. Every capability is proven on each of DISTS: `describe.each(DISTS)`.
+ */
+export async function freshHosts(names: string[], opts: { dist?: Dist } = {}): Promise<Lab> {
+  return labUp({ hosts: names, fresh: true, dist: opts.dist });
 }
 
 export function labPublicKey(lab: Lab): string {

@@ -5,6 +5,8 @@ import { hostNames, labHost, macAddress, netnsName, vethName } from '../../scrip
 import { parseDeb822Sources, parseOneLineSources } from '../../scripts/lab/apt-sources.js';
 import { renderDebianSources } from '../../scripts/lab/base-image.js';
 import { parseCgroupMounts } from '../../scripts/lab/cgroups.js';
+import { DISTS, distOfOsRelease, parseDist } from '../../scripts/lab/dists.js';
+import { baseImagePath } from '../../scripts/lab/paths.js';
 import { bootLoopScript } from '../../scripts/lab/host.js';
 import { mergeKnownHosts, renderInventory } from '../../scripts/lab/inventory.js';
 import { shQuote } from '../../scripts/lab/shell.js';
@@ -72,6 +74,51 @@ describe('mirror parsing', () => {
     expect(text).toContain('Suites: bookworm bookworm-updates\n');
     expect(text).toContain('Suites: bookworm-security\n');
     expect(renderDebianSources({ main: 'http://m/debian' })).not.toContain('security');
+  });
+
+  it('Debian 13: the same three suites under trixie names', () => {
+    const text = renderDebianSources({ main: 'http://m/debian', security: 'http://m/debian-security' }, 'trixie');
+    expect(text).toContain('Suites: trixie trixie-updates\n');
+    expect(text).toContain('Suites: trixie-security\n');
+    expect(text).not.toContain('bookworm');
+  });
+});
+
+// /etc/os-release as Debian ships it (12.x and 13.x)
+const OS_RELEASE_12 = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+VERSION_CODENAME=bookworm
+ID=debian
+HOME_URL="https://www.debian.org/"
+`;
+const OS_RELEASE_13 = `PRETTY_NAME="Debian GNU/Linux 13 (trixie)"
+NAME="Debian GNU/Linux"
+VERSION_ID="13"
+VERSION="13 (trixie)"
+VERSION_CODENAME=trixie
+DEBIAN_VERSION_FULL=13.2
+ID=debian
+`;
+
+describe('releases', () => {
+  it('Debian 12 and 13, Debian 12 first (the default)', () => {
+    expect(DISTS).toEqual(['bookworm', 'trixie']);
+    expect(parseDist('trixie')).toBe('trixie');
+    expect(() => parseDist('jammy')).toThrow(/unknown Debian release "jammy": expected one of bookworm, trixie/);
+  });
+
+  it("reads a host root's release from os-release; an unknown one is undefined", () => {
+    expect(distOfOsRelease(OS_RELEASE_12)).toBe('bookworm');
+    expect(distOfOsRelease(OS_RELEASE_13)).toBe('trixie');
+    expect(distOfOsRelease('ID=ubuntu\nVERSION_CODENAME=noble\n')).toBeUndefined();
+    expect(distOfOsRelease('')).toBeUndefined();
+  });
+
+  it("Debian 12's base image keeps its path; Debian 13's lives beside it", () => {
+    expect(baseImagePath('bookworm', '/lab')).toBe('/lab/base');
+    expect(baseImagePath('trixie', '/lab')).toBe('/lab/base-trixie');
   });
 });
 
