@@ -3,6 +3,9 @@ import { InputError } from '../core/input-error.js';
 import { runCommand, type RunFlags } from './run-command.js';
 import { listCommand } from './list-command.js';
 import { backupCommand, type BackupAction, type BackupFlags } from './backup-command.js';
+import { maskSecretsInOutput } from './safe-output.js';
+
+maskSecretsInOutput();
 
 const program = new Command();
 
