@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addSecret, secret } from '../../src/core/redact.js';
 import { defineRole, type RoleTask } from '../../src/playbook/role.js';
 import {
   CONF,
@@ -57,7 +58,7 @@ const vars = z.object({
   /** restic repository: sftp:user@host:/path, sftp://user@host:23//path (Storage Box), /local/path, s3:... */
   backup_restic_repository: z.string().min(1).optional(),
   /** the repository's password: a secret (root-only file on the host, never shown) */
-  backup_restic_password: z.string().min(1).optional(),
+  backup_restic_password: secret(z.string().min(1)).optional(),
   /** restic's forget policy, per host */
   backup_restic_keep: z
     .object({ daily: z.number().int().min(0).default(7), weekly: z.number().int().min(0).default(4), monthly: z.number().int().min(0).default(6) })
@@ -65,13 +66,13 @@ const vars = z.object({
     .default({ daily: 7, weekly: 4, monthly: 6 })
     .refine((k) => k.daily + k.weekly + k.monthly > 0, { message: 'keep at least one snapshot' }),
   /** extra variables for restic (AWS_ACCESS_KEY_ID, ... for s3:), kept with the secrets */
-  backup_restic_env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name'), z.string()).default({}),
+  backup_restic_env: secret(z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name'), z.string())).default({}),
   /** the sftp repository's host key ("ssh-ed25519 AAAA..."); unset: recorded on first contact (shown by `shipshape backup key`) */
   backup_restic_host_key: z.string().regex(/^(ssh-|ecdsa-)\S+ [A-Za-z0-9+/=]+$/, 'a public key line like "ssh-ed25519 AAAA..."').optional(),
   /** the restic host name of this host's snapshots; stable, so forget groups them (default: inventory name) */
   backup_host: z.string().regex(NAME).optional(),
   /** a monitor: healthchecks.io (URL/start, URL, URL/fail) or an ntfy topic URL; a down monitor never fails a backup */
-  backup_ping_url: z.string().regex(/^https?:\/\/\S+$/, 'an http(s) URL').optional(),
+  backup_ping_url: secret(z.string().regex(/^https?:\/\/\S+$/, 'an http(s) URL')).optional(),
   backup_ping_style: z.enum(['healthchecks', 'ntfy']).default('healthchecks'),
 });
 
@@ -96,6 +97,8 @@ export default defineRole({
     const sftp = parseSftp(v.backup_restic_repository);
     if (v.backup_restic_repository.startsWith('sftp:') && !sftp) throw new Error(`backup_restic_repository ${v.backup_restic_repository} is not an sftp repository restic reads: sftp:user@host:/path or sftp://user@host:port//path`);
     const databases = v.backup_postgres as Database[];
+    // nested in a list the schema cannot mark: masked in every output like the other secrets
+    for (const d of databases) addSecret(d.password);
     const config = renderConfig({
       host,
       dir: v.backup_dir,

@@ -11,11 +11,12 @@ const tmpFile = (text: string) => {
 };
 import { describe, expect, it } from 'vitest';
 import role from '../../../roles/backup/index.js';
+import type { AnyRoleTask } from '../../../src/playbook/role.js';
 import { CRON_FILE, PROGRAM, parseSftp, renderConfig, renderCron, renderSecrets, renderSshConfig, SECRETS } from '../../../roles/backup/config.js';
 import { programText } from '../../../roles/backup/program.js';
 import { checkRestoreFlags, hostScript, programArgv } from '../../../src/cli/backup-command.js';
 
-const tasksFor = (vars: Record<string, unknown>) => role.tasks({ inventory_hostname: 'db1', ...vars, ...role.vars.parse(vars) } as never);
+const tasksFor = (vars: Record<string, unknown>) => role.tasks({ inventory_hostname: 'db1', ...vars, ...role.vars.parse(vars) } as never) as AnyRoleTask[];
 const configured = {
   backup_postgres: [{ container: 'app-db', database: 'app', user: 'app', password: 'db-secret-1' }],
   backup_paths: ['/srv/app/uploads'],
