@@ -87,11 +87,14 @@ ping_monitor() {
     log "the $event ping could not be sent (the monitor is unreachable); the backup does not depend on it"
 }
 
+# a failed run or verify is the monitor's business; a failed restore is the operator's, who is watching
 fail() {
   log "FAILED: $*"
   printf 'shipshape-backup: FAILED: %s\n' "$*" >&2
-  write_state failed "$*"
-  ping_monitor fail "$*"
+  if [ -z "${RESTORING:-}" ]; then
+    write_state failed "$*"
+    ping_monitor fail "$*"
+  fi
   exit 1
 }
 
@@ -277,8 +280,7 @@ age() {
 cmd_list() {
   WORK=$(mktemp -d /tmp/shipshape-backup.XXXXXX)
   if [ -f "$STATE/last-run" ]; then
-    . "$STATE/last-run"
-    echo "last run: $result at $time: $detail"
+    echo "last run: $(sed -n 's/^result=//p' "$STATE/last-run") at $(sed -n 's/^time=//p' "$STATE/last-run"): $(sed -n 's/^detail=//p' "$STATE/last-run")"
   else
     echo "last run: none yet"
   fi
@@ -307,10 +309,10 @@ snapshot_args() { printf '%s' "${snapshot:-latest}"; }
 
 # restores $1 (a snapshot) into $2 with restic, only the given paths when more are given
 restore_snapshot() {
-  snap=$1
-  target=$2
+  rs_snap=$1
+  rs_dest=$2
   shift 2
-  set -- restore "$snap" --host "$BACKUP_HOST" --tag "$TAG" --target "$target" "$@"
+  set -- restore "$rs_snap" --host "$BACKUP_HOST" --tag "$TAG" --target "$rs_dest" "$@"
   quiet rst "$@"
 }
 
@@ -362,7 +364,7 @@ cmd_verify() {
   [ -n "$snap" ] || fail "verify: no snapshot of $BACKUP_HOST in $REPOSITORY"
   log "verify: restoring snapshot $snap into $WORK/files"
   if ! restore_snapshot "${snap%% *}" "$WORK/files" --verify; then
-    grep -i -E 'error|ignoring|fatal|verif' "$WORK/out" | head -n 5 | sed 's/^/restic: /' >>"$problems"
+    grep -i -E 'error|fatal' "$WORK/out" | grep -v '^Fatal: There were' | head -n 5 | sed 's/^/restic: /' >>"$problems"
   fi
   manifest="$WORK/files$CURRENT/manifest"
   if [ ! -f "$manifest" ]; then
@@ -515,8 +517,8 @@ case "$cmd" in
   run) cmd_run "$@" ;;
   list) cmd_list "$@" ;;
   verify) cmd_verify "$@" ;;
-  restore-db) cmd_restore_db "$@" ;;
-  restore-paths) cmd_restore_paths "$@" ;;
+  restore-db) RESTORING=1 cmd_restore_db "$@" ;;
+  restore-paths) RESTORING=1 cmd_restore_paths "$@" ;;
   key) cmd_key "$@" ;;
   *) usage "unknown command $cmd" ;;
 esac
