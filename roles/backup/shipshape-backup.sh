@@ -29,6 +29,7 @@ CURRENT="$BACKUP_DIR/current"
 TAG=shipshape
 WORK=
 SCRATCH=
+LOCKED=
 
 log() {
   printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$LOG"
@@ -39,7 +40,8 @@ log() {
 cleanup() {
   [ -n "$SCRATCH" ] && docker rm -f "$SCRATCH" >/dev/null 2>&1
   [ -n "$WORK" ] && rm -rf "$WORK"
-  rm -rf "$BACKUP_DIR/.partial"
+  # only the run holding the lock owns the staging directory (a second run exits without touching it)
+  [ -n "$LOCKED" ] && rm -rf "$BACKUP_DIR/.partial"
 }
 
 # restic with the repository's transport (the host's own ssh key and pinned host key for sftp)
@@ -112,6 +114,7 @@ take_lock() {
     log "another shipshape-backup is running (lock $STATE/lock held): this one exits without doing anything"
     exit 75
   fi
+  LOCKED=1
 }
 
 db_field() { eval "printf '%s' \"\${DB_$1_$2:-}\""; }
@@ -371,6 +374,7 @@ cmd_verify() {
     echo "the snapshot has no manifest ($CURRENT/manifest)" >>"$problems"
   else
     # every file against its checksum taken at backup time
+    [ -f "$WORK/files$CURRENT/SHA256SUMS" ] || { echo "$CURRENT/SHA256SUMS: missing after the restore" >>"$problems"; : >"$WORK/files$CURRENT/SHA256SUMS"; }
     (cd "$WORK/files" && sha256sum -c --quiet "${CURRENT#/}/SHA256SUMS" 2>&1) | sed -n 's#^\(.*\): FAILED$#/\1: differs from its checksum at backup time#p; s#^\(.*\): FAILED open or read$#/\1: missing after the restore#p' >>"$problems"
     nfiles=$(wc -l <"$WORK/files$CURRENT/SHA256SUMS")
     ndb=0
@@ -379,6 +383,10 @@ cmd_verify() {
       ndb=$((ndb + 1))
       image=$(sed -n "s/^image $target //p" "$manifest")
       major=$(sed -n "s/^server $target //p" "$manifest")
+      if [ ! -s "$WORK/files$CURRENT/$file" ] || [ ! -f "$WORK/files$CURRENT/pg-$target-globals.sql" ]; then
+        echo "$target/$db: its dump is missing after the restore" >>"$problems"
+        continue
+      fi
       if [ -z "$image" ]; then
         echo "$target/$db: not restored (a database on the host: no image to restore into)" >>"$problems"
         continue

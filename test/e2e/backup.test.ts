@@ -67,7 +67,8 @@ describe.each(RELEASES)('backups on %s: PostgreSQL in a container, an SFTP repos
     return r.stdout.trim();
   };
   const sql = (q: string, database = 'app') => on(DB, `docker exec app-db psql -X -A -t -U app -d ${database} -c "${q}"`);
-  const snapshots = async () => Number(await on(REPO, `ls /srv/restic/${DB}/snapshots 2>/dev/null | wc -l`));
+  /** the ids of the snapshots in the repository, read on the repository host itself */
+  const snapshots = async () => (await on(REPO, `ls /srv/restic/${DB}/snapshots 2>/dev/null || true`)).split('\n').filter(Boolean).sort().join(' ');
   const pings = () => on(DB, `cat ${PINGS}`);
   const noSecret = (what: string, text: string) => {
     for (const s of Object.values(SECRETS)) expect(text, `${what} shows a secret`).not.toContain(s);
@@ -172,7 +173,7 @@ describe.each(RELEASES)('backups on %s: PostgreSQL in a container, an SFTP repos
     expect(list).toMatch(/TABLE DATA public orders/);
     expect(list).toMatch(/TABLE DATA shop items/);
     expect(await on(DB, 'grep "^rows" /var/backups/shipshape/current/manifest')).toBe('rows app-db app public.orders 1000 1000\nrows app-db app shop.items 250 250');
-    expect(await snapshots()).toBe(1);
+    expect((await snapshots()).split(' ')).toHaveLength(1);
     const files = await restic('ls latest');
     expect(files).toContain('/srv/app/uploads/a.txt');
     expect(files).toContain('/var/backups/shipshape/current/pg-app-db-app.dump');
@@ -235,7 +236,8 @@ describe.each(RELEASES)('backups on %s: PostgreSQL in a container, an SFTP repos
     await on(DB, stopStub);
     const good = await cronRun();
     expect(good.code, good.stderr).toBe(0);
-    expect(await snapshots()).toBe(before + 1);
+    // a new snapshot (forget keeps one per day: the earlier one of today is gone)
+    expect(await snapshots()).not.toBe(before);
     expect(await on(DB, 'tail -n 3 /var/log/shipshape-backup.log')).toContain('could not be sent');
     await on(DB, startStub);
   });
@@ -261,7 +263,7 @@ describe.each(RELEASES)('backups on %s: PostgreSQL in a container, an SFTP repos
   });
 
   it('verify fails, naming what differs, once the newest off-site snapshot is corrupted', async () => {
-    await on(REPO, `cp -a /srv/restic/${DB} /srv/restic/${DB}.good && for f in $(find /srv/restic/${DB}/data -type f); do printf CORRUPTED | dd of="$f" bs=1 seek=300 conv=notrunc status=none; done`);
+    await on(REPO, `cp -a /srv/restic/${DB} /srv/restic/${DB}.good && python3 -c 'import glob,sys\nfor p in glob.glob(sys.argv[1] + "/data/*/*"):\n  b = bytearray(open(p, "rb").read())\n  for i in range(100, len(b), 512): b[i] ^= 0xff\n  open(p, "wb").write(b)' /srv/restic/${DB}`);
     const r = await timed('verify (corrupted)', () => shipshape(['backup', 'verify', '-i', inv]));
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('verify FAILED');
