@@ -2,11 +2,20 @@ import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/input-error.js';
 import { runCommand, type RunFlags } from './run-command.js';
 import { listCommand } from './list-command.js';
+import { schemaCommand } from './schema-command.js';
 import { backupCommand, type BackupAction, type BackupFlags } from './backup-command.js';
 import { initCommand, type InitFlags } from './init-command.js';
 import { maskSecretsInOutput } from './safe-output.js';
 
 maskSecretsInOutput();
+
+// `shipshape roles | head`: a reader that stops early is not an error
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
 
 const program = new Command();
 
@@ -95,13 +104,33 @@ program
   .command('modules')
   .description('list the task modules a playbook can use, with their arguments')
   .argument('[name]', 'show one module in detail')
-  .action((name?: string) => listCommand('modules', name));
+  .option('--project <dir>', "the project whose own modules (modules/) are listed too", '.')
+  .action((name: string | undefined, o: { project: string }) => listCommand('modules', name, o.project));
 
 program
   .command('roles')
   .description('list the roles and their variables with defaults')
   .argument('[name]', 'show one role in detail')
-  .action((name?: string) => listCommand('roles', name));
+  .option('--project <dir>', "the project whose own roles (roles/, playbooks/roles/) are listed too", '.')
+  .action((name: string | undefined, o: { project: string }) => listCommand('roles', name, o.project));
+
+program
+  .command('schema')
+  .description('print or write JSON Schemas for inventories, vars files and playbooks (editor completion and checks)')
+  .argument('[which]', 'inventory, vars or playbook (default: all three as one JSON object)')
+  .option('-w, --write <dir>', 'write inventory.schema.json, vars.schema.json and playbook.schema.json into this directory')
+  .option('--project <dir>', "the project whose own roles and modules are included", '.')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  shipshape schema --write .shipshape/schemas
+  shipshape schema playbook > playbook.schema.json
+
+Then the first line of a playbook, for editors with the YAML language server (VS Code's YAML extension):
+  # yaml-language-server: $schema=../.shipshape/schemas/playbook.schema.json`,
+  )
+  .action((which: string | undefined, o: { write?: string; project: string }) => schemaCommand(which, o));
 
 program
   .command('backup')

@@ -1,12 +1,11 @@
-import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../core/input-error.js';
 import { expandForHost } from '../engine/expand.js';
 import { exitCode, runAll, type HostJob } from '../engine/run.js';
 import { fileLoginMemory } from '../engine/login-memory.js';
 import { loadInventory, looksSecret, secretValues, selectHosts, type Inventory, type Vars } from '../inventory/index.js';
 import { addSecret, addSecrets } from '../core/redact.js';
-import { modules } from '../modules/index.js';
-import { builtinRolesDir, loadPlaybook, loadRoles } from '../playbook/index.js';
+import { loadPlaybook } from '../playbook/index.js';
+import { loadProjectCode, playbookBase } from './project-code.js';
 import { createTransport } from '../transport/index.js';
 import type { HostRunReport } from '../engine/host-run.js';
 import { confirm } from './confirm.js';
@@ -41,12 +40,8 @@ export async function prepareRun(playbookPath: string, flags: RunFlags): Promise
   const inventory = await loadInventory(flags.inventory, { extraConnection: extra.conn });
   declareSecrets(inventory);
   for (const w of inventory.warnings) process.stderr.write(`warning: ${w.format()}\n`);
-  // a project's own roles beside its playbooks win over the built-in ones; the built-in sources
-  // themselves are reached through builtinRolesDir() (compiled when installed)
-  const builtin = builtinRolesDir();
-  const builtinSource = resolve(builtin.replace(/[\\/]dist[\\/]roles[\\/]?$/, '/roles'));
-  const own = [join(dirname(playbookPath), 'roles'), join(dirname(playbookPath), '..', 'roles')].map((d) => resolve(d)).filter((d) => d !== builtinSource);
-  const roles = await loadRoles([...own, builtin]);
+  // a project's own roles and modules beside its playbooks, then the built-in ones
+  const { roles, modules } = await loadProjectCode([playbookBase(playbookPath)]);
   const playbook = await loadPlaybook(playbookPath, { modules, roles });
   const extraVars = extra.vars;
   declareSecretVars(extraVars);
