@@ -14,6 +14,7 @@ import template from './template.js';
 import sshdConfig from './sshd_config.js';
 import ufw from './ufw.js';
 import aptRepository from './apt_repository.js';
+import { setFact } from '../ansible/control-modules.js';
 
 /** Every module by its playbook name. Add new modules here. */
 const builtin = {
@@ -32,6 +33,7 @@ const builtin = {
   sshd_config: sshdConfig,
   ufw,
   apt_repository: aptRepository,
+  set_fact: setFact,
 } satisfies Record<string, ModuleDef>;
 
 /** The built-in modules with their argument types: what a role's tasks are checked against. */
