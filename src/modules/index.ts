@@ -15,6 +15,8 @@ import sshdConfig from './sshd_config.js';
 import ufw from './ufw.js';
 import aptRepository from './apt_repository.js';
 import { setFact } from '../ansible/control-modules.js';
+import shell from './shell.js';
+import raw from './raw.js';
 
 /** Every module by its playbook name. Add new modules here. */
 const builtin = {
@@ -34,6 +36,8 @@ const builtin = {
   ufw,
   apt_repository: aptRepository,
   set_fact: setFact,
+  shell,
+  raw,
 } satisfies Record<string, ModuleDef>;
 
 /** The built-in modules with their argument types: what a role's tasks are checked against. */
