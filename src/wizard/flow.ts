@@ -137,7 +137,10 @@ async function serverStep(o: FlowOptions, a: Answers): Promise<Connected> {
 async function trustHostKey(o: FlowOptions, a: Answers, k: HostKeySeen): Promise<boolean> {
   o.say(`The server's host key is not known yet: ${k.type} ${k.fingerprint} (${k.where}).`);
   if (!o.ui) {
-    if (a.host_key_fingerprint) return a.host_key_fingerprint === k.fingerprint;
+    if (a.host_key_fingerprint) {
+      if (a.host_key_fingerprint !== k.fingerprint) o.say(`✗ it is not the host_key_fingerprint of the answers (${a.host_key_fingerprint}): refused`);
+      return a.host_key_fingerprint === k.fingerprint;
+    }
     return o.acceptNewHostKeys;
   }
   o.say(`  Compare it with the server's own (e.g. in your provider's console: ssh-keygen -lf /etc/ssh/ssh_host_${k.type.replace(/^ssh-|-sha2-.*$/g, '').replace(/^ecdsa$/, 'ecdsa')}_key.pub).`);

@@ -185,7 +185,7 @@ describe.each(releases)('shipshape init on a fresh $dist VPS', ({ dist, host, te
 
   it('the site answers over HTTPS verified against the ACME CA, and check on the written files exits 0', async () => {
     const page = `hello from the wizard on ${host}\n`;
-    expect((await hostExec(host, `printf '%s' '${page}' > /srv/www/index.html`)).code).toBe(0);
+    expect((await hostExec(host, `mkdir -p /srv/www && printf '%s' '${page}' > /srv/www/index.html`)).code).toBe(0);
     const curl = await run('curl', ['-sS', '--max-time', '20', '--retry', '5', '--retry-all-errors', '--cacert', rootPem, '--resolve', `${fqdn}:443:${addr}`, `https://${fqdn}/`]);
     expect(curl.stdout).toBe(page);
     const check = await timed('check on the written files', () => shipshape(['check', join(project(), 'playbooks/site.yml'), '-i', join(project(), 'inventory')], env));
