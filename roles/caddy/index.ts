@@ -3,7 +3,10 @@ import { homedir } from 'node:os';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { DOMAIN } from '../../src/modules/caddy_certificates.js';
+import caddyCertificates, { DOMAIN } from './caddy_certificates.js';
+import caddyDomains from './caddy_domains.js';
+import caddyFirewall from './caddy_firewall.js';
+import caddyReload from './caddy_reload.js';
 import { defineRole, type RoleTask } from '../../src/playbook/role.js';
 import { CADDY_APT_FINGERPRINT, CADDY_APT_KEY } from './caddy-key.js';
 import { caddyToken, certificateDomains, renderCaddyfile, type Site } from './caddyfile.js';
@@ -141,11 +144,15 @@ export function controllerPath(path: string): string {
   return path.startsWith('~/') ? resolve(homedir(), path.slice(2)) : resolve(path);
 }
 
-export default defineRole({
+/** the role's own modules: its tasks use them, playbooks cannot */
+const own = { caddy_firewall: caddyFirewall, caddy_domains: caddyDomains, caddy_reload: caddyReload, caddy_certificates: caddyCertificates };
+
+export default defineRole<CaddyVars, typeof own>({
   name: 'caddy',
   summary: 'Caddy in front of your sites: automatic HTTPS (ACME), validated Caddyfile, reload on change, DNS and certificate checks',
   vars,
-  tasks: (v) => {
+  modules: own,
+  tasks: (v): RoleTask<typeof own>[] => {
     // no sites, nothing to serve: the role installs nothing (site.yml lists it for every host)
     if (!v.caddy_sites.length) return [];
     const all = v as CaddyVars & Record<string, unknown>;

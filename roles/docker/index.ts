@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRole, type RoleTask } from '../../src/playbook/role.js';
+import dockerUfw from './docker_ufw.js';
 import { DOCKER_APT_FINGERPRINT, DOCKER_APT_KEY } from './docker-key.js';
 
 /** What Docker documents for servers: its own repository's engine, CLI, containerd and the compose plugin. */
@@ -110,10 +111,14 @@ function packageTasks(v: Vars): RoleTask[] {
   ];
 }
 
-export default defineRole({
+/** the role's own module: its tasks use it, playbooks cannot */
+const own = { docker_ufw: dockerUfw };
+
+export default defineRole<Vars, typeof own>({
   name: 'docker',
   summary: "Docker Engine (Docker's repository or Debian's), rotated logs, and published ports that obey ufw (needs the firewall role)",
   vars,
+  modules: own,
   tasks: (v) => [
     // first: from the moment Docker exists, what it publishes is behind the firewall
     { name: 'published container ports obey the firewall', module: 'docker_ufw', args: { public_ports: v.docker_public_ports } },
@@ -145,7 +150,7 @@ export default defineRole({
       notify: ['reload systemd'],
     },
     { name: 'docker running', module: 'service', args: { name: 'docker', state: 'started', enabled: true } },
-    ...(v.docker_users ?? [v.deploy_user]).map((user) => ({
+    ...(v.docker_users ?? [v.deploy_user]).map((user): RoleTask => ({
       name: `${user} in the docker group`,
       module: 'user',
       args: { name: user, groups: ['docker'], append: true },

@@ -36,12 +36,12 @@ export function hardeningTasks(v: Vars): RoleTask[] {
       args: { name: ['libpam-pwquality', 'libpam-tmpdir', 'debsums'], cache_valid_time: 3600 },
     },
     // only chpasswd/newusers read these; PAM's own hashing (yescrypt on Debian 12) is unaffected
-    ...(['SHA_CRYPT_MIN_ROUNDS', 'SHA_CRYPT_MAX_ROUNDS'] as const).map((key) => ({
+    ...(['SHA_CRYPT_MIN_ROUNDS', 'SHA_CRYPT_MAX_ROUNDS'] as const).map((key): RoleTask => ({
       name: `login.defs ${key}`,
       module: 'lineinfile',
       args: { path: '/etc/login.defs', regexp: `^#?\\s*${key}\\b`, line: `${key} 65536` },
     })),
-    ...['/etc/issue', '/etc/issue.net'].map((dest) => ({
+    ...['/etc/issue', '/etc/issue.net'].map((dest): RoleTask => ({
       name: `login banner ${dest}`,
       module: 'copy',
       args: { dest, mode: '0644', owner: 'root', group: 'root', content: `${v.os_login_banner.trimEnd()}\n` },

@@ -2,6 +2,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/input-error.js';
 import { runCommand, type RunFlags } from './run-command.js';
 import { listCommand } from './list-command.js';
+import { maskSecretsInOutput } from './safe-output.js';
+
+maskSecretsInOutput();
 
 const program = new Command();
 

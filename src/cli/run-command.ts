@@ -2,7 +2,8 @@ import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../core/input-error.js';
 import { expandForHost } from '../engine/expand.js';
 import { exitCode, runAll, type HostJob } from '../engine/run.js';
-import { loadInventory, selectHosts } from '../inventory/index.js';
+import { loadInventory, looksSecret, secretValues, selectHosts, type Inventory, type Vars } from '../inventory/index.js';
+import { addSecret, addSecrets } from '../core/redact.js';
 import { modules } from '../modules/index.js';
 import { builtinRolesDir, loadPlaybook, loadRoles } from '../playbook/index.js';
 import { createTransport } from '../transport/index.js';
@@ -36,6 +37,7 @@ const list = (s?: string) => (s ? s.split(',').map((t) => t.trim()).filter(Boole
 /** Everything that can go wrong in the input is found here, before any host is contacted. */
 export async function prepareRun(playbookPath: string, flags: RunFlags): Promise<HostJob[]> {
   const inventory = await loadInventory(flags.inventory);
+  declareSecrets(inventory);
   for (const w of inventory.warnings) process.stderr.write(`warning: ${w.format()}\n`);
   // a project's own roles beside its playbooks win over the built-in ones; the built-in sources
   // themselves are reached through builtinRolesDir() (compiled when installed)
@@ -45,6 +47,7 @@ export async function prepareRun(playbookPath: string, flags: RunFlags): Promise
   const roles = await loadRoles([...own, builtin]);
   const playbook = await loadPlaybook(playbookPath, { modules, roles });
   const extraVars = parseExtraVars(flags.extraVars);
+  declareSecretVars(extraVars);
   const limit = flags.limit ? new Set(selectHosts(inventory, flags.limit, { file: '--limit' })) : undefined;
   const byHost = new Map<string, HostJob>();
   const opts = { playbook, inventory, roles, modules, extraVars, tags: list(flags.tags), skipTags: list(flags.skipTags) };
@@ -134,4 +137,15 @@ async function notePortMove(report: HostRunReport, flags: RunFlags): Promise<voi
     note = r.ok ? `sshd now listens on port ${to}: ${r.note}` : `sshd now listens on port ${to}: ${edit}; the inventory was not edited: ${r.why}`;
   }
   report.notes = [...(report.notes ?? []), note];
+}
+
+/** Secret values the output must never show: become passwords and secret-looking variables, wherever they were set. */
+function declareSecrets(inventory: Inventory): void {
+  for (const v of secretValues(inventory)) addSecret(v);
+  for (const h of inventory.hosts.values()) declareSecretVars(h.vars);
+  for (const g of inventory.groups.values()) declareSecretVars(g.vars);
+}
+
+function declareSecretVars(vars: Vars): void {
+  for (const [k, v] of Object.entries(vars)) if (looksSecret(k)) addSecrets(v);
 }

@@ -69,11 +69,17 @@ export type FactValues<P> = { [K in keyof P]: NonNullable<P[K]> extends Probe<in
  * A plan must never fail because something an earlier task creates is missing (a user, a package):
  * it plans the change, so `check` on a fresh host predicts exactly what `apply` does.
  */
-export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<string, Probe>> {
+export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<string, Probe>, I = any> {
   name: string;
   /** one line for --help and docs */
   summary: string;
-  schema: z.ZodType<A>;
+  /** the arguments: I is what a task may write (defaults optional), A what plan() receives */
+  schema: z.ZodType<A, I>;
+  /**
+   * Ansible's other names for top-level arguments (`dest: 'path'` for lineinfile): a task may use
+   * either; the loader renames them before validation, so plans only ever see the schema's names.
+   */
+  aliases?: Record<string, string>;
   /**
    * Controller-side work before facts and plan (Ansible's action plugins): read a local file,
    * render a template. Returns the arguments the plan will see. The only place a module may read
@@ -90,6 +96,32 @@ export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<str
   preflight?(args: A, ctx: PlanContext): string | undefined;
 }
 
-export function defineModule<A, P extends Record<string, Probe>>(def: ModuleDef<A, P>): ModuleDef<A, P> {
+/** The arguments a task of this module may write (zod's input type: defaulted arguments are optional). */
+export type ModuleArgs<M> = M extends ModuleDef<any, any, infer I> ? (unknown extends I ? Record<string, unknown> : I) : never;
+
+export function defineModule<A, P extends Record<string, Probe>, I = A>(def: ModuleDef<A, P, I>): ModuleDef<A, P, I> {
   return def;
+}
+
+/** Arguments with Ansible aliases renamed to the schema's names; `clashes` lists an alias given beside its argument. */
+export function canonicalArgs(
+  mod: Pick<ModuleDef, 'aliases'>,
+  values: Record<string, unknown>,
+): { values: Record<string, unknown>; renamed: Map<string, string>; clashes: { alias: string; name: string }[] } {
+  const renamed = new Map<string, string>();
+  const clashes: { alias: string; name: string }[] = [];
+  if (!mod.aliases) return { values, renamed, clashes };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) {
+    const name = Object.hasOwn(mod.aliases, k) ? mod.aliases[k] : k;
+    if (name !== k) {
+      if (Object.hasOwn(values, name) || Object.hasOwn(out, name)) {
+        clashes.push({ alias: k, name });
+        continue;
+      }
+      renamed.set(k, name);
+    }
+    out[name] = v;
+  }
+  return { values: out, renamed, clashes };
 }

@@ -2,10 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { InputError, type SourcePos } from '../core/input-error.js';
 import type { ModuleDef, PrepareContext } from '../core/module.js';
+import { addSchemaSecrets } from '../core/redact.js';
 import { nearest } from '../core/suggest.js';
 import { magicVars, mergeVars, type Inventory, type Vars } from '../inventory/index.js';
-import { parseModuleArgs, validateAgainst } from '../playbook/args.js';
-import type { RoleDef } from '../playbook/role.js';
+import { coerceArgs, parseModuleArgs, validateAgainst } from '../playbook/args.js';
+import type { AnyRoleTask, RoleDef } from '../playbook/role.js';
 import { taskFromRoleTask } from '../playbook/task.js';
 import { evalWhen, renderString, renderValue, TemplateError } from '../playbook/template.js';
 import type { Play, Playbook, RoleItem, TaskSpec } from '../playbook/types.js';
@@ -50,16 +51,18 @@ export function expandForHost(o: ExpandOptions, play: Play, host: string): PlayI
     const role = o.roles[item.role];
     const vars = roleVars(role, item, mergeVars(base, item.params, top));
     if (!when(item.when, vars, item.source)) continue;
-    const fromRole = (list: ReturnType<RoleDef['tasks']>, into: Resolved[]) => {
+    // a role's own modules (its internals) are seen by its tasks only
+    const roleOpts = role.modules ? { ...o, modules: { ...o.modules, ...role.modules } } : o;
+    const fromRole = (list: AnyRoleTask[], into: Resolved[]) => {
       for (const rt of list) {
         if (!when(rt.when, vars, item.source)) continue;
-        const spec = taskFromRoleTask(rt, role.name, vars, item.source, o.modules, item.phase);
+        const spec = taskFromRoleTask(rt, role.name, vars, item.source, roleOpts.modules, item.phase);
         const tags = [...play.tags, item.role, ...item.tags, ...spec.tags];
-        into.push(resolveTask(o, spec, vars, tags, become(rt.become ?? item.become), role.dir ?? playbookDir, false));
+        into.push(resolveTask(roleOpts, spec, vars, tags, become(rt.become ?? item.become), role.dir ?? playbookDir, false));
       }
     };
-    fromRole(safely(() => role.tasks(vars), item), tasks);
-    fromRole(safely(() => role.handlers?.(vars) ?? [], item), handlers);
+    fromRole(safely(() => role.tasks(vars) as AnyRoleTask[], item), tasks);
+    fromRole(safely(() => (role.handlers?.(vars) ?? []) as AnyRoleTask[], item), handlers);
   }
   for (const h of play.handlers) handlers.push(resolveTask(o, h, mergeVars(base, top), [], become(h.become), playbookDir));
 
@@ -90,6 +93,7 @@ function resolveTask(o: ExpandOptions, spec: TaskSpec, vars: Vars, tags: string[
       throw templateError(err, spec.source);
     }
   }
+  if (args && typeof args === 'object' && !Array.isArray(args)) args = coerceArgs(module.schema, args as Record<string, unknown>);
   let parsed = parseModuleArgs(module, args, { module: spec.module, at: spec.source, argSources: spec.argSources });
   if (module.prepare) {
     const ctx: PrepareContext = {
@@ -121,6 +125,8 @@ function resolveTask(o: ExpandOptions, spec: TaskSpec, vars: Vars, tags: string[
 function roleVars(role: RoleDef, item: RoleItem, merged: Vars): Vars {
   const r = validateAgainst(role.vars, merged, { module: role.name, at: item.source, noun: 'variable', subject: `role \`${role.name}\`` });
   if (!r.ok) throw InputError.combine(r.errors)!;
+  // role variables marked secret() in the schema are masked in every output from here on
+  addSchemaSecrets(role.vars, r.value as Vars);
   // the role sees its own validated variables (defaults applied) and every other variable too
   return { ...merged, ...(r.value as Vars) };
 }

@@ -13,10 +13,28 @@ import type { EngineOptions, EventSink, PlayInstance, TaskInstance } from './typ
 
 const HIDDEN = '(hidden: no_log)';
 
+/**
+ * no_log: what the task did stays hidden from every output (reason, diffs, commands, step output);
+ * its name, status and the files it touched remain, so the operator still sees that it ran.
+ */
+function hideResult<R extends Omit<TaskResult, 'name' | 'role' | 'module' | 'durationMs'>>(r: R): R {
+  return {
+    ...r,
+    reason: HIDDEN,
+    diff: r.diff.map((d) => ({ subject: d.subject, before: HIDDEN, after: HIDDEN })),
+    commands: r.commands.length ? [HIDDEN] : [],
+    ...(r.output !== undefined ? { output: HIDDEN } : {}),
+  };
+}
+
 type Finish = (r: Omit<TaskResult, 'name' | 'role' | 'module' | 'durationMs'>) => TaskResult;
 
-/** Parsed facts by probe id, valid until a task changes the host. */
+/**
+ * Parsed facts by become and probe id, valid until a task changes the host. A probe reads the host as
+ * its task's steps will act on it: a 0440 file is empty to the login user and full to root.
+ */
 type FactCache = Map<string, unknown>;
+const factKey = (become: boolean, id: string) => `${become ? 'root' : 'login'}:${id}`;
 
 /** A host's report, plus the port sshd moved to during the run (the inventory must follow). */
 export interface HostRunReport extends HostReport {
@@ -130,9 +148,8 @@ class PlayRunner {
 
   async run(known?: HostInfo): Promise<HostInfo> {
     const { tasks } = this.play;
-    const probes = tasks.flatMap(probesOf);
-    await this.gather(known ? probes : [hostInfo, ...probes]);
-    this.info = known ?? (this.facts.get(hostInfo.id) as HostInfo);
+    await this.gather(tasks, known ? [] : [hostInfo]);
+    this.info = known ?? (this.facts.get(factKey(this.play.become, hostInfo.id)) as HostInfo);
     this.preflight(tasks);
     const notified = new Set<string>();
     for (let i = 0; i < tasks.length && !this.stopped; i++) {
@@ -144,7 +161,7 @@ class PlayRunner {
     const { handlers } = this.play;
     const wanted = (h: TaskInstance) => notified.has(h.name) || (h.listen ?? []).some((l) => notified.has(l));
     if (handlers.some(wanted)) {
-      await this.gather(handlers.flatMap(probesOf));
+      await this.gather(handlers);
       for (let i = 0; i < handlers.length && !this.stopped; i++) {
         if (!wanted(handlers[i])) continue;
         const result = await this.runTask(handlers[i], handlers.slice(i + 1));
@@ -163,8 +180,7 @@ class PlayRunner {
         name: task.name,
         ...(task.role ? { role: task.role } : {}),
         module: task.module.name,
-        ...r,
-        ...(task.noLog ? { diff: r.diff.map((d) => ({ subject: d.subject, before: HIDDEN, after: HIDDEN })), commands: r.commands.length ? [HIDDEN] : [] } : {}),
+        ...(task.noLog ? hideResult(r) : r),
         durationMs: Date.now() - started,
       };
       this.results.push(result);
@@ -200,13 +216,16 @@ class PlayRunner {
     }
 
     if (plan.accessCritical) return this.guarded(task, plan, rest, finish, base);
-    const batch: Batch = { apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(rest.flatMap(probesOf)) };
-    const out = await this.exec(batch, task.become);
+    // the facts of later tasks read as this task runs ride along; the others need a trip of their own
+    const same = rest.filter((t) => t.become === task.become);
+    const batch: Batch = { apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(same.flatMap(probesOf)) };
+    const out = await this.exec(batch, task.become, task.noLog);
     const applied = out.apply!;
     if (applied.code !== 0) {
       this.stopped = `task "${task.name}" failed; the tasks after it did not run`;
       return finish({ status: 'failed', reason: `${plan.reason}: exit ${applied.code}`, output: tail(applied.stdout), ...base });
     }
+    await this.gather(rest.filter((t) => t.become !== task.become));
     return finish({ status: 'changed', reason: plan.reason, ...(applied.stdout.trim() ? { output: tail(applied.stdout) } : {}), ...base });
   }
 
@@ -228,7 +247,7 @@ class PlayRunner {
     };
     let out: Awaited<ReturnType<PlayRunner['exec']>>;
     try {
-      out = await this.exec({ apply: { id: task.name, steps }, probes: [] }, become);
+      out = await this.exec({ apply: { id: task.name, steps }, probes: [] }, become, task.noLog);
     } catch (err) {
       if (!(err instanceof UnreachableError)) throw err;
       // the change itself (a firewall rule, an sshd reload) may have cut us off: the timer undoes it
@@ -261,7 +280,7 @@ class PlayRunner {
     }
     await this.link.switchTo(login.transport);
     // the change may have invalidated facts of later tasks
-    await this.gather(rest.flatMap(probesOf));
+    await this.gather(rest);
     return finish({ status: 'changed', reason: `${plan.reason} (confirmed by a new login as ${who})`, ...base });
   }
 
@@ -310,31 +329,40 @@ class PlayRunner {
     const probes = task.module.facts(task.args);
     const facts: Record<string, unknown> = {};
     for (const [name, p] of Object.entries(probes)) {
-      if (!this.facts.has(p.id)) throw new Error(`fact ${p.id} was not gathered`);
-      facts[name] = this.facts.get(p.id);
+      const key = factKey(task.become, p.id);
+      if (!this.facts.has(key)) throw new Error(`fact ${p.id} was not gathered`);
+      facts[name] = this.facts.get(key);
     }
     return task.module.plan(task.args, facts as never, this.context());
   }
 
-  private async gather(probes: Probe[]): Promise<void> {
-    const unique = uniqueProbes(probes);
-    if (unique.length) await this.exec({ probes: unique }, this.play.become);
+  /**
+   * The facts of these tasks, each read with its task's become (as its steps will run): one round trip
+   * when they all agree, which is the usual case; `extra` probes (host info) go with the play's become.
+   */
+  private async gather(tasks: TaskInstance[], extra: Probe[] = []): Promise<void> {
+    const byBecome = new Map<boolean, Probe[]>([[this.play.become, [...extra]]]);
+    for (const t of tasks) byBecome.set(t.become, [...(byBecome.get(t.become) ?? []), ...probesOf(t)]);
+    for (const [become, probes] of byBecome) {
+      const unique = uniqueProbes(probes);
+      if (unique.length) await this.exec({ probes: unique }, become);
+    }
   }
 
   /** One round trip; parsed probe results go into the fact cache. */
-  private async exec(batch: Batch, become: boolean) {
+  private async exec(batch: Batch, become: boolean, noLog = false) {
     const nonce = newNonce();
     const res = await this.link.current.run(renderBatch(batch, nonce), { become });
     const out = parseBatch(res.stdout, batch, nonce);
     if (res.code === null || out.incomplete) {
       const what = batch.apply ? `while applying "${batch.apply.id}"` : 'while reading facts';
-      const detail = res.stderr.trim() ? `: ${tail(res.stderr)}` : '';
+      const detail = res.stderr.trim() ? `: ${noLog ? HIDDEN : tail(res.stderr)}` : '';
       if (res.code === null) throw new UnreachableError(this.link.spec.name, `connection lost ${what}${detail}`);
       throw new Error(`the host's shell stopped ${what} (exit ${res.code})${detail}`);
     }
     for (const p of batch.probes) {
       const s = out.probes.get(p.id);
-      if (s) this.facts.set(p.id, p.parse(s.stdout, s.code));
+      if (s) this.facts.set(factKey(become, p.id), p.parse(s.stdout, s.code));
     }
     return out;
   }

@@ -3,7 +3,8 @@
  * loaders can report `file:line:column` for any value they reject.
  */
 import { readFile } from 'node:fs/promises';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Tags } from 'yaml';
+import { ansibleTags } from '../ansible/yaml11.js';
 import { InputError, type SourcePos } from '../core/input-error.js';
 
 export type YNode = Node;
@@ -20,6 +21,8 @@ export interface Entry {
 export interface YamlFileOptions {
   /** keys whose values must never be shown in a code frame (e.g. become passwords) */
   secretKeys?: readonly string[];
+  /** extra YAML tags (Ansible's `!vault`, `!unsafe`) */
+  tags?: Tags;
 }
 
 export class YamlFile {
@@ -38,9 +41,8 @@ export class YamlFile {
       const keys = opts.secretKeys.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
       this.secretLine = new RegExp(`["']?\\b(?:${keys})\\b["']?\\s*:[ \\t]*(?=\\S)`);
     }
-    // YAML 1.2 core schema: `yes` stays a string and `0644` is the decimal 644; modules refuse both
-    // merge keys are YAML 1.1, but Ansible files use them; `merge` makes toJS() expand them too
-    this.doc = parseDocument(text, { lineCounter: this.lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
+    // YAML 1.1 as Ansible (PyYAML) reads it: `yes` is true, an unquoted `0644` is octal; merge keys expand
+    this.doc = parseDocument(text, { lineCounter: this.lineCounter, prettyErrors: true, uniqueKeys: true, merge: true, version: '1.1', customTags: ansibleTags(opts.tags) });
   }
 
   /** Parse, throwing the first syntax error with its position (the ones after it are mostly its echoes). */

@@ -96,6 +96,7 @@ export default defineModule({
   name: 'apt_repository',
   summary: 'An apt repository as a deb822 .sources file with its own signing key (Signed-By), fetched only when it changes',
   schema,
+  aliases: { 'update-cache': 'update_cache' },
   prepare: (a: Args, ctx) => (a.key_src !== undefined ? { ...a, key: ctx.readLocal(a.key_src, 'files') } : a),
   facts: (a: Args) => {
     const p = paths(a.name);

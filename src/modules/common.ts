@@ -1,15 +1,25 @@
 import { z } from 'zod';
 
 /**
- * File modes must be quoted strings ("0644"): YAML 1.2 reads an unquoted 0644 as the decimal 644,
- * which would silently become a wrong mode. A number is refused with that explanation.
+ * A file mode: an octal string ("0644", "644"), or a number as Ansible takes it. YAML 1.1 reads an
+ * unquoted `0644` as the octal number 420, and Ansible uses a number as the mode bits themselves, so
+ * 420 means 0644. (An unquoted `644` without the zero is the decimal 644 = mode 01204 in Ansible;
+ * the playbook loader refuses that spelling, see decimalModeHint.)
  */
-export const modeSchema = z.string({
-  error: (iss) =>
-    typeof iss.input === 'number'
-      ? `mode must be a quoted octal string like "0644" (an unquoted ${iss.input} is read by YAML as a decimal number)`
-      : 'mode must be an octal string like "0644"',
-}).regex(/^0?[0-7]{3,4}$/, 'mode must be an octal string like "0644"');
+export const modeSchema = z.preprocess(
+  (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0o7777 ? '0' + v.toString(8).padStart(3, '0') : v),
+  z.string({ error: () => 'mode must be an octal string like "0644"' }).regex(/^0?[0-7]{3,4}$/, 'mode must be an octal string like "0644"'),
+);
+
+/**
+ * Why a `mode` written as a bare decimal (`mode: 644`) is refused: Ansible would set mode 01204,
+ * which nobody means. Undefined when the text is fine (quoted, or octal with its leading zero).
+ */
+export function decimalModeHint(raw: string | undefined): string | undefined {
+  if (raw === undefined || !/^[1-9][0-9]*$/.test(raw.trim())) return undefined;
+  const n = Number(raw);
+  return `\`mode: ${raw}\` is the decimal number ${raw} in YAML, which Ansible applies as mode 0${n.toString(8)}; write \`mode: "0${raw}"\` (or \`0${raw}\` with its leading zero)`;
+}
 
 /** "0644" -> "644", as `stat -c %a` prints it. */
 export function normalizeMode(mode: string | undefined): string | undefined {

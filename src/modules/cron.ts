@@ -60,6 +60,7 @@ export default defineModule({
   name: 'cron',
   summary: "Add, change or remove a named cron job or variable in a user's crontab or /etc/cron.d (Ansible: cron)",
   schema,
+  aliases: { value: 'job' },
   facts(a): Record<string, Probe> {
     return a.cron_file ? { file: fileContent(cronFilePath(a.cron_file)) } : { crontab: crontabOf(a.user) };
   },

@@ -20,6 +20,7 @@ export default defineModule({
   name: 'file',
   summary: 'Manage a file, directory or symlink and its mode and ownership (Ansible: file)',
   schema,
+  aliases: { dest: 'path', name: 'path' },
   facts: (a) => ({ stat: fileStat(a.path) }),
   plan(a, { stat }) {
     const steps: Step[] = [];

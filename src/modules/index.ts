@@ -14,14 +14,9 @@ import template from './template.js';
 import sshdConfig from './sshd_config.js';
 import ufw from './ufw.js';
 import aptRepository from './apt_repository.js';
-import dockerUfw from './docker_ufw.js';
-import caddyCertificates from './caddy_certificates.js';
-import caddyDomains from './caddy_domains.js';
-import caddyFirewall from './caddy_firewall.js';
-import caddyReload from './caddy_reload.js';
 
 /** Every module by its playbook name. Add new modules here. */
-export const modules: Record<string, ModuleDef> = {
+const builtin = {
   apt,
   authorized_key: authorizedKey,
   cron,
@@ -37,9 +32,9 @@ export const modules: Record<string, ModuleDef> = {
   sshd_config: sshdConfig,
   ufw,
   apt_repository: aptRepository,
-  docker_ufw: dockerUfw,
-  caddy_certificates: caddyCertificates,
-  caddy_domains: caddyDomains,
-  caddy_firewall: caddyFirewall,
-  caddy_reload: caddyReload,
-};
+} satisfies Record<string, ModuleDef>;
+
+/** The built-in modules with their argument types: what a role's tasks are checked against. */
+export type BuiltinModules = typeof builtin;
+
+export const modules: Record<string, ModuleDef> = builtin;

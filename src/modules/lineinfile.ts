@@ -64,6 +64,7 @@ export default defineModule({
   name: 'lineinfile',
   summary: 'Make sure one line is in a file (or is not), replacing the line a regexp finds (Ansible: lineinfile)',
   schema,
+  aliases: { dest: 'path', destfile: 'path', name: 'path', regex: 'regexp' },
   facts: (a: Args) => ({ file: fileContent(a.path) }),
   plan(a: Args, { file }: { file: FileContent }, ctx): Plan {
     if (!file.exists) {

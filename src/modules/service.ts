@@ -31,6 +31,7 @@ export default defineModule({
   name: 'service',
   summary: 'Start, stop, restart, reload, enable, disable or mask a systemd unit (Ansible: service / systemd_service)',
   schema,
+  aliases: { service: 'name', unit: 'name', 'daemon-reload': 'daemon_reload' },
   facts: (a) => ({ unit: unitState(a.name) }),
   plan: (a, { unit }) => planService(a, unit),
 });

@@ -37,6 +37,7 @@ export default defineModule({
   name: 'sysctl',
   summary: 'Set a kernel parameter persistently (sysctl.d file) and in the running kernel (Ansible: sysctl)',
   schema,
+  aliases: { key: 'name', val: 'value' },
   facts: (a: Args) => ({
     file: fileContent(a.sysctl_file),
     ...(a.state === 'present' ? { runtime: sysctlValue(a.name) } : {}),

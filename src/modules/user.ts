@@ -69,6 +69,7 @@ export default defineModule({
   name: 'user',
   summary: 'Create, change or remove a local user account (Ansible: user)',
   schema,
+  aliases: { user: 'name', createhome: 'create_home' },
   facts(a) {
     const probes: Record<string, Probe> = { passwd: passwdEntry(a.name) };
     if (a.state === 'present') {

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { InputError, type SourcePos } from '../core/input-error.js';
 import type { ModuleDef } from '../core/module.js';
 import { nearest } from '../core/suggest.js';
+import { ansibleBool } from '../ansible/yaml11.js';
 import { hasTemplate } from './template.js';
 import type { ArgSource } from './types.js';
 
@@ -159,4 +160,38 @@ export function keysAt(schema: z.ZodType, path: Path): string[] {
     });
   }
   return [...new Set(level.flatMap((s) => Object.keys(s._zod.def.shape ?? {})))];
+}
+
+/** The kinds of value (zod def types) the object schema accepts for top-level `key`. */
+function kindsAt(schema: z.ZodType, key: string): Set<string> {
+  const fields = unwrap(schema as unknown as Schema).flatMap((s) => {
+    const f = s._zod.def.shape?.[key];
+    return f ? unwrap(f) : [];
+  });
+  return new Set(fields.map((f) => f._zod.def.type));
+}
+
+/**
+ * Ansible converts a module argument to its declared type: `update_cache: "yes"` (or `=yes` in a
+ * key=value string, or a template rendering to "true") is a boolean, `uid: "1001"` an integer.
+ * Only where the argument cannot be a string, so no string argument ever changes.
+ */
+export function coerceArgs(schema: z.ZodType, args: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(args)) {
+    if (typeof v === 'string' && hasTemplate(v)) continue;
+    const kinds = kindsAt(schema, k);
+    let c: unknown;
+    if (typeof v === 'string' && !['string', 'enum', 'literal', 'transform'].some((t) => kinds.has(t))) {
+      if (kinds.has('boolean')) c = ansibleBool(v);
+      if (c === undefined && kinds.has('number') && /^[-+]?\d+$/.test(v.trim())) c = Number(v);
+    } else if ((typeof v === 'boolean' || typeof v === 'number') && kinds.has('string') && !['boolean', 'number', 'transform'].some((t) => kinds.has(t))) {
+      // as Python prints them: `comment: yes` is "True"
+      c = typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v);
+    }
+    if (c === undefined) continue;
+    out ??= { ...args };
+    out[k] = c;
+  }
+  return out ?? args;
 }

@@ -1,10 +1,10 @@
 import type { z } from 'zod';
+import type { ModuleArgs, ModuleDef } from '../core/module.js';
+import type { BuiltinModules } from '../modules/index.js';
 
-/** One task of a role, written in TypeScript: the module by name and its (already typed) arguments. */
-export interface RoleTask {
+/** What every task of a role may carry besides its module and arguments. */
+interface TaskCommon {
   name: string;
-  module: string;
-  args: Record<string, unknown>;
   tags?: string[];
   notify?: string[];
   when?: string | boolean;
@@ -13,22 +13,43 @@ export interface RoleTask {
 }
 
 /**
+ * One task of a role, written in TypeScript, typed by its module: `{ module: 'apt', args: {...} }`
+ * only compiles with apt's arguments. M adds the role's own modules to the built-in ones.
+ */
+export type RoleTask<M extends Record<string, ModuleDef> = {}> = {
+  [K in keyof (BuiltinModules & M) & string]: TaskCommon & { module: K; args: ModuleArgs<(BuiltinModules & M)[K]> };
+}[keyof (BuiltinModules & M) & string];
+
+/** The untyped form the engine handles once a role has returned its tasks. */
+export interface AnyRoleTask extends TaskCommon {
+  module: string;
+  args: Record<string, unknown>;
+}
+
+/**
  * A role is code, not YAML: its variables are a zod object schema whose defaults are the role's
  * defaults, and its tasks are a function of the validated variables, so a role can compute its
  * tasks (loops, conditionals) with the type checker's help instead of Jinja.
  */
-export interface RoleDef<V = any> {
+export interface RoleDef<V = any, M extends Record<string, ModuleDef> = Record<string, ModuleDef>> {
   name: string;
   /** one line for --help and docs */
   summary: string;
   /** object schema with defaults */
   vars: z.ZodType<V>;
-  tasks(vars: V): RoleTask[];
-  handlers?(vars: V): RoleTask[];
+  /**
+   * Modules only this role's tasks use (its internals, e.g. the caddy role's certificate check):
+   * they are not in the global module namespace, so playbooks cannot name them.
+   */
+  modules?: M;
+  tasks(vars: V): RoleTask<M>[];
+  handlers?(vars: V): RoleTask<M>[];
   /** directory for templates/ and files/; the role loader sets it to the role's directory */
   dir?: string;
+  /** the role's entry file, for errors about its tasks; the role loader sets it */
+  file?: string;
 }
 
-export function defineRole<V>(def: RoleDef<V>): RoleDef<V> {
+export function defineRole<V, M extends Record<string, ModuleDef> = {}>(def: RoleDef<V, M>): RoleDef<V, M> {
   return def;
 }

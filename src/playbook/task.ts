@@ -4,13 +4,15 @@
  * templates, which the engine checks after rendering them per host.
  */
 import type { SourcePos } from '../core/input-error.js';
-import type { ModuleDef } from '../core/module.js';
+import { canonicalArgs, type ModuleDef } from '../core/module.js';
+import { looksLikeKeyValue, parseKeyValue } from '../ansible/kv-args.js';
+import { decimalModeHint } from '../modules/common.js';
 import { nearest } from '../core/suggest.js';
 import type { Vars } from '../inventory/vars.js';
 import { describeNode, type YNode } from '../inventory/yaml-doc.js';
-import { validateAgainst } from './args.js';
+import { coerceArgs, validateAgainst } from './args.js';
 import { bool, stringList, text, when, type FieldContext } from './fields.js';
-import type { RoleTask } from './role.js';
+import type { AnyRoleTask } from './role.js';
 import { checkTemplate, isTemplate } from './template.js';
 import type { ArgSource, Phase, TaskSpec } from './types.js';
 
@@ -45,8 +47,11 @@ const UNSUPPORTED: Record<string, string> = {
   import_role: 'list the role under `roles:`',
 };
 
-/** Modules whose arguments may be one free-form string, and the argument it becomes. */
-const FREE_FORM: Record<string, string> = { command: 'cmd', shell: 'cmd' };
+/** Modules whose arguments may be one free-form string: the argument it becomes, and the options Ansible takes out of it. */
+const FREE_FORM: Record<string, { arg: string; keys: string[] }> = {
+  command: { arg: 'cmd', keys: ['chdir', 'creates', 'removes', 'stdin', 'stdin_add_newline', 'strip_empty_ends', 'executable', 'argv'] },
+  shell: { arg: 'cmd', keys: ['chdir', 'creates', 'removes', 'stdin', 'stdin_add_newline', 'executable'] },
+};
 
 /** `file`, or `ansible.builtin.file` / `ansible.legacy.file` for a module named `file` */
 export function canonicalModule(key: string, modules: Record<string, ModuleDef>): string | undefined {
@@ -149,14 +154,26 @@ function moduleArgs(c: TaskContext, module: string, key: string, keyNode: YNode,
   const sources: Record<string, ArgSource> = { '': { key: file.source(keyNode), value: file.source(value ?? keyNode) } };
   let values: Record<string, unknown> = {};
   const scalar = file.scalar(value);
+  const free = FREE_FORM[module];
   if (value !== null && file.isMap(value)) {
     values = file.js(value) as Record<string, unknown>;
     recordSources(c, value, '', sources);
-  } else if (typeof scalar === 'string' && FREE_FORM[module]) {
-    values = { [FREE_FORM[module]]: scalar };
-    sources[FREE_FORM[module]] = { value: file.source(value), raw: file.raw(value) };
+  } else if (typeof scalar === 'string' && (free || looksLikeKeyValue(scalar))) {
+    // Ansible's one-line form: `apt: name=nginx state=present`, `command: chdir=/srv make`
+    const kv = parseKeyValue(scalar, free?.keys);
+    const at = { value: file.source(value), raw: file.raw(value) };
+    if (kv.stray.length) {
+      errors.push(file.error(value, `\`${kv.stray[0]}\` is not a \`key=value\` argument of \`${key}\``, 'write every argument as key=value, or one `argument: value` per line under the module'));
+      return undefined;
+    }
+    values = { ...kv.args };
+    for (const k of Object.keys(kv.args)) sources[k] = at;
+    if (free && kv.free) {
+      values[free.arg] = kv.free;
+      sources[free.arg] = at;
+    }
   } else if (value !== null && scalar !== null) {
-    errors.push(file.error(value, `the arguments of \`${key}\` must be a mapping, not ${describeNode(file, value)}`, 'one `argument: value` per line under the module'));
+    errors.push(file.error(value, `the arguments of \`${key}\` must be a mapping, not ${describeNode(file, value)}`, 'one `argument: value` per line under the module, or `key=value` words'));
     return undefined;
   }
   if (extra !== null) {
@@ -167,7 +184,21 @@ function moduleArgs(c: TaskContext, module: string, key: string, keyNode: YNode,
       recordSources(c, extra, '', sources);
     }
   }
-  return { values, sources };
+  const canon = canonicalArgs(c.modules[module], values);
+  for (const { alias, name } of canon.clashes) {
+    const at = sources[alias]?.key ?? sources[alias]?.value ?? file.pos(keyNode);
+    errors.push(file.errorAt(at, `\`${alias}\` is another name for \`${name}\` in \`${module}\`: give only one of them`));
+  }
+  for (const [alias, name] of canon.renamed) {
+    for (const [path, src] of Object.entries(sources)) {
+      if (path === alias || path.startsWith(`${alias}.`)) sources[name + path.slice(alias.length)] = src;
+    }
+  }
+  for (const [path, src] of Object.entries(sources)) {
+    const hint = /(^|\.)mode$/.test(path) ? decimalModeHint(src.raw) : undefined;
+    if (hint) errors.push(file.errorAt(src.value, '`mode` written as a decimal number', hint));
+  }
+  return { values: coerceArgs(c.modules[module].schema, canon.values), sources };
 }
 
 /** Positions of every key and value under `node`, and a syntax check of every template string. */
@@ -195,7 +226,7 @@ function defaultName(module: string, args: Record<string, unknown>): string {
 }
 
 /** For the engine: a role's task as a TaskSpec, positioned at the role entry that brought it in. */
-export function taskFromRoleTask(rt: RoleTask, role: string, roleVars: Vars, at: SourcePos, modules: Record<string, ModuleDef>, phase: Phase = 'main'): TaskSpec {
+export function taskFromRoleTask(rt: AnyRoleTask, role: string, roleVars: Vars, at: SourcePos, modules: Record<string, ModuleDef>, phase: Phase = 'main'): TaskSpec {
   const module = canonicalModule(rt.module, modules);
   if (!module) {
     const near = nearest(rt.module, Object.keys(modules));
@@ -205,7 +236,7 @@ export function taskFromRoleTask(rt: RoleTask, role: string, roleVars: Vars, at:
     kind: 'task',
     name: rt.name,
     module,
-    args: rt.args,
+    args: canonicalArgs(modules[module], rt.args).values,
     tags: rt.tags ?? [],
     notify: rt.notify ?? [],
     ...(rt.when === undefined ? {} : { when: rt.when }),

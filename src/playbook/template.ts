@@ -5,6 +5,7 @@
  * are templates are rendered when used (`app_dir: "/srv/{{ app }}"` then `"{{ app_dir }}/x"`).
  */
 import nunjucks from 'nunjucks';
+import { ansibleBool } from '../ansible/yaml11.js';
 import { nearest } from '../core/suggest.js';
 import { parseTemplate, requiredNames } from './template-scan.js';
 
@@ -30,8 +31,17 @@ env.addGlobal('True', true);
 env.addGlobal('False', false);
 env.addGlobal('None', null);
 env.addFilter('d', env.getFilter('default'));
-env.addFilter('bool', (v: unknown) => (typeof v === 'string' ? ['true', 'yes', 'on', '1'].includes(v.trim().toLowerCase()) : Boolean(v)));
+env.addFilter('bool', (v: unknown) => ansibleBool(v) ?? false);
 env.addFilter('to_json', (v: unknown) => JSON.stringify(v));
+
+// Jinja under Python prints booleans as True/False, as Ansible users see them in files and strings
+const runtime = (nunjucks as unknown as { runtime: { suppressValue(v: unknown, autoescape: boolean): string } }).runtime;
+const suppressValue = runtime.suppressValue;
+runtime.suppressValue = (v, autoescape) => suppressValue(typeof v === 'boolean' ? pythonBool(v) : v, autoescape);
+
+function pythonBool(v: boolean): string {
+  return v ? 'True' : 'False';
+}
 
 /** names that exist without being variables: globals, and what nunjucks defines inside loops/macros */
 const BUILTIN_NAMES = new Set(['loop', 'caller', 'varargs', 'kwargs', 'True', 'False', 'None', 'range', 'cycler', 'joiner']);
@@ -200,7 +210,7 @@ export function renderValue(value: unknown, vars: Vars): unknown {
 export function renderString(template: string, vars: Vars): string {
   const r = new Renderer(vars);
   const out = r.string(template);
-  return typeof out === 'string' ? out : out === null ? '' : typeof out === 'object' ? JSON.stringify(out) : String(out);
+  return typeof out === 'string' ? out : out === null ? '' : typeof out === 'boolean' ? pythonBool(out) : typeof out === 'object' ? JSON.stringify(out) : String(out);
 }
 
 /**

@@ -129,11 +129,11 @@ describe('bad input exits 64 before contacting any host', () => {
     expect(r.stderr).toContain('did you mean `firewall`?');
   });
 
-  it('unquoted mode 0644 (YAML reads the decimal 644): refused, with "quote it"', async () => {
-    const pb = playbook('mode.yml', TASK('      file:\n        path: /srv/app\n        state: directory\n        mode: 0644\n'));
+  it('a mode written as the decimal 644 (Ansible would apply 01204): refused, with what to write', async () => {
+    const pb = playbook('mode.yml', TASK('      file:\n        path: /srv/app\n        state: directory\n        mode: 644\n'));
     const r = await refused(pb);
-    expect(r.stderr).toContain(`${pb}:7:15: bad value for argument \`mode\` of \`file\``);
-    expect(r.stderr).toContain('quote it: "0644"');
+    expect(r.stderr).toContain(`${pb}:7:15: \`mode\` written as a decimal number`);
+    expect(r.stderr).toContain('write `mode: "0644"`');
   });
 
   it('every mistake of a file in one run, in file order', async () => {

@@ -89,3 +89,39 @@ describe('engine on a real shell (local transport)', () => {
     expect(() => statSync(join(dir, 'never'))).toThrow();
   });
 });
+
+describe('probes run with the become of their task, as its steps do', () => {
+  /** Runs scripts locally, remembering for each whether it asked for root. */
+  class BecomeLog implements Transport {
+    calls: { script: string; become: boolean }[] = [];
+    inner = new LocalTransport(spec);
+    spec = spec;
+    connect = () => this.inner.connect();
+    close = () => this.inner.close();
+    async run(script: string, opts: { become?: boolean } = {}): Promise<ExecResult> {
+      this.calls.push({ script, become: !!opts.become });
+      return this.inner.run(script, { ...opts, become: false });
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ss-become-'));
+
+  it('a become task in a non-become play reads its file as root (a 0440 file is not empty to it), the others as the login user', async () => {
+    const secretFile = join(dir, 'sudoers-like');
+    const plain = join(dir, 'plain');
+    const rootTask = { ...task('root file', 'copy', { dest: secretFile, content: 'x\n' }), become: true };
+    const userTask = task('user file', 'copy', { dest: plain, content: 'y\n' });
+    const play: PlayInstance = { name: 'p', become: false, tasks: [userTask, rootTask], handlers: [] };
+    const t = new BecomeLog();
+    await runHost(spec, () => t, [play], { check: true, forks: 1, guardTimeoutSec: 30 }, () => undefined);
+    const readers = (path: string) => t.calls.filter((c) => c.script.includes(`content:`) || c.script.includes(path)).filter((c) => c.script.includes(path)).map((c) => c.become);
+    expect(readers(secretFile)).toEqual([true]);
+    expect(readers(plain)).toEqual([false]);
+  });
+
+  it('when every task agrees with the play, the facts are still one round trip', async () => {
+    const t = new BecomeLog();
+    const play: PlayInstance = { name: 'p', become: false, tasks: [task('a', 'file', { path: dir, state: 'directory' }), task('b', 'file', { path: dir, state: 'directory' })], handlers: [] };
+    await runHost(spec, () => t, [play], { check: true, forks: 1, guardTimeoutSec: 30 }, () => undefined);
+    expect(t.calls.length).toBe(1);
+  });
+});

@@ -65,7 +65,7 @@ describe('loadInventory: variable precedence', () => {
     const web1 = (await loadInventory(basic, opts)).hosts.get('web1')!;
     expect(web1.vars).toEqual({
       layer: 'web1-file',
-      from_all_inline: 'yes', // YAML 1.2: a string, not a boolean
+      from_all_inline: true, // YAML 1.1 as Ansible reads it: `yes` is a boolean
       from_all_file: true,
       shared_dict: { c: 3 },
       from_prod_dir: 'second', // group_vars/prod/*.yml merge in file-name order

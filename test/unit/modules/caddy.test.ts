@@ -15,8 +15,8 @@ import {
   type DomainResolution,
 } from '../../../src/facts/caddy.js';
 import { parseUfw } from '../../../src/facts/ufw.js';
-import { LAST_ERROR, waitScript } from '../../../src/modules/caddy_certificates.js';
-import { allows } from '../../../src/modules/caddy_firewall.js';
+import { LAST_ERROR, waitScript } from '../../../roles/caddy/caddy_certificates.js';
+import { allows } from '../../../roles/caddy/caddy_firewall.js';
 import { planFor } from '../helpers/plan.js';
 
 // ---- recorded on a lab host (Debian 12, caddy 2.6.2, OpenSSL 3.0) --------------------------------

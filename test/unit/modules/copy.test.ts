@@ -133,7 +133,7 @@ describe('copy module plans', () => {
     expect(() => copy.schema.parse({ dest: '/x' })).toThrow(/exactly one of content or src/);
     expect(() => copy.schema.parse({ dest: '/x', content: 'a', validate: 'visudo -c' })).toThrow(/must contain %s/);
     expect(() => copy.schema.parse({ dest: 'x', content: 'a' })).toThrow(/absolute path/);
-    expect(() => copy.schema.parse({ dest: '/x', content: 'a', mode: 644 })).toThrow(/quoted octal/);
+    expect(() => copy.schema.parse({ dest: '/x', content: 'a', mode: 'rw-r--r--' })).toThrow(/octal string/);
     expect(() => copy.schema.parse({ dest: '/etc/', content: 'a' })).toThrow(/give the file name/);
   });
 });

@@ -1,14 +1,15 @@
+import type { AnyRoleTask } from '../../../src/playbook/role.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderStep } from '../../../src/core/step.js';
-import { modules } from '../../../src/modules/index.js';
+import { modules } from '../helpers/plan.js';
 import docker, { DAEMON_VALIDATE, DEFAULT_DAEMON, mergeDaemon } from '../../../roles/docker/index.js';
 import { DOCKER_APT_FINGERPRINT, DOCKER_APT_KEY } from '../../../roles/docker/docker-key.js';
 
-const tasks = (vars: Record<string, unknown>) => docker.tasks(docker.vars.parse(vars));
+const tasks = (vars: Record<string, unknown>) => docker.tasks(docker.vars.parse(vars)) as AnyRoleTask[];
 const byModule = (vars: Record<string, unknown>) => tasks(vars).map((t) => `${t.module}: ${t.name}`);
 
 describe('docker role', () => {

@@ -5,7 +5,7 @@ import { describeStep, renderStep, type Step } from '../../../src/core/step.js';
 import { parseChainRules } from '../../../src/facts/docker.js';
 import { parseStatLine, type FileContent } from '../../../src/facts/file.js';
 import { parseUfw } from '../../../src/facts/ufw.js';
-import dockerUfw, { chainLines, restoreInput, ruleBlock, withBlock } from '../../../src/modules/docker_ufw.js';
+import dockerUfw, { chainLines, restoreInput, ruleBlock, withBlock } from '../../../roles/docker/docker_ufw.js';
 import { planFor } from '../helpers/plan.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');

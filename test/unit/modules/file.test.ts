@@ -20,8 +20,10 @@ describe('file module plans', () => {
     expect(p.reason).toMatch(/wanted mode and owner/);
   });
 
-  it('refuses an unquoted YAML mode with an explanation', () => {
-    expect(() => planFor('file', { path: '/x', state: 'directory', mode: 644 }, { stat: dir755 })).toThrow(/quoted octal/);
+  it('takes a number as Ansible does: the mode bits themselves (YAML 1.1 reads an unquoted 0750 as 488)', () => {
+    const p = planFor('file', { path: '/x', state: 'directory', mode: 0o750 }, { stat: dir755 });
+    expect(p.steps.map((s) => (s.kind === 'run' ? s.argv.join(' ') : s.kind))).toEqual(['chmod 750 -- /x']);
+    expect(() => planFor('file', { path: '/x', state: 'directory', mode: 99999 }, { stat: dir755 })).toThrow(/octal string/);
   });
 
   it('fails, without running anything, when state=file names a missing file', () => {

@@ -129,14 +129,10 @@ describe('loadPlaybook: errors carry file:line:column', () => {
     expect(problems(await inputError('errors/no-hosts.yml'))).toEqual([['1:3', 'this play has no `hosts`', 'add `hosts: all`, a group or a host pattern']]);
   });
 
-  it('an unquoted mode, at the value, with the text to write instead', async () => {
+  it('a mode written as a decimal number (Ansible would apply 01204), at the value, with the text to write instead', async () => {
     const e = await inputError('errors/unquoted-mode.yml');
     expect(problems(e)).toEqual([
-      [
-        '7:15',
-        'bad value for argument `mode` of `file`: mode must be a quoted octal string like "0644" (an unquoted 644 is read by YAML as a decimal number)',
-        'quote it: "0644"',
-      ],
+      ['7:15', '`mode` written as a decimal number', '`mode: 644` is the decimal number 644 in YAML, which Ansible applies as mode 01204; write `mode: "0644"` (or `0644` with its leading zero)'],
     ]);
   });
 
@@ -161,8 +157,7 @@ describe('loadPlaybook: errors carry file:line:column', () => {
     expect(problems(await inputError('errors/several.yml'))).toEqual([
       ['2:11', '`become` must be true or false, not a string', undefined],
       ['5:33', 'bad value for argument `state` of `apt`: invalid option: expected one of "present"|"absent"|"latest"', 'did you mean `present`?'],
-      // path and mode are templates: only owner is checked now
-      ['7:60', 'bad value for argument `owner` of `file`: invalid input: expected string, received number', 'quote it: "5"'],
+      // path and mode are templates, and owner 5 is the string "5" as Ansible converts it
       ['10:15', 'no handler named `restart ngnix` in this play', 'did you mean `restart nginx`?'],
       ['13:7', '`register` is not supported', 'modules return no values to branch on; make the later task idempotent instead'],
       ['16:13', '`when`: template syntax error in `x ==`: unexpected token: }}', undefined],

@@ -1,15 +1,16 @@
+import type { AnyRoleTask } from '../../../src/playbook/role.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { modules } from '../../../src/modules/index.js';
+import { modules } from '../helpers/plan.js';
 import { keyProblem } from '../../../src/modules/apt_repository.js';
 import { CADDY_APT_FINGERPRINT, CADDY_APT_KEY } from '../../../roles/caddy/caddy-key.js';
 import { caddyToken, certificateDomains, HEADER, renderCaddyfile, wwwVariant } from '../../../roles/caddy/caddyfile.js';
 import role, { ACME_CA_ROOT, CADDYFILE, controllerPath, VALIDATE } from '../../../roles/caddy/index.js';
 
 /** as the engine calls it: the role's validated variables over every other variable of the host */
-const tasksFor = (vars: Record<string, unknown>) => role.tasks({ ...vars, ...role.vars.parse(vars) });
+const tasksFor = (vars: Record<string, unknown>) => role.tasks({ ...vars, ...role.vars.parse(vars) }) as AnyRoleTask[];
 const site = { domain: 'example.com', upstream: 'localhost:8000' };
 
 describe('caddyToken', () => {

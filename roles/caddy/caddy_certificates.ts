@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { defineModule, type Plan } from '../core/module.js';
-import { shJoin, shq } from '../core/quote.js';
-import { sh } from '../core/step.js';
+import { defineModule, type Plan } from '../../src/core/module.js';
+import { shJoin, shq } from '../../src/core/quote.js';
+import { sh } from '../../src/core/step.js';
 import {
   domainResolution,
   judgeDomain,
@@ -9,7 +9,7 @@ import {
   shortDate,
   type CaddyCertificates,
   type DomainResolution,
-} from '../facts/caddy.js';
+} from '../../src/facts/caddy.js';
 
 /**
  * A name an ACME CA can issue for over HTTP-01 / TLS-ALPN-01: lower-case DNS labels with at least one

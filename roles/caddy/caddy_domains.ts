@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineModule } from '../core/module.js';
-import { domainResolution, judgeDomain, type DomainResolution } from '../facts/caddy.js';
+import { defineModule } from '../../src/core/module.js';
+import { domainResolution, judgeDomain, type DomainResolution } from '../../src/facts/caddy.js';
 import { domainList, extraAddresses } from './caddy_certificates.js';
 
 const schema = z.object({ domains: domainList, addresses: extraAddresses }).strict();

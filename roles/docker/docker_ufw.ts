@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { defineModule, type Plan } from '../core/module.js';
-import type { FileDiff } from '../core/result.js';
-import { shq } from '../core/quote.js';
-import { run, sh, type Step } from '../core/step.js';
-import { chainRules, type ChainRules } from '../facts/docker.js';
-import { fileContent, type FileContent } from '../facts/file.js';
-import { ufwState, type UfwState } from '../facts/ufw.js';
-import { sha256 } from './copy.js';
+import { defineModule, type Plan } from '../../src/core/module.js';
+import type { FileDiff } from '../../src/core/result.js';
+import { shq } from '../../src/core/quote.js';
+import { run, sh, type Step } from '../../src/core/step.js';
+import { chainRules, type ChainRules } from '../../src/facts/docker.js';
+import { fileContent, type FileContent } from '../../src/facts/file.js';
+import { ufwState, type UfwState } from '../../src/facts/ufw.js';
+import { sha256 } from '../../src/modules/copy.js';
 
 /**
  * Docker publishes a port (`docker run -p 8081:80`) by DNAT in the nat table; the packet is then

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { defineModule, type Plan } from '../core/module.js';
-import { run } from '../core/step.js';
-import { sha256 } from './copy.js';
-import { caddyLoaded, type CaddyLoaded } from '../facts/caddy.js';
-import { UNIT_NAME } from '../facts/systemd.js';
+import { defineModule, type Plan } from '../../src/core/module.js';
+import { run } from '../../src/core/step.js';
+import { sha256 } from '../../src/modules/copy.js';
+import { caddyLoaded, type CaddyLoaded } from '../../src/facts/caddy.js';
+import { UNIT_NAME } from '../../src/facts/systemd.js';
 
 const schema = z
   .object({

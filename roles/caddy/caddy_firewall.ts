@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { defineModule, type Plan } from '../core/module.js';
-import { run } from '../core/step.js';
-import { ufwState, type UfwState } from '../facts/ufw.js';
+import { defineModule, type Plan } from '../../src/core/module.js';
+import { run } from '../../src/core/step.js';
+import { ufwState, type UfwState } from '../../src/facts/ufw.js';
 
 const schema = z
   .object({
