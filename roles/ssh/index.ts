@@ -75,7 +75,7 @@ export default defineRole({
     {
       // group-exchange would otherwise offer 2048-bit primes, which auditors flag
       name: 'only DH moduli of 3072 bits or more',
-      module: 'command',
+      module: 'shell',
       args: {
         cmd: "awk '$5 >= 3071' /etc/ssh/moduli > /etc/ssh/moduli.shipshape && mv /etc/ssh/moduli.shipshape /etc/ssh/moduli",
         unless: "awk '$5 < 3071 { bad = 1 } END { exit bad }' /etc/ssh/moduli",
@@ -86,7 +86,7 @@ export default defineRole({
       // on a host whose firewall is already up, the new SSH port must be open BEFORE sshd moves
       // there, or the guard's confirmation login is dropped (the firewall role runs after this one)
       name: 'SSH port open in an active firewall',
-      module: 'command',
+      module: 'shell',
       args: {
         cmd: openSshPort(v.ssh_port, v.ssh_allow_from),
         // skipped when ufw is not active, or when some rule already lets this port in

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/input-error.js';
 import { runCommand, type RunFlags } from './run-command.js';
 import { listCommand } from './list-command.js';
+import { initCommand, type InitFlags } from './init-command.js';
 import { maskSecretsInOutput } from './safe-output.js';
 
 maskSecretsInOutput();
@@ -67,6 +68,27 @@ Exit codes: 0 nothing would change, 2 changes or drift found, 1 a task could not
 4 a host was unreachable, 64 bad command line or input files (nothing was contacted).`,
   )
   .action((playbook: string, flags: RunFlags) => runCommand('check', playbook, flags));
+
+program
+  .command('init')
+  .description('first-time setup: asks about your server, checks each answer on it, writes the project folder, shows the plan and applies it')
+  .argument('[dir]', 'project folder to write (inventory/, playbooks/site.yml, .gitignore)', '.')
+  .option('--answers <file>', 'take the answers from this YAML file instead of asking (keys as in the README)')
+  .option('-y, --yes', 'apply the plan without asking (needed without a terminal)')
+  .option('--force', 'replace existing files whose content the answers change')
+  .option('--accept-new-host-keys', 'trust a host key never seen before without asking (or pin it: host_key_fingerprint in the answers)')
+  .option('--no-color', 'no colours in the output')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  shipshape init my-servers                                  # on a terminal: asks, checks, writes, plans, applies
+  shipshape init my-servers --answers answers.yml --yes      # the same without questions (CI, scripts)
+
+Exit codes: 0 done, 1 a check or task failed, 4 the server was unreachable, 64 bad answers file or
+command line (nothing was contacted), 130 interrupted (Ctrl-C; no file half-written).`,
+  )
+  .action((dir: string, flags: InitFlags) => initCommand(dir, flags));
 
 program
   .command('modules')

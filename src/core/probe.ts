@@ -7,8 +7,13 @@ export interface Probe<T = unknown> {
   id: string;
   script: string;
   parse(stdout: string, exitCode: number): T;
+  /**
+   * Set when the script runs a command the playbook wrote (command's `unless`): nothing proves it
+   * read-only, so `check` never runs it and the plan sees the fact as undefined.
+   */
+  operatorCode?: true;
 }
 
-export function probe<T>(id: string, script: string, parse: (stdout: string, exitCode: number) => T): Probe<T> {
-  return { id, script, parse };
+export function probe<T>(id: string, script: string, parse: (stdout: string, exitCode: number) => T, opts: { operatorCode?: true } = {}): Probe<T> {
+  return { id, script, parse, ...opts };
 }

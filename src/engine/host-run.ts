@@ -329,6 +329,7 @@ class PlayRunner {
     const probes = task.module.facts(task.args);
     const facts: Record<string, unknown> = {};
     for (const [name, p] of Object.entries(probes)) {
+      if (this.opts.check && p.operatorCode) continue;
       const key = factKey(task.become, p.id);
       if (!this.facts.has(key)) throw new Error(`fact ${p.id} was not gathered`);
       facts[name] = this.facts.get(key);
@@ -344,7 +345,8 @@ class PlayRunner {
     const byBecome = new Map<boolean, Probe[]>([[this.play.become, [...extra]]]);
     for (const t of tasks) byBecome.set(t.become, [...(byBecome.get(t.become) ?? []), ...probesOf(t)]);
     for (const [become, probes] of byBecome) {
-      const unique = uniqueProbes(probes);
+      // check is read-only: a probe running a command the playbook wrote is never run in check
+      const unique = uniqueProbes(probes).filter((p) => !(this.opts.check && p.operatorCode));
       if (unique.length) await this.exec({ probes: unique }, become);
     }
   }

@@ -14,6 +14,8 @@ import template from './template.js';
 import sshdConfig from './sshd_config.js';
 import ufw from './ufw.js';
 import aptRepository from './apt_repository.js';
+import shell from './shell.js';
+import raw from './raw.js';
 
 /** Every module by its playbook name. Add new modules here. */
 const builtin = {
@@ -32,6 +34,8 @@ const builtin = {
   sshd_config: sshdConfig,
   ufw,
   apt_repository: aptRepository,
+  shell,
+  raw,
 } satisfies Record<string, ModuleDef>;
 
 /** The built-in modules with their argument types: what a role's tasks are checked against. */

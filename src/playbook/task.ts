@@ -51,6 +51,7 @@ const UNSUPPORTED: Record<string, string> = {
 const FREE_FORM: Record<string, { arg: string; keys: string[] }> = {
   command: { arg: 'cmd', keys: ['chdir', 'creates', 'removes', 'stdin', 'stdin_add_newline', 'strip_empty_ends', 'executable', 'argv'] },
   shell: { arg: 'cmd', keys: ['chdir', 'creates', 'removes', 'stdin', 'stdin_add_newline', 'executable'] },
+  raw: { arg: 'cmd', keys: ['executable'] },
 };
 
 /** `file`, or `ansible.builtin.file` / `ansible.legacy.file` for a module named `file` */

@@ -7,6 +7,8 @@
 import nunjucks from 'nunjucks';
 import { ansibleBool } from '../ansible/yaml11.js';
 import { nearest } from '../core/suggest.js';
+import { GLOBAL_NAMES, installAnsibleFilters, OMIT } from './filters.js';
+import { pyPrint } from './python-repr.js';
 import { parseTemplate, requiredNames } from './template-scan.js';
 
 export type Vars = Record<string, unknown>;
@@ -32,19 +34,15 @@ env.addGlobal('False', false);
 env.addGlobal('None', null);
 env.addFilter('d', env.getFilter('default'));
 env.addFilter('bool', (v: unknown) => ansibleBool(v) ?? false);
-env.addFilter('to_json', (v: unknown) => JSON.stringify(v));
+installAnsibleFilters(env, { render: (text, ctx) => renderString(text, ctx) });
 
-// Jinja under Python prints booleans as True/False, as Ansible users see them in files and strings
+// Jinja runs on Python: booleans print as True/False, lists and dicts as Python's repr (never `[object Object]`)
 const runtime = (nunjucks as unknown as { runtime: { suppressValue(v: unknown, autoescape: boolean): string } }).runtime;
 const suppressValue = runtime.suppressValue;
-runtime.suppressValue = (v, autoescape) => suppressValue(typeof v === 'boolean' ? pythonBool(v) : v, autoescape);
-
-function pythonBool(v: boolean): string {
-  return v ? 'True' : 'False';
-}
+runtime.suppressValue = (v, autoescape) => suppressValue((typeof v === 'object' && v !== null) || typeof v === 'boolean' ? pyPrint(v) : v, autoescape);
 
 /** names that exist without being variables: globals, and what nunjucks defines inside loops/macros */
-const BUILTIN_NAMES = new Set(['loop', 'caller', 'varargs', 'kwargs', 'True', 'False', 'None', 'range', 'cycler', 'joiner']);
+const BUILTIN_NAMES = new Set(['loop', 'caller', 'varargs', 'kwargs', 'True', 'False', 'None', 'range', 'cycler', 'joiner', ...GLOBAL_NAMES]);
 const NATIVE = '__ss_native';
 
 const TEMPLATE_MARK = /\{\{|\{%/;
@@ -126,7 +124,11 @@ class Renderer {
     if (Array.isArray(v)) return v.map((x) => this.value(x));
     if (v && typeof v === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = this.value(x);
+      for (const [k, x] of Object.entries(v)) {
+        const r = this.value(x);
+        // Ansible's `omit`: the key is dropped as if it was never written
+        if (r !== OMIT) out[k] = r;
+      }
       return out;
     }
     return v;
@@ -210,7 +212,7 @@ export function renderValue(value: unknown, vars: Vars): unknown {
 export function renderString(template: string, vars: Vars): string {
   const r = new Renderer(vars);
   const out = r.string(template);
-  return typeof out === 'string' ? out : out === null ? '' : typeof out === 'boolean' ? pythonBool(out) : typeof out === 'object' ? JSON.stringify(out) : String(out);
+  return typeof out === 'string' ? out : out === null ? '' : pyPrint(out);
 }
 
 /**

@@ -90,6 +90,31 @@ describe('engine on a real shell (local transport)', () => {
   });
 });
 
+describe('check is read-only (issue 9 item 6)', () => {
+  it('runs neither a command nor its `unless` (operator code) in check; apply runs both', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-check-'));
+    const mark = join(dir, 'unless-ran');
+    const made = join(dir, 'made');
+    const play = (): PlayInstance => ({
+      name: 'p',
+      become: false,
+      tasks: [
+        task('guarded', 'shell', { cmd: `touch ${made}`, unless: `touch ${mark}; false` }),
+        task('plain', 'command', { argv: ['touch', join(dir, 'plain')] }),
+      ],
+      handlers: [],
+    });
+    const check = await apply([play()], true);
+    expect(check.report.tasks.map((t) => t.status)).toEqual(['skipped', 'skipped']);
+    expect(() => statSync(mark)).toThrow();
+    expect(() => statSync(made)).toThrow();
+    const first = await apply([play()]);
+    expect(first.report.tasks.map((t) => t.status)).toEqual(['changed', 'changed']);
+    expect(statSync(mark).isFile()).toBe(true);
+    expect(statSync(made).isFile()).toBe(true);
+  });
+});
+
 describe('probes run with the become of their task, as its steps do', () => {
   /** Runs scripts locally, remembering for each whether it asked for root. */
   class BecomeLog implements Transport {
