@@ -69,6 +69,6 @@ export default defineRole({
         unless: `systemctl is-active --quiet fail2ban && [ "$(stat -c %Y ${JAIL})" -le "$(systemctl show -p ActiveEnterTimestamp --timestamp=unix --value fail2ban | tr -d @)" ]`,
       },
     },
-    { name: 'fail2ban running', module: 'service', args: { name: 'fail2ban', state: 'started', enabled: true } },
+    { name: 'fail2ban running', module: 'service', args: { name: 'fail2ban', state: 'started', enabled: true, masked: false } },
   ],
 });

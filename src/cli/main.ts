@@ -2,10 +2,21 @@ import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/input-error.js';
 import { runCommand, type RunFlags } from './run-command.js';
 import { listCommand } from './list-command.js';
+import { notifyUrl } from './notify.js';
+import { schemaCommand } from './schema-command.js';
+import { backupCommand, type BackupAction, type BackupFlags } from './backup-command.js';
 import { initCommand, type InitFlags } from './init-command.js';
 import { maskSecretsInOutput } from './safe-output.js';
 
 maskSecretsInOutput();
+
+// `shipshape roles | head`: a reader that stops early is not an error
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
 
 const program = new Command();
 
@@ -56,6 +67,7 @@ Exit codes: 0 all hosts fine, 1 a task failed, 4 a host was unreachable, 64 bad 
   .action((playbook: string, flags: RunFlags) => runCommand('apply', playbook, flags));
 
 runOptions(program.command('check'))
+  .addOption(new Option('--notify <url>', 'when anything drifted, POST a short JSON summary there (ntfy topic, healthchecks.io /fail URL, Slack webhook); nothing is sent for a clean run').argParser(notifyUrl))
   .description('dry run: read every host and report what apply would change (drift), changing nothing')
   .addHelpText(
     'after',
@@ -63,6 +75,7 @@ runOptions(program.command('check'))
 Examples:
   shipshape check playbooks/site.yml -i inventory/hosts.yml --diff
   shipshape check playbooks/site.yml -i inventory/ --json | jq '.hosts[].changed'
+  shipshape check playbooks/site.yml -i inventory/ --notify https://ntfy.sh/my-drift-topic
 
 Exit codes: 0 nothing would change, 2 changes or drift found, 1 a task could not be planned,
 4 a host was unreachable, 64 bad command line or input files (nothing was contacted).`,
@@ -94,13 +107,66 @@ program
   .command('modules')
   .description('list the task modules a playbook can use, with their arguments')
   .argument('[name]', 'show one module in detail')
-  .action((name?: string) => listCommand('modules', name));
+  .option('--project <dir>', "the project whose own modules (modules/) are listed too", '.')
+  .action((name: string | undefined, o: { project: string }) => listCommand('modules', name, o.project));
 
 program
   .command('roles')
   .description('list the roles and their variables with defaults')
   .argument('[name]', 'show one role in detail')
-  .action((name?: string) => listCommand('roles', name));
+  .option('--project <dir>', "the project whose own roles (roles/, playbooks/roles/) are listed too", '.')
+  .action((name: string | undefined, o: { project: string }) => listCommand('roles', name, o.project));
+
+program
+  .command('schema')
+  .description('print or write JSON Schemas for inventories, vars files and playbooks (editor completion and checks)')
+  .argument('[which]', 'inventory, vars or playbook (default: all three as one JSON object)')
+  .option('-w, --write <dir>', 'write inventory.schema.json, vars.schema.json and playbook.schema.json into this directory')
+  .option('--project <dir>', "the project whose own roles and modules are included", '.')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  shipshape schema --write .shipshape/schemas
+  shipshape schema playbook > playbook.schema.json
+
+Then the first line of a playbook, for editors with the YAML language server (VS Code's YAML extension):
+  # yaml-language-server: $schema=../.shipshape/schemas/playbook.schema.json`,
+  )
+  .action((which: string | undefined, o: { write?: string; project: string }) => schemaCommand(which, o));
+
+program
+  .command('backup')
+  .description('the backups the backup role set up: run one now, list, verify a restore, restore, show the repository key')
+  .argument('<action>', 'run | list | verify | restore | key')
+  .requiredOption('-i, --inventory <path>', 'inventory file or directory')
+  .option('-l, --limit <pattern>', 'only these hosts: names, groups, globs')
+  .option('--database <name>', 'restore: the database (CONTAINER/DATABASE or DATABASE, as in backup_postgres)')
+  .option('--target <dir>', 'restore: put the backed-up paths under this directory on the host')
+  .option('--paths <list>', 'restore: only these paths (comma-separated; default all of backup_paths)')
+  .option('--snapshot <id>', 'restore: this restic snapshot instead of the newest')
+  .addOption(new Option('-f, --forks <n>', 'hosts worked on at the same time').default(10).argParser(positiveInt))
+  .option('--json', 'print one JSON document on stdout')
+  .option('-y, --yes', 'restore without asking first')
+  .option('--accept-new-host-keys', 'record the host key of a host never seen before; a CHANGED key is always refused')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  shipshape backup key -i inventory/             # each host's public key, to authorize on the sftp repository
+  shipshape backup run -i inventory/ -l db1      # a backup now, exactly as cron runs it
+  shipshape backup list -i inventory/
+  shipshape backup verify -i inventory/          # restore the newest into scratch and compare with its manifest
+  shipshape backup restore -i inventory/ -l db1 --database app-db/app
+  shipshape backup restore -i inventory/ -l db1 --target /srv/restored --paths /srv/app/uploads
+
+Exit codes: 0 fine on every host, 1 a host failed (verify: a difference), 4 a host was unreachable, 64 bad input.`,
+  )
+  .action((action: string, flags: BackupFlags) => {
+    const actions = ['run', 'list', 'verify', 'restore', 'key'];
+    if (!actions.includes(action)) throw new InputError(`backup ${action}: not an action`, { hint: `one of ${actions.join(', ')}` });
+    return backupCommand(action as BackupAction, flags);
+  });
 
 function positiveInt(v: string): number {
   const n = Number(v);
