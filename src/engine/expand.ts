@@ -8,7 +8,7 @@ import { magicVars, mergeVars, type Inventory, type Vars } from '../inventory/in
 import { coerceArgs, parseModuleArgs, validateAgainst } from '../playbook/args.js';
 import type { AnyRoleTask, RoleDef } from '../playbook/role.js';
 import { taskFromRoleTask } from '../playbook/task.js';
-import { evalWhen, renderString, renderValue, TemplateError } from '../playbook/template.js';
+import { evalWhen, evaluateExpression, renderString, renderValue, TemplateError } from '../playbook/template.js';
 import type { Play, Playbook, RoleItem, TaskSpec } from '../playbook/types.js';
 import type { PlayInstance, TaskInstance } from './types.js';
 
@@ -35,8 +35,9 @@ interface Resolved extends TaskInstance {
 export function expandForHost(o: ExpandOptions, play: Play, host: string): PlayInstance {
   const inv = o.inventory.hosts.get(host)!;
   const base = mergeVars(inv.vars, play.vars);
-  const top = mergeVars(o.extraVars, magicVars(o.inventory, host));
   const playbookDir = dirname(o.playbook.path);
+  // Ansible's playbook_dir: where lookup('file'|'template') look, beside the magic variables
+  const top = mergeVars(o.extraVars, magicVars(o.inventory, host), { playbook_dir: playbookDir });
   const become = (b: boolean | undefined) => b ?? play.become ?? inv.become ?? false;
 
   const tasks: Resolved[] = [];
@@ -101,6 +102,13 @@ function resolveTask(o: ExpandOptions, spec: TaskSpec, vars: Vars, tags: string[
       render: (text) => {
         try {
           return renderString(text, vars);
+        } catch (err) {
+          throw templateError(err, spec.source);
+        }
+      },
+      evaluate: (expr) => {
+        try {
+          return evaluateExpression(expr, vars);
         } catch (err) {
           throw templateError(err, spec.source);
         }
