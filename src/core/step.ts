@@ -1,4 +1,6 @@
+import { posix } from 'node:path';
 import { shJoin, shq } from './quote.js';
+import { SAFE_PATH_LIB } from './safe-path.js';
 
 /**
  * Commands are data: a module's plan returns steps, the engine renders them into one script,
@@ -9,7 +11,8 @@ export type Step =
   | { kind: 'run'; argv: string[]; input?: string; env?: Record<string, string> }
   /**
    * replace a file atomically: write a temporary file beside it, set mode/owner, run `validate`
-   * (with %s standing for the temporary path) and only then rename it over the live one
+   * (with %s standing for the temporary path) and only then rename it over the live one. Never
+   * through a link another user controls, never as root in a directory another user owns (safe-path.ts)
    */
   | {
       kind: 'write';
@@ -20,6 +23,13 @@ export type Step =
       group?: string;
       validate?: string;
     }
+  /**
+   * a command on one path (appended as its last argument: end argv with `--`), never through a link another user
+   * controls: run as the user who controls the path's directory (root when only root does); with
+   * `root`, as root by name inside that directory, for commands that never follow the name (chown -h).
+   * A link at the path itself owned by another user is refused unless `nofollow` (rm, ln -sfn).
+   */
+  | { kind: 'path'; path: string; argv: string[]; root?: boolean; nofollow?: boolean }
   /** a raw POSIX sh fragment, for what argv cannot say (pipes, redirections); say why in `why` */
   | { kind: 'sh'; script: string; why: string };
 
@@ -42,29 +52,53 @@ export function renderStep(step: Step): string {
       return step.script;
     case 'write':
       return renderWrite(step);
+    case 'path':
+      return renderPath(step);
   }
 }
 
+/** Paths a step touches on the host, with the same checks the write step makes (see safe-path.ts). */
+export const onPath = (path: string, argv: string[], o: { root?: boolean; nofollow?: boolean } = {}): Step => ({ kind: 'path', path, argv, ...o });
+
+function renderPath(step: Extract<Step, { kind: 'path' }>): string {
+  const base = posix.basename(step.path);
+  const lines = [SAFE_PATH_LIB, `__ss_owner ${shq(posix.dirname(step.path))}`, `__ss_p="$__ss_dir"/${shq(base)}`];
+  if (!step.nofollow) {
+    lines.push(
+      `if [ -L "$__ss_p" ] && [ "$(stat -c %u -- "$__ss_p")" != 0 ]; then echo "refused: $__ss_p is a symbolic link owned by $(stat -c %U -- "$__ss_p"), not root; root does not follow it, and nothing was changed" >&2; exit 1; fi`,
+    );
+  }
+  lines.push(step.root ? `__ss_root ${shJoin(step.argv)} ${shq(`./${base}`)}` : `__ss_run ${shJoin(step.argv)} "$__ss_p"`);
+  return lines.join('\n');
+}
+
 function renderWrite(step: Extract<Step, { kind: 'write' }>): string {
-  const p = shq(step.path);
+  const name = shq(`./${posix.basename(step.path)}`);
   const lines = [
-    // same directory as the target so the final mv is an atomic rename on one filesystem
-    `__ss_tmp=$(mktemp "$(dirname ${p})/.shipshape.XXXXXX")`,
-    `trap 'rm -f "$__ss_tmp"' EXIT`,
-    `printf '%s' ${shq(step.content)} > "$__ss_tmp"`,
+    SAFE_PATH_LIB,
+    // who may act in the target's directory; the temporary file sits there so the final mv is an
+    // atomic rename, and it is made by that user: a swap can only send it where that user may write
+    `__ss_owner ${shq(posix.dirname(step.path))}`,
+    `__ss_p="$__ss_dir"/${shq(posix.basename(step.path))}`,
+    `__ss_tmp=$(printf '%s' ${shq(step.content)} | __ss_run sh -c 'umask 077 && t=$(mktemp "$1/.shipshape.XXXXXX") && cat > "$t" && printf %s "$t"' sh "$__ss_dir")`,
+    `trap '__ss_run rm -f "$__ss_tmp"' EXIT`,
+    `__ss_t=./\${__ss_tmp##*/}`,
   ];
-  if (step.mode) lines.push(`chmod ${shq(step.mode)} "$__ss_tmp"`);
-  else lines.push(`if [ -e ${p} ]; then chmod --reference=${p} "$__ss_tmp"; else chmod 0644 "$__ss_tmp"; fi`);
-  // whatever half of the ownership is not given is kept from the live file
-  lines.push(`if [ -e ${p} ]; then chown --reference=${p} "$__ss_tmp"; fi`);
+  if (step.mode) lines.push(`__ss_run chmod ${shq(step.mode)} "$__ss_tmp"`);
+  else lines.push(`if [ -e "$__ss_p" ]; then __ss_run chmod --reference="$__ss_p" "$__ss_tmp"; else __ss_run chmod 0644 "$__ss_tmp"; fi`);
+  // ownership as root, by name inside the checked directory and never through a link (-h); whatever
+  // half is not given is kept from the live file; a new file in another user's directory is root's
+  lines.push(
+    `if [ -e "$__ss_p" ]; then __ss_root chown -h --reference=${name} -- "$__ss_t"; elif [ "$__ss_as" != 0:0 ] && [ "$(id -u)" = 0 ]; then __ss_root chown -h 0:0 -- "$__ss_t"; fi`,
+  );
   if (step.owner || step.group) {
-    lines.push(`chown ${shq(`${step.owner ?? ''}${step.group ? ':' + step.group : ''}`)} "$__ss_tmp"`);
+    lines.push(`__ss_root chown -h ${shq(`${step.owner ?? ''}${step.group ? ':' + step.group : ''}`)} -- "$__ss_t"`);
   }
   if (step.validate) {
-    const cmd = step.validate.split('%s').join('"$__ss_tmp"');
-    lines.push(`if ! ${cmd}; then echo ${shq(`validation failed: ${step.validate}`)} >&2; exit 1; fi`);
+    const cmd = step.validate.split('%s').join('"$__ss_t"');
+    lines.push(`if ! __ss_root eval ${shq(cmd)}; then echo ${shq(`validation failed: ${step.validate}`)} >&2; exit 1; fi`);
   }
-  lines.push(`mv -f "$__ss_tmp" ${p}`, `trap - EXIT`);
+  lines.push(`__ss_run mv -fT -- "$__ss_tmp" "$__ss_p"`, `trap - EXIT`);
   return lines.join('\n');
 }
 
@@ -75,6 +109,8 @@ export function describeStep(step: Step): string {
       return shJoin(step.argv);
     case 'sh':
       return step.why;
+    case 'path':
+      return shJoin([...step.argv, step.path]);
     case 'write':
       return `write ${step.path}${step.mode ? ` mode ${step.mode}` : ''}${step.owner ? ` owner ${step.owner}` : ''}${step.validate ? ` (validated: ${step.validate})` : ''}`;
   }

@@ -61,7 +61,8 @@ export function fileContent(path: string) {
     [
       `if [ -e ${p} ] || [ -L ${p} ]; then`,
       `  ${STAT} ${p}; if [ -L ${p} ]; then readlink ${p}; else echo; fi`,
-      `  if [ -f ${p} ]; then sha256sum < ${p} | cut -d' ' -f1; s=$(stat -L -c %s ${p}); [ "$s" -le ${CONTENT_LIMIT} ] && cat ${p}; fi`,
+      // never read through a link another user controls: root would print whatever it points at
+      `  if [ -f ${p} ] && { [ ! -L ${p} ] || [ "$(stat -c %u ${p})" = 0 ]; }; then sha256sum < ${p} | cut -d' ' -f1; s=$(stat -L -c %s ${p}); [ "$s" -le ${CONTENT_LIMIT} ] && cat ${p}; fi`,
       `fi`,
     ].join('\n'),
     (out) => {

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { defineModule, type Plan } from '../core/module.js';
 import type { Probe } from '../core/probe.js';
-import { run, type Step } from '../core/step.js';
+import { onPath, type Step } from '../core/step.js';
 import { fileContent, fileStat, type FileContent, type FileStat } from '../facts/file.js';
 import { authorizedKeysOf, isAccountName, passwdEntry, type AuthorizedKeysFile, type PasswdEntry } from '../facts/users.js';
 
@@ -141,7 +141,10 @@ function planKeys(a: Args, f: KeyFacts, loginUser: string | undefined): Plan {
   if (a.manage_dir && (a.state === 'present' || changed)) {
     if (dir.exists && dir.type !== 'directory') return failed(`${dirPath} is a ${dir.type}, not a directory`);
     if (!dir.exists || dir.mode !== '700' || dir.owner !== a.user) {
-      steps.push(run(['install', '-d', '-m', '0700', '-o', a.user, ...(gid ? ['-g', gid] : []), '--', dirPath]));
+      // not `install -d`, which follows a swapped ~/.ssh: each step is checked for links (core/safe-path.ts)
+      if (!dir.exists) steps.push(onPath(dirPath, ['mkdir', '-m', '0700', '--']));
+      else if (dir.mode !== '700') steps.push(onPath(dirPath, ['chmod', '0700', '--']));
+      steps.push(onPath(dirPath, ['chown', '-h', `${a.user}${gid ? ':' + gid : ''}`, '--'], { root: true }));
       what.push(dir.exists ? `${dirPath} mode ${dir.mode} owner ${dir.owner} -> 700 ${a.user}` : `create ${dirPath}`);
     }
   }
@@ -155,11 +158,11 @@ function planKeys(a: Args, f: KeyFacts, loginUser: string | undefined): Plan {
   } else if (a.state === 'present') {
     // sshd's StrictModes ignores a file others can write or another user owns; keep it as a write would leave it
     if (file.mode !== '600') {
-      steps.push(run(['chmod', '0600', '--', path]));
+      steps.push(onPath(path, ['chmod', '0600', '--']));
       what.push(`mode ${file.mode} -> 600`);
     }
     if (file.owner !== a.user) {
-      steps.push(run(['chown', `${a.user}${gid ? ':' + gid : ''}`, '--', path]));
+      steps.push(onPath(path, ['chown', '-h', `${a.user}${gid ? ':' + gid : ''}`, '--'], { root: true }));
       what.push(`owner ${file.owner} -> ${a.user}`);
     }
   }

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { defineModule } from '../core/module.js';
-import { run, type Step } from '../core/step.js';
+import { onPath, type Step } from '../core/step.js';
 import { fileStat } from '../facts/file.js';
 import { modeSchema, normalizeMode } from './common.js';
 
 const schema = z
   .object({
-    path: z.string().min(1),
+    path: z.string().startsWith('/', 'path must be an absolute path on the host (a relative one would be resolved from /)'),
     state: z.enum(['file', 'directory', 'link', 'absent', 'touch']).default('file'),
     mode: modeSchema.optional(),
     owner: z.string().optional(),
@@ -28,7 +28,7 @@ export default defineModule({
     if (a.state === 'absent') {
       if (!stat.exists) return { steps, reason: `${a.path} is already absent` };
       return {
-        steps: [run(['rm', '-rf', '--', a.path])],
+        steps: [onPath(a.path, ['rm', '-rf', '--'], { nofollow: true })],
         reason: `remove ${a.path}`,
         diff: [{ subject: a.path, before: `${stat.type} ${stat.mode}\n`, after: 'absent\n' }],
       };
@@ -36,16 +36,16 @@ export default defineModule({
     if (a.state === 'link') {
       if (!a.src) throw new Error('file: state=link needs src (the link target)');
       if (!(stat.type === 'link' && stat.target === a.src)) {
-        steps.push(run(['ln', '-sfn', '--', a.src, a.path]));
+        steps.push(onPath(a.path, ['ln', '-sfn', '--', a.src], { nofollow: true }));
         what.push(`link ${a.path} -> ${a.src}`);
       }
     } else if (a.state === 'directory') {
       if (stat.type !== 'directory') {
-        steps.push(run(['mkdir', '-p', '--', a.path]));
+        steps.push(onPath(a.path, ['mkdir', '-p', '--']));
         what.push(`create directory ${a.path}`);
       }
     } else if (a.state === 'touch') {
-      steps.push(run(['touch', '--', a.path]));
+      steps.push(onPath(a.path, ['touch', '--']));
       what.push(`touch ${a.path}`);
     } else if (stat.type !== 'file') {
       // Ansible's state=file never creates: a missing file is an error worth reporting, not a silent create
@@ -55,11 +55,12 @@ export default defineModule({
     const mode = normalizeMode(a.mode);
     const fresh = steps.length > 0;
     if (mode && !isLink && (fresh || stat.mode !== mode)) {
-      steps.push(run(['chmod', mode, '--', a.path]));
+      steps.push(onPath(a.path, ['chmod', mode, '--']));
       what.push(`mode ${stat.mode ?? 'none'} -> ${mode}`);
     }
     if ((a.owner || a.group) && (fresh || (a.owner && a.owner !== stat.owner) || (a.group && a.group !== stat.group))) {
-      steps.push(run(['chown', ...(isLink ? ['-h'] : []), `${a.owner ?? ''}${a.group ? ':' + a.group : ''}`, '--', a.path]));
+      // as root by name in the checked directory, never through a link (-h): see core/safe-path.ts
+      steps.push(onPath(a.path, ['chown', '-h', `${a.owner ?? ''}${a.group ? ':' + a.group : ''}`, '--'], { root: true, nofollow: isLink }));
       what.push(`owner ${stat.owner ?? '-'}:${stat.group ?? '-'} -> ${a.owner ?? stat.owner ?? '-'}:${a.group ?? stat.group ?? '-'}`);
     }
     if (steps.length === 0) return { steps, reason: `${a.path} is a ${stat.type} with the wanted mode and owner` };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../../src/core/module.js';
-import { renderStep } from '../../../src/core/step.js';
+import { describeStep, renderStep } from '../../../src/core/step.js';
 import authorizedKey, { parseKey } from '../../../src/modules/authorized_key.js';
 import { debian12, sshAccess } from '../helpers/plan.js';
 
@@ -13,7 +13,7 @@ function plan(args: unknown, facts: Record<string, unknown>, check = false): Pla
   expect(Object.keys(facts).sort()).toEqual(Object.keys(authorizedKey.facts(a)).sort());
   return authorizedKey.plan(a, facts as never, { host: debian12, access: sshAccess, check });
 }
-const kinds = (p: Plan) => p.steps.map((s) => (s.kind === 'run' ? s.argv.join(' ') : s.kind === 'write' ? `write ${s.path}` : s.why));
+const kinds = (p: Plan) => p.steps.map((s) => (s.kind === 'write' ? `write ${s.path}` : describeStep(s)));
 
 const ALICE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop';
 const BOB = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7vbqajDhA bob@work';
@@ -30,15 +30,15 @@ describe('authorized_key module', () => {
   it('plans the directory and the file for a user an earlier task creates (check on a fresh host)', () => {
     const p = plan({ user: 'deploy', key: ALICE }, { passwd: { exists: false }, keys: { dir: { exists: false }, file: { exists: false } } }, true);
     expect(p.fail).toBeUndefined();
-    expect(kinds(p)).toEqual(['install -d -m 0700 -o deploy -- /home/deploy/.ssh', `write ${PATH}`]);
-    expect(p.steps[1]).toMatchObject({ content: `${ALICE}\n`, mode: '0600', owner: 'deploy' });
+    expect(kinds(p)).toEqual(['mkdir -m 0700 -- /home/deploy/.ssh', 'chown -h deploy -- /home/deploy/.ssh', `write ${PATH}`]);
+    expect(p.steps[2]).toMatchObject({ content: `${ALICE}\n`, mode: '0600', owner: 'deploy' });
     expect(p.reason).toBe(`${PATH}: create /home/deploy/.ssh; add 1 key`);
     expect(p.accessCritical).toBeUndefined();
   });
 
   it("defaults to /root for root when nothing is known yet", () => {
     const p = plan({ user: 'root', key: ALICE }, { passwd: { exists: false }, keys: { dir: { exists: false }, file: { exists: false } } });
-    expect(kinds(p)[1]).toBe('write /root/.ssh/authorized_keys');
+    expect(kinds(p)[2]).toBe('write /root/.ssh/authorized_keys');
   });
 
   it('appends a new key, keeping comments and other keys, with the group of the user', () => {
@@ -95,9 +95,10 @@ describe('authorized_key module', () => {
     const keys = keysFile(`${ALICE}\n`, { mode: '664', owner: 'root' });
     const p = plan({ user: 'deploy', key: ALICE }, { passwd: deploy, keys: { ...keys, dir: { ...sshDir, mode: '755' } } });
     expect(kinds(p)).toEqual([
-      'install -d -m 0700 -o deploy -g 1001 -- /home/deploy/.ssh',
+      'chmod 0700 -- /home/deploy/.ssh',
+      'chown -h deploy:1001 -- /home/deploy/.ssh',
       `chmod 0600 -- ${PATH}`,
-      `chown deploy:1001 -- ${PATH}`,
+      `chown -h deploy:1001 -- ${PATH}`,
     ]);
   });
 
@@ -106,7 +107,7 @@ describe('authorized_key module', () => {
     const p = plan({ user: 'deploy', key: ALICE, path: '/etc/ssh/keys/deploy', manage_dir: false }, { passwd: deploy, file });
     expect(kinds(p)).toEqual(['write /etc/ssh/keys/deploy']);
     const q = plan({ user: 'deploy', key: ALICE, path: '/etc/ssh/keys/deploy' }, { passwd: deploy, file, dir: { exists: false } });
-    expect(kinds(q)).toEqual(['install -d -m 0700 -o deploy -g 1001 -- /etc/ssh/keys', 'write /etc/ssh/keys/deploy']);
+    expect(kinds(q)).toEqual(['mkdir -m 0700 -- /etc/ssh/keys', 'chown -h deploy:1001 -- /etc/ssh/keys', 'write /etc/ssh/keys/deploy']);
   });
 
   it('fails on a file that is not a regular file', () => {

@@ -1,0 +1,111 @@
+/**
+ * Root never follows a link another user controls (core/safe-path.ts), run for real through /bin/sh:
+ * a directory owned by `nobody` stands for ~/.ssh or /srv/app of a local user, /etc stands in a
+ * root-only directory. Needs root (as CI runs); skipped otherwise.
+ */
+import { spawnSync } from 'node:child_process';
+import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { onPath, renderStep, type Step } from '../../../src/core/step.js';
+import { fileContent } from '../../../src/facts/file.js';
+
+const NOBODY = 65534;
+const root = process.getuid?.() === 0;
+const sh = (step: Step) => spawnSync('/bin/sh', ['-c', `set -e\n${renderStep(step)}`], { encoding: 'utf8' });
+
+function scene() {
+  const top = mkdtempSync(join(tmpdir(), 'ss-safe-'));
+  chmodSync(top, 0o755);
+  const etc = join(top, 'etc');
+  mkdirSync(etc);
+  writeFileSync(join(etc, 'shadow'), 'root-only\n', { mode: 0o600 });
+  const home = join(top, 'home');
+  mkdirSync(home);
+  chownSync(home, NOBODY, NOBODY);
+  // the user's swap: their "~/.ssh" is a link to the root-only directory
+  symlinkSync(etc, join(home, '.ssh'));
+  lchownSync(join(home, '.ssh'), NOBODY, NOBODY);
+  return { top, etc, home };
+}
+
+describe.skipIf(!root)('root never writes through a link another user controls', () => {
+  it('write step: a swapped ~/.ssh is refused and nothing lands in the link target', () => {
+    const { etc, home } = scene();
+    const r = sh({ kind: 'write', path: join(home, '.ssh', 'authorized_keys'), content: 'key\n', mode: '0600', owner: 'root' });
+    expect(r.status).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/refused: .*\.ssh is a symbolic link owned by nobody/);
+    expect(existsSync(join(etc, 'authorized_keys'))).toBe(false);
+  });
+
+  it('write step: a file in a directory the user owns is written (by that user, then handed to root), mode and owner right', () => {
+    const { home } = scene();
+    const dest = join(home, 'app.conf');
+    const r = sh({ kind: 'write', path: dest, content: 'x=1\n', mode: '0640' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const st = lstatSync(dest);
+    expect([st.uid, (st.mode & 0o777).toString(8), readFileSync(dest, 'utf8')]).toEqual([0, '640', 'x=1\n']);
+  });
+
+  it('write step: a link at the target itself is replaced by the file, its target untouched', () => {
+    const { etc, home } = scene();
+    const dest = join(home, 'config');
+    symlinkSync(join(etc, 'shadow'), dest);
+    lchownSync(dest, NOBODY, NOBODY);
+    expect(sh({ kind: 'write', path: dest, content: 'mine\n', owner: 'root' }).status).toBe(0);
+    expect(lstatSync(dest).isSymbolicLink()).toBe(false);
+    expect(readFileSync(join(etc, 'shadow'), 'utf8')).toBe('root-only\n');
+  });
+
+  it('a directory writable by a group without the sticky bit is refused', () => {
+    const { top } = scene();
+    const shared = join(top, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o775);
+    const r = sh({ kind: 'write', path: join(shared, 'x'), content: 'x' });
+    expect(r.stderr).toMatch(/writable by its group or by everyone/);
+    expect(existsSync(join(shared, 'x'))).toBe(false);
+  });
+
+  it('file steps: touch, mkdir, chmod and chown through a swapped directory are refused', () => {
+    const { etc, home } = scene();
+    for (const step of [
+      onPath(join(home, '.ssh', 'new'), ['touch', '--']),
+      onPath(join(home, '.ssh', 'sub'), ['mkdir', '-p', '--']),
+      onPath(join(home, '.ssh', 'shadow'), ['chmod', '0644', '--']),
+      onPath(join(home, '.ssh', 'shadow'), ['chown', '-h', 'nobody', '--'], { root: true }),
+    ]) {
+      const r = sh(step);
+      expect(r.status, JSON.stringify(step)).not.toBe(0);
+      expect(r.stderr).toMatch(/refused/);
+    }
+    expect(existsSync(join(etc, 'new')) || existsSync(join(etc, 'sub'))).toBe(false);
+    const st = lstatSync(join(etc, 'shadow'));
+    expect([st.uid, (st.mode & 0o777).toString(8)]).toEqual([0, '600']);
+  });
+
+  it('file steps: a link owned by the user at the path itself is refused (chmod would follow it)', () => {
+    const { etc, home } = scene();
+    const p = join(home, 'conf');
+    symlinkSync(join(etc, 'shadow'), p);
+    lchownSync(p, NOBODY, NOBODY);
+    const r = sh(onPath(p, ['chmod', '0666', '--']));
+    expect(r.stderr).toMatch(/refused: .*conf is a symbolic link owned by nobody/);
+    expect((lstatSync(join(etc, 'shadow')).mode & 0o777).toString(8)).toBe('600');
+  });
+
+  it('the content probe never reads through a link another user owns (the diff would show /etc/shadow)', () => {
+    const { etc, home } = scene();
+    const p = join(home, 'conf');
+    symlinkSync(join(etc, 'shadow'), p);
+    lchownSync(p, NOBODY, NOBODY);
+    const probe = fileContent(p);
+    const out = spawnSync('/bin/sh', ['-c', probe.script], { encoding: 'utf8' });
+    const fact = probe.parse(out.stdout, out.status ?? 1);
+    expect(fact.type).toBe('link');
+    expect(fact.content).toBeUndefined();
+    expect(out.stdout).not.toContain('root-only');
+  });
+});
