@@ -50,7 +50,7 @@ const schema = z
   })
   .strict()
   .refine((a) => a.name || a.update_cache || a.cache_valid_time !== undefined || a.upgrade !== 'no', {
-    message: 'apt needs name, update_cache, cache_valid_time or upgrade',
+    message: 'apt needs name, update_cache or cache_valid_time (or upgrade)',
   })
   .refine((a) => a.state !== 'latest' || !a.name?.some((n) => n.includes('=')), {
     message: 'state: latest cannot be combined with a pinned version (name=version)',
