@@ -63,7 +63,7 @@ export async function runHost(
 ): Promise<HostRunReport> {
   const host = spec.name;
   const results: TaskResult[] = [];
-  const link = new HostLink(spec, make, deps.offeredKeys);
+  const link = new HostLink(spec, make, deps.offeredKeys, opts.loginMemory);
   emit({ type: 'host-start', host });
   try {
     await link.open();
