@@ -10,7 +10,7 @@ import { createTransport } from '../transport/index.js';
 import type { HostRunReport } from '../engine/host-run.js';
 import { confirm } from './confirm.js';
 import { recordPortInInventory } from './inventory-port.js';
-import { parseExtraVars } from './extra-vars.js';
+import { parseExtraVars, splitExtraVars } from './extra-vars.js';
 import { formatEvent, formatRecap, toJson, type OutputOptions } from './output.js';
 import { terminalProgress } from './progress.js';
 
@@ -36,7 +36,8 @@ const list = (s?: string) => (s ? s.split(',').map((t) => t.trim()).filter(Boole
 
 /** Everything that can go wrong in the input is found here, before any host is contacted. */
 export async function prepareRun(playbookPath: string, flags: RunFlags): Promise<HostJob[]> {
-  const inventory = await loadInventory(flags.inventory);
+  const extra = splitExtraVars(parseExtraVars(flags.extraVars));
+  const inventory = await loadInventory(flags.inventory, { extraConnection: extra.conn });
   declareSecrets(inventory);
   for (const w of inventory.warnings) process.stderr.write(`warning: ${w.format()}\n`);
   // a project's own roles beside its playbooks win over the built-in ones; the built-in sources
@@ -46,7 +47,7 @@ export async function prepareRun(playbookPath: string, flags: RunFlags): Promise
   const own = [join(dirname(playbookPath), 'roles'), join(dirname(playbookPath), '..', 'roles')].map((d) => resolve(d)).filter((d) => d !== builtinSource);
   const roles = await loadRoles([...own, builtin]);
   const playbook = await loadPlaybook(playbookPath, { modules, roles });
-  const extraVars = parseExtraVars(flags.extraVars);
+  const extraVars = extra.vars;
   declareSecretVars(extraVars);
   const limit = flags.limit ? new Set(selectHosts(inventory, flags.limit, { file: '--limit' })) : undefined;
   const byHost = new Map<string, HostJob>();

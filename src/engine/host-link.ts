@@ -82,16 +82,12 @@ export class HostLink {
       port: port ?? cur.port,
       ...(this.spec.knownHostsFiles[0] && !this.spec.knownHostsWriteFile ? { knownHostsWriteFile: this.spec.knownHostsFiles[0] } : {}),
     };
-    // A new port has no known_hosts line yet. The server there is the one we verified on this
-    // connection, so its host keys (read over it) are trusted: the one it presents is recorded.
-    const pins = spec.port !== cur.port ? await this.hostKeys() : [undefined];
-    let last: Confirmation = { ok: false, why: 'no attempt' };
-    for (const pin of pins) {
-      last = await this.login({ ...spec, ...(pin ? { pinnedHostKey: pin } : {}) }, become, deadline);
-      // another key type than the pinned one: try the next of the server's keys, never a stranger's
-      if (last.ok || !/host key of .* is not known/.test(last.why)) break;
-    }
-    return last;
+    // The new login must reach THIS server: only the host keys read over the verified connection
+    // are accepted (never --accept-new-host-keys), and the one it presents is recorded when it is
+    // not on record yet: a new port has no known_hosts line, and the change itself may have dropped
+    // the key type on record (the ssh role keeps only ed25519 and RSA host keys).
+    const pins = await this.hostKeys();
+    return this.login({ ...spec, acceptNewHostKeys: false, ...(pins.length ? { pinnedHostKeys: pins } : {}) }, become, deadline);
   }
 
   /**
@@ -107,18 +103,15 @@ export class HostLink {
     return { ok: true, who };
   }
 
-  /** The public host keys of the server, read over the verified connection; ed25519 first (ssh2's preference). */
-  private async hostKeys(): Promise<(string | undefined)[]> {
+  /** The public host keys of the server, read over the verified connection (and the one it verified with). */
+  private async hostKeys(): Promise<string[]> {
     const r = await this.current.run('cat /etc/ssh/ssh_host_*_key.pub 2>/dev/null\n').catch(() => undefined);
-    const rank = (t: string) => ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'].indexOf(t);
     const keys = (r?.stdout ?? '')
       .split('\n')
       .map((l) => l.trim().split(/\s+/))
-      .filter(([type, blob]) => blob && rank(type) >= 0)
-      .sort((a, b) => rank(a[0]) - rank(b[0]))
+      .filter(([type, blob]) => blob && blobKeyType(Buffer.from(blob, 'base64')) === type)
       .map(([, blob]) => blob);
-    const all = [...new Set([...keys, this.current.hostKey])].filter((k): k is string => k !== undefined);
-    return all.length ? all : [undefined];
+    return [...new Set([...keys, this.current.hostKey])].filter((k): k is string => k !== undefined);
   }
 
   /** One new login plus a command; sshd re-executes on reload and refuses connections for a moment, so that is retried. */
@@ -189,6 +182,12 @@ export async function controllerKeys(spec: ConnectionSpec): Promise<string[] | u
   for (const c of plan.candidates) {
     if (c.method.type === 'publickey') keys.push((c.method.key as ParsedKey).getPublicSSH().toString('base64'));
     else if (c.method.type === 'agent') {
+      // IdentitiesOnly: the agent may sign only for the configured files' keys
+      const agent = c.method.agent as unknown;
+      if (agent && typeof agent === 'object' && 'allowed' in agent) {
+        keys.push(...(agent as { allowed: string[] }).allowed);
+        continue;
+      }
       const fromAgent = await agentKeys(agentSocket!);
       if (!fromAgent) return undefined;
       keys.push(...fromAgent);

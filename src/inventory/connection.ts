@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { isAbsolute, resolve } from 'node:path';
-import type { InputError } from '../core/input-error.js';
+import { InputError } from '../core/input-error.js';
 import { editDistance, nearest } from '../core/suggest.js';
 import type { SshConfigResult } from '../transport/ssh-config.js';
 import type { ConnectionSpec } from '../transport/types.js';
@@ -33,6 +33,9 @@ for (const [k, aliases] of Object.entries(CONNECTION_KEYS) as [ConnKey, readonly
   for (const a of aliases) CANONICAL.set(a, k);
 }
 
+
+/** every spelling of a connection key, and the refused ones: -e takes these out of the variables */
+export const CONNECTION_KEY_NAMES: ReadonlySet<string> = new Set([...CANONICAL.keys(), 'ansible_password', 'ansible_ssh_pass']);
 
 /** Ansible keys we refuse rather than ignore: ignoring them would fail later, far from the cause. */
 const REFUSED: Record<string, string> = {
@@ -158,6 +161,8 @@ export function resolveConnection(conn: ConnLayer, vars: Vars, errors: InputErro
       case 'become_password':
         // the value itself is never echoed; numbers must be quoted so a leading 0 is not lost
         if (typeof v !== 'string') bad('must be a quoted string', 'write it in quotes');
+        // sudo reads the password up to the first newline: the rest would be fed to the root shell
+        else if (/[\r\n]/.test(v)) bad('must not contain a line break', 'sudo reads a password up to the first line break; check the quoting of the value');
         else out.becomePassword = v;
         break;
       default: {
@@ -194,28 +199,84 @@ export function expandPath(p: string, dir: string, home: string): string {
 /**
  * Inventory values win over ~/.ssh/config, which wins over the defaults. The ssh config is looked up
  * under the inventory `host` when set (that is what `ssh` would be given), else the inventory name.
+ * ssh config keywords shipshape cannot honour go to `errors` (when given): the host is refused
+ * before anything connects, rather than reached some other way than the operator's own ssh would.
  */
-export function buildSpec(name: string, c: ResolvedConnection, ctx: SpecContext): ConnectionSpec {
+export function buildSpec(name: string, c: ResolvedConnection, ctx: SpecContext, errors?: InputError[]): ConnectionSpec {
   const kind = c.connection ?? 'ssh';
   const alias = c.host ?? name;
   const cfg: SshConfigResult = kind === 'ssh' && ctx.sshConfig ? ctx.sshConfig(alias) : { identityFiles: [] };
   const identity = c.identityFile
     ? expandPath(c.identityFile, ctx.dir, ctx.home)
     : cfg.identityFiles.map((f) => expandPath(f, ctx.home, ctx.home)).find((f) => existsSync(f));
+  refuseUnsupported(name, alias, cfg, errors);
+  const jump = cfg.proxyJump && kind === 'ssh' ? jumpSpec(name, cfg.proxyJump.split(','), ctx, errors, 0) : undefined;
   const spec: ConnectionSpec = {
     name,
     host: cfg.hostName ?? alias,
     port: c.port ?? cfg.port ?? 22,
     user: c.user ?? cfg.user ?? ctx.localUser,
     ...(identity ? { identityFile: identity } : {}),
+    // a key named in the inventory is THE key (OpenSSH's IdentitiesOnly): offering agent keys first
+    // would spend MaxAuthTries and feed fail2ban before it gets its turn
+    ...(c.identityFile || cfg.identitiesOnly ? { identitiesOnly: true } : {}),
     ...(c.becomePassword !== undefined ? { becomePassword: c.becomePassword } : {}),
     ...(c.bootstrapUser ? { bootstrapUser: c.bootstrapUser } : {}),
+    ...(cfg.hostKeyAlias ? { hostKeyAlias: cfg.hostKeyAlias } : {}),
+    ...(jump ? { jump } : {}),
     knownHostsFiles: [...ctx.knownHostsFiles],
     acceptNewHostKeys: false,
     connectTimeoutMs: 10_000,
     kind,
   };
   return protectSpec(spec);
+}
+
+function refuseUnsupported(name: string, alias: string, cfg: SshConfigResult, errors?: InputError[]): void {
+  for (const u of cfg.unsupported ?? []) {
+    errors?.push(
+      new InputError(`${name}: \`${u.keyword} ${u.value}\` in ~/.ssh/config (Host ${alias}) is not supported`, {
+        file: '~/.ssh/config',
+        hint: `${u.why}; shipshape refuses the host rather than reach it another way than your ssh does`,
+      }),
+    );
+  }
+}
+
+/**
+ * `ProxyJump a,b` reaches the target through b, itself reached through a. Each hop is resolved like
+ * a host of its own in ~/.ssh/config (HostName, User, Port, IdentityFile); the first hop may have a
+ * ProxyJump of its own.
+ */
+function jumpSpec(target: string, chain: string[], ctx: SpecContext, errors: InputError[] | undefined, depth: number): ConnectionSpec | undefined {
+  const hop = chain[chain.length - 1]?.trim();
+  if (!hop) return undefined;
+  const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.replace(/^ssh:\/\//, ''));
+  if (!m || depth > 8) {
+    errors?.push(new InputError(`${target}: ProxyJump \`${hop}\` in ~/.ssh/config cannot be read${depth > 8 ? ' (a chain longer than 8 hops, or a loop)' : ''}`, { file: '~/.ssh/config', hint: 'write it as [user@]host[:port]' }));
+    return undefined;
+  }
+  const [, user, rawHost, port] = m;
+  const alias = rawHost.replace(/^\[|\]$/g, '');
+  const cfg: SshConfigResult = ctx.sshConfig ? ctx.sshConfig(alias) : { identityFiles: [] };
+  refuseUnsupported(target, alias, cfg, errors);
+  const before = chain.length > 1 ? chain.slice(0, -1) : cfg.proxyJump?.split(',');
+  const jump = before ? jumpSpec(target, before, ctx, errors, depth + 1) : undefined;
+  const identity = cfg.identityFiles.map((f) => expandPath(f, ctx.home, ctx.home)).find((f) => existsSync(f));
+  return {
+    name: `${target} (bastion ${alias})`,
+    host: cfg.hostName ?? alias,
+    port: port ? Number(port) : (cfg.port ?? 22),
+    user: user ?? cfg.user ?? ctx.localUser,
+    ...(identity ? { identityFile: identity } : {}),
+    ...(cfg.identitiesOnly ? { identitiesOnly: true } : {}),
+    ...(cfg.hostKeyAlias ? { hostKeyAlias: cfg.hostKeyAlias } : {}),
+    ...(jump ? { jump } : {}),
+    knownHostsFiles: [...ctx.knownHostsFiles],
+    acceptNewHostKeys: false,
+    connectTimeoutMs: 10_000,
+    kind: 'ssh',
+  };
 }
 
 export function redactSpec(spec: ConnectionSpec): ConnectionSpec {

@@ -23,6 +23,8 @@ export interface LoadInventoryOptions {
   home?: string;
   /** the login user when neither inventory nor ssh config names one (like ssh); defaults to $USER */
   localUser?: string;
+  /** connection keys given with -e: they win over every inventory layer, as in Ansible */
+  extraConnection?: ConnLayer;
 }
 
 const GROUP_KEYS = ['hosts', 'children', 'vars'];
@@ -232,14 +234,14 @@ export async function loadInventory(path: string, opts: LoadInventoryOptions = {
     const groupNames = [...b.memberOf(h)].sort(order);
     const layers = [...groupNames.flatMap((g) => b.groups.get(g)!.layers), ...h.inline, ...h.files];
     const vars = mergeVars(...layers.map((l) => l.vars));
-    const conn: ConnLayer = Object.assign({}, ...layers.map((l) => l.conn));
+    const conn: ConnLayer = Object.assign({}, ...layers.map((l) => l.conn), opts.extraConnection);
     const resolved = resolveConnection(conn, vars, b.errors);
     hosts.set(h.name, {
       name: h.name,
       groups: groupNames,
       vars,
       ...(resolved.become === undefined ? {} : { become: resolved.become }),
-      connection: buildSpec(h.name, resolved, specCtx),
+      connection: buildSpec(h.name, resolved, specCtx, b.errors),
       source: h.source,
     });
   }

@@ -24,8 +24,12 @@ export type HostKeyVerdict =
   | { kind: 'changed'; entries: KnownHostEntry[]; sameType: boolean }
   | { kind: 'unknown' };
 
-/** The name OpenSSH files a host under: plain for port 22, `[host]:port` otherwise. */
-export function knownHostsName(host: string, port: number): string {
+/**
+ * The name OpenSSH files a host under: plain for port 22, `[host]:port` otherwise; a HostKeyAlias
+ * from ~/.ssh/config replaces both, as in OpenSSH (the alias is used as written, without the port).
+ */
+export function knownHostsName(host: string, port: number, alias?: string): string {
+  if (alias) return alias.toLowerCase();
   const h = host.toLowerCase();
   return port === 22 ? h : `[${h}]:${port}`;
 }
@@ -95,8 +99,8 @@ export function hostFieldMatches(hosts: string, name: string): boolean {
 }
 
 /** Key types on record for the host, so the handshake can ask for one of those first. */
-export function knownKeyTypes(entries: KnownHostEntry[], host: string, port: number): string[] {
-  const name = knownHostsName(host, port);
+export function knownKeyTypes(entries: KnownHostEntry[], host: string, port: number, alias?: string): string[] {
+  const name = knownHostsName(host, port, alias);
   const types = entries.filter((e) => !e.marker && hostFieldMatches(e.hosts, name)).map((e) => e.keyType);
   return [...new Set(types)];
 }
@@ -111,10 +115,10 @@ export function knownKeyTypes(entries: KnownHostEntry[], host: string, port: num
  *   server no longer offers them; that is exactly what a man in the middle without the real key
  *   would do, and accepting it silently would turn accept-new into accept-anything.
  */
-export function checkHostKey(entries: KnownHostEntry[], host: string, port: number, key: Buffer): HostKeyVerdict {
+export function checkHostKey(entries: KnownHostEntry[], host: string, port: number, key: Buffer, alias?: string): HostKeyVerdict {
   const revoked = entries.find((e) => e.marker === 'revoked' && e.key.equals(key));
   if (revoked) return { kind: 'revoked', entry: revoked };
-  const name = knownHostsName(host, port);
+  const name = knownHostsName(host, port, alias);
   const lines = entries.filter((e) => !e.marker && hostFieldMatches(e.hosts, name));
   const exact = lines.find((e) => e.key.equals(key));
   if (exact) return { kind: 'ok', entry: exact };
@@ -126,10 +130,19 @@ export function checkHostKey(entries: KnownHostEntry[], host: string, port: numb
     : { kind: 'changed', entries: lines, sameType: false };
 }
 
-export function formatKnownHostsLine(host: string, port: number, key: Buffer): string {
+export function formatKnownHostsLine(host: string, port: number, key: Buffer, alias?: string): string {
   const type = blobKeyType(key);
   if (!type) throw new Error('not an SSH public key blob');
-  return `${knownHostsName(host, port)} ${type} ${key.toString('base64')}\n`;
+  return `${knownHostsName(host, port, alias)} ${type} ${key.toString('base64')}\n`;
+}
+
+/**
+ * `@cert-authority` lines covering the host. ssh2 cannot verify host certificates, so the transport
+ * refuses such hosts clearly instead of quietly trusting a plain key the operator never vouched for.
+ */
+export function certAuthorities(entries: KnownHostEntry[], host: string, port: number, alias?: string): KnownHostEntry[] {
+  const name = knownHostsName(host, port, alias);
+  return entries.filter((e) => e.marker === 'cert-authority' && hostFieldMatches(e.hosts, name));
 }
 
 /** Parse every file that exists; a missing file is simply empty, as in OpenSSH. */
@@ -149,7 +162,7 @@ export async function loadKnownHosts(files: string[]): Promise<KnownHostEntry[]>
 }
 
 /** Record an accepted key; the directory is created private because ~/.ssh must be 0700. */
-export async function appendKnownHost(file: string, host: string, port: number, key: Buffer): Promise<void> {
+export async function appendKnownHost(file: string, host: string, port: number, key: Buffer, alias?: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   let prefix = '';
   try {
@@ -158,5 +171,5 @@ export async function appendKnownHost(file: string, host: string, port: number, 
   } catch {
     // new file
   }
-  await appendFile(file, prefix + formatKnownHostsLine(host, port, key), { mode: 0o600 });
+  await appendFile(file, prefix + formatKnownHostsLine(host, port, key, alias), { mode: 0o600 });
 }

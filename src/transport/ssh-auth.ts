@@ -1,8 +1,13 @@
 /**
- * Which credentials to offer, in OpenSSH's spirit: ssh-agent, the inventory's identity file,
- * IdentityFile lines from ~/.ssh/config, then the default key names. Keys we cannot use (missing,
- * encrypted without a passphrase, not a private key) are skipped with a note instead of aborting,
- * because one of the others may well work; the notes end up in the error if none does.
+ * Which credentials to offer. The configured identity files come first: an inventory identity_file,
+ * then IdentityFile lines from ~/.ssh/config. With IdentitiesOnly (an identity_file in the inventory,
+ * or `IdentitiesOnly yes`), ONLY those are offered, as in OpenSSH: the agent may still sign for them
+ * (a passphrase-protected file whose key is in the agent) but offers none of its other keys. Otherwise
+ * the agent follows, then the default key names when no file was configured. Every key offered that
+ * the server refuses counts against its MaxAuthTries (3 after the ssh role) and shows up in the log
+ * fail2ban reads: the right key first, and as few wrong ones as possible.
+ * Keys we cannot use (missing, encrypted, not a private key) are skipped with a note instead of
+ * aborting, because one of the others may well work; the notes end up in the error if none does.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,53 +38,94 @@ function expandHome(p: string, home: string): string {
   return p === '~' || p.startsWith('~/') ? home + p.slice(1) : p;
 }
 
+/** ssh-agent restricted to some public keys: IdentitiesOnly lets the agent sign only for configured files. */
+class OnlyTheseKeysAgent extends ssh2.OpenSSHAgent {
+  constructor(
+    socket: string,
+    readonly allowed: string[],
+  ) {
+    super(socket);
+  }
+
+  override getIdentities(cb: (err: Error | undefined, keys?: ParsedKey[]) => void): void {
+    super.getIdentities((err, keys) => {
+      if (err || !keys) return cb(err ?? undefined, keys as ParsedKey[] | undefined);
+      cb(undefined, (keys as ParsedKey[]).filter((k) => this.allowed.includes(k.getPublicSSH().toString('base64'))));
+    });
+  }
+}
+
+/** The public key blob of `path.pub`, for asking the agent to sign for an encrypted identity file. */
+function publicBlob(path: string): string | undefined {
+  try {
+    const [, b64] = readFileSync(`${path}.pub`, 'utf8').trim().split(/\s+/);
+    return b64;
+  } catch {
+    return undefined;
+  }
+}
+
 export function planAuth(spec: ConnectionSpec, opts: AuthPlanOptions): AuthPlan {
   const username = spec.user;
   const candidates: AuthCandidate[] = [];
   const notes: string[] = [];
-  if (opts.agentSocket) {
-    candidates.push({ label: `ssh-agent (${opts.agentSocket})`, method: { type: 'agent', username, agent: opts.agentSocket } });
-  }
 
-  // Explicit files deserve a note when missing; the default names are only guesses.
-  const files: { path: string; explicit: boolean }[] = [];
-  if (spec.identityFile) files.push({ path: expandHome(spec.identityFile, opts.home), explicit: true });
+  const explicit: string[] = [];
+  if (spec.identityFile) explicit.push(expandHome(spec.identityFile, opts.home));
   const aliases = [...new Set([spec.name, spec.host])];
+  let configOnly = false;
   for (const alias of aliases) {
-    for (const f of loadSshConfig(alias, { home: opts.home, path: opts.sshConfigPath }).identityFiles) {
-      files.push({ path: f, explicit: true });
-    }
+    const cfg = loadSshConfig(alias, { home: opts.home, path: opts.sshConfigPath });
+    explicit.push(...cfg.identityFiles);
+    configOnly ||= cfg.identitiesOnly === true;
   }
-  for (const n of ['id_ed25519', 'id_ecdsa', 'id_rsa']) files.push({ path: join(opts.home, '.ssh', n), explicit: false });
+  const only = spec.identitiesOnly === true || configOnly;
+  const defaults = explicit.length ? [] : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => join(opts.home, '.ssh', n));
 
   const seen = new Set<string>();
-  for (const { path, explicit } of files) {
-    if (seen.has(path)) continue;
+  // encrypted configured files whose public key the agent may hold
+  const forAgent: string[] = [];
+  const loadFile = (path: string, isExplicit: boolean) => {
+    if (seen.has(path)) return;
     seen.add(path);
     let data: Buffer;
     try {
       data = readFileSync(path);
     } catch (err) {
-      if (explicit) notes.push(`identity file ${path} could not be read (${(err as NodeJS.ErrnoException).code ?? err})`);
-      continue;
+      if (isExplicit) notes.push(`identity file ${path} could not be read (${(err as NodeJS.ErrnoException).code ?? err})`);
+      return;
     }
     const parsed = ssh2.utils.parseKey(data) as ParsedKey | ParsedKey[] | Error;
     const key = Array.isArray(parsed) ? parsed[0] : parsed;
     if (key instanceof Error || !key) {
       const msg = key instanceof Error ? key.message : 'no key found';
+      const blob = /passphrase|encrypted/i.test(msg) ? publicBlob(path) : undefined;
+      if (blob && opts.agentSocket) forAgent.push(blob);
       notes.push(
         /passphrase|encrypted/i.test(msg)
           ? `skipped ${path}: it is passphrase-protected; load it into ssh-agent (ssh-add ${path}) to use it`
           : `skipped ${path}: not a usable private key (${msg})`,
       );
-      continue;
+      return;
     }
     if (!key.isPrivateKey()) {
       notes.push(`skipped ${path}: it holds a public key, not a private one`);
-      continue;
+      return;
     }
     candidates.push({ label: path, method: { type: 'publickey', username, key } });
+  };
+  for (const path of explicit) loadFile(path, true);
+
+  if (opts.agentSocket) {
+    if (!only) {
+      candidates.push({ label: `ssh-agent (${opts.agentSocket})`, method: { type: 'agent', username, agent: opts.agentSocket } });
+    } else if (forAgent.length) {
+      const agent = new OnlyTheseKeysAgent(opts.agentSocket, forAgent);
+      candidates.push({ label: `ssh-agent (${opts.agentSocket}), only the keys of the identity files`, method: { type: 'agent', username, agent } });
+    }
   }
+  if (!only) for (const path of defaults) loadFile(path, false);
+  if (only && candidates.length === 0) notes.push('IdentitiesOnly: only the configured identity files are offered, and none of them is usable');
   return { candidates, notes };
 }
 

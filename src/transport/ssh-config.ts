@@ -1,9 +1,11 @@
 /**
  * Just enough of ~/.ssh/config for shipshape to reach the same hosts the operator's own `ssh` reaches:
- * HostName, User, Port and IdentityFile. OpenSSH rules kept: keywords are case-insensitive, the first
- * value obtained wins (IdentityFile accumulates), `Host` patterns take `*`, `?` and `!negation`.
- * `Match` blocks are skipped (their conditions need a live connection); `Include` is followed when a
- * reader is given.
+ * HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump and HostKeyAlias. OpenSSH rules kept:
+ * keywords are case-insensitive, the first value obtained wins (IdentityFile accumulates), `Host`
+ * patterns take `*`, `?` and `!negation`. `Match` blocks are skipped (their conditions need a live
+ * connection); `Include` is followed when a reader is given. Keywords that change where or how
+ * `ssh` connects and that shipshape cannot honour are reported in `unsupported`, so the caller
+ * refuses the host instead of quietly connecting some other way.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
@@ -14,7 +16,24 @@ export interface SshConfigResult {
   user?: string;
   port?: number;
   identityFiles: string[];
+  /** IdentitiesOnly yes: offer only the configured identity files (no other agent keys, no defaults) */
+  identitiesOnly?: boolean;
+  /** ProxyJump as written (`none` already dropped): `[user@]host[:port]`, comma-separated for a chain */
+  proxyJump?: string;
+  hostKeyAlias?: string;
+  /** keywords in effect for this host that would change the connection and are not supported */
+  unsupported?: { keyword: string; value: string; why: string }[];
 }
+
+/** lower-case keyword -> why shipshape refuses a host whose config sets it */
+const UNSUPPORTED: Record<string, string> = {
+  proxycommand: 'ProxyCommand runs a program shipshape cannot run; use ProxyJump to go through a bastion',
+  certificatefile: 'user certificates are not supported by the SSH library (ssh2); use a plain key in authorized_keys',
+  pkcs11provider: 'PKCS#11 keys are not supported; load the key into ssh-agent and leave PKCS11Provider to ssh-add',
+  securitykeyprovider: 'security keys (sk-*) are not supported by the SSH library (ssh2)',
+  canonicalizehostname: 'CanonicalizeHostname changes which host is reached; set HostName explicitly',
+  remotecommand: 'RemoteCommand would replace the commands shipshape runs',
+};
 
 export interface ResolveOptions {
   /** for `~` and `%d`; defaults to the current user's home */
@@ -77,6 +96,7 @@ export function resolveSshConfig(alias: string, configText: string, options: Res
   const out: SshConfigResult = { identityFiles: [] };
   const rawIdentity: string[] = [];
   let rawHostName: string | undefined;
+  let jump: string | undefined;
 
   const walk = (text: string, depth: number): void => {
     // Lines before the first Host apply to every host; Host/Match lines switch the state.
@@ -113,10 +133,21 @@ export function resolveSshConfig(alias: string, configText: string, options: Res
         if (out.port === undefined && Number.isInteger(n) && n > 0 && n < 65536) out.port = n;
       } else if (key === 'identityfile') {
         rawIdentity.push(value);
+      } else if (key === 'identitiesonly') {
+        out.identitiesOnly ??= /^yes$/i.test(value);
+      } else if (key === 'proxyjump') {
+        jump ??= args.join(',');
+      } else if (key === 'hostkeyalias') {
+        out.hostKeyAlias ??= value;
+      } else if (key in UNSUPPORTED && !(key === 'canonicalizehostname' && /^no$/i.test(value)) && !/^none$/i.test(value)) {
+        if (!out.unsupported?.some((u) => u.keyword.toLowerCase() === key)) {
+          (out.unsupported ??= []).push({ keyword: raw.trim().split(/[\s=]/)[0], value: args.join(' '), why: UNSUPPORTED[key] });
+        }
       }
     }
   };
   walk(configText, 0);
+  if (jump !== undefined && !/^none$/i.test(jump)) out.proxyJump = jump;
 
   if (rawHostName !== undefined) out.hostName = expandTokens(rawHostName, alias, opts);
   out.identityFiles = [...new Set(rawIdentity.map((f) => expandTokens(f, alias, opts, out.user)))];

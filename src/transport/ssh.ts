@@ -1,10 +1,18 @@
 /**
- * SSH transport: one ssh2 connection per host for the whole run; every run() is one exec channel
- * with the script on stdin of `sh -s` (optionally behind sudo, see become.ts).
+ * SSH transport: one connection per host for the whole run; every run() is one exec channel with
+ * the script on stdin of `sh -s` (optionally behind sudo, see become.ts).
+ *
+ * The connection is made by node-ssh, which takes ssh2's own options (hostVerifier, authHandler,
+ * algorithms, sock) unchanged and exposes the ssh2 client as `.connection`; node-ssh's forwardOut
+ * carries ProxyJump. Its execCommand is not used for scripts: it cannot hold stdin back until sudo
+ * has asked for the password (become.ts), so channels are opened on `.connection` directly.
  */
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
+import type { Duplex } from 'node:stream';
+import { NodeSSH } from 'node-ssh';
+import type ssh2 from 'ssh2';
 import type { ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
 import { BecomeNegotiator } from './become.js';
 import { killScript, newRunTokens, runCommand } from './run-command.js';
@@ -28,6 +36,9 @@ const MAX_CHANNELS = 8;
 
 export class SshTransport implements Transport {
   private conn?: ssh2.Client;
+  private ssh?: NodeSSH;
+  /** the ProxyJump hop this connection runs through */
+  private bastion?: SshTransport;
   private connecting?: Promise<void>;
   private readonly home: string;
   private active = 0;
@@ -59,49 +70,86 @@ export class SshTransport implements Transport {
     const entries = await loadKnownHosts([...spec.knownHostsFiles, defaultKnownHosts]).catch((err: Error) => {
       throw new UnreachableError(spec.name, `cannot read known_hosts: ${err.message}`, 'fix the permissions of the known_hosts files');
     });
-    const hostKey = makeHostKeyCheck(spec, entries, spec.knownHostsWriteFile ?? defaultKnownHosts, (m) => this.log(m));
-    const agentSocket = this.options.agentSocket === undefined ? (process.env.SSH_AUTH_SOCK ?? null) : this.options.agentSocket;
-    const plan = planAuth(spec, { home: this.home, agentSocket });
-    plan.notes.forEach((n) => this.log(n));
-    const tried: string[] = [];
+    const writeFile = spec.knownHostsWriteFile ?? defaultKnownHosts;
+    let agentSocket = this.options.agentSocket === undefined ? (process.env.SSH_AUTH_SOCK ?? null) : this.options.agentSocket;
+    if (agentSocket && !existsSync(agentSocket)) {
+      this.log(`ssh-agent socket ${agentSocket} does not exist; going on without the agent`);
+      agentSocket = null;
+    }
+    const sock = spec.jump ? await this.throughBastion(spec.jump) : undefined;
 
-    const conn = new ssh2.Client();
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const fail = (err: Error) => {
-        if (settled) return;
-        settled = true;
-        conn.end();
-        reject(err);
-      };
-      conn.on('ready', () => {
-        settled = true;
-        this.hostKey = hostKey.accepted();
-        resolve();
-      });
-      conn.on('error', (err: Error & { level?: string }) => {
-        // A broken agent is not fatal: ssh2 goes on with the next method.
-        if (err.level === 'agent') return this.log(`ssh-agent failed: ${err.message}`);
-        if (!settled) return fail(hostKey.problem() ?? this.explain(err, where, plan, tried));
-        this.log(`connection error: ${err.message}`);
-      });
+    for (let attempt = 0; ; attempt++) {
+      const hostKey = makeHostKeyCheck(spec, entries, writeFile, (m) => this.log(m));
+      const plan = planAuth(spec, { home: this.home, agentSocket });
+      if (attempt === 0) plan.notes.forEach((n) => this.log(n));
+      const tried: string[] = [];
+      const ssh = new NodeSSH();
+      try {
+        await ssh.connect({
+          ...(sock ? { sock } : { host: spec.host, port: spec.port }),
+          username: spec.user,
+          readyTimeout: spec.connectTimeoutMs,
+          keepaliveInterval: 15_000,
+          keepaliveCountMax: 4,
+          hostVerifier: hostKey.verifier,
+          algorithms: { serverHostKey: hostKeyAlgorithms(entries, spec) as ServerHostKeyAlgorithm[] },
+          authHandler: makeAuthHandler(plan, tried),
+        });
+      } catch (err) {
+        ssh.dispose();
+        const e = err as Error & { level?: string };
+        // a broken agent: go on without it, once (ssh2 would have skipped it; node-ssh stops at any error)
+        if (e.level === 'agent' && agentSocket && attempt === 0 && !hostKey.problem()) {
+          this.log(`ssh-agent failed (${e.message}); trying again without it`);
+          agentSocket = null;
+          continue;
+        }
+        await this.bastion?.close();
+        throw hostKey.problem() ?? this.explain(e, where, plan, tried);
+      }
+      const conn = ssh.connection!;
+      conn.on('error', (err: Error) => this.log(`connection error: ${err.message}`));
       conn.on('close', () => {
         if (this.conn === conn) this.conn = undefined;
-        fail(hostKey.problem() ?? new UnreachableError(spec.name, `connection to ${where} closed during setup`, 'check sshd logs on the host'));
       });
-      conn.connect({
-        host: spec.host,
-        port: spec.port,
-        username: spec.user,
-        readyTimeout: spec.connectTimeoutMs,
-        keepaliveInterval: 15_000,
-        keepaliveCountMax: 4,
-        hostVerifier: hostKey.verifier,
-        algorithms: { serverHostKey: hostKeyAlgorithms(entries, spec.host, spec.port) as ServerHostKeyAlgorithm[] },
-        authHandler: makeAuthHandler(plan, tried),
-      });
-    });
-    this.conn = conn;
+      this.hostKey = hostKey.accepted();
+      this.ssh = ssh;
+      this.conn = conn;
+      return;
+    }
+  }
+
+  /**
+   * ProxyJump: log in to the bastion (its own host key checked, its own credentials) and open a
+   * TCP channel from it to this host; the login to this host runs inside that channel, end to end,
+   * so the bastion never sees our keys, the sudo password or the scripts.
+   */
+  private async throughBastion(jump: ConnectionSpec): Promise<Duplex> {
+    const { spec } = this;
+    const bastion = new SshTransport(
+      { ...jump, acceptNewHostKeys: spec.acceptNewHostKeys, connectTimeoutMs: spec.connectTimeoutMs, ...(spec.knownHostsWriteFile ? { knownHostsWriteFile: spec.knownHostsWriteFile } : {}) },
+      this.options,
+    );
+    const via = `${jump.user}@${jump.host}:${jump.port}`;
+    try {
+      await bastion.connect();
+    } catch (err) {
+      const e = err as UnreachableError;
+      throw new UnreachableError(spec.name, `cannot reach the bastion ${via} (ProxyJump in ~/.ssh/config): ${e.message}`, e.hint, e.kind === 'hostkey' ? 'hostkey' : 'network');
+    }
+    this.bastion = bastion;
+    try {
+      return await bastion.forwardTo(spec.host, spec.port);
+    } catch (err) {
+      await bastion.close();
+      throw new UnreachableError(spec.name, `the bastion ${via} could not connect to ${spec.host}:${spec.port}: ${(err as Error).message}`, `check that ${jump.host} can reach ${spec.host} on port ${spec.port}`);
+    }
+  }
+
+  /** A TCP channel from this host to another (this transport as a bastion). */
+  forwardTo(host: string, port: number): Promise<Duplex> {
+    if (!this.ssh) return Promise.reject(new Error('not connected'));
+    return this.ssh.forwardOut('127.0.0.1', 0, host, port);
   }
 
   private explain(err: Error & { level?: string; code?: string }, where: string, plan: AuthPlan, tried: string[]): UnreachableError {
@@ -210,12 +258,17 @@ export class SshTransport implements Transport {
 
   async close(): Promise<void> {
     const conn = this.conn;
+    const bastion = this.bastion;
     this.conn = undefined;
-    if (!conn) return;
-    await new Promise<void>((resolve) => {
-      conn.once('close', () => resolve());
-      conn.end();
-    });
+    this.bastion = undefined;
+    if (conn) {
+      await new Promise<void>((resolve) => {
+        conn.once('close', () => resolve());
+        this.ssh?.dispose();
+      });
+    }
+    this.ssh = undefined;
+    await bastion?.close();
   }
 }
 

@@ -23,10 +23,22 @@ export interface ConnectionSpec {
    */
   bootstrapUser?: string;
   /**
-   * base64 host key already verified on another connection to this host (the guard's login on a
-   * new SSH port): accepted and recorded for this host:port, since it is the same server
+   * base64 host keys of this server, read over a connection already verified (the guard's new
+   * login, on the same or a new SSH port). When set, ONLY these keys are accepted, whatever
+   * known_hosts or --accept-new-host-keys say: the new login must reach the same server. A pinned
+   * key not yet on record for host:port is recorded (OpenSSH's UpdateHostKeys, in spirit).
    */
-  pinnedHostKey?: string;
+  pinnedHostKeys?: string[];
+  /**
+   * offer only the configured identity files (and agent keys matching them), as OpenSSH's
+   * IdentitiesOnly: set by an inventory identity_file or `IdentitiesOnly yes` in ~/.ssh/config, so
+   * a host with MaxAuthTries 3 and fail2ban never sees a row of wrong keys first
+   */
+  identitiesOnly?: boolean;
+  /** ProxyJump: the bastion to reach this host through (itself possibly behind another) */
+  jump?: ConnectionSpec;
+  /** HostKeyAlias from ~/.ssh/config: the name host keys are looked up and recorded under */
+  hostKeyAlias?: string;
   /** 'ssh' (default) or 'local' (run on the controller itself) */
   kind: 'ssh' | 'local';
 }

@@ -91,6 +91,7 @@ describe('loadInventory: connection specs', () => {
       port: 22,
       user: 'admin',
       identityFile: join(basic, 'keys/bastion'), // relative to the inventory's directory
+      identitiesOnly: true, // a key named in the inventory is the only one offered
       knownHostsFiles: knownHosts,
       acceptNewHostKeys: false,
       connectTimeoutMs: 10000,

@@ -135,8 +135,8 @@ describe('checkHostKey', () => {
 describe('host key algorithm preference', () => {
   it('puts recorded key types first', () => {
     const entries = parseKnownHosts(`web ${ecdsa.type} ${ecdsa.b64}`, 'F');
-    expect(hostKeyAlgorithms(entries, 'web', 22).slice(0, 2)).toEqual(['ecdsa-sha2-nistp256', 'ssh-ed25519']);
-    expect(hostKeyAlgorithms(entries, 'db', 22)[0]).toBe('ssh-ed25519');
+    expect(hostKeyAlgorithms(entries, { host: 'web', port: 22 }).slice(0, 2)).toEqual(['ecdsa-sha2-nistp256', 'ssh-ed25519']);
+    expect(hostKeyAlgorithms(entries, { host: 'db', port: 22 })[0]).toBe('ssh-ed25519');
   });
 });
 

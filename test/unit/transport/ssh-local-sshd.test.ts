@@ -1,5 +1,5 @@
 /**
- * SshTransport against a throwaway sshd on 127.0.0.1:2299 with its own host key, authorized_keys
+ * SshTransport against a throwaway sshd on 127.0.0.1 (a port of its own) with its own host key, authorized_keys
  * and two temporary sudo users. Needs root, /usr/sbin/sshd and sudo; skipped anywhere else.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -13,10 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshTransport } from '../../../src/transport/ssh.js';
 import { BecomeError, UnreachableError, type ConnectionSpec } from '../../../src/transport/types.js';
 
-const PORT = 2299;
-const NOPW_USER = 'shipshape-t-nopw';
-const PW_USER = 'shipshape-t-pw';
-const SUDOERS = '/etc/sudoers.d/zz-shipshape-transport-test';
+// several copies of the unit tests may run at once on one machine (one per worktree): each run has
+// its own port, users and sudoers file
+const RUN = randomBytes(3).toString('hex');
+const PORT = 20000 + (parseInt(RUN, 16) % 20000);
+const CLOSED = PORT + 1;
+const NOPW_USER = `ss-t-nopw-${RUN}`;
+const PW_USER = `ss-t-pw-${RUN}`;
+const SUDOERS = `/etc/sudoers.d/zz-shipshape-transport-test-${RUN}`;
 const PASSWORD = `Pw-${randomBytes(6).toString('hex')}'"$(x)`;
 
 const usable = existsSync('/usr/sbin/sshd') && existsSync('/usr/bin/sudo') && process.getuid?.() === 0;
@@ -145,9 +149,9 @@ describe.skipIf(!usable)('SshTransport against a local sshd', () => {
     writeFileSync(tampered, `# comment\n[127.0.0.1]:${PORT} ${fake}\n`);
     const err = await transport({ knownHostsFiles: [tampered], acceptNewHostKeys: true }).connect().catch((e) => e);
     expect(err).toBeInstanceOf(UnreachableError);
-    expect(err.message).toMatch(/^HOST KEY FOR \[127\.0\.0\.1\]:2299 CHANGED.*man-in-the-middle/);
+    expect(err.message).toMatch(new RegExp(`^HOST KEY FOR \\[127\\.0\\.0\\.1\\]:${PORT} CHANGED.*man-in-the-middle`));
     expect(err.message).toContain(hostFingerprint);
-    expect(err.hint).toContain(`remove the old line 2 from ${tampered} with \`ssh-keygen -R '[127.0.0.1]:2299' -f ${tampered}\``);
+    expect(err.hint).toContain(`remove the old line 2 from ${tampered} with \`ssh-keygen -R '[127.0.0.1]:${PORT}' -f ${tampered}\``);
   });
 
   it('round-trips a 200 KB script byte-exact over one connection', async () => {
@@ -223,9 +227,21 @@ describe.skipIf(!usable)('SshTransport against a local sshd', () => {
   it('explains auth failures and refused connections', async () => {
     const auth = await transport({ user: 'shipshape-t-nobody' }).connect().catch((e) => e);
     expect(auth).toBeInstanceOf(UnreachableError);
-    expect(auth.message).toContain('authentication failed for user shipshape-t-nobody at 127.0.0.1:2299');
+    expect(auth.message).toContain(`authentication failed for user shipshape-t-nobody at 127.0.0.1:${PORT}`);
     expect(auth.message).toContain(join(home, '.ssh', 'id_ed25519'));
-    const refused = await transport({ port: 2298 }).connect().catch((e) => e);
-    expect(refused).toMatchObject({ name: 'UnreachableError', message: 'connection refused by 127.0.0.1:2298' });
+    const refused = await transport({ port: CLOSED }).connect().catch((e) => e);
+    expect(refused).toMatchObject({ name: 'UnreachableError', message: `connection refused by 127.0.0.1:${CLOSED}` });
+  });
+
+  it('ProxyJump: logs in to the bastion, then to the target through a channel from it (both host keys checked)', async () => {
+    // the bastion and the target are the same local sshd: the target login goes bastion -> 127.0.0.1
+    const through = transport({ jump: spec({ name: 'bastion' }) });
+    expect((await through.run('echo "$SSH_CONNECTION"')).stdout).toMatch(new RegExp(`^127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.1 ${PORT}`));
+    await through.close();
+    const badBastion = await transport({ jump: spec({ name: 'bastion', port: CLOSED }) }).connect().catch((e) => e);
+    expect(badBastion).toBeInstanceOf(UnreachableError);
+    expect(badBastion.message).toMatch(new RegExp(`cannot reach the bastion .*:${CLOSED} \\(ProxyJump in ~/.ssh/config\\): connection refused`));
+    const unreachableTarget = await transport({ port: CLOSED, jump: spec({ name: 'bastion' }) }).connect().catch((e) => e);
+    expect(unreachableTarget.message).toMatch(new RegExp(`the bastion .* could not connect to 127.0.0.1:${CLOSED}`));
   });
 });
