@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/input-error.js';
 import { runCommand, type RunFlags } from './run-command.js';
 import { listCommand } from './list-command.js';
+import { backupCommand, type BackupAction, type BackupFlags } from './backup-command.js';
 import { initCommand, type InitFlags } from './init-command.js';
 import { maskSecretsInOutput } from './safe-output.js';
 
@@ -101,6 +102,39 @@ program
   .description('list the roles and their variables with defaults')
   .argument('[name]', 'show one role in detail')
   .action((name?: string) => listCommand('roles', name));
+
+program
+  .command('backup')
+  .description('the backups the backup role set up: run one now, list, verify a restore, restore, show the repository key')
+  .argument('<action>', 'run | list | verify | restore | key')
+  .requiredOption('-i, --inventory <path>', 'inventory file or directory')
+  .option('-l, --limit <pattern>', 'only these hosts: names, groups, globs')
+  .option('--database <name>', 'restore: the database (CONTAINER/DATABASE or DATABASE, as in backup_postgres)')
+  .option('--target <dir>', 'restore: put the backed-up paths under this directory on the host')
+  .option('--paths <list>', 'restore: only these paths (comma-separated; default all of backup_paths)')
+  .option('--snapshot <id>', 'restore: this restic snapshot instead of the newest')
+  .addOption(new Option('-f, --forks <n>', 'hosts worked on at the same time').default(10).argParser(positiveInt))
+  .option('--json', 'print one JSON document on stdout')
+  .option('-y, --yes', 'restore without asking first')
+  .option('--accept-new-host-keys', 'record the host key of a host never seen before; a CHANGED key is always refused')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  shipshape backup key -i inventory/             # each host's public key, to authorize on the sftp repository
+  shipshape backup run -i inventory/ -l db1      # a backup now, exactly as cron runs it
+  shipshape backup list -i inventory/
+  shipshape backup verify -i inventory/          # restore the newest into scratch and compare with its manifest
+  shipshape backup restore -i inventory/ -l db1 --database app-db/app
+  shipshape backup restore -i inventory/ -l db1 --target /srv/restored --paths /srv/app/uploads
+
+Exit codes: 0 fine on every host, 1 a host failed (verify: a difference), 4 a host was unreachable, 64 bad input.`,
+  )
+  .action((action: string, flags: BackupFlags) => {
+    const actions = ['run', 'list', 'verify', 'restore', 'key'];
+    if (!actions.includes(action)) throw new InputError(`backup ${action}: not an action`, { hint: `one of ${actions.join(', ')}` });
+    return backupCommand(action as BackupAction, flags);
+  });
 
 function positiveInt(v: string): number {
   const n = Number(v);
