@@ -1,18 +1,23 @@
 import { z } from 'zod';
-import { modules } from '../modules/index.js';
-import { builtinRolesDir, loadRoles } from '../playbook/index.js';
+import { join, resolve } from 'node:path';
+import { loadProjectCode } from './project-code.js';
 import { InputError } from '../core/input-error.js';
 import { nearest } from '../core/suggest.js';
 
 /** `shipshape modules` / `shipshape roles`: what can be written in a playbook, from the schemas themselves. */
-export async function listCommand(what: 'modules' | 'roles', name?: string): Promise<void> {
+export async function listCommand(what: 'modules' | 'roles', name?: string, project = '.'): Promise<void> {
+  // a project keeps playbooks/ beside roles/ and modules/: the same lookup a run of playbooks/*.yml makes
+  const code = await loadProjectCode([join(resolve(project), 'playbooks')]);
+  const own = (k: string) => (what === 'modules' ? Object.hasOwn(code.ownModules, k) : code.ownRoles.has(k));
   const entries: Record<string, { summary: string; schema: z.ZodType }> =
     what === 'modules'
-      ? Object.fromEntries(Object.entries(modules).map(([k, m]) => [k, { summary: m.summary, schema: m.schema }]))
-      : Object.fromEntries(Object.entries(await loadRoles([builtinRolesDir()])).map(([k, r]) => [k, { summary: r.summary, schema: r.vars }]));
+      ? Object.fromEntries(Object.entries(code.modules).map(([k, m]) => [k, { summary: m.summary, schema: m.schema }]))
+      : Object.fromEntries(Object.entries(code.roles).map(([k, r]) => [k, { summary: r.summary, schema: r.vars }]));
   if (!name) {
     const width = Math.max(...Object.keys(entries).map((k) => k.length));
-    for (const [k, e] of Object.entries(entries)) process.stdout.write(`${k.padEnd(width)}  ${e.summary}\n`);
+    // the project's own first, marked: they are what this repository adds to shipshape
+    const names = Object.keys(entries).sort((a, b) => Number(own(b)) - Number(own(a)));
+    for (const k of names) process.stdout.write(`${k.padEnd(width)}  ${own(k) ? '(project) ' : ''}${entries[k].summary}\n`);
     process.stdout.write(`\nshipshape ${what} NAME shows its ${what === 'modules' ? 'arguments' : 'variables and defaults'}.\n`);
     return;
   }

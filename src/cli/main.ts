@@ -2,11 +2,21 @@ import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/input-error.js';
 import { runCommand, type RunFlags } from './run-command.js';
 import { listCommand } from './list-command.js';
+import { notifyUrl } from './notify.js';
+import { schemaCommand } from './schema-command.js';
 import { backupCommand, type BackupAction, type BackupFlags } from './backup-command.js';
 import { initCommand, type InitFlags } from './init-command.js';
 import { maskSecretsInOutput } from './safe-output.js';
 
 maskSecretsInOutput();
+
+// `shipshape roles | head`: a reader that stops early is not an error
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
 
 const program = new Command();
 
@@ -57,6 +67,7 @@ Exit codes: 0 all hosts fine, 1 a task failed, 4 a host was unreachable, 64 bad 
   .action((playbook: string, flags: RunFlags) => runCommand('apply', playbook, flags));
 
 runOptions(program.command('check'))
+  .addOption(new Option('--notify <url>', 'when anything drifted, POST a short JSON summary there (ntfy topic, healthchecks.io /fail URL, Slack webhook); nothing is sent for a clean run').argParser(notifyUrl))
   .description('dry run: read every host and report what apply would change (drift), changing nothing')
   .addHelpText(
     'after',
@@ -64,6 +75,7 @@ runOptions(program.command('check'))
 Examples:
   shipshape check playbooks/site.yml -i inventory/hosts.yml --diff
   shipshape check playbooks/site.yml -i inventory/ --json | jq '.hosts[].changed'
+  shipshape check playbooks/site.yml -i inventory/ --notify https://ntfy.sh/my-drift-topic
 
 Exit codes: 0 nothing would change, 2 changes or drift found, 1 a task could not be planned,
 4 a host was unreachable, 64 bad command line or input files (nothing was contacted).`,
@@ -95,13 +107,33 @@ program
   .command('modules')
   .description('list the task modules a playbook can use, with their arguments')
   .argument('[name]', 'show one module in detail')
-  .action((name?: string) => listCommand('modules', name));
+  .option('--project <dir>', "the project whose own modules (modules/) are listed too", '.')
+  .action((name: string | undefined, o: { project: string }) => listCommand('modules', name, o.project));
 
 program
   .command('roles')
   .description('list the roles and their variables with defaults')
   .argument('[name]', 'show one role in detail')
-  .action((name?: string) => listCommand('roles', name));
+  .option('--project <dir>', "the project whose own roles (roles/, playbooks/roles/) are listed too", '.')
+  .action((name: string | undefined, o: { project: string }) => listCommand('roles', name, o.project));
+
+program
+  .command('schema')
+  .description('print or write JSON Schemas for inventories, vars files and playbooks (editor completion and checks)')
+  .argument('[which]', 'inventory, vars or playbook (default: all three as one JSON object)')
+  .option('-w, --write <dir>', 'write inventory.schema.json, vars.schema.json and playbook.schema.json into this directory')
+  .option('--project <dir>', "the project whose own roles and modules are included", '.')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  shipshape schema --write .shipshape/schemas
+  shipshape schema playbook > playbook.schema.json
+
+Then the first line of a playbook, for editors with the YAML language server (VS Code's YAML extension):
+  # yaml-language-server: $schema=../.shipshape/schemas/playbook.schema.json`,
+  )
+  .action((which: string | undefined, o: { write?: string; project: string }) => schemaCommand(which, o));
 
 program
   .command('backup')

@@ -1,16 +1,16 @@
-import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../core/input-error.js';
 import { expandForHost } from '../engine/expand.js';
 import { exitCode, runAll, type HostJob } from '../engine/run.js';
 import { loadInventory, looksSecret, secretValues, selectHosts, type Inventory, type Vars } from '../inventory/index.js';
 import { addSecret, addSecrets } from '../core/redact.js';
-import { modules } from '../modules/index.js';
-import { builtinRolesDir, loadPlaybook, loadRoles } from '../playbook/index.js';
+import { loadPlaybook } from '../playbook/index.js';
+import { loadProjectCode, playbookBase } from './project-code.js';
 import { createTransport } from '../transport/index.js';
 import type { HostRunReport } from '../engine/host-run.js';
 import { confirm } from './confirm.js';
 import { recordPortInInventory } from './inventory-port.js';
 import { parseExtraVars, splitExtraVars } from './extra-vars.js';
+import { driftNotice, sendNotice } from './notify.js';
 import { formatEvent, formatRecap, toJson, type OutputOptions } from './output.js';
 import { terminalProgress } from './progress.js';
 
@@ -30,6 +30,8 @@ export interface RunFlags {
   guardTimeout: number;
   /** false with --no-update-inventory: only tell the operator to edit it */
   updateInventory: boolean;
+  /** check only: where a drifted run posts its summary */
+  notify?: string;
 }
 
 const list = (s?: string) => (s ? s.split(',').map((t) => t.trim()).filter(Boolean) : []);
@@ -40,12 +42,8 @@ export async function prepareRun(playbookPath: string, flags: RunFlags): Promise
   const inventory = await loadInventory(flags.inventory, { extraConnection: extra.conn });
   declareSecrets(inventory);
   for (const w of inventory.warnings) process.stderr.write(`warning: ${w.format()}\n`);
-  // a project's own roles beside its playbooks win over the built-in ones; the built-in sources
-  // themselves are reached through builtinRolesDir() (compiled when installed)
-  const builtin = builtinRolesDir();
-  const builtinSource = resolve(builtin.replace(/[\\/]dist[\\/]roles[\\/]?$/, '/roles'));
-  const own = [join(dirname(playbookPath), 'roles'), join(dirname(playbookPath), '..', 'roles')].map((d) => resolve(d)).filter((d) => d !== builtinSource);
-  const roles = await loadRoles([...own, builtin]);
+  // a project's own roles and modules beside its playbooks, then the built-in ones
+  const { roles, modules } = await loadProjectCode([playbookBase(playbookPath)]);
   const playbook = await loadPlaybook(playbookPath, { modules, roles });
   const extraVars = extra.vars;
   declareSecretVars(extraVars);
@@ -124,6 +122,11 @@ export async function runCommand(mode: 'apply' | 'check', playbookPath: string, 
     write(formatRecap(report, out));
   }
   process.exitCode = exitCode(report, check);
+  const notice = check && flags.notify ? driftNotice(report) : undefined;
+  if (notice) {
+    const problem = await sendNotice(flags.notify!, notice);
+    if (problem) log(`warning: drift found, but ${problem}`);
+  }
 }
 
 /** sshd of this host moved: record the new port in the inventory (or say exactly what to change). */

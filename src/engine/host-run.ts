@@ -3,6 +3,7 @@ import type { Probe } from '../core/probe.js';
 import { summarize, type HostReport, type TaskResult } from '../core/result.js';
 import { newNonce, parseBatch, renderBatch, uniqueProbes, type Batch } from '../core/script.js';
 import { describeStep, sh } from '../core/step.js';
+import { driftOf, hideDrift } from '../core/drift.js';
 import { randomBytes } from 'node:crypto';
 import { hostInfo } from '../facts/host.js';
 import { parseKey } from '../modules/authorized_key.js';
@@ -24,6 +25,7 @@ function hideResult<R extends Omit<TaskResult, 'name' | 'role' | 'module' | 'dur
     diff: r.diff.map((d) => ({ subject: d.subject, before: HIDDEN, after: HIDDEN })),
     commands: r.commands.length ? [HIDDEN] : [],
     ...(r.output !== undefined ? { output: HIDDEN } : {}),
+    ...(r.drift ? { drift: hideDrift(r.drift, HIDDEN) } : {}),
   };
 }
 
@@ -195,7 +197,7 @@ class PlayRunner {
       this.stopped = `task "${task.name}" failed to plan`;
       return finish({ status: 'failed', reason: `could not plan: ${(err as Error).message}`, diff: [], commands: [] });
     }
-    const base = {
+    const base: Pick<TaskResult, 'diff' | 'commands' | 'accessCritical' | 'drift'> = {
       diff: plan.diff ?? [],
       commands: plan.steps.map(describeStep),
       ...(plan.accessCritical ? { accessCritical: accessNote(plan, this.link) } : {}),
@@ -206,6 +208,8 @@ class PlayRunner {
     }
     if (plan.skip) return finish({ status: 'skipped', reason: plan.skip, diff: [], commands: [] });
     if (plan.steps.length === 0) return finish({ status: 'ok', reason: plan.reason, diff: [], commands: [] });
+    // only tasks that change (or would) carry drift: what check found is what apply fixes
+    base.drift = driftOf(plan, task);
     if (this.opts.check) {
       if (plan.accessCritical) {
         // after a confirmed change apply logs in as the inventory's user, on the plan's port if it moves sshd
@@ -236,7 +240,7 @@ class PlayRunner {
    * connection is gone), a fresh login with the previous credentials checks the host is reachable
    * as before, and the host stops with what was applied, kept and reverted.
    */
-  private async guarded(task: TaskInstance, plan: Plan, rest: TaskInstance[], finish: Finish, base: Pick<TaskResult, 'diff' | 'commands' | 'accessCritical'>): Promise<TaskResult> {
+  private async guarded(task: TaskInstance, plan: Plan, rest: TaskInstance[], finish: Finish, base: Pick<TaskResult, 'diff' | 'commands' | 'accessCritical' | 'drift'>): Promise<TaskResult> {
     const guard = guardFor(plan, randomBytes(6).toString('hex'), this.opts.guardTimeoutSec);
     const become = task.become;
     const steps = [sh(armScript(guard), `arm an automatic revert in ${guard.timeoutSec}s`), ...plan.steps];

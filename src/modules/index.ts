@@ -13,6 +13,8 @@ import sysctl from './sysctl.js';
 import template from './template.js';
 import sshdConfig from './sshd_config.js';
 import ufw from './ufw.js';
+import sudoPolicy from './sudo_policy.js';
+import aptConfig from './apt_config.js';
 import aptRepository from './apt_repository.js';
 import shell from './shell.js';
 import raw from './raw.js';
@@ -33,6 +35,8 @@ const builtin = {
   template,
   sshd_config: sshdConfig,
   ufw,
+  sudo_policy: sudoPolicy,
+  apt_config: aptConfig,
   apt_repository: aptRepository,
   shell,
   raw,

@@ -73,7 +73,7 @@ function sourceDir(dir: string): string {
   return m && existsSync(join(m[1], m[2])) ? join(m[1], m[2]) : dir;
 }
 
-async function importTs(path: string): Promise<Record<string, unknown>> {
+export async function importTs(path: string): Promise<Record<string, unknown>> {
   // under tsx or vitest a .ts file imports natively: keep one module graph (one zod, one role.ts)
   try {
     return await import(pathToFileURL(path).href);

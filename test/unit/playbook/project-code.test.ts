@@ -1,0 +1,65 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadProjectCode } from '../../../src/cli/project-code.js';
+import { InputError } from '../../../src/core/input-error.js';
+import { loadPlaybook } from '../../../src/playbook/index.js';
+
+const API = join(import.meta.dirname, '..', '..', '..', 'src', 'index.ts');
+
+/** A project as a team keeps it: playbooks/ beside roles/ and modules/. */
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ss-project-'));
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(join(dir, rel, '..'), { recursive: true });
+    writeFileSync(join(dir, rel), text);
+  }
+  return dir;
+}
+
+const MODULE = `import { defineModule, fileContent, run, z } from ${JSON.stringify(API)};
+export default defineModule({
+  name: 'marker_file',
+  summary: 'a file holding one word',
+  schema: z.object({ path: z.string().startsWith('/'), word: z.string().regex(/^\\w+$/) }),
+  facts: (a) => ({ file: fileContent(a.path) }),
+  plan: (a, f) => (f.file.content === a.word + '\\n' ? { steps: [], reason: 'same' } : { steps: [run(['true'])], reason: 'write' }),
+});
+`;
+const ROLE = `import { defineRole, z } from ${JSON.stringify(API)};
+export default defineRole({
+  name: 'motd',
+  summary: 'a message of the day',
+  vars: z.object({ motd_team: z.string().default('ops') }),
+  tasks: (v) => [{ name: 'motd', module: 'copy', args: { dest: '/etc/motd', content: v.motd_team } }],
+});
+`;
+
+describe("a project's own roles and modules", () => {
+  it('are found beside the playbook (or one level up) next to the built-ins, and a playbook can use them', async () => {
+    const dir = project({ 'modules/marker_file.ts': MODULE, 'roles/motd/index.ts': ROLE, 'playbooks/site.yml': '- hosts: all\n  roles: [motd, ssh]\n  tasks:\n    - marker_file: { path: /etc/team, word: ops }\n' });
+    const code = await loadProjectCode([join(dir, 'playbooks')]);
+    expect(Object.keys(code.ownModules)).toEqual(['marker_file']);
+    expect([...code.ownRoles]).toEqual(['motd']);
+    expect(code.modules.apt).toBeDefined();
+    expect(code.roles.ssh).toBeDefined();
+    const pb = await loadPlaybook(join(dir, 'playbooks', 'site.yml'), { modules: code.modules, roles: code.roles });
+    expect(pb.plays[0].items.map((i) => (i.kind === 'role' ? i.role : i.module))).toEqual(['motd', 'ssh', 'marker_file']);
+  });
+
+  it('a module named like a built-in is refused with where it is and what to do', async () => {
+    const dir = project({ 'modules/apt.ts': MODULE.replace("'marker_file'", "'apt'") });
+    const err = await loadProjectCode([join(dir, 'playbooks')]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).format()).toMatch(/modules\/apt\.ts[\s\S]*built into shipshape[\s\S]*rename/);
+  });
+
+  it("a role's internal modules cannot be named by a playbook", async () => {
+    const dir = project({ 'playbooks/site.yml': '- hosts: all\n  tasks:\n    - caddy_reload: {}\n' });
+    const code = await loadProjectCode([join(dir, 'playbooks')]);
+    const err = await loadPlaybook(join(dir, 'playbooks', 'site.yml'), { modules: code.modules, roles: code.roles }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).format()).toMatch(/site\.yml:3/);
+  });
+});
