@@ -36,6 +36,8 @@ export interface TaskResult {
   accessCritical?: string;
   /** stdout/stderr of a failed or executed step, trimmed */
   output?: string;
+  /** a failure the playbook handles (Ansible's ignore_errors, a block's rescue): not counted as failed */
+  handled?: 'ignored' | 'rescued';
   durationMs: number;
 }
 
@@ -59,7 +61,7 @@ export function summarize(host: string, tasks: TaskResult[], unreachable = false
     host,
     ok: count('ok'),
     changed: count('changed'),
-    failed: count('failed'),
+    failed: tasks.filter((t) => t.status === 'failed' && !t.handled).length,
     skipped: count('skipped'),
     unreachable,
     ...(error ? { error } : {}),

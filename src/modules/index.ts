@@ -16,6 +16,7 @@ import ufw from './ufw.js';
 import sudoPolicy from './sudo_policy.js';
 import aptConfig from './apt_config.js';
 import aptRepository from './apt_repository.js';
+import { setFact } from '../ansible/control-modules.js';
 import shell from './shell.js';
 import raw from './raw.js';
 
@@ -38,6 +39,7 @@ const builtin = {
   sudo_policy: sudoPolicy,
   apt_config: aptConfig,
   apt_repository: aptRepository,
+  set_fact: setFact,
   shell,
   raw,
 } satisfies Record<string, ModuleDef>;
