@@ -94,7 +94,7 @@ const cases: Case[] = [
   { what: 'broken when expression', files: { 'site.yml': task('      file: { path: /srv }\n      when: "x ==="\n') }, at: ['site.yml', 5], says: /./ },
   { what: 'notify of no handler', files: { 'site.yml': task('      file: { path: /srv }\n      notify: restart ap\n  handlers:\n    - name: restart app\n      service: { name: app, state: restarted }\n') }, at: ['site.yml', 5], says: /no handler named/ },
   { what: 'refused Ansible keyword', files: { 'site.yml': '- hosts: all\n  serial: 1\n  tasks: []\n' }, at: ['site.yml', 2], says: /serial/ },
-  { what: 'loop on a task', files: { 'site.yml': task('      file: { path: /srv }\n      loop: [a, b]\n') }, at: ['site.yml', 5], says: /loop/ },
+  { what: 'delegate_to on a task', files: { 'site.yml': task('      file: { path: /srv }\n      delegate_to: db1\n') }, at: ['site.yml', 5], says: /delegate_to/ },
   { what: 'unknown role', files: { 'site.yml': '- hosts: all\n  roles:\n    - firewal\n' }, at: ['site.yml', 3], says: /did you mean `firewall`/ },
   { what: 'role variable of the wrong type', files: { 'site.yml': '- hosts: all\n  roles:\n    - { role: ssh, vars: { ssh_port: "twenty-two" } }\n' }, at: ['site.yml', 3], says: /ssh_port/ },
   { what: 'play without hosts', files: { 'site.yml': '- name: p\n  tasks: []\n' }, at: ['site.yml', 1], says: /hosts/ },
