@@ -11,6 +11,8 @@ const schema = z
 
 type Args = z.infer<typeof schema>;
 
+export const CADDY_COMMENT = 'caddy by shipshape';
+
 /**
  * Caddy's ports allowed by ufw when ufw filters. Only adds `allow PORT/PROTO` rules, in the exact form
  * the firewall role declares them (so that role sees them as its own); never enables ufw, changes a
@@ -31,9 +33,10 @@ function planPorts(a: Args, ufw: UfwState): Plan {
   const missing = a.ports.filter((p) => !ufw.rules.some((r) => allows(r, p)));
   if (!missing.length) return { steps: [], reason: `ufw allows ${list}` };
   return {
-    steps: missing.map((p) => run(['ufw', 'allow', p])),
+    // the comment marks them as shipshape's: the firewall role keeps them instead of removing them as foreign
+    steps: missing.map((p) => run(['ufw', 'allow', p, 'comment', CADDY_COMMENT])),
     reason: `allow ${missing.join(', ')} in ufw (Caddy serves HTTP and HTTPS there, and ACME validation connects to them)`,
-    diff: [{ subject: 'ufw', before: ufw.rules.map((r) => `rule: ${r}\n`).join(''), after: [...ufw.rules, ...missing.map((p) => `allow ${p}`)].map((r) => `rule: ${r}\n`).join('') }],
+    diff: [{ subject: 'ufw', before: ufw.rules.map((r) => `rule: ${r}\n`).join(''), after: [...ufw.rules, ...missing.map((p) => `allow ${p} comment '${CADDY_COMMENT}'`)].map((r) => `rule: ${r}\n`).join('') }],
   };
 }
 

@@ -189,7 +189,7 @@ export default defineRole<CaddyVars, typeof own>({
         module: 'copy',
         args: { dest: CADDYFILE, content: caddyfile, mode: '0644', owner: 'root', group: 'root', validate: VALIDATE },
       },
-      { name: 'caddy enabled and running', module: 'service', args: { name: 'caddy', state: 'started', enabled: true } },
+      { name: 'caddy enabled and running', module: 'service', args: { name: 'caddy', state: 'started', enabled: true, masked: false } },
       // in task order, not a handler: the certificate check below needs Caddy to run the new config
       {
         name: 'caddy runs the current config',

@@ -55,6 +55,12 @@ export default defineRole({
               validate: 'visudo -cf %s',
             },
           },
+      {
+        // a second sudoers file or a line in /etc/sudoers can hand out root without a password
+        name: 'no passwordless sudo besides the declared',
+        module: 'sudo_policy',
+        args: { user: v.deploy_user, sudo: v.deploy_sudo, managed: [sudoers] },
+      },
     ];
   },
 });

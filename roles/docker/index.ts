@@ -132,7 +132,7 @@ export default defineRole<Vars, typeof own>({
       // since its last reload as NeedDaemonReload, so the change would only be noticed by a later run
       notify: ['reload systemd'],
     },
-    { name: 'docker running', module: 'service', args: { name: 'docker', state: 'started', enabled: true } },
+    { name: 'docker running', module: 'service', args: { name: 'docker', state: 'started', enabled: true, masked: false } },
     ...(v.docker_users ?? [v.deploy_user]).map((user): RoleTask => ({
       name: `${user} in the docker group`,
       module: 'user',

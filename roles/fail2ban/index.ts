@@ -57,7 +57,7 @@ export default defineRole({
       args: { dest: JAIL, mode: '0644', owner: 'root', group: 'root', content: jailFile(v), validate: VALIDATE },
       notify: ['restart fail2ban'],
     },
-    { name: 'fail2ban running', module: 'service', args: { name: 'fail2ban', state: 'started', enabled: true } },
+    { name: 'fail2ban running', module: 'service', args: { name: 'fail2ban', state: 'started', enabled: true, masked: false } },
   ],
   // a restart, not a reload: the package's first start failed (no auth.log) and a failed unit cannot reload
   handlers: () => [{ name: 'restart fail2ban', module: 'service', args: { name: 'fail2ban', state: 'restarted' } }],

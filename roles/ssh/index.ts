@@ -110,7 +110,7 @@ export default defineRole({
         },
       },
     },
-    { name: 'sshd running', module: 'service', args: { name: 'ssh', state: 'started', enabled: true } },
+    { name: 'sshd running', module: 'service', args: { name: 'ssh', state: 'started', enabled: true, masked: false } },
   ],
   handlers: () => [{ name: 'reload ssh', module: 'service', args: { name: 'ssh', state: 'reloaded' } }],
 });

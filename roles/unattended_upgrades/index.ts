@@ -38,6 +38,9 @@ export function policyFile(v: Vars): string {
   ].join('\n');
 }
 
+export const AUTO_UPGRADES = '/etc/apt/apt.conf.d/20auto-upgrades';
+export const POLICY = '/etc/apt/apt.conf.d/52shipshape-unattended-upgrades';
+
 export default defineRole({
   name: 'unattended_upgrades',
   summary: 'Security updates installed every day by unattended-upgrades, with an optional reboot window',
@@ -48,7 +51,7 @@ export default defineRole({
       name: 'periodic update, upgrade and autoclean',
       module: 'copy',
       args: {
-        dest: '/etc/apt/apt.conf.d/20auto-upgrades',
+        dest: AUTO_UPGRADES,
         mode: '0644',
         content: [
           '// managed by shipshape (unattended_upgrades role)',
@@ -64,15 +67,27 @@ export default defineRole({
       module: 'copy',
       args: {
         // sorts after Debian's 50unattended-upgrades, so these values win
-        dest: '/etc/apt/apt.conf.d/52shipshape-unattended-upgrades',
+        dest: POLICY,
         mode: '0644',
         content: policyFile(v),
         // apt-config parses every apt.conf.d file, ours at the temporary path included
         validate: 'apt-config -c %s dump',
       },
     },
-    // apt-daily refreshes the lists, apt-daily-upgrade runs unattended-upgrade: both are needed
-    { name: 'apt lists refreshed daily', module: 'service', args: { name: 'apt-daily.timer', state: 'started', enabled: true } },
-    { name: 'upgrades run daily', module: 'service', args: { name: 'apt-daily-upgrade.timer', state: 'started', enabled: true } },
+    {
+      // a later file (a colleague's 99-local) could switch it all off while our files stay as written
+      name: 'no other APT file overrides these settings',
+      module: 'apt_config',
+      args: {
+        files: {
+          [AUTO_UPGRADES]: { 'APT::Periodic::Update-Package-Lists': '1', 'APT::Periodic::Unattended-Upgrade': '1' },
+          [POLICY]: { 'Unattended-Upgrade::Automatic-Reboot': String(v.unattended_reboot), 'Unattended-Upgrade::Automatic-Reboot-Time': v.unattended_reboot_time },
+        },
+      },
+    },
+    // apt-daily refreshes the lists, apt-daily-upgrade runs unattended-upgrade: both are needed. masked: false
+    // in every role's service task: a unit masked by hand is drift that apply undoes, not a failure
+    { name: 'apt lists refreshed daily', module: 'service', args: { name: 'apt-daily.timer', state: 'started', enabled: true, masked: false } },
+    { name: 'upgrades run daily', module: 'service', args: { name: 'apt-daily-upgrade.timer', state: 'started', enabled: true, masked: false } },
   ],
 });

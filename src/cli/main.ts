@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/input-error.js';
 import { runCommand, type RunFlags } from './run-command.js';
 import { listCommand } from './list-command.js';
+import { notifyUrl } from './notify.js';
 import { schemaCommand } from './schema-command.js';
 import { backupCommand, type BackupAction, type BackupFlags } from './backup-command.js';
 import { initCommand, type InitFlags } from './init-command.js';
@@ -66,6 +67,7 @@ Exit codes: 0 all hosts fine, 1 a task failed, 4 a host was unreachable, 64 bad 
   .action((playbook: string, flags: RunFlags) => runCommand('apply', playbook, flags));
 
 runOptions(program.command('check'))
+  .addOption(new Option('--notify <url>', 'when anything drifted, POST a short JSON summary there (ntfy topic, healthchecks.io /fail URL, Slack webhook); nothing is sent for a clean run').argParser(notifyUrl))
   .description('dry run: read every host and report what apply would change (drift), changing nothing')
   .addHelpText(
     'after',
@@ -73,6 +75,7 @@ runOptions(program.command('check'))
 Examples:
   shipshape check playbooks/site.yml -i inventory/hosts.yml --diff
   shipshape check playbooks/site.yml -i inventory/ --json | jq '.hosts[].changed'
+  shipshape check playbooks/site.yml -i inventory/ --notify https://ntfy.sh/my-drift-topic
 
 Exit codes: 0 nothing would change, 2 changes or drift found, 1 a task could not be planned,
 4 a host was unreachable, 64 bad command line or input files (nothing was contacted).`,

@@ -24,9 +24,20 @@ export function formatResult(host: string, r: TaskResult, o: OutputOptions): str
   const where = r.role ? `${r.role} | ${r.name}` : r.name;
   const lines = [`${c.bold(host)} ${colour(status.padEnd(12))} ${where}: ${r.reason}`];
   if (r.accessCritical && r.status !== 'ok') lines.push(`    ${c.yellow('access-critical:')} ${r.accessCritical}`);
+  if (r.status === 'changed') lines.push(...driftLines(r, c));
   if (r.status === 'failed' && r.output) lines.push(...r.output.split('\n').map((l) => `    ${c.red('|')} ${l}`));
   if (o.diff) for (const d of r.diff) lines.push(...unifiedDiff(d).split('\n').map((l) => `    ${diffColour(c, l)}`));
   return lines;
+}
+
+/** Each difference in words: what, why it matters, where the cause lives, and the fix (apply's, or the command). */
+function driftLines(r: TaskResult, c: ReturnType<typeof paint>): string[] {
+  return (r.drift ?? []).flatMap((d) => [
+    `    ${c.yellow('drift:')} ${d.what}`,
+    `      why:   ${d.why}`,
+    `      where: ${d.where}`,
+    `      fix:   ${d.fix}`,
+  ]);
 }
 
 function diffColour(c: ReturnType<typeof paint>, l: string): string {
@@ -92,6 +103,7 @@ export function toJson(report: RunReport): string {
         status: t.status,
         reason: t.reason,
         diff: t.diff,
+        ...(t.drift?.length ? { drift: t.drift } : {}),
         ...(t.accessCritical ? { access_critical: t.accessCritical } : {}),
         ...(t.output ? { output: t.output } : {}),
         duration_ms: t.durationMs,

@@ -10,6 +10,7 @@ import type { HostRunReport } from '../engine/host-run.js';
 import { confirm } from './confirm.js';
 import { recordPortInInventory } from './inventory-port.js';
 import { parseExtraVars, splitExtraVars } from './extra-vars.js';
+import { driftNotice, sendNotice } from './notify.js';
 import { formatEvent, formatRecap, toJson, type OutputOptions } from './output.js';
 import { terminalProgress } from './progress.js';
 
@@ -29,6 +30,8 @@ export interface RunFlags {
   guardTimeout: number;
   /** false with --no-update-inventory: only tell the operator to edit it */
   updateInventory: boolean;
+  /** check only: where a drifted run posts its summary */
+  notify?: string;
 }
 
 const list = (s?: string) => (s ? s.split(',').map((t) => t.trim()).filter(Boolean) : []);
@@ -119,6 +122,11 @@ export async function runCommand(mode: 'apply' | 'check', playbookPath: string, 
     write(formatRecap(report, out));
   }
   process.exitCode = exitCode(report, check);
+  const notice = check && flags.notify ? driftNotice(report) : undefined;
+  if (notice) {
+    const problem = await sendNotice(flags.notify!, notice);
+    if (problem) log(`warning: drift found, but ${problem}`);
+  }
 }
 
 /** sshd of this host moved: record the new port in the inventory (or say exactly what to change). */

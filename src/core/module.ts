@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Probe } from './probe.js';
 import type { Step } from './step.js';
-import type { FileDiff } from './result.js';
+import type { Drift, FileDiff } from './result.js';
 
 /** What a host is, gathered once per host; plans may branch on it (e.g. containers cannot set sysctls). */
 export interface HostInfo {
@@ -48,6 +48,12 @@ export interface Plan {
   steps: Step[];
   reason: string;
   diff?: FileDiff[];
+  /**
+   * How the host differs, cause by cause (what, why it matters, where the cause lives, the fix). Plans
+   * that know more than "the task would change" say it here; otherwise the engine words one entry from
+   * the reason, the diff and the steps.
+   */
+  drift?: Drift[];
   /** a reason to report the task as skipped instead (e.g. "kernel sysctls are read-only in a container") */
   skip?: string;
   /** the task cannot be done as asked; reported as failed with this message, nothing runs */

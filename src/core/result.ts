@@ -7,6 +7,18 @@ export interface FileDiff {
   after: string;
 }
 
+/**
+ * One way the host differs from what a task declares, in words an operator acts on: what differs,
+ * why it matters, where the cause lives (a file and line, a unit, a rule) and what removes it
+ * (the command, or what apply does). Check reports it; apply fixes exactly it.
+ */
+export interface Drift {
+  what: string;
+  why: string;
+  where: string;
+  fix: string;
+}
+
 /** The one result shape every task produces, in apply and in check mode alike. */
 export interface TaskResult {
   name: string;
@@ -16,12 +28,16 @@ export interface TaskResult {
   /** why: what was (or would be) changed, or why nothing needed doing */
   reason: string;
   diff: FileDiff[];
+  /** how the host differs from the declaration (changed tasks only): found by check, fixed by apply */
+  drift?: Drift[];
   /** the steps, described for humans (secrets are never part of a description) */
   commands: string[];
   /** set when the change can cut the operator's access (sshd, firewall, keys, sudo) */
   accessCritical?: string;
   /** stdout/stderr of a failed or executed step, trimmed */
   output?: string;
+  /** a failure the playbook handles (Ansible's ignore_errors, a block's rescue): not counted as failed */
+  handled?: 'ignored' | 'rescued';
   durationMs: number;
 }
 
@@ -45,7 +61,7 @@ export function summarize(host: string, tasks: TaskResult[], unreachable = false
     host,
     ok: count('ok'),
     changed: count('changed'),
-    failed: count('failed'),
+    failed: tasks.filter((t) => t.status === 'failed' && !t.handled).length,
     skipped: count('skipped'),
     unreachable,
     ...(error ? { error } : {}),

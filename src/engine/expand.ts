@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
+import { isFactName } from '../ansible/facts.js';
+import { loopItems } from '../ansible/loops.js';
 import { InputError, type SourcePos } from '../core/input-error.js';
 import type { ModuleDef, PrepareContext } from '../core/module.js';
 import { addSchemaSecrets } from '../core/redact.js';
@@ -8,9 +10,10 @@ import { magicVars, mergeVars, type Inventory, type Vars } from '../inventory/in
 import { coerceArgs, parseModuleArgs, validateAgainst } from '../playbook/args.js';
 import type { AnyRoleTask, RoleDef } from '../playbook/role.js';
 import { taskFromRoleTask } from '../playbook/task.js';
-import { evalWhen, renderString, renderValue, TemplateError } from '../playbook/template.js';
-import type { Play, Playbook, RoleItem, TaskSpec } from '../playbook/types.js';
-import type { PlayInstance, TaskInstance } from './types.js';
+import { evalWhen, hasTemplate, renderString, renderValue, TemplateError } from '../playbook/template.js';
+import type { BlockItem, Play, PlayItem, Playbook, RoleItem, TaskSpec } from '../playbook/types.js';
+import { flushHandlers } from '../ansible/control-modules.js';
+import type { BlockRef, DeferredTask, PlayInstance, TaskInstance } from './types.js';
 
 export interface ExpandOptions {
   playbook: Playbook;
@@ -24,67 +27,286 @@ export interface ExpandOptions {
 
 /** A task before tag filtering, with the tags it inherited. */
 interface Resolved extends TaskInstance {
-  spec: TaskSpec;
+  spec?: TaskSpec;
+}
+
+/** What a task inherits from the play, its role and its enclosing blocks. */
+interface Scope {
+  /** variables below set_fact (inventory, play, role vars, block and task vars) */
+  low: Vars;
+  /** role params: above set_fact, below -e */
+  high: Vars;
+  tags: string[];
+  become?: boolean;
+  dir: string;
+  role?: string;
+  modules: Record<string, ModuleDef>;
+  /** conditions of enclosing blocks or roles that only the host can decide */
+  conditions: (string | boolean)[];
+  blocks: BlockRef[];
+  ignoreErrors?: boolean;
 }
 
 /**
  * Everything about a run that can be decided without a host: roles expanded with each host's
- * variables, templates rendered, arguments validated, `when` evaluated, tags applied. Any mistake
- * is an InputError here, before a single connection is made.
+ * variables, loops unrolled, includes and blocks flattened, templates rendered, arguments validated,
+ * `when` evaluated, tags applied. Any mistake is an InputError here, before a single connection is
+ * made. Only what depends on the host itself (gathered facts, registered results) is left to the
+ * runner, as a DeferredTask whose syntax and names were checked here.
  */
 export function expandForHost(o: ExpandOptions, play: Play, host: string): PlayInstance {
-  const inv = o.inventory.hosts.get(host)!;
-  const base = mergeVars(inv.vars, play.vars);
-  const top = mergeVars(o.extraVars, magicVars(o.inventory, host));
-  const playbookDir = dirname(o.playbook.path);
-  const become = (b: boolean | undefined) => b ?? play.become ?? inv.become ?? false;
+  return new Expander(o, play, host).run();
+}
 
-  const tasks: Resolved[] = [];
-  const handlers: Resolved[] = [];
-  for (const item of play.items) {
-    if (item.kind === 'task') {
-      const vars = mergeVars(base, top);
-      if (!when(item.when, vars, item.source)) continue;
-      tasks.push(resolveTask(o, item, vars, [...play.tags, ...item.tags], become(item.become), playbookDir));
-      continue;
+class Expander {
+  private tasks: Resolved[] = [];
+  private handlers: Resolved[] = [];
+  /** set_fact values known before connecting */
+  private facts: Vars = {};
+  /** registered results and facts set from them: known only on the host */
+  private runtime = new Set<string>();
+  private usesFacts = false;
+  private blockSeq = 0;
+  private loopSeq = 0;
+  private rolesDone = new Set<string>();
+  private readonly top: Vars;
+  private readonly base: Vars;
+  private readonly inv;
+
+  constructor(
+    private o: ExpandOptions,
+    private play: Play,
+    host: string,
+  ) {
+    this.inv = o.inventory.hosts.get(host)!;
+    this.base = mergeVars(this.inv.vars, play.vars);
+    this.top = mergeVars(o.extraVars, magicVars(o.inventory, host));
+  }
+
+  run(): PlayInstance {
+    const root: Scope = { low: this.base, high: {}, tags: this.play.tags, dir: dirname(this.o.playbook.path), modules: this.o.modules, conditions: [], blocks: [] };
+    this.items(this.play.items, root, this.tasks);
+    for (const h of this.play.handlers) this.task(h, { ...root, tags: [] }, this.handlers);
+
+    const handlerNames = new Set(this.handlers.flatMap((h) => [h.name, ...(h.listen ?? [])]));
+    for (const t of this.tasks) {
+      for (const n of t.notify) {
+        if (!handlerNames.has(n)) {
+          const near = nearest(n, [...handlerNames]);
+          throw positioned(t.spec?.source ?? this.play.source, `task "${t.name}" notifies "${n}", which is not a handler of this play`, near ? `did you mean "${near}"?` : undefined);
+        }
+      }
     }
-    const role = o.roles[item.role];
-    const vars = roleVars(role, item, mergeVars(base, item.params, top));
-    if (!when(item.when, vars, item.source)) continue;
-    // a role's own modules (its internals) are seen by its tasks only
-    const roleOpts = role.modules ? { ...o, modules: { ...o.modules, ...role.modules } } : o;
+    if (this.usesFacts && this.play.gatherFacts === false) {
+      const t = this.tasks.find((x) => x.deferred && mentions(x.deferred.spec, isFactName));
+      throw positioned(t?.spec?.source ?? this.play.source, `task "${t?.name ?? '?'}" uses gathered facts (ansible_*), but this play has \`gather_facts: false\``, 'remove `gather_facts: false` (facts cost nothing extra: they are read with the first probes)');
+    }
+    return {
+      name: this.play.name,
+      become: this.become(undefined),
+      ...(this.usesFacts ? { facts: true } : {}),
+      tasks: this.tasks.filter((t) => t.flush || selected(t.tags, this.o.tags, this.o.skipTags)),
+      handlers: this.handlers,
+    };
+  }
+
+  private become(b: boolean | undefined): boolean {
+    return b ?? this.play.become ?? this.inv.become ?? false;
+  }
+
+  private vars(scope: Scope, own?: Vars): Vars {
+    return mergeVars(scope.low, own, this.facts, scope.high, this.top);
+  }
+
+  private items(list: PlayItem[], scope: Scope, into: Resolved[]): void {
+    for (const item of list) {
+      if (item.kind === 'task') this.task(item, scope, into);
+      else if (item.kind === 'block') this.block(item, scope, into);
+      else this.role(item, scope, into);
+    }
+  }
+
+  /** Names only the host can tell: registered results, facts set from them, gathered facts. */
+  private isRuntime(value: unknown, vars: Vars): boolean {
+    let found = false;
+    const visit = (v: unknown, isExpr: boolean) => {
+      if (found) return;
+      if (typeof v === 'string') {
+        if (!isExpr && !hasTemplate(v)) return;
+        for (const name of v.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []) {
+          if (this.runtime.has(name) || (isFactName(name) && !(name in vars))) {
+            if (isFactName(name)) this.usesFacts = true;
+            found = true;
+          }
+        }
+      } else if (Array.isArray(v)) v.forEach((x) => visit(x, false));
+      else if (v && typeof v === 'object') Object.values(v).forEach((x) => visit(x, false));
+    };
+    if (typeof value === 'string') visit(value, true);
+    else visit(value, false);
+    return found;
+  }
+
+  private task(spec: TaskSpec, scope: Scope, into: Resolved[]): void {
+    const vars = this.vars(scope, spec.vars);
+    const conditions = [...scope.conditions];
+    const module = scope.modules[spec.module];
+    const tags = [...scope.tags, ...spec.tags];
+    const become = this.become(spec.become ?? scope.become);
+    const dir = spec.dir ?? scope.dir;
+    const common: Omit<Resolved, 'name' | 'args'> = {
+      spec,
+      module,
+      ...(scope.role ? { role: scope.role } : {}),
+      tags: [...new Set(tags)],
+      notify: spec.notify,
+      ...(spec.listen ? { listen: spec.listen } : {}),
+      become,
+      noLog: spec.no_log,
+      ...(spec.register ? { register: spec.register } : {}),
+      ...(spec.changedWhen !== undefined ? { changedWhen: spec.changedWhen } : {}),
+      ...(spec.failedWhen !== undefined ? { failedWhen: spec.failedWhen } : {}),
+      ...((spec.ignoreErrors ?? scope.ignoreErrors) ? { ignoreErrors: true } : {}),
+      ...(scope.blocks.length ? { blocks: scope.blocks } : {}),
+      phase: spec.phase,
+    };
+    const whenRuntime = spec.when !== undefined && this.isRuntime(spec.when, vars);
+    const runtime = conditions.length > 0 || whenRuntime || this.isRuntime(spec.args, vars) || (spec.loop !== undefined && this.isRuntime(spec.loop.value, vars));
+    // changed_when/failed_when are decided after the task ran; their names are checked then
+    const remember = () => {
+      if (spec.register) this.runtime.add(spec.register);
+    };
+    if (runtime) {
+      if (spec.when !== undefined) conditions.push(spec.when);
+      const deferred: DeferredTask = { spec, vars, conditions, dir, modules: scope.modules };
+      into.push({ ...common, name: spec.name, args: undefined, vars, deferred });
+      remember();
+      if (spec.module === 'set_fact') for (const k of Object.keys(spec.args)) this.runtime.add(k);
+      return;
+    }
+    const resolved = finishTask(spec, vars, conditions, dir, scope.modules, common, () => ++this.loopSeq);
+    for (const r of resolved) {
+      into.push(r);
+      if (r.setFact && !r.skipped) Object.assign(this.facts, r.setFact);
+    }
+    remember();
+  }
+
+  private block(item: BlockItem, scope: Scope, into: Resolved[]): void {
+    if (item.flush) {
+      into.push({ name: 'meta: flush_handlers', module: flushHandlers, args: {}, tags: [], notify: [], become: false, noLog: false, flush: true, phase: item.phase });
+      return;
+    }
+    const low = mergeVars(scope.low, item.vars);
+    const inner: Scope = { ...scope, low, tags: [...scope.tags, ...item.tags], become: item.become ?? scope.become, ...(item.ignoreErrors ? { ignoreErrors: true } : {}) };
+    if (item.when !== undefined) {
+      const vars = this.vars(inner);
+      if (this.isRuntime(item.when, vars)) inner.conditions = [...scope.conditions, item.when];
+      else if (!when(item.when, vars, item.source)) return;
+    }
+    if (item.rescue.length === 0 && item.always.length === 0) {
+      this.items(item.block, inner, into);
+      return;
+    }
+    const id = ++this.blockSeq;
+    const hasRescue = item.rescue.length > 0;
+    this.items(item.block, { ...inner, blocks: [...scope.blocks, { id, part: 'body', hasRescue }] }, into);
+    this.items(item.rescue, { ...inner, blocks: [...scope.blocks, { id, part: 'rescue', hasRescue }] }, into);
+    this.items(item.always, { ...inner, blocks: [...scope.blocks, { id, part: 'always', hasRescue }] }, into);
+  }
+
+  private role(item: RoleItem, scope: Scope, into: Resolved[]): void {
+    const role = this.o.roles[item.role];
+    // a role listed twice (or a dependency of two roles) runs once, as in Ansible; include_role runs each time
+    const key = `${item.role} ${JSON.stringify(item.params)}`;
+    if (!item.name) {
+      if (this.rolesDone.has(key)) return;
+      this.rolesDone.add(key);
+    }
+    const modules = role.modules ? { ...scope.modules, ...role.modules } : scope.modules;
+    const inner: Scope = { ...scope, tags: [...scope.tags, item.role, ...item.tags], become: item.become ?? scope.become, role: role.name, dir: role.dir ?? scope.dir, modules };
+    if (role.ansible) {
+      const a = role.ansible;
+      for (const dep of a.dependencies) this.role({ kind: 'role', role: dep.role, params: dep.params, tags: [], phase: item.phase, source: dep.source }, scope, into);
+      inner.low = mergeVars(a.defaults, scope.low, a.vars);
+      inner.high = mergeVars(scope.high, item.params);
+      if (item.when !== undefined) {
+        const vars = this.vars(inner);
+        if (this.isRuntime(item.when, vars)) inner.conditions = [...scope.conditions, item.when];
+        else if (!when(item.when, vars, item.source)) return;
+      }
+      this.items(a.tasks ?? [], inner, into);
+      for (const h of a.handlers ?? []) this.task(h, { ...inner, tags: [] }, this.handlers);
+      return;
+    }
+    const vars = roleVars(role, item, mergeVars(scope.low, this.facts, scope.high, item.params, this.top));
+    if (!when(item.when, vars, item.source)) return;
     const fromRole = (list: AnyRoleTask[], into: Resolved[]) => {
       for (const rt of list) {
         if (!when(rt.when, vars, item.source)) continue;
-        const spec = taskFromRoleTask(rt, role.name, vars, item.source, roleOpts.modules, item.phase);
-        const tags = [...play.tags, item.role, ...item.tags, ...spec.tags];
-        into.push(resolveTask(roleOpts, spec, vars, tags, become(rt.become ?? item.become), role.dir ?? playbookDir, false));
+        const spec = taskFromRoleTask(rt, role.name, vars, item.source, modules, item.phase);
+        const tags = [...inner.tags, ...spec.tags];
+        into.push(resolveTask(spec, modules[spec.module], vars, tags, this.become(rt.become ?? inner.become), inner.dir, false));
       }
     };
-    fromRole(safely(() => role.tasks(vars) as AnyRoleTask[], item), tasks);
-    fromRole(safely(() => (role.handlers?.(vars) ?? []) as AnyRoleTask[], item), handlers);
+    fromRole(safely(() => role.tasks(vars) as AnyRoleTask[], item), into);
+    fromRole(safely(() => (role.handlers?.(vars) ?? []) as AnyRoleTask[], item), this.handlers);
   }
-  for (const h of play.handlers) handlers.push(resolveTask(o, h, mergeVars(base, top), [], become(h.become), playbookDir));
-
-  const handlerNames = new Set(handlers.flatMap((h) => [h.name, ...(h.spec.listen ?? [])]));
-  for (const t of tasks) {
-    for (const n of t.notify) {
-      if (!handlerNames.has(n)) {
-        const near = nearest(n, [...handlerNames]);
-        throw positioned(t.spec.source, `task "${t.name}" notifies "${n}", which is not a handler of this play`, near ? `did you mean "${near}"?` : undefined);
-      }
-    }
-  }
-  return {
-    name: play.name,
-    become: become(undefined),
-    tasks: tasks.filter((t) => selected(t.tags, o.tags, o.skipTags)),
-    handlers,
-  };
 }
 
-function resolveTask(o: ExpandOptions, spec: TaskSpec, vars: Vars, tags: string[], become: boolean, dir: string, render = true): Resolved {
-  const module = o.modules[spec.module];
+/** Whether a task's when, loop or arguments name something `is` matches. */
+function mentions(spec: TaskSpec, is: (name: string) => boolean): boolean {
+  const text = JSON.stringify([spec.when, spec.loop?.value, spec.args]);
+  return (text.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []).some(is);
+}
+
+/**
+ * A task's instances once every value it uses is known: its conditions, its loop unrolled (each
+ * item with its own `when`), arguments rendered and validated. Used at expansion, and by the runner
+ * for deferred tasks with the host's values added. Throws InputError.
+ */
+export function finishTask(
+  spec: TaskSpec,
+  vars: Vars,
+  conditions: (string | boolean)[],
+  dir: string,
+  modules: Record<string, ModuleDef>,
+  common: Omit<TaskInstance, 'name' | 'args'>,
+  nextLoopId: () => number,
+): TaskInstance[] {
+  const module = modules[spec.module];
+  const skipped = (name: string, why: string, extra: Partial<TaskInstance> = {}): TaskInstance[] => (spec.register ? [{ ...common, name, args: undefined, skipped: why, ...extra }] : []);
+  for (const c of conditions) if (!when(c, vars, spec.source)) return skipped(spec.name, `condition is false: ${String(c)}`);
+  if (!spec.loop) {
+    if (spec.when !== undefined && !when(spec.when, vars, spec.source)) return skipped(spec.name, `condition is false: ${String(spec.when)}`);
+    const r = resolveTask(spec, module, vars, common.tags, common.become, dir);
+    return [{ ...common, ...r, vars, ...(spec.module === 'set_fact' ? { setFact: r.args as Vars } : {}) }];
+  }
+  const loop = spec.loop;
+  let items: unknown[];
+  try {
+    items = loopItems(loop.kind, renderValue(loop.value, vars));
+  } catch (err) {
+    throw templateError(err, loop.source);
+  }
+  const id = nextLoopId();
+  const out: TaskInstance[] = [];
+  items.forEach((item, index) => {
+    const ivars = { ...vars, [loop.loopVar]: item, ...(loop.indexVar ? { [loop.indexVar]: index } : {}) };
+    const label = loop.label !== undefined ? renderString(loop.label, ivars) : typeof item === 'string' || typeof item === 'number' ? String(item) : JSON.stringify(item);
+    const name = `${spec.name} (${label.length > 60 ? label.slice(0, 57) + '...' : label})`;
+    const iteration = { loop: { id, index, count: items.length, item } };
+    if (spec.when !== undefined && !when(spec.when, ivars, spec.source)) {
+      out.push(...skipped(name, `condition is false: ${String(spec.when)}`, iteration));
+      return;
+    }
+    const r = resolveTask(spec, module, ivars, common.tags, common.become, dir);
+    out.push({ ...common, ...r, name, vars: ivars, ...iteration, ...(spec.module === 'set_fact' ? { setFact: r.args as Vars } : {}) });
+  });
+  return out;
+}
+
+function resolveTask(spec: TaskSpec, module: ModuleDef, vars: Vars, tags: string[], become: boolean, dir: string, render = true): Resolved {
   let args: unknown = spec.args;
   if (render) {
     try {

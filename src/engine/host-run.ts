@@ -3,6 +3,7 @@ import type { Probe } from '../core/probe.js';
 import { summarize, type HostReport, type TaskResult } from '../core/result.js';
 import { newNonce, parseBatch, renderBatch, uniqueProbes, type Batch } from '../core/script.js';
 import { describeStep, sh } from '../core/step.js';
+import { driftOf, hideDrift } from '../core/drift.js';
 import { randomBytes } from 'node:crypto';
 import { hostInfo } from '../facts/host.js';
 import { parseKey } from '../modules/authorized_key.js';
@@ -10,6 +11,10 @@ import { UnreachableError, type ConnectionSpec } from '../transport/types.js';
 import { armScript, canRevert, disarmScript, guardFor, revertNowScript, TOO_LATE, type Guard } from './guard.js';
 import { describeKey, HostLink, type MakeTransport, type OfferedKeys, type PortMove } from './host-link.js';
 import type { EngineOptions, EventSink, PlayInstance, TaskInstance } from './types.js';
+import { ansibleFactsProbe, factVars, type Facts } from '../ansible/facts.js';
+import { Blocks, HostVars, judged, registeredValue, type RunOutput } from '../ansible/runtime.js';
+import { finishTask } from './expand.js';
+import { InputError } from '../core/input-error.js';
 
 const HIDDEN = '(hidden: no_log)';
 
@@ -24,6 +29,7 @@ function hideResult<R extends Omit<TaskResult, 'name' | 'role' | 'module' | 'dur
     diff: r.diff.map((d) => ({ subject: d.subject, before: HIDDEN, after: HIDDEN })),
     commands: r.commands.length ? [HIDDEN] : [],
     ...(r.output !== undefined ? { output: HIDDEN } : {}),
+    ...(r.drift ? { drift: hideDrift(r.drift, HIDDEN) } : {}),
   };
 }
 
@@ -68,8 +74,9 @@ export async function runHost(
       return done(emit, summarize(host, results, false, `refused before anything was applied: task "${task.name}" would leave ${spec.user} unable to log in from here; ${host} is unchanged`), link);
     }
     let info: HostInfo | undefined;
+    const hostVars = new HostVars();
     for (const play of plays) {
-      const runner = new PlayRunner(link, play, opts, emit, results);
+      const runner = new PlayRunner(link, play, opts, emit, results, hostVars);
       info = await runner.run(info);
       if (runner.stopped) return done(emit, summarize(host, results, false, runner.stopped), link);
     }
@@ -107,7 +114,7 @@ function done(emit: EventSink, report: HostRunReport, link: HostLink): HostRunRe
 export async function loginKeysRefusal(link: HostLink, plays: PlayInstance[]): Promise<{ task: TaskInstance; why: string } | undefined> {
   const { user, name, host } = link.spec;
   type KeyArgs = { user: string; state: string; key: string | string[]; key_options?: string };
-  const tasks = plays.flatMap((p) => p.tasks).filter((t) => t.module.name === 'authorized_key');
+  const tasks = plays.flatMap((p) => p.tasks).filter((t) => t.module.name === 'authorized_key' && t.args !== undefined);
   const mine = tasks.filter((t) => (t.args as KeyArgs).user === user && (t.args as KeyArgs).state === 'present');
   if (mine.length === 0) return undefined;
   const declared = mine.flatMap((t) => {
@@ -144,38 +151,119 @@ class PlayRunner {
     private opts: EngineOptions,
     private emit: EventSink,
     private results: TaskResult[],
+    private hostVars: HostVars = new HostVars(),
   ) {}
+
+  private notified = new Set<string>();
+  /** ids for loops unrolled on the host, apart from those unrolled at expansion */
+  private loopIds = 1_000_000;
+  private gathered: Facts = {};
 
   async run(known?: HostInfo): Promise<HostInfo> {
     const { tasks } = this.play;
-    await this.gather(tasks, known ? [] : [hostInfo]);
+    // gathered facts (Ansible's setup) ride in the same first round trip as the play's probes
+    await this.gather(tasks, [...(known ? [] : [hostInfo]), ...(this.play.facts ? [ansibleFactsProbe] : [])]);
     this.info = known ?? (this.facts.get(factKey(this.play.become, hostInfo.id)) as HostInfo);
+    if (this.play.facts) this.gathered = (this.facts.get(factKey(this.play.become, ansibleFactsProbe.id)) as Facts) ?? {};
     this.preflight(tasks);
-    const notified = new Set<string>();
+    const blocks = new Blocks(tasks);
     for (let i = 0; i < tasks.length && !this.stopped; i++) {
-      const result = await this.runTask(tasks[i], tasks.slice(i + 1));
-      if (result.status === 'changed') tasks[i].notify.forEach((h) => notified.add(h));
+      const task = tasks[i];
+      // handlers run at the end of each section (pre_tasks; roles and tasks; post_tasks), as in Ansible
+      if (task.flush || (i > 0 && task.phase !== tasks[i - 1].phase)) await this.flush();
+      if (!task.flush && blocks.runs(task) && !this.stopped) {
+        const instances = task.deferred ? await this.materialize(task) : [task];
+        for (const t of instances) {
+          if (this.stopped) break;
+          const result = await this.runTask(t, tasks.slice(i + 1));
+          this.settle(t, result, blocks);
+        }
+      }
+      if (blocks.ended(i) && !this.stopped) this.stopped = `a task in a block failed and no rescue handled it; the tasks after it did not run`;
     }
-    if (this.stopped) return this.info;
-    // by name or by a `listen` topic; a changed handler may notify the handlers defined after it
+    if (!this.stopped) await this.flush();
+    return this.info;
+  }
+
+  /** Whether a result stops the host: ignore_errors and a block's rescue take a failure over (not a guarded change's). */
+  private settle(task: TaskInstance, result: TaskResult, blocks: Blocks): void {
+    if (result.status === 'changed') task.notify.forEach((h) => this.notified.add(h));
+    if (result.status !== 'failed') {
+      this.stopped = undefined;
+      return;
+    }
+    if (result.accessCritical) return;
+    if (task.ignoreErrors) {
+      result.handled = 'ignored';
+      this.stopped = undefined;
+      return;
+    }
+    const taken = blocks.failed(task.blocks ?? []);
+    if (taken === 'rescued') result.handled = 'rescued';
+    if (taken) this.stopped = undefined;
+  }
+
+  /** Run the handlers notified so far: by name or by a `listen` topic; a changed handler may notify the handlers defined after it. */
+  private async flush(): Promise<void> {
     const { handlers } = this.play;
-    const wanted = (h: TaskInstance) => notified.has(h.name) || (h.listen ?? []).some((l) => notified.has(l));
-    if (handlers.some(wanted)) {
-      await this.gather(handlers);
-      for (let i = 0; i < handlers.length && !this.stopped; i++) {
-        if (!wanted(handlers[i])) continue;
-        const result = await this.runTask(handlers[i], handlers.slice(i + 1));
-        if (result.status === 'changed') handlers[i].notify.forEach((n) => notified.add(n));
+    const wanted = (h: TaskInstance) => this.notified.has(h.name) || (h.listen ?? []).some((l) => this.notified.has(l));
+    const run = handlers.filter(wanted);
+    if (run.length === 0 || this.stopped) return;
+    await this.gather(run.filter((h) => !h.deferred));
+    for (let i = 0; i < handlers.length && !this.stopped; i++) {
+      if (!wanted(handlers[i])) continue;
+      const instances = handlers[i].deferred ? await this.materialize(handlers[i]) : [handlers[i]];
+      for (const h of instances) {
+        const result = await this.runTask(h, handlers.slice(i + 1));
+        if (result.status === 'changed') h.notify.forEach((n) => this.notified.add(n));
       }
     }
-    return this.info;
+    for (const h of run) [h.name, ...(h.listen ?? [])].forEach((n) => this.notified.delete(n));
+  }
+
+  /** The variables a deferred task sees: gathered facts, its own, then registered results and set_fact. */
+  private runtimeVars(vars: Record<string, unknown> | undefined): Record<string, unknown> {
+    return { ...factVars(this.gathered), ...(vars ?? {}), ...this.hostVars.vars };
+  }
+
+  /** A deferred task finished with what the host told: its instances (none when its condition is false), their facts read. */
+  private async materialize(task: TaskInstance): Promise<TaskInstance[]> {
+    const d = task.deferred!;
+    let instances: TaskInstance[];
+    try {
+      const { deferred: _d, ...common } = task;
+      instances = finishTask(d.spec, this.runtimeVars(d.vars), d.conditions, d.dir, d.modules, common, () => ++this.loopIds);
+    } catch (err) {
+      const msg = err instanceof InputError ? `${err.location}: ${err.message}${err.hint ? ` (${err.hint})` : ''}` : (err as Error).message;
+      const { deferred: _d, ...rest0 } = task;
+      return [{ ...rest0, args: undefined, failure: msg }];
+    }
+    const live = instances.filter((t) => !t.skipped);
+    if (live.length) await this.gather(live);
+    return instances;
   }
 
   private async runTask(task: TaskInstance, rest: TaskInstance[]): Promise<TaskResult> {
     const host = this.link.spec.name;
     this.emit({ type: 'task-start', host, task: task.name, role: task.role });
     const started = Date.now();
-    const finish: Finish = (r) => {
+    let run: RunOutput = {};
+    const finish: Finish = (raw) => {
+      let r = raw;
+      // register, changed_when, failed_when: Ansible's view of what the task did
+      if (task.register || task.changedWhen !== undefined || task.failedWhen !== undefined) {
+        const value = registeredValue(r, run);
+        let status = r.status;
+        try {
+          status = judged(task, r.status, value, this.runtimeVars(task.vars));
+        } catch (err) {
+          status = 'failed';
+          r = { ...r, reason: `changed_when/failed_when: ${(err as Error).message}` };
+        }
+        if (status !== r.status) r = { ...r, status, ...(status === 'failed' && raw.status !== 'failed' ? { reason: `failed_when is true (${r.reason})` } : {}) };
+        this.hostVars.register(task, { ...value, changed: r.status === 'changed', failed: r.status === 'failed' });
+      }
+      if (task.setFact && r.status === 'ok') Object.assign(this.hostVars.vars, task.setFact);
       const result: TaskResult = {
         name: task.name,
         ...(task.role ? { role: task.role } : {}),
@@ -183,10 +271,13 @@ class PlayRunner {
         ...(task.noLog ? hideResult(r) : r),
         durationMs: Date.now() - started,
       };
+      if (result.status === 'failed' && !this.stopped) this.stopped = `task "${task.name}" failed; the tasks after it did not run`;
       this.results.push(result);
       this.emit({ type: 'task-done', host, result });
       return result;
     };
+    if (task.failure) return finish({ status: 'failed', reason: task.failure, diff: [], commands: [] });
+    if (task.skipped) return finish({ status: 'skipped', reason: task.skipped, diff: [], commands: [] });
 
     let plan: Plan;
     try {
@@ -195,7 +286,7 @@ class PlayRunner {
       this.stopped = `task "${task.name}" failed to plan`;
       return finish({ status: 'failed', reason: `could not plan: ${(err as Error).message}`, diff: [], commands: [] });
     }
-    const base = {
+    const base: Pick<TaskResult, 'diff' | 'commands' | 'accessCritical' | 'drift'> = {
       diff: plan.diff ?? [],
       commands: plan.steps.map(describeStep),
       ...(plan.accessCritical ? { accessCritical: accessNote(plan, this.link) } : {}),
@@ -206,6 +297,8 @@ class PlayRunner {
     }
     if (plan.skip) return finish({ status: 'skipped', reason: plan.skip, diff: [], commands: [] });
     if (plan.steps.length === 0) return finish({ status: 'ok', reason: plan.reason, diff: [], commands: [] });
+    // only tasks that change (or would) carry drift: what check found is what apply fixes
+    base.drift = driftOf(plan, task);
     if (this.opts.check) {
       if (plan.accessCritical) {
         // after a confirmed change apply logs in as the inventory's user, on the plan's port if it moves sshd
@@ -221,6 +314,7 @@ class PlayRunner {
     const batch: Batch = { apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(same.flatMap(probesOf)) };
     const out = await this.exec(batch, task.become, task.noLog);
     const applied = out.apply!;
+    run = { rc: applied.code ?? undefined, stdout: applied.stdout };
     if (applied.code !== 0) {
       this.stopped = `task "${task.name}" failed; the tasks after it did not run`;
       return finish({ status: 'failed', reason: `${plan.reason}: exit ${applied.code}`, output: tail(applied.stdout), ...base });
@@ -236,7 +330,7 @@ class PlayRunner {
    * connection is gone), a fresh login with the previous credentials checks the host is reachable
    * as before, and the host stops with what was applied, kept and reverted.
    */
-  private async guarded(task: TaskInstance, plan: Plan, rest: TaskInstance[], finish: Finish, base: Pick<TaskResult, 'diff' | 'commands' | 'accessCritical'>): Promise<TaskResult> {
+  private async guarded(task: TaskInstance, plan: Plan, rest: TaskInstance[], finish: Finish, base: Pick<TaskResult, 'diff' | 'commands' | 'accessCritical' | 'drift'>): Promise<TaskResult> {
     const guard = guardFor(plan, randomBytes(6).toString('hex'), this.opts.guardTimeoutSec);
     const become = task.become;
     const steps = [sh(armScript(guard), `arm an automatic revert in ${guard.timeoutSec}s`), ...plan.steps];
@@ -308,6 +402,7 @@ class PlayRunner {
   /** Refuse the whole play before its first change when any task's preflight objects (e.g. a firewall lockout). */
   private preflight(tasks: TaskInstance[]): void {
     for (const task of tasks) {
+      if (task.args === undefined) continue;
       const why = task.module.preflight?.(task.args, this.context());
       if (!why) continue;
       this.stopped = `task "${task.name}" was refused before any change`;
@@ -384,6 +479,7 @@ function timerReverts(g: Guard, armedAt: number): string {
 }
 
 function probesOf(task: TaskInstance): Probe[] {
+  if (task.deferred || task.skipped || task.flush || task.args === undefined) return [];
   return Object.values(task.module.facts(task.args));
 }
 

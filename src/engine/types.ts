@@ -1,5 +1,28 @@
 import type { ModuleDef } from '../core/module.js';
 import type { HostReport, TaskResult } from '../core/result.js';
+import type { Vars } from '../inventory/vars.js';
+import type { Phase, TaskSpec } from '../playbook/types.js';
+
+/** The block a task sits in (Ansible's block/rescue/always) and which section of it. */
+export interface BlockRef {
+  id: number;
+  part: 'body' | 'rescue' | 'always';
+  hasRescue: boolean;
+}
+
+/**
+ * A task whose `when`, loop or arguments use what only the host can tell (gathered facts, a
+ * registered result, a fact set from those): everything else about it was checked at expansion;
+ * the runner finishes it with the host's values right before it runs.
+ */
+export interface DeferredTask {
+  spec: TaskSpec;
+  vars: Vars;
+  /** conditions still to evaluate, all must hold (the task's own `when` and its blocks' and role's) */
+  conditions: (string | boolean)[];
+  dir: string;
+  modules: Record<string, ModuleDef>;
+}
 
 /** A task fully resolved for one host: module chosen, arguments rendered and validated. */
 export interface TaskInstance {
@@ -13,12 +36,35 @@ export interface TaskInstance {
   listen?: string[];
   become: boolean;
   noLog: boolean;
+  /** finished by the runner (then `args` is unset) */
+  deferred?: DeferredTask;
+  /** decided at expansion not to run, and kept because it registers its (skipped) result */
+  skipped?: string;
+  register?: string;
+  /** one iteration of a loop: registered results are gathered under `results` */
+  loop?: { id: number; index: number; count: number; item: unknown };
+  changedWhen?: string | boolean;
+  failedWhen?: string | boolean;
+  ignoreErrors?: boolean;
+  /** the variables changed_when / failed_when see (with the task's own registered result) */
+  vars?: Vars;
+  /** enclosing blocks with a rescue or always section, outermost first */
+  blocks?: BlockRef[];
+  phase?: Phase;
+  /** `meta: flush_handlers` */
+  flush?: boolean;
+  /** a deferred task that could not be finished with the host's values: reported as failed */
+  failure?: string;
+  /** `set_fact`: these variables for the rest of the play on this host */
+  setFact?: Vars;
 }
 
 /** A play as it will run on one host. */
 export interface PlayInstance {
   name: string;
   become: boolean;
+  /** some task uses gathered facts (`ansible_*`): the runner reads them with the first probes */
+  facts?: boolean;
   tasks: TaskInstance[];
   /** handlers by the name tasks notify */
   handlers: TaskInstance[];

@@ -2,6 +2,8 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { defineModule, type Plan } from '../core/module.js';
 import type { Probe } from '../core/probe.js';
+import { shq } from '../core/quote.js';
+import type { Drift } from '../core/result.js';
 import { onPath, type Step } from '../core/step.js';
 import { fileContent, fileStat, type FileContent, type FileStat } from '../facts/file.js';
 import { authorizedKeysOf, isAccountName, passwdEntry, type AuthorizedKeysFile, type PasswdEntry } from '../facts/users.js';
@@ -131,7 +133,7 @@ function planKeys(a: Args, f: KeyFacts, loginUser: string | undefined): Plan {
   }
 
   const before = file.content ?? '';
-  const { lines, added, replaced, removed } = edit(before, wanted, a);
+  const { lines, added, replaced, removed, foreign } = edit(before, wanted, a);
   const changed = added + replaced + removed > 0;
   const gid = f.passwd.gid !== undefined ? String(f.passwd.gid) : undefined;
   const steps: Step[] = [];
@@ -168,9 +170,21 @@ function planKeys(a: Args, f: KeyFacts, loginUser: string | undefined): Plan {
   }
 
   if (steps.length === 0) return { steps, reason: unchangedReason(a, path, wanted.size, file.exists) };
+  // keys another hand added are named one by one, with the line and the command that removes it
+  const drift: Drift[] = foreign.map(({ line, key }) => ({
+    what: `a key nobody declared: ${shortKey(key)}`,
+    why: `whoever holds it logs in as ${a.user}${a.user === loginUser ? ' (the user this run logs in as, with sudo)' : ''}`,
+    where: `${path}:${line}`,
+    fix: `sed -i ${shq(`${line}d`)} ${shq(path)} (apply rewrites the file with the declared keys only)`,
+  }));
+  const rest = what.filter((w) => !(foreign.length && /^remove /.test(w)));
+  if (drift.length && rest.length) {
+    drift.push({ what: rest.join('; '), why: 'the declared keys must be there, in a file sshd accepts (StrictModes)', where: path, fix: 'apply writes the declared keys with mode 600' });
+  }
   return {
     steps,
     reason: `${path}: ${what.join('; ')}`,
+    ...(drift.length ? { drift } : {}),
     ...(changed ? { diff: [{ subject: path, before, after: lines.length ? lines.join('\n') + '\n' : '' }] } : {}),
     ...(removed || replaced
       ? {
@@ -189,7 +203,9 @@ function edit(content: string, wanted: Map<string, SshKey>, a: Args) {
   let added = 0;
   let replaced = 0;
   let removed = 0;
-  for (const line of content === '' ? [] : content.replace(/\n$/, '').split('\n')) {
+  /** keys nobody declared that exclusive removes: drift, each with its line */
+  const foreign: { line: number; key: SshKey }[] = [];
+  (content === '' ? [] : content.replace(/\n$/, '').split('\n')).forEach((line, i) => {
     const k = parseKey(line);
     const w = k && wanted.get(identity(k));
     if (!k) lines.push(line);
@@ -198,8 +214,10 @@ function edit(content: string, wanted: Map<string, SshKey>, a: Args) {
       else lines.push(line);
     } else if (!w || seen.has(identity(k))) {
       // with exclusive, only one line per listed key remains
-      if (a.exclusive) removed++;
-      else lines.push(line);
+      if (a.exclusive) {
+        removed++;
+        if (!w) foreign.push({ line: i + 1, key: k });
+      } else lines.push(line);
     } else {
       seen.add(identity(k));
       if ((k.options ?? '') === (w.options ?? '')) lines.push(line);
@@ -208,7 +226,7 @@ function edit(content: string, wanted: Map<string, SshKey>, a: Args) {
         replaced++;
       }
     }
-  }
+  });
   if (a.state === 'present') {
     for (const [id, w] of wanted) {
       if (!seen.has(id)) {
@@ -217,8 +235,11 @@ function edit(content: string, wanted: Map<string, SshKey>, a: Args) {
       }
     }
   }
-  return { lines, added, replaced, removed };
+  return { lines, added, replaced, removed, foreign };
 }
+
+/** A key as a person recognises it: type, the end of its blob, its comment. */
+const shortKey = (k: SshKey) => `${k.type} ...${k.blob.slice(-12)}${k.comment ? ` (${k.comment})` : ''}`;
 
 function unchangedReason(a: Args, path: string, count: number, exists: boolean): string {
   const keys = count === 1 ? 'the key' : `all ${count} keys`;

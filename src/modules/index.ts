@@ -13,7 +13,10 @@ import sysctl from './sysctl.js';
 import template from './template.js';
 import sshdConfig from './sshd_config.js';
 import ufw from './ufw.js';
+import sudoPolicy from './sudo_policy.js';
+import aptConfig from './apt_config.js';
 import aptRepository from './apt_repository.js';
+import { setFact } from '../ansible/control-modules.js';
 import shell from './shell.js';
 import raw from './raw.js';
 
@@ -33,7 +36,10 @@ const builtin = {
   template,
   sshd_config: sshdConfig,
   ufw,
+  sudo_policy: sudoPolicy,
+  apt_config: aptConfig,
   apt_repository: aptRepository,
+  set_fact: setFact,
   shell,
   raw,
 } satisfies Record<string, ModuleDef>;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { defineModule, type Plan } from '../core/module.js';
+import { shJoin } from '../core/quote.js';
+import type { Drift } from '../core/result.js';
 import { run, type Step } from '../core/step.js';
 import { UNIT_NAME, unitState, type UnitState } from '../facts/systemd.js';
 
@@ -48,10 +50,13 @@ function planService(a: Args, u: UnitState): Plan {
   const did: string[] = [];
   // what was checked and found right; a Set, as "not installed" or "masked" can answer several questions
   const kept = new Set<string>();
-  const act = (argv: string[], what: string) => {
+  const drift: Drift[] = [];
+  const act = (argv: string[], what: string, d?: Omit<Drift, 'fix'>) => {
     steps.push(run(['systemctl', ...argv]));
     did.push(what);
+    if (d) drift.push({ ...d, fix: shJoin(['systemctl', ...argv]) });
   };
+  const where = `systemd unit ${id}`;
 
   if (a.daemon_reload) {
     // a unit file an earlier task just wrote shows up as not-found or as changed until systemd re-reads it
@@ -62,9 +67,14 @@ function planService(a: Args, u: UnitState): Plan {
   let masked = u.loadState === 'masked' || u.unitFileState?.startsWith('masked') === true;
   if (a.masked === true) {
     if (masked) kept.add('masked');
-    else act(['mask', id], `mask ${id}`);
+    else act(['mask', id], `mask ${id}`, { what: `${id} is not masked`, why: 'declared masked: nothing may start it', where });
   } else if (a.masked === false) {
-    if (masked) act(['unmask', id], `unmask ${id}`);
+    if (masked)
+      act(['unmask', id], `unmask ${id}`, {
+        what: `${id} is masked`,
+        why: 'a masked unit cannot start at all, not by hand, not at boot, not as a dependency',
+        where: `${where} (linked to /dev/null by \`systemctl mask\`: /etc/systemd/system/${id})`,
+      });
     else kept.add('not masked');
   }
   const unmasked = a.masked === false && masked;
@@ -75,8 +85,9 @@ function planService(a: Args, u: UnitState): Plan {
     const enabled = ufs === 'enabled' || ufs === 'enabled-runtime';
     if (masked && a.enabled) return failed(`${a.name} is masked and cannot be enabled; add masked: false to unmask it`);
     if (FIXED.includes(ufs)) kept.add(`${ufs} (nothing to enable or disable)`);
-    else if (a.enabled && (unmasked || !enabled)) act(['enable', id], `enable ${id}${missing ? ' (not installed yet)' : ''}`);
-    else if (!a.enabled && (unmasked || enabled)) act(['disable', id], `disable ${id}`);
+    else if (a.enabled && (unmasked || !enabled))
+      act(['enable', id], `enable ${id}${missing ? ' (not installed yet)' : ''}`, { what: `${id} is ${missing ? 'not installed' : ufs || 'not enabled'}`, why: 'it will not start at the next boot', where });
+    else if (!a.enabled && (unmasked || enabled)) act(['disable', id], `disable ${id}`, { what: `${id} is enabled`, why: 'declared disabled: it would start at the next boot', where });
     else kept.add(a.enabled ? 'enabled' : missing ? 'not installed' : masked ? 'masked' : 'disabled');
   }
 
@@ -86,9 +97,14 @@ function planService(a: Args, u: UnitState): Plan {
     if (a.state === 'started') {
       if (running) kept.add(`${u.activeState} (${u.subState})`);
       // not installed yet: an earlier task may install it; if not, systemctl start fails loudly at apply
-      else act(['start', a.name], `start ${a.name}${missing ? ' (not installed yet)' : ''}`);
+      else
+        act(['start', a.name], `start ${a.name}${missing ? ' (not installed yet)' : ''}`, {
+          what: `${id} is ${missing ? 'not installed' : `${u.activeState} (${u.subState})`}`,
+          why: 'declared running: whatever it does for this host is not being done now',
+          where,
+        });
     } else if (a.state === 'stopped') {
-      if (running || u.activeState === 'deactivating') act(['stop', a.name], `stop ${a.name}`);
+      if (running || u.activeState === 'deactivating') act(['stop', a.name], `stop ${a.name}`, { what: `${id} is ${u.activeState}`, why: 'declared stopped', where });
       else kept.add(missing ? 'not installed' : `stopped (${u.activeState})`);
     } else {
       // Ansible semantics: restarted/reloaded always act, and a unit that is not running is started
@@ -101,7 +117,13 @@ function planService(a: Args, u: UnitState): Plan {
   const before = describe(u);
   const after = describeWanted(u, a, masked);
   // restart and reload change no state a diff could show
-  return { steps, reason: did.join('; '), ...(before !== after ? { diff: [{ subject: `service ${a.name}`, before, after }] } : {}) };
+  return {
+    steps,
+    reason: did.join('; '),
+    ...(before !== after ? { diff: [{ subject: `service ${a.name}`, before, after }] } : {}),
+    // restarted/reloaded (handlers) and daemon-reload are actions, not differences: the engine words those
+    ...(drift.length ? { drift } : {}),
+  };
 }
 
 function describe(u: UnitState): string {

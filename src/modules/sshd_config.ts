@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineModule } from '../core/module.js';
 import { shq } from '../core/quote.js';
 import { run, sh, type Step } from '../core/step.js';
-import { effectiveSettings, sshdFiles } from '../facts/sshd.js';
+import { effectiveSettings, matchSettings, sshdFiles, type SettingSource, type SshdFiles } from '../facts/sshd.js';
 
 const value = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
 
@@ -34,53 +34,157 @@ const VALIDATE = `sh -c 't=$(mktemp); { echo "Include $1"; echo "Include /etc/ss
 
 export default defineModule({
   name: 'sshd_config',
-  summary: 'sshd settings in a validated drop-in, checked against the effective configuration (first value wins)',
+  summary: 'sshd settings in a validated drop-in, checked against the effective configuration (first value wins, Match blocks, sshd -T)',
   schema,
   facts: () => ({ sshd: sshdFiles }),
   plan(a, { sshd }) {
     const lines = renderSettings(a.settings);
     const content = [a.header, ...lines, ''].join('\n');
     const current = sshd.files.find((f) => f.path === a.path);
+    const declared = declaredValues(lines);
     // judge by what sshd will read with our file in place, not by the file alone
     const files = [...sshd.files.filter((f) => f.path !== a.path), { path: a.path, content }];
     const effective = effectiveSettings(files);
-    const beaten = lines
-      .map((l) => l.split(' ')[0].toLowerCase())
-      .filter((k, i, all) => all.indexOf(k) === i)
-      .map((k) => ({ k, src: effective.get(k) }))
-      .filter(({ src }) => src && src.file !== a.path);
-    if (beaten.length) {
-      const why = beaten.map(({ k, src }) => `${k} "${src!.value}" from ${src!.file}:${src!.line}`).join('; ');
-      return {
-        steps: [],
-        reason: 'overridden settings',
-        fail: `these settings would not take effect, because sshd keeps the first value it reads: ${why}. Remove those lines (or the file), then re-run.`,
-      };
+    const overrides: Override[] = [];
+    for (const [key, want] of declared) {
+      const src = effective.get(key);
+      if (src && src.file !== a.path && !sameValue(src.value, want)) overrides.push({ key, want, src });
     }
-    if (current && current.content.replace(/\n?$/, '\n') === content) {
-      return { steps: [], reason: `${a.path} is as declared and every setting in it is in effect` };
+    // Match blocks win for the connections they match; only those weakening a declared setting count
+    for (const m of matchSettings(files)) {
+      const want = declared.get(m.key);
+      if (want !== undefined && !sameValue(m.value, want) && !repeatable(m.key)) overrides.push({ key: m.key, want, src: m, match: m.match });
     }
+    const fileChanges = current?.content.replace(/\n?$/, '\n') !== content;
+    if (!fileChanges && !overrides.length) {
+      return { steps: [], reason: `${a.path} is as declared and every setting in it is in effect${asSeen(sshd, declared)}` };
+    }
+    const neutralised = neutralise(files, overrides, a.path);
     const port = a.settings.Port ?? a.settings.port;
     const listens = Object.keys(a.settings).some((k) => /^(port|listenaddress)$/i.test(k));
-    const activate = listens ? [socketStep(a.service)] : [];
+    const activate = listens && fileChanges ? [socketStep(a.service)] : [];
+    const drift = overrides.map((o) => overrideDrift(o, a.path, sshd));
+    if (fileChanges && current) {
+      drift.unshift({
+        what: `${a.path} was edited: it is not what this task declares`,
+        why: 'the file holds the hardened sshd settings (logins, algorithms); an edit there changes how sshd accepts logins',
+        where: a.path,
+        fix: `rewrite ${a.path} as declared (validated with sshd -t) and reload sshd`,
+      });
+    }
+    const what = [
+      ...(fileChanges ? [`${current ? 'update' : 'create'} ${a.path} (${lines.length} settings, validated with sshd -t)`] : []),
+      ...neutralised.map((n) => `neutralise ${n.lines.length} overriding line${n.lines.length === 1 ? '' : 's'} in ${n.path} (${n.lines.map((l) => l.text).join('; ')})`),
+    ];
     return {
       steps: [
-        { kind: 'write', path: a.path, content, mode: '0644', owner: 'root', group: 'root', validate: VALIDATE },
+        ...(fileChanges ? [{ kind: 'write' as const, path: a.path, content, mode: '0644', owner: 'root', group: 'root', validate: VALIDATE }] : []),
+        ...neutralised.map((n) => ({ kind: 'write' as const, path: n.path, content: n.after, validate: n.path === MAIN ? MAIN_VALIDATE : VALIDATE })),
         ...activate,
         // reload, not restart: open sessions (ours included) survive, and a bad config never stops sshd
         run(['systemctl', 'reload-or-restart', a.service]),
       ],
       guard: {
-        paths: [a.path],
+        paths: [...(fileChanges ? [a.path] : []), ...neutralised.map((n) => n.path)],
         restore: [...activate.map((s) => (s.kind === 'sh' ? s.script : '')), `systemctl reload-or-restart ${a.service}`].join('\n'),
         ...(port !== undefined ? { port: Number(port) } : {}),
       },
-      reason: `${current ? 'update' : 'create'} ${a.path} (${lines.length} settings, validated with sshd -t)`,
-      diff: [{ subject: a.path, before: current?.content ?? '', after: content }],
+      reason: what.join('; '),
+      diff: [
+        ...(fileChanges ? [{ subject: a.path, before: current?.content ?? '', after: content }] : []),
+        ...neutralised.map((n) => ({ subject: n.path, before: n.before, after: n.after })),
+      ],
+      ...(current ? { drift } : drift.length ? { drift } : {}),
       accessCritical: 'changes how sshd accepts logins',
     };
   },
 });
+
+const MAIN = '/etc/ssh/sshd_config';
+const MAIN_VALIDATE = 'sshd -t -f %s';
+
+interface Override {
+  key: string;
+  want: string;
+  src: SettingSource;
+  /** set when the line sits in a Match block */
+  match?: string;
+}
+
+/** Keyword (lower case) -> the value our file gives it; repeatable keywords keep their first line only. */
+function declaredValues(lines: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const l of lines) {
+    const i = l.indexOf(' ');
+    const key = l.slice(0, i).toLowerCase();
+    if (!out.has(key)) out.set(key, l.slice(i + 1));
+  }
+  return out;
+}
+
+/** Keywords whose every line counts (several HostKey or Port lines): a first-value comparison means nothing. */
+const repeatable = (key: string) => /^(hostkey|port|listenaddress)$/.test(key);
+
+const sameValue = (a: string, b: string) => a.trim().replace(/\s+/g, ' ').toLowerCase() === b.trim().replace(/\s+/g, ' ').toLowerCase();
+
+const NEUTRAL = '# disabled by shipshape (it overrode a hardened setting): ';
+
+/** Every file with an overriding line, with those lines commented out (kept, marked, so a person sees what happened). */
+function neutralise(files: { path: string; content: string }[], overrides: Override[], ours: string) {
+  const byFile = new Map<string, Set<number>>();
+  for (const o of overrides) if (o.src.file !== ours) byFile.set(o.src.file, (byFile.get(o.src.file) ?? new Set()).add(o.src.line));
+  return [...byFile].map(([path, nums]) => {
+    const before = files.find((f) => f.path === path)!.content;
+    const text = before.split('\n');
+    const lines = [...nums].sort((x, y) => x - y).map((n) => ({ n, text: text[n - 1].trim() }));
+    for (const { n } of lines) text[n - 1] = NEUTRAL + text[n - 1].trim();
+    const after = text.join('\n').replace(/\n?$/, '\n');
+    return { path, before: before.replace(/\n?$/, '\n'), after, lines };
+  });
+}
+
+/** Why a weakened keyword matters, in an operator's words; other keywords get the general reason. */
+const WHY: Record<string, string> = {
+  passwordauthentication: 'password logins let anyone on the internet guess passwords for every account',
+  kbdinteractiveauthentication: 'keyboard-interactive logins are password logins by another name',
+  permitrootlogin: 'root can log in directly: one stolen key or guessed password is the whole machine',
+  permitemptypasswords: 'accounts without a password could log in',
+  authenticationmethods: 'logins are no longer limited to public keys',
+  pubkeyauthentication: 'key logins are what this site relies on',
+  x11forwarding: 'X11 forwarding lets a login reach back into the client',
+  allowagentforwarding: "agent forwarding hands the host a way to use the operator's keys",
+  allowtcpforwarding: 'TCP forwarding turns a login into a tunnel past the firewall',
+  maxauthtries: 'more guesses per connection',
+  ciphers: 'weaker ciphers are offered',
+  macs: 'weaker MACs are offered',
+  kexalgorithms: 'weaker key exchanges are offered',
+  hostkeyalgorithms: 'weaker host key algorithms are offered',
+};
+
+function overrideDrift(o: Override, ours: string, sshd: SshdFiles) {
+  const seen = sshd.effective;
+  const live = seen?.settings[o.key]?.[0];
+  const inEffect = seen && live !== undefined && sameValue(live, o.src.value) ? `; sshd -T for ${seen.user}@${seen.addr} confirms "${o.key} ${live}"` : '';
+  const how = o.match
+    ? `a "${o.match}" block sets it for the logins it matches, whatever ${ours} says`
+    : `sshd keeps the first value it reads and this line comes before ${ours}`;
+  return {
+    what: `${o.key} "${o.src.value}" is in effect${o.match ? ` for "${o.match}"` : ''}, not "${o.want}" as declared${inEffect}`,
+    why: `${WHY[o.key] ?? `it defeats the declared ${o.key}`}: ${how}`,
+    where: `${o.src.file}:${o.src.line}${o.match ? ` (in "${o.match}")` : ''}`,
+    fix: `comment out line ${o.src.line} of ${o.src.file} (apply does it, validated with sshd -t, then reloads sshd)`,
+  };
+}
+
+/** What sshd -T says about the declared keywords for this connection: agreement, or the keywords it disagrees on. */
+function asSeen(sshd: SshdFiles, declared: Map<string, string>): string {
+  const seen = sshd.effective;
+  if (!seen) return '';
+  const off = [...declared].filter(([k, v]) => !repeatable(k) && seen.settings[k] !== undefined && !sameValue(seen.settings[k][0], v));
+  const who = `sshd -T for ${seen.user}@${seen.addr}`;
+  if (!off.length) return ` (${who} agrees)`;
+  return ` (but ${who} says ${off.map(([k]) => `${k} ${seen.settings[k][0]}`).join(', ')}: set by something this task cannot see)`;
+}
 
 /**
  * Socket-activated sshd (Ubuntu 22.10 and later): systemd, not sshd, listens, on the ports a generator

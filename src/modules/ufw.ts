@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { defineModule, type AccessInfo } from '../core/module.js';
+import { shJoin } from '../core/quote.js';
+import type { Drift } from '../core/result.js';
 import { run, sh, type Step } from '../core/step.js';
 import { ufwState } from '../facts/ufw.js';
 
@@ -117,50 +119,91 @@ export default defineModule({
     }
     const steps: Step[] = [];
     const what: string[] = [];
+    const drift: Drift[] = [];
     const present = new Set(ufw.rules);
     const ipv6Changes = ufw.ipv6 !== a.ipv6;
     if (ipv6Changes) {
       // before the rules: ufw writes a rule's IPv6 half only while IPV6=yes
       steps.push(sh(`sed -i 's/^IPV6=.*/IPV6=${a.ipv6 ? 'yes' : 'no'}/' /etc/default/ufw`, `set IPV6=${a.ipv6 ? 'yes' : 'no'} in /etc/default/ufw`));
       what.push(`IPv6 filtering ${a.ipv6 ? 'on' : 'off'}`);
+      drift.push({
+        what: `IPv6 filtering is ${ufw.ipv6 ? 'on' : 'off'}, declared ${a.ipv6 ? 'on' : 'off'}`,
+        why: a.ipv6 ? 'every service listening on IPv6 is reachable from anywhere, past the declared rules' : 'the declaration says IPv6 is not filtered here',
+        where: '/etc/default/ufw (IPV6=)',
+        fix: `set IPV6=${a.ipv6 ? 'yes' : 'no'} and re-add the declared rules`,
+      });
     }
     // rules first, defaults next, enable last: SSH is allowed before the policy can drop it. Turning IPv6 on
     // re-adds every declared rule: ufw skips the IPv4 half it has and adds the missing IPv6 one.
     for (const r of wanted.filter((w) => !present.has(w) || (ipv6Changes && a.ipv6))) {
       steps.push(run(['ufw', ...ruleArgv(r)]));
-      if (!present.has(r)) what.push(`add "${r}"`);
+      if (!present.has(r)) {
+        what.push(`add "${r}"`);
+        drift.push({ what: `declared rule "${r}" is missing`, why: 'what the site declares open (SSH, the sites) may be refused', where: 'ufw rules (/etc/ufw/user.rules)', fix: shJoin(['ufw', ...ruleArgv(r)]) });
+      }
     }
     for (const [dir, want] of [['incoming', a.default_incoming], ['outgoing', a.default_outgoing]] as const) {
       if (ufw.defaults[dir] !== want) {
         steps.push(run(['ufw', 'default', want, dir]));
         what.push(`default ${dir} ${ufw.defaults[dir] ?? '?'} -> ${want}`);
+        drift.push({
+          what: `default ${dir} policy is ${ufw.defaults[dir] ?? 'unset'}, declared ${want}`,
+          why: dir === 'incoming' ? 'the default decides every port no rule names' : 'the default decides what the host may connect to',
+          where: `/etc/default/ufw (DEFAULT_${dir === 'incoming' ? 'INPUT' : 'OUTPUT'}_POLICY)`,
+          fix: `ufw default ${want} ${dir}`,
+        });
       }
     }
     const undeclared = ufw.rules.filter((r) => !wanted.includes(r));
     const owned = (r: string) => a.owned_comment !== undefined && (commentOf(r) ?? '').startsWith(a.owned_comment);
     // removals after additions: a narrowed SSH rule is replaced, never missing for a moment
-    for (const r of undeclared.filter((r) => a.purge || owned(r))) {
+    for (const r of undeclared.filter((r) => a.purge || owned(r) || opensForeign(r))) {
       steps.push(run(['ufw', 'delete', ...ruleArgv(r)]));
-      what.push(`remove ${owned(r) ? 'no longer declared' : 'undeclared'} "${r}"`);
+      const kind = owned(r) ? 'no longer declared' : 'undeclared';
+      what.push(`remove ${kind} "${r}"`);
+      drift.push({
+        what: `${kind} rule "${r}"${opensForeign(r) ? ' opens a port nobody declared' : ''}`,
+        why: opensForeign(r)
+          ? 'a port opened by hand (often while debugging) stays open to the internet; declare it in firewall_allow if it is meant to be'
+          : owned(r) ? 'a rule this firewall added earlier is no longer declared (a narrowed or dropped opening)' : 'purge: only declared rules may exist',
+        where: 'ufw rules (/etc/ufw/user.rules, `ufw show added`)',
+        fix: shJoin(['ufw', 'delete', ...ruleArgv(r)]),
+      });
     }
     if (!ufw.active) {
       steps.push(run(['ufw', '--force', 'enable']));
       what.push('enable ufw');
+      drift.push({
+        what: 'ufw is inactive: no rule and no default policy is in force',
+        why: 'every listening service is reachable from anywhere; the declared firewall does nothing',
+        where: ufw.rules.length ? '/etc/ufw/ufw.conf (ENABLED=no, as `ufw disable` leaves it)' : 'ufw has never been enabled on this host',
+        fix: 'ufw --force enable (after the declared rules are in place)',
+      });
     } else if (ipv6Changes) {
       steps.push(run(['ufw', 'reload']));
     }
-    const extra = undeclared.filter((r) => !a.purge && !owned(r));
+    const extra = undeclared.filter((r) => !a.purge && !owned(r) && !opensForeign(r));
     const note = extra.length ? ` (not declared, kept: ${extra.map((r) => `"${r}"`).join(', ')}; purge removes them)` : '';
     if (!steps.length) return { steps, reason: `ufw active, defaults and ${wanted.length} rules as declared${note}` };
     return {
       steps,
       reason: what.join('; ') + note,
       diff: [{ subject: 'ufw', before: describe(ufw.active, ufw.ipv6, ufw.defaults, ufw.rules), after: describe(true, a.ipv6, { incoming: a.default_incoming, outgoing: a.default_outgoing }, [...wanted, ...extra]) }],
+      drift,
       accessCritical: 'changes the firewall in front of SSH',
       guard: { paths: UFW_FILES, restore: UFW_RESTORE },
     };
   },
 });
+
+/**
+ * A rule that lets traffic in and that no shipshape task wrote (theirs carry "shipshape" in the comment):
+ * it weakens the declared firewall, so it is drift even without purge. Deny rules a person adds (an
+ * abusive address) only narrow it and are kept.
+ */
+export function opensForeign(rule: string): boolean {
+  return /^(allow|limit)\b/.test(rule) && !/shipshape/.test(commentOf(rule) ?? '');
+}
 
 function describe(active: boolean, ipv6: boolean, d: { incoming?: string; outgoing?: string }, rules: string[]): string {
   const head = [`status: ${active ? 'active' : 'inactive'}`, `ipv6: ${ipv6 ? 'yes' : 'no'}`, `default incoming: ${d.incoming}`, `default outgoing: ${d.outgoing}`];

@@ -36,7 +36,7 @@ export function bool(c: FieldContext, key: string, node: YNode | null): boolean 
  * `when:` as a boolean, an expression (its `{{ }}` wrapper, which Ansible warns about, is dropped),
  * or a list of expressions that must all hold. The expression's syntax is checked now.
  */
-export function when(c: FieldContext, node: YNode | null): string | boolean | undefined {
+export function when(c: FieldContext, node: YNode | null, key = 'when'): string | boolean | undefined {
   const { file } = c;
   if (node === null) return undefined;
   const v = file.scalar(node);
@@ -50,12 +50,12 @@ export function when(c: FieldContext, node: YNode | null): string | boolean | un
       continue;
     }
     if (typeof s !== 'string' || !s.trim()) {
-      c.errors.push(file.error(p, `\`when\` must be an expression (like \`x == 'y'\`) or true/false, not ${describeNode(file, p)}`));
+      c.errors.push(file.error(p, `\`${key}\` must be an expression (like \`x == 'y'\`) or true/false, not ${describeNode(file, p)}`));
       continue;
     }
     const expr = s.trim().replace(/^\{\{([\s\S]*)\}\}$/, '$1').trim();
     const bad = checkExpression(expr);
-    if (bad) c.errors.push(file.error(p, `\`when\`: ${bad}`));
+    if (bad) c.errors.push(file.error(p, `\`${key}\`: ${bad}`));
     exprs.push(expr);
   }
   if (exprs.length === 0) return undefined;

@@ -12,7 +12,8 @@ import { YamlFile, describeNode, type YNode } from '../inventory/yaml-doc.js';
 import { bool, stringList, text, type FieldContext } from './fields.js';
 import type { RoleDef } from './role.js';
 import { roleList } from './role-entry.js';
-import { parseTask, type TaskContext } from './task.js';
+import { itemList, prepareAnsibleRole, type ItemContext } from './items.js';
+import { parseTask } from './task.js';
 import type { Phase, Play, PlayItem, Playbook, RoleItem, TaskSpec } from './types.js';
 
 export interface LoadPlaybookOptions {
@@ -74,8 +75,15 @@ async function parsePlay(c: PlayContext, node: YNode): Promise<Play | undefined>
 
   // roles and handler names first: every `notify` is checked against them
   const roleItems = roleList({ file, errors, roles: c.opts.roles }, get('roles'));
-  const handlerNames = knownHandlers(c, handlerNamesIn(file, get('handlers')), roleItems);
-  const handlers = taskList(c, get('handlers'), 'main', { handler: true, handlerNames });
+  // Ansible role folders named anywhere in the play: their task files are parsed now
+  const ictx = { errors, modules: c.opts.modules, roles: c.opts.roles };
+  for (const r of roleItems) prepareAnsibleRole(ictx, r.role);
+  for (const k of ['pre_tasks', 'tasks', 'post_tasks']) for (const r of includedRoles(file, get(k))) prepareAnsibleRole(ictx, r);
+  const handlerNames = knownHandlers(c, handlerNamesIn(file, get('handlers')), [
+    ...roleItems,
+    ...['pre_tasks', 'tasks', 'post_tasks'].flatMap((k) => includedRoles(file, get(k)).map((role) => ({ role, params: {} }))),
+  ]);
+  const handlers = taskList(c, get('handlers'), 'main', { handler: true, handlerNames }) as TaskSpec[];
   const items: PlayItem[] = [
     ...taskList(c, get('pre_tasks'), 'pre_tasks', { handlerNames }),
     ...roleItems,
@@ -83,7 +91,6 @@ async function parsePlay(c: PlayContext, node: YNode): Promise<Play | undefined>
     ...taskList(c, get('post_tasks'), 'post_tasks', { handlerNames }),
   ];
 
-  if (kw.has('gather_facts')) bool(c, 'gather_facts', get('gather_facts'));
   const vars = kw.has('vars') ? varsMapping(c.file, c, get('vars'), '`vars`') : {};
   const filesVars = kw.has('vars_files') ? await varsFiles(c, get('vars_files')) : [];
   const play: Play = {
@@ -92,6 +99,7 @@ async function parsePlay(c: PlayContext, node: YNode): Promise<Play | undefined>
     hostsSource: hosts?.source ?? file.source(node),
     vars: mergeVars(vars, ...filesVars),
     tags: stringList(c, 'tags', get('tags')),
+    ...(kw.has('gather_facts') ? { gatherFacts: bool(c, 'gather_facts', get('gather_facts')) ?? true } : {}),
     items,
     handlers,
     source: file.source(node),
@@ -122,31 +130,46 @@ function hostsOf(c: PlayContext, play: YNode, kw: Map<string, YNode | null>): { 
   return { pattern: parts.join(','), source };
 }
 
-function taskList(c: PlayContext, node: YNode | null, phase: Phase, extra: { handler?: boolean; handlerNames?: ReadonlySet<string> }): TaskSpec[] {
+function taskList(c: PlayContext, node: YNode | null, phase: Phase, extra: { handler?: boolean; handlerNames?: ReadonlySet<string> }): PlayItem[] {
   const { file, errors } = c;
   if (node === null || file.scalar(node) === null) return [];
   if (!file.isSeq(node)) {
     errors.push(file.error(node, `a task list is a list of tasks (each starting with \`- name:\`), not ${describeNode(file, node)}`));
     return [];
   }
-  const tc: TaskContext = { file, errors, modules: c.opts.modules, phase, handler: extra.handler, handlerNames: extra.handlerNames };
+  const tc: ItemContext = { file, errors, modules: c.opts.modules, roles: c.opts.roles, phase, handler: extra.handler, handlerNames: extra.handlerNames, includeDir: c.dir };
+  if (!extra.handler) return itemList(tc, node);
   const tasks = file.items(node).flatMap((t) => parseTask(tc, t) ?? []);
-  if (extra.handler) {
-    for (const t of file.items(node)) {
-      const hasName = file.isMap(t) && file.entries(t).some((e) => e.key === 'name');
-      if (!hasName && file.isMap(t)) c.errors.push(file.error(t, 'a handler needs a `name`: tasks notify it by name'));
-    }
+  for (const t of file.items(node)) {
+    const hasName = file.isMap(t) && file.entries(t).some((e) => e.key === 'name');
+    if (!hasName && file.isMap(t)) c.errors.push(file.error(t, 'a handler needs a `name`: tasks notify it by name'));
   }
   return tasks;
+}
+
+/** Role names of `include_role`/`import_role` anywhere in a task list (blocks included), read before parsing it. */
+function includedRoles(file: YamlFile, node: YNode | null): string[] {
+  const out: string[] = [];
+  for (const t of file.items(node)) {
+    for (const e of file.entries(file.isMap(t) ? t : null)) {
+      if (/^(ansible\.builtin\.)?(include|import)_role$/.test(e.key)) {
+        const n = file.scalar(file.entries(e.value).find((x) => x.key === 'name')?.value ?? null);
+        if (typeof n === 'string') out.push(n);
+      }
+      if (['block', 'rescue', 'always'].includes(e.key)) out.push(...includedRoles(file, e.value));
+    }
+  }
+  return out;
 }
 
 /**
  * Handler names tasks may notify, or undefined when a role's handlers cannot be listed without host
  * variables (then the engine reports an unknown name at run time).
  */
-function knownHandlers(c: PlayContext, names: Set<string>, roles: RoleItem[]): Set<string> | undefined {
+function knownHandlers(c: PlayContext, names: Set<string>, roles: { role: string; params: Vars }[]): Set<string> | undefined {
   for (const item of roles) {
     const role = c.opts.roles[item.role];
+    for (const h of role?.ansible?.handlers ?? []) [h.name, ...(h.listen ?? [])].forEach((n) => names.add(n));
     if (!role?.handlers) continue;
     try {
       for (const h of role.handlers(role.vars.parse(item.params))) names.add(h.name);

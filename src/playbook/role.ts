@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { SourcePos } from '../core/input-error.js';
+import type { PlayItem, TaskSpec } from './types.js';
 import type { ModuleArgs, ModuleDef } from '../core/module.js';
 import type { BuiltinModules } from '../modules/index.js';
 
@@ -48,6 +50,23 @@ export interface RoleDef<V = any, M extends Record<string, ModuleDef> = Record<s
   dir?: string;
   /** the role's entry file, for errors about its tasks; the role loader sets it */
   file?: string;
+  /** set for an Ansible role folder (tasks/main.yml, defaults/, vars/, handlers/, meta/): its parsed parts */
+  ansible?: AnsibleRoleParts;
+}
+
+/** An Ansible role folder as loaded: variables now, task files when a playbook first names the role. */
+export interface AnsibleRoleParts {
+  /** defaults/main.yml: below every other variable */
+  defaults: Record<string, unknown>;
+  /** vars/main.yml: above inventory and play variables, below role params and -e */
+  vars: Record<string, unknown>;
+  /** meta/main.yml dependencies, run before the role */
+  dependencies: { role: string; params: Record<string, unknown>; source: SourcePos }[];
+  tasksFile?: string;
+  handlersFile?: string;
+  /** parsed by the playbook loader (it knows the modules and the other roles) */
+  tasks?: PlayItem[];
+  handlers?: TaskSpec[];
 }
 
 /**

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isAnsibleRoleFolder, loadAnsibleRole } from '../ansible/role-folder.js';
 import { InputError } from '../core/input-error.js';
 import type { RoleDef } from './role.js';
 
@@ -29,10 +30,11 @@ export async function loadRoles(dirs: string[]): Promise<Record<string, RoleDef>
     entries.sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const e of entries) {
       if (Object.hasOwn(roles, e.name)) continue;
-      // a folder without an entry point is not a role (yet): naming it in a playbook says "unknown role"
-      if (!['index.js', 'index.ts'].some((f) => existsSync(join(dir, e.name, f)))) continue;
+      // a folder without an entry point or Ansible role parts is not a role (yet): naming it in a playbook says "unknown role"
+      const code = ['index.js', 'index.ts'].some((f) => existsSync(join(dir, e.name, f)));
+      if (!code && !isAnsibleRoleFolder(join(dir, e.name))) continue;
       try {
-        roles[e.name] = await loadRole(join(dir, e.name), e.name);
+        roles[e.name] = code ? await loadRole(join(dir, e.name), e.name) : await loadAnsibleRole(join(dir, e.name), e.name);
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
         problems.push(err);

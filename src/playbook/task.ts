@@ -14,7 +14,7 @@ import { coerceArgs, validateAgainst } from './args.js';
 import { bool, stringList, text, when, type FieldContext } from './fields.js';
 import type { AnyRoleTask } from './role.js';
 import { checkTemplate, isTemplate } from './template.js';
-import type { ArgSource, Phase, TaskSpec } from './types.js';
+import type { ArgSource, LoopSpec, Phase, TaskSpec } from './types.js';
 
 export interface TaskContext extends FieldContext {
   modules: Record<string, ModuleDef>;
@@ -22,31 +22,38 @@ export interface TaskContext extends FieldContext {
   handler?: boolean;
   /** handler names (and `listen` topics) notify may use; undefined when a role's are unknowable */
   handlerNames?: ReadonlySet<string>;
+  /** where the file being parsed looks up templates/, files/ and included task files (a role's directory) */
+  dir?: string;
 }
 
-const KEYWORDS = ['name', 'tags', 'notify', 'when', 'become', 'no_log', 'args'];
+const LOOP_KEYS = ['loop', 'with_items', 'with_list', 'with_dict', 'with_sequence', 'with_subelements', 'with_indexed_items', 'with_together', 'with_nested'];
+const KEYWORDS = ['name', 'tags', 'notify', 'when', 'become', 'no_log', 'args', 'vars', 'register', 'changed_when', 'failed_when', 'ignore_errors', 'loop_control', ...LOOP_KEYS];
 const HANDLER_KEYWORDS = [...KEYWORDS, 'listen'];
 
 /** Ansible task keywords shipshape refuses, with why: silently ignoring them would change what runs. */
-const UNSUPPORTED: Record<string, string> = {
-  register: 'modules return no values to branch on; make the later task idempotent instead',
-  loop: 'write one task per item, or pass a list where the module takes one',
-  with_items: 'write one task per item, or pass a list where the module takes one',
-  ignore_errors: 'a failed task stops its host; make the task safe to run instead',
-  changed_when: 'modules decide `changed` from the host state',
-  failed_when: 'modules decide failure from the host state',
+export const UNSUPPORTED: Record<string, string> = {
   delegate_to: 'each task runs on its own host',
+  local_action: 'each task runs on its own host',
   run_once: 'each task runs on every selected host',
-  become_user: 'become always means root',
-  block: 'blocks are not supported; repeat `when`/`become` on each task',
+  become_user: 'become always means root; run the command as another user with `sudo -u USER` in `command`',
+  become_method: 'become always means sudo',
   environment: 'pass environment to the command module',
-  vars: 'task vars are not supported; use play vars or role params',
-  include_tasks: 'use a role',
-  import_tasks: 'use a role',
-  include_role: 'list the role under `roles:`',
-  import_role: 'list the role under `roles:`',
+  async: 'tasks run to completion one after another',
+  poll: 'tasks run to completion one after another',
+  until: 'retries are not supported; make the task wait itself (e.g. a command that polls)',
+  retries: 'retries are not supported; make the task wait itself (e.g. a command that polls)',
+  delay: 'retries are not supported',
+  check_mode: 'check mode is the `check` command for the whole run',
+  diff: 'diffs are shown for the whole run with --diff',
+  any_errors_fatal: 'a failed host stops only itself',
+  max_fail_percentage: 'a failed host stops only itself',
+  throttle: 'use --forks',
+  debugger: 'not supported',
+  with_fileglob: 'list the files, or use a loop over a variable',
+  with_lines: 'read the values into a variable with -e or vars_files',
+  with_first_found: 'name the file to use',
+  with_random_choice: 'choose the value in a variable',
 };
-
 /** Modules whose arguments may be one free-form string: the argument it becomes, and the options Ansible takes out of it. */
 const FREE_FORM: Record<string, { arg: string; keys: string[] }> = {
   command: { arg: 'cmd', keys: ['chdir', 'creates', 'removes', 'stdin', 'stdin_add_newline', 'strip_empty_ends', 'executable', 'argv'] },
@@ -76,6 +83,7 @@ export function parseTask(c: TaskContext, node: YNode): TaskSpec | undefined {
   for (const e of file.entries(node)) {
     if (keywords.includes(e.key)) kw.set(e.key, e.value);
     else if (e.key in UNSUPPORTED) errors.push(file.error(e.keyNode, `\`${e.key}\` is not supported`, UNSUPPORTED[e.key]));
+    else if (/^with_/.test(e.key)) errors.push(file.error(e.keyNode, `\`${e.key}\` is not supported`, 'use `loop:` over a list (or with_items, with_dict, with_sequence, with_subelements)'));
     else {
       const module = canonicalModule(e.key, c.modules);
       if (module) found.push({ module, ...e });
@@ -125,6 +133,8 @@ export function parseTask(c: TaskContext, node: YNode): TaskSpec | undefined {
     if (b !== undefined) task.become = b;
   }
   if (kw.has('listen')) task.listen = stringList(c, 'listen', kw.get('listen')!, false);
+  if (c.dir) task.dir = c.dir;
+  readControlKeywords(c, kw, task);
   return task;
 }
 
@@ -249,4 +259,58 @@ export function taskFromRoleTask(rt: AnyRoleTask, role: string, roleVars: Vars, 
     source: at,
     argSources: {},
   };
+}
+
+/** register, changed_when, failed_when, ignore_errors, task vars, and the loop keywords. */
+function readControlKeywords(c: TaskContext, kw: Map<string, YNode | null>, task: TaskSpec): void {
+  const { file, errors } = c;
+  if (kw.has('register')) {
+    const r = text(c, 'register', kw.get('register')!);
+    if (r !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(r)) errors.push(file.error(kw.get('register')!, `\`register\` must be a variable name, not \`${r}\``));
+    else if (r !== undefined) task.register = r;
+  }
+  for (const [key, field] of [['changed_when', 'changedWhen'], ['failed_when', 'failedWhen']] as const) {
+    if (!kw.has(key)) continue;
+    const w = when(c, kw.get(key)!, key);
+    if (w !== undefined) task[field] = w;
+  }
+  if (kw.has('ignore_errors')) task.ignoreErrors = bool(c, 'ignore_errors', kw.get('ignore_errors')!) ?? false;
+  if (kw.has('vars')) {
+    const v = kw.get('vars')!;
+    if (v !== null && file.isMap(v)) task.vars = file.js(v) as Vars;
+    else if (v !== null) errors.push(file.error(v, `task \`vars\` must be a mapping, not ${describeNode(file, v)}`));
+  }
+  const loops = [...kw.keys()].filter((k) => LOOP_KEYS.includes(k));
+  if (loops.length > 1) errors.push(file.error(kw.get(loops[1]) ?? null, `a task has one loop, but this one has \`${loops[0]}\` and \`${loops[1]}\``));
+  const control = kw.get('loop_control') ?? null;
+  if (loops.length === 0) {
+    if (control !== null) errors.push(file.error(control, '`loop_control` without a loop'));
+    return;
+  }
+  const node = kw.get(loops[0]) ?? null;
+  if (['with_together', 'with_nested'].includes(loops[0])) {
+    errors.push(file.error(node, `\`${loops[0]}\` is not supported`, 'build the list of items in a variable and use `loop:`'));
+    return;
+  }
+  const loop: LoopSpec = { kind: loops[0], value: node === null ? null : file.js(node), loopVar: 'item', source: file.source(node) };
+  if (typeof loop.value === 'string' && isTemplate(loop.value)) {
+    const bad = checkTemplate(loop.value);
+    if (bad) errors.push(file.error(node, bad));
+  }
+  for (const e of file.entries(control)) {
+    if (e.key === 'loop_var' || e.key === 'index_var') {
+      const v = text(c, e.key, e.value);
+      if (v !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) errors.push(file.error(e.value, `\`${e.key}\` must be a variable name`));
+      else if (v !== undefined) loop[e.key === 'loop_var' ? 'loopVar' : 'indexVar'] = v;
+    } else if (e.key === 'label') {
+      const v = text(c, 'label', e.value);
+      if (v !== undefined) loop.label = v;
+    } else if (e.key === 'pause' || e.key === 'extended') {
+      errors.push(file.error(e.keyNode, `\`loop_control.${e.key}\` is not supported`, e.key === 'pause' ? 'items run one after another without a pause' : 'use `index_var` for the position'));
+    } else {
+      const near = nearest(e.key, ['loop_var', 'index_var', 'label']);
+      errors.push(file.error(e.keyNode, `unknown key \`${e.key}\` in loop_control`, near ? `did you mean \`${near}\`?` : undefined));
+    }
+  }
+  task.loop = loop;
 }

@@ -61,7 +61,8 @@ export function hasTemplate(value: unknown): boolean {
 
 /** `{{ expr }}` and nothing else: its inner expression, else undefined */
 function soleExpression(s: string): string | undefined {
-  const m = /^\s*\{\{([\s\S]*)\}\}\s*$/.exec(s);
+  // a trailing newline is text (`content: "{{ motd }}\n"` keeps it), as in Ansible
+  const m = /^\s*\{\{([\s\S]*)\}\}[ \t]*$/.exec(s);
   if (!m || /\{\{|\}\}|\{%/.test(m[1])) return undefined;
   return m[1].replace(/^[-+]/, '').replace(/-$/, '');
 }

@@ -35,6 +35,47 @@ export interface TaskSpec {
   source: SourcePos;
   /** positions of the module arguments by path, so errors found after rendering still point at the YAML */
   argSources: Record<string, ArgSource>;
+  /** task `vars:`, above play vars for this task only */
+  vars?: Vars;
+  /** `loop:` / `with_*:`: one task per item, expanded per host */
+  loop?: LoopSpec;
+  /** Ansible's `register`: the task's result under this variable name for later tasks */
+  register?: string;
+  changedWhen?: string | boolean;
+  failedWhen?: string | boolean;
+  ignoreErrors?: boolean;
+  /** the directory its template/ and files/ are looked up in (a role's or an included file's), when not the playbook's */
+  dir?: string;
+}
+
+export interface LoopSpec {
+  /** `loop`, `with_items`, `with_dict`, ... */
+  kind: string;
+  /** as written: a list, a mapping, or a template string */
+  value: unknown;
+  loopVar: string;
+  indexVar?: string;
+  /** a template naming each item in output */
+  label?: string;
+  source: SourcePos;
+}
+
+/** Ansible's `block` with its `rescue` and `always` sections; the keywords on it apply to every task inside. */
+export interface BlockItem {
+  kind: 'block';
+  name?: string;
+  block: PlayItem[];
+  rescue: PlayItem[];
+  always: PlayItem[];
+  when?: string | boolean;
+  become?: boolean;
+  tags: string[];
+  vars?: Vars;
+  ignoreErrors?: boolean;
+  /** `meta: flush_handlers`: run the handlers notified so far, here */
+  flush?: boolean;
+  phase: Phase;
+  source: SourcePos;
 }
 
 export interface RoleItem {
@@ -47,9 +88,11 @@ export interface RoleItem {
   become?: boolean;
   phase: Phase;
   source: SourcePos;
+  /** `include_role` / `import_role` inside a task list: the task's own name */
+  name?: string;
 }
 
-export type PlayItem = TaskSpec | RoleItem;
+export type PlayItem = TaskSpec | RoleItem | BlockItem;
 
 export interface Play {
   name: string;
@@ -60,6 +103,8 @@ export interface Play {
   vars: Vars;
   become?: boolean;
   tags: string[];
+  /** Ansible's `gather_facts` (default true): facts are read with the first probes when a task uses them */
+  gatherFacts?: boolean;
   /** in run order: pre_tasks, roles, tasks, post_tasks */
   items: PlayItem[];
   handlers: TaskSpec[];

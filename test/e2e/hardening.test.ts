@@ -218,16 +218,18 @@ describe('a fresh VPS hardened by site.yml', () => {
     console.log(`second apply: ${seconds(took)}, 0 changed`);
   });
 
-  it('reports a rule nobody declared, and removes it only with firewall_purge', async () => {
-    await onHost('h3', 'ufw allow 8081/tcp >/dev/null');
-    const kept = await shipshapeJson('apply', SITE, inv, ['-t', 'firewall']);
-    const rules = kept.report.hosts.h3.tasks.find((t) => t.name === 'firewall rules')!;
-    expect(rules.status).toBe('ok');
-    expect(rules.reason).toMatch(/not declared, kept: "allow 8081\/tcp"/);
+  it('removes a port opened by hand (drift), keeps a hand-made deny rule unless firewall_purge', async () => {
+    await onHost('h3', 'ufw allow 8081/tcp >/dev/null && ufw deny from 203.0.113.9 >/dev/null');
+    const fixed = await shipshapeJson('apply', SITE, inv, ['-t', 'firewall']);
+    const rules = fixed.report.hosts.h3.tasks.find((t) => t.name === 'firewall rules')!;
+    expect(rules.status).toBe('changed');
+    expect(rules.reason).toMatch(/remove undeclared "allow 8081\/tcp"/);
+    expect(rules.reason).toMatch(/not declared, kept: "deny from 203.0.113.9"/);
+    expect(await onHost('h3', 'ufw show added')).not.toMatch(/8081/);
     const purge = inventory({ firewall_purge: true });
     const purged = await shipshapeJson('apply', SITE, purge, ['-t', 'firewall']);
     expect(changedTasks(purged.report, 'h3')).toEqual(['firewall|firewall rules']);
-    expect(await onHost('h3', 'ufw show added')).not.toMatch(/8081/);
+    expect(await onHost('h3', 'ufw show added')).not.toMatch(/203\.0\.113\.9/);
   });
 
   it('with ssh_allow_from set to the controller only, a second host is refused and the controller still gets in', async () => {

@@ -149,3 +149,26 @@ describe('authorized_key module', () => {
     }
   });
 });
+
+describe('authorized_key drift', () => {
+  it('names a key added by hand, its line, and the command that removes it', async () => {
+    const { planFor } = await import('../helpers/plan.js');
+    const mine = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMine0000000000000000000000000000000000000 me@laptop';
+    const theirs = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITheirs00000000000000000000000000000000000 bob@debug';
+    const keys = {
+      path: '/home/deploy/.ssh/authorized_keys',
+      dir: { exists: true, type: 'directory', mode: '700', owner: 'deploy' },
+      file: { exists: true, type: 'file', mode: '600', owner: 'deploy', content: `${mine}\n${theirs}\n` },
+    };
+    const passwd = { exists: true, name: 'deploy', uid: 1000, gid: 1000, home: '/home/deploy', homeExists: true };
+    const p = planFor('authorized_key', { user: 'deploy', key: mine, exclusive: true }, { passwd, keys }, {}, true, { port: 22, user: 'deploy' });
+    expect(p.drift).toEqual([
+      {
+        what: 'a key nobody declared: ssh-ed25519 ...000000000000 (bob@debug)',
+        why: 'whoever holds it logs in as deploy (the user this run logs in as, with sudo)',
+        where: '/home/deploy/.ssh/authorized_keys:2',
+        fix: "sed -i 2d /home/deploy/.ssh/authorized_keys (apply rewrites the file with the declared keys only)",
+      },
+    ]);
+  });
+});

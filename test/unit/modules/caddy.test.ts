@@ -295,7 +295,7 @@ describe('caddy_firewall', () => {
 
   it('adds only the missing ports, in the firewall role\'s own form, when ufw is active', () => {
     const p = planFor('caddy_firewall', {}, { ufw: ufw('active', ['allow 22/tcp', 'allow 80/tcp']) });
-    expect(argv(p)).toEqual(['ufw allow 443/tcp']);
+    expect(argv(p)).toEqual(['ufw allow 443/tcp comment caddy by shipshape']);
     expect(p.accessCritical).toBeUndefined();
   });
 

@@ -94,3 +94,21 @@ describe('service module plans', () => {
     expect(() => service.schema.parse({ name: 'nginx', state: 'running' })).toThrow();
   });
 });
+
+describe('service drift', () => {
+  it('a unit masked by hand, with masked: false declared: unmask, enable, start, each a difference with its fix', () => {
+    const p = plan({ name: 'nginx', state: 'started', enabled: true, masked: false }, { unit: masked });
+    expect(argv(p)).toEqual(['systemctl unmask nginx.service', 'systemctl enable nginx.service', 'systemctl start nginx']);
+    expect(p.drift?.map((d) => d.what)).toEqual(['nginx.service is masked', 'nginx.service is masked', 'nginx.service is inactive (dead)']);
+    expect(p.drift?.[0]).toMatchObject({ fix: 'systemctl unmask nginx.service', where: expect.stringMatching(/systemctl mask/) });
+  });
+
+  it('a stopped unit says what, why and the command', () => {
+    const p = plan({ name: 'nginx', state: 'started' }, { unit: failed });
+    expect(p.drift).toEqual([{ what: 'nginx.service is failed (failed)', why: expect.stringMatching(/declared running/), where: 'systemd unit nginx.service', fix: 'systemctl start nginx' }]);
+  });
+
+  it('handlers (restarted) are actions, not drift: the plan leaves the wording to the engine', () => {
+    expect(plan({ name: 'nginx', state: 'restarted' }, { unit: running }).drift).toBeUndefined();
+  });
+});

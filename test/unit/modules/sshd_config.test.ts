@@ -36,15 +36,51 @@ describe('sshd_config', () => {
     expect(p.fail).toBeUndefined();
   });
 
-  it('refuses when an earlier drop-in would silently beat a setting (Ubuntu cloud images: 50-cloud-init.conf)', () => {
-    const cloud = { path: '/etc/ssh/sshd_config.d/00-aaa-cloud.conf', content: 'PasswordAuthentication yes' };
-    const p = planFor('sshd_config', { settings: { PasswordAuthentication: false } }, { sshd: { files: [main, cloud] } });
-    expect(p.fail).toMatch(/passwordauthentication "yes" from \/etc\/ssh\/sshd_config.d\/00-aaa-cloud.conf:1/);
-    expect(p.steps).toEqual([]);
+  it('neutralises a drop-in that sorts before ours (drift at its cause), with a diff and a validated write', () => {
+    const ours = { path: PATH, content: '# managed by shipshape: edits here are reported as drift and replaced\nPasswordAuthentication no\n' };
+    const cloud = { path: '/etc/ssh/sshd_config.d/00-aaa.conf', content: '# debugging\nPasswordAuthentication yes' };
+    const p = planFor('sshd_config', { settings: { PasswordAuthentication: false } }, { sshd: { files: [main, cloud, ours] } });
+    expect(p.fail).toBeUndefined();
+    // our file is right: only the overriding line is touched, not our file again
+    expect(p.steps.filter((s) => s.kind === 'write').map((s) => s.kind === 'write' && s.path)).toEqual(['/etc/ssh/sshd_config.d/00-aaa.conf']);
+    const w = p.steps[0];
+    expect(w.kind === 'write' && w.content).toBe('# debugging\n# disabled by shipshape (it overrode a hardened setting): PasswordAuthentication yes\n');
+    expect(w.kind === 'write' && w.validate).toMatch(/sshd -t/);
+    expect(p.drift).toEqual([
+      expect.objectContaining({ what: 'passwordauthentication "yes" is in effect, not "no" as declared', where: '/etc/ssh/sshd_config.d/00-aaa.conf:2' }),
+    ]);
+    expect(p.drift![0].why).toMatch(/password logins/);
+    expect(p.diff).toEqual([{ subject: '/etc/ssh/sshd_config.d/00-aaa.conf', before: cloud.content + '\n', after: expect.stringContaining('# disabled by shipshape') }]);
+    expect(p.guard?.paths).toEqual(['/etc/ssh/sshd_config.d/00-aaa.conf']);
     // 50-cloud-init.conf sorts after 00-shipshape.conf: no conflict
     const later = { path: '/etc/ssh/sshd_config.d/50-cloud-init.conf', content: 'PasswordAuthentication yes' };
     const files = [main, later, { path: PATH, content: 'PasswordAuthentication no' }];
     expect(effectiveSettings(files).get('passwordauthentication')).toMatchObject({ value: 'no', file: PATH });
+  });
+
+  it('a line above the Include in sshd_config and a Match block are drift; the same value earlier is not', () => {
+    const ours = { path: PATH, content: '# managed by shipshape: edits here are reported as drift and replaced\nPermitRootLogin no\nX11Forwarding no\nMaxAuthTries 3\n' };
+    const edited = { path: '/etc/ssh/sshd_config', content: `PermitRootLogin yes\nMaxAuthTries 3\n${debianMain}\nMatch User deploy\n    X11Forwarding yes\n` };
+    const settings = { PermitRootLogin: 'no', X11Forwarding: false, MaxAuthTries: 3 };
+    const effective = { user: 'deploy', addr: '10.99.0.1', settings: { permitrootlogin: ['yes'], x11forwarding: ['yes'], maxauthtries: ['3'] } };
+    const p = planFor('sshd_config', { settings }, { sshd: { files: [edited, ours], effective } });
+    expect(p.drift!.map((d) => d.where)).toEqual(['/etc/ssh/sshd_config:1', '/etc/ssh/sshd_config:11 (in "Match User deploy")']);
+    expect(p.drift![1].what).toMatch(/sshd -T for deploy@10.99.0.1 confirms "x11forwarding yes"/);
+    const w = p.steps[0];
+    expect(w.kind === 'write' && w.path).toBe('/etc/ssh/sshd_config');
+    expect(w.kind === 'write' && w.validate).toBe('sshd -t -f %s');
+    const after = (w.kind === 'write' && w.content) || '';
+    expect(after.split('\n')[0]).toMatch(/^# disabled by shipshape .*PermitRootLogin yes$/);
+    expect(after.split('\n')[1]).toBe('MaxAuthTries 3');
+    expect(after).toMatch(/\n# disabled by shipshape .*X11Forwarding yes\n$/);
+  });
+
+  it('says when sshd -T disagrees with files it judged clean', () => {
+    const ours = { path: PATH, content: '# managed by shipshape: edits here are reported as drift and replaced\nMaxAuthTries 3\n' };
+    const sshd = { files: [main, ours], effective: { user: 'deploy', addr: '10.99.0.1', settings: { maxauthtries: ['6'] } } };
+    expect(planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd }).reason).toMatch(/sshd -T for deploy@10.99.0.1 says maxauthtries 6/);
+    sshd.effective.settings.maxauthtries = ['3'];
+    expect(planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd }).reason).toMatch(/agrees/);
   });
 
   it('socket-activated sshd (Ubuntu 22.10+): a Port change regenerates and restarts ssh.socket; the guard follows the port', () => {

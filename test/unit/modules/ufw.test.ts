@@ -49,12 +49,26 @@ describe('ufw plans', () => {
     expect(p.reason).toMatch(/as declared/);
   });
 
-  it('reports undeclared rules, and removes them only with purge', () => {
-    const facts = { ufw: { ...fresh, active: true, rules: ['allow 22/tcp', 'allow 8080/tcp'] } };
+  it('keeps an undeclared deny rule (it only narrows), and removes it only with purge', () => {
+    const facts = { ufw: { ...fresh, active: true, rules: ['allow 22/tcp', 'deny from 203.0.113.9'] } };
     const kept = planFor('ufw', { rules: ['22/tcp'] }, facts);
     expect(kept.steps).toEqual([]);
-    expect(kept.reason).toMatch(/"allow 8080\/tcp"/);
-    expect(argv(planFor('ufw', { rules: ['22/tcp'], purge: true }, facts))).toEqual(['ufw delete allow 8080/tcp']);
+    expect(kept.reason).toMatch(/not declared, kept: "deny from 203.0.113.9"/);
+    expect(argv(planFor('ufw', { rules: ['22/tcp'], purge: true }, facts))).toEqual(['ufw delete deny from 203.0.113.9']);
+  });
+
+  it('an undeclared port opened by hand is drift, with the command that removes it; shipshape-commented rules stay', () => {
+    const facts = { ufw: { ...fresh, active: true, rules: ['allow 22/tcp', 'allow 6000', "allow 80/tcp comment 'caddy by shipshape'"] } };
+    const p = planFor('ufw', { rules: ['22/tcp'] }, facts);
+    expect(argv(p)).toEqual(['ufw delete allow 6000']);
+    expect(p.drift).toEqual([expect.objectContaining({ what: 'undeclared rule "allow 6000" opens a port nobody declared', fix: "ufw delete allow 6000" })]);
+    expect(p.reason).toMatch(/not declared, kept: "allow 80\/tcp comment 'caddy by shipshape'"/);
+  });
+
+  it('ufw disabled by hand is drift: where, why, and the fix', () => {
+    const p = planFor('ufw', { rules: ['22/tcp'] }, { ufw: { ...fresh, active: false, rules: ['allow 22/tcp'] } });
+    expect(argv(p)).toEqual(['ufw --force enable']);
+    expect(p.drift).toEqual([expect.objectContaining({ what: expect.stringMatching(/ufw is inactive/), where: expect.stringMatching(/ENABLED=no/) })]);
   });
 
   it('refuses a declaration that closes the SSH port of the current connection', () => {
@@ -84,15 +98,15 @@ describe('ufw: IPv6, rules it owns, lockout refused before any change', () => {
     expect(planFor('ufw', { rules: ['22/tcp'] }, active(['allow 22/tcp'])).steps).toEqual([]);
   });
 
-  it('removes a rule it owns once it is no longer declared (narrowed SSH), after adding the new one; keeps foreign ones', () => {
-    const facts = active(["allow 22/tcp comment 'shipshape ssh'", 'allow 8080/tcp']);
+  it('removes a rule it owns once it is no longer declared (narrowed SSH), after adding the new one; keeps foreign deny rules', () => {
+    const facts = active(["allow 22/tcp comment 'shipshape ssh'", 'deny 8080/tcp']);
     const p = planFor('ufw', { rules: [{ port: 22, from_ip: '10.99.0.1/32', comment: 'shipshape ssh' }], owned_comment: 'shipshape' }, facts);
     expect(argv(p)).toEqual([
       "ufw allow from 10.99.0.1 to any port 22 proto tcp comment shipshape ssh",
       "ufw delete allow 22/tcp comment shipshape ssh",
     ]);
     expect(p.reason).toMatch(/remove no longer declared "allow 22\/tcp comment 'shipshape ssh'"/);
-    expect(p.reason).toMatch(/not declared, kept: "allow 8080\/tcp"/);
+    expect(p.reason).toMatch(/not declared, kept: "deny 8080\/tcp"/);
   });
 
   it('preflight: refuses SSH allowed only from a network the controller is not in, naming the controller', () => {

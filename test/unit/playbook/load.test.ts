@@ -159,7 +159,7 @@ describe('loadPlaybook: errors carry file:line:column', () => {
       ['5:33', 'bad value for argument `state` of `apt`: invalid option: expected one of "present"|"absent"|"latest"', 'did you mean `present`?'],
       // path and mode are templates, and owner 5 is the string "5" as Ansible converts it
       ['10:15', 'no handler named `restart ngnix` in this play', 'did you mean `restart nginx`?'],
-      ['13:7', '`register` is not supported', 'modules return no values to branch on; make the later task idempotent instead'],
+      ['13:7', '`delegate_to` is not supported', 'each task runs on its own host'],
       ['16:13', '`when`: template syntax error in `x ==`: unexpected token: }}', undefined],
     ]);
   });

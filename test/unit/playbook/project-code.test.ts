@@ -45,7 +45,7 @@ describe("a project's own roles and modules", () => {
     expect(code.modules.apt).toBeDefined();
     expect(code.roles.ssh).toBeDefined();
     const pb = await loadPlaybook(join(dir, 'playbooks', 'site.yml'), { modules: code.modules, roles: code.roles });
-    expect(pb.plays[0].items.map((i) => (i.kind === 'role' ? i.role : i.module))).toEqual(['motd', 'ssh', 'marker_file']);
+    expect(pb.plays[0].items.map((i) => (i.kind === 'role' ? i.role : i.kind === 'task' ? i.module : 'block'))).toEqual(['motd', 'ssh', 'marker_file']);
   });
 
   it('a module named like a built-in is refused with where it is and what to do', async () => {
