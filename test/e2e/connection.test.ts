@@ -158,13 +158,19 @@ describe.each(RELEASES)('connections on $dist', ({ dist, bastion, target }) => {
       const r = await shipshapeJson('check', site, inventory, [...ACCESS, '-e', 'user=ghost'], env);
       expect(r.code).toBe(4);
     }
-    // the failures happened, fail2ban saw them and ignored the controller's address (it counts nothing from it)
-    expect(((await sshJournal(A, since)).match(/Invalid user ghost from 10\.99\.0\.1/g) ?? []).length).toBeGreaterThanOrEqual(6);
+    // the failures happened (OpenSSH 10's PerSourcePenalties drops some connections on Debian 13 before
+    // they get that far), fail2ban saw them and ignored the controller's address: it counts nothing from it
+    expect(((await sshJournal(A, since)).match(/Invalid user ghost from 10\.99\.0\.1/g) ?? []).length).toBeGreaterThanOrEqual(3);
     const f2b = await hostExec(A.name, 'cat /var/log/fail2ban.log 2>/dev/null; journalctl -u fail2ban -o cat --no-pager 2>/dev/null; true');
     expect(f2b.stdout).toMatch(/\[sshd\] Ignore 10\.99\.0\.1 by ip/);
     const status = await hostExec(A.name, 'fail2ban-client status sshd');
     expect(status.stdout).toMatch(/Currently banned:\s+0/);
-    const ok = await shipshapeJson('check', site, inventory, ACCESS, env);
+    // sshd's own penalty for failed logins (OpenSSH >= 9.8) lasts seconds; a fail2ban ban would last an hour
+    let ok = await shipshapeJson('check', site, inventory, ACCESS, env);
+    for (let i = 0; i < 8 && ok.code === 4; i++) {
+      await new Promise((r) => setTimeout(r, 10_000));
+      ok = await shipshapeJson('check', site, inventory, ACCESS, env);
+    }
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
   });
 });
