@@ -201,6 +201,11 @@ export class HostLink {
     }
   }
 
+  /** A new login as the connection in use now (same user, port and keys): after a reboot. */
+  async relogin(become: boolean, deadline: number): Promise<Confirmation> {
+    return this.login(this.current.spec, become, deadline);
+  }
+
   /** Continue the run on a confirmed login; remember when the inventory no longer matches. */
   async switchTo(t: Transport): Promise<void> {
     if (t === this.current) return;

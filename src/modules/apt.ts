@@ -13,6 +13,7 @@ import {
   type AptCandidates,
   type DpkgPackages,
 } from '../facts/apt.js';
+import { aptUpgradable, type Upgradable } from '../facts/apt-upgrade.js';
 
 // Debian package names, an optional :arch and an optional =version; apt's own syntax, minus globs,
 // so that dpkg-query answers exactly the question asked
@@ -47,10 +48,17 @@ const schema = z
      * the dpkg lock before failing, as Ansible's lock_timeout (whose default is 60 s)
      */
     lock_timeout: z.number().int().nonnegative().default(DEFAULT_LOCK_TIMEOUT),
+    /** Ansible's upgrade: yes/safe = `apt-get upgrade --with-new-pkgs`, full/dist = `apt-get dist-upgrade`, no = none */
+    upgrade: z
+      .union([z.boolean(), z.enum(['no', 'yes', 'safe', 'full', 'dist'])])
+      .transform((v) => (v === true ? 'yes' : v === false ? 'no' : v))
+      .default('no'),
+    /** accepted as in Ansible: shipshape always uses apt-get */
+    force_apt_get: z.boolean().optional(),
   })
   .strict()
-  .refine((a) => a.name || a.update_cache || a.cache_valid_time !== undefined, {
-    message: 'apt needs name, update_cache or cache_valid_time',
+  .refine((a) => a.name || a.update_cache || a.cache_valid_time !== undefined || a.upgrade !== 'no', {
+    message: 'apt needs name, update_cache or cache_valid_time (or upgrade)',
   })
   .refine((a) => a.state !== 'latest' || !a.name?.some((n) => n.includes('=')), {
     message: 'state: latest cannot be combined with a pinned version (name=version)',
@@ -59,6 +67,7 @@ const schema = z
 type Args = z.infer<typeof schema>;
 
 interface AptFacts {
+  upgradable?: Upgradable;
   packages?: DpkgPackages;
   candidates?: AptCandidates;
   cache?: AptCache;
@@ -67,6 +76,7 @@ interface AptFacts {
 const ENV = { DEBIAN_FRONTEND: 'noninteractive' };
 // wait for a dpkg lock held by unattended-upgrades or cloud-init on a fresh VPS instead of failing at once
 const LOCK = ['-o', 'DPkg::Lock::Timeout=300'];
+const CONFIGURE = 'finish a dpkg run interrupted earlier (dpkg --configure -a), if any';
 const lockOpts = (a: Args) => ['-o', `DPkg::Lock::Timeout=${a.lock_timeout}`];
 // keep locally edited config files on upgrades without prompting (there is no terminal to prompt on)
 const CONF = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
@@ -94,6 +104,8 @@ export function aptUpdateScript(options: string): string {
 
 export const UPDATE_SCRIPT = aptUpdateScript(LOCK.join(' '));
 
+const upgradeCommand = (a: Args) => (a.upgrade === 'full' || a.upgrade === 'dist' ? 'dist-upgrade' : 'upgrade');
+
 const wantsUpdate = (a: Args) => a.update_cache ?? a.cache_valid_time !== undefined;
 
 export default defineModule({
@@ -105,6 +117,7 @@ export default defineModule({
     ...(a.name ? { packages: dpkgPackages(a.name) } : {}),
     ...(a.name && a.state === 'latest' ? { candidates: aptCandidates(a.name) } : {}),
     ...(wantsUpdate(a) ? { cache: aptCache() } : {}),
+    ...(a.upgrade !== 'no' ? { upgradable: aptUpgradable(upgradeCommand(a)) } : {}),
   }),
   plan(a: Args, f: AptFacts): Plan {
     if (f.packages && !f.packages.available) {
@@ -126,12 +139,20 @@ export default defineModule({
       what.push(`update apt cache (${update})`);
     }
     if (pkgs.words.length) {
-      steps.push(sh(configureInterrupted(a.lock_timeout), 'finish a dpkg run interrupted earlier (dpkg --configure -a), if any'));
+      steps.push(sh(configureInterrupted(a.lock_timeout), CONFIGURE));
       steps.push(pkgs.remove ? removeStep(a, pkgs.words) : installStep(a, pkgs.words));
       what.push(...pkgs.changes);
     }
+    const upgrades = f.upgradable?.packages ?? [];
+    // after a cache update the simulation read the old index: upgrade, and let apt say whether it did anything
+    if (a.upgrade !== 'no' && (upgrades.length || update)) {
+      if (!pkgs.words.length) steps.push(sh(configureInterrupted(a.lock_timeout), CONFIGURE));
+      steps.push(run(['apt-get', ...lockOpts(a), ...CONF, '-y', '-q', ...(upgradeCommand(a) === 'upgrade' ? ['--with-new-pkgs'] : []), upgradeCommand(a)], { env: ENV }));
+      what.push(upgrades.length ? `${upgradeCommand(a)}: ${upgrades.join(', ')}` : `${upgradeCommand(a)} with the updated cache`);
+    }
     if (steps.length) return { steps, reason: what.join('; ') };
-    return { steps, reason: [...pkgs.ok, cacheNote(a, f.cache)].filter(Boolean).join('; ') };
+    const upToDate = a.upgrade !== 'no' ? 'no package to upgrade' : '';
+    return { steps, reason: [...pkgs.ok, upToDate, cacheNote(a, f.cache)].filter(Boolean).join('; ') };
   },
 });
 
