@@ -166,7 +166,7 @@ describe('safe apply: a run can never lock the operator out', () => {
     const timeout = 20;
 
     const r = await timed('3 die before confirm: apply until killed', () =>
-      shipshape(['apply', SITE, '-i', inv, ...ACCESS, '--guard-timeout', String(timeout)], { SHIPSHAPE_TEST_FAULT: 'die-before-confirm' }),
+      shipshape(['apply', SITE, '-i', inv, ...ACCESS, '--guard-timeout', String(timeout)], { NODE_OPTIONS: `--import ${join(import.meta.dirname, 'faults', 'die-before-confirm.mjs')}` }),
     );
     const killedAt = Date.now();
     // killed by a signal: no exit code, and the run got as far as the ssh role
