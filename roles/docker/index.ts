@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRole, type RoleTask } from '../../src/playbook/role.js';
+import dockerDaemon from './docker_daemon.js';
 import dockerUfw from './docker_ufw.js';
 import { DOCKER_APT_FINGERPRINT, DOCKER_APT_KEY } from './docker-key.js';
 
@@ -95,7 +96,7 @@ function packageTasks(v: Vars): RoleTask[] {
 }
 
 /** the role's own module: its tasks use it, playbooks cannot */
-const own = { docker_ufw: dockerUfw };
+const own = { docker_ufw: dockerUfw, docker_daemon: dockerDaemon };
 
 export default defineRole<Vars, typeof own>({
   name: 'docker',
@@ -133,6 +134,8 @@ export default defineRole<Vars, typeof own>({
       notify: ['reload systemd'],
     },
     { name: 'docker running', module: 'service', args: { name: 'docker', state: 'started', enabled: true, masked: false } },
+    // daemon.json as the daemon really runs it: a daemon started with other settings is drift (docker info)
+    { name: 'docker runs daemon.json', module: 'docker_daemon', args: { config: mergeDaemon(DEFAULT_DAEMON, v.docker_daemon) } },
     ...(v.docker_users ?? [v.deploy_user]).map((user): RoleTask => ({
       name: `${user} in the docker group`,
       module: 'user',

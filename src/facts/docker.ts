@@ -34,3 +34,36 @@ export function parseChainRules(out: string, chain: string): ChainRules {
   }
   return result;
 }
+
+/** What the running Docker daemon uses (docker info), beside the daemon.json on disk. */
+export interface DockerDaemon {
+  /** the daemon answered */
+  running: boolean;
+  /** docker info fields: LoggingDriver, Driver (storage), LiveRestoreEnabled, Debug */
+  info: Record<string, string>;
+  /** daemon.json as it is on disk; undefined when missing */
+  file?: string;
+}
+
+const INFO_FIELDS = ['LoggingDriver', 'Driver', 'LiveRestoreEnabled', 'Debug'];
+const FILE_MARK = '==daemon.json==';
+
+export const dockerDaemon = probe<DockerDaemon>(
+  'docker:daemon',
+  [
+    `if command -v docker >/dev/null && i=$(docker info --format '${INFO_FIELDS.map((f) => `${f}={{.${f}}}`).join('\\n')}' 2>/dev/null); then printf '%s\\n' "$i"; fi`,
+    `if [ -f /etc/docker/daemon.json ]; then echo '${FILE_MARK}'; cat /etc/docker/daemon.json; fi`,
+  ].join('\n'),
+  parseDockerDaemon,
+);
+
+export function parseDockerDaemon(out: string): DockerDaemon {
+  const at = out.indexOf(FILE_MARK);
+  const head = at < 0 ? out : out.slice(0, at);
+  const info: Record<string, string> = {};
+  for (const l of head.split('\n')) {
+    const m = /^([A-Za-z]+)=(.*)$/.exec(l);
+    if (m && INFO_FIELDS.includes(m[1])) info[m[1]] = m[2];
+  }
+  return { running: Object.keys(info).length > 0, info, ...(at < 0 ? {} : { file: out.slice(at + FILE_MARK.length + 1) }) };
+}

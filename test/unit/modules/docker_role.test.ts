@@ -24,6 +24,7 @@ describe('docker role', () => {
       'file: docker.service.d',
       'copy: docker starts after ufw',
       'service: docker running',
+      'docker_daemon: docker runs daemon.json',
       'user: deploy in the docker group',
     ]);
     const repo = tasks({}).find((t) => t.module === 'apt_repository')!;
