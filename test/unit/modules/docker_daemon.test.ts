@@ -5,7 +5,8 @@ import { planFor } from '../helpers/plan.js';
 const declared = { 'log-driver': 'json-file', 'log-opts': { 'max-size': '10m', 'max-file': '3' } };
 const file = JSON.stringify(declared, null, 2) + '\n';
 // the probe on a Debian 12 host whose dockerd was restarted with journald, then daemon.json put back
-const probe = (driver: string, json = file) => `LoggingDriver=${driver}\nDriver=overlay2\nLiveRestoreEnabled=false\nDebug=false\n==daemon.json==\n${json}`;
+const probe = (driver: string, json = file) =>
+  `{"ID":"x","Containers":0,"Driver":"overlay2","LoggingDriver":"${driver}","CgroupDriver":"systemd","Debug":false,"LiveRestoreEnabled":false,"ServerVersion":"20.10.24+dfsg1"}\n\n==daemon.json==\n${json}`;
 
 describe('docker_daemon', () => {
   it('parses docker info and the file', () => {
