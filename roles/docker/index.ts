@@ -107,6 +107,9 @@ export default defineRole<Vars, typeof own>({
     // first: from the moment Docker exists, what it publishes is behind the firewall
     { name: 'published container ports obey the firewall', module: 'docker_ufw', args: { public_ports: v.docker_public_ports } },
     ...packageTasks(v),
+    // the daemon as it really runs (docker info) against daemon.json: before the file's own task, so a run that
+    // changes daemon.json leaves the restart to that task's handler instead of restarting twice
+    { name: 'docker runs daemon.json', module: 'docker_daemon', args: { config: mergeDaemon(DEFAULT_DAEMON, v.docker_daemon) } },
     { name: '/etc/docker', module: 'file', args: { path: '/etc/docker', state: 'directory', mode: '0755' } },
     {
       name: 'daemon.json',
@@ -134,8 +137,6 @@ export default defineRole<Vars, typeof own>({
       notify: ['reload systemd'],
     },
     { name: 'docker running', module: 'service', args: { name: 'docker', state: 'started', enabled: true, masked: false } },
-    // daemon.json as the daemon really runs it: a daemon started with other settings is drift (docker info)
-    { name: 'docker runs daemon.json', module: 'docker_daemon', args: { config: mergeDaemon(DEFAULT_DAEMON, v.docker_daemon) } },
     ...(v.docker_users ?? [v.deploy_user]).map((user): RoleTask => ({
       name: `${user} in the docker group`,
       module: 'user',

@@ -19,12 +19,12 @@ describe('docker role', () => {
       'apt: conflicting distribution packages removed',
       'apt_repository: Docker apt repository',
       'apt: Docker packages installed',
+      'docker_daemon: docker runs daemon.json',
       'file: /etc/docker',
       'copy: daemon.json',
       'file: docker.service.d',
       'copy: docker starts after ufw',
       'service: docker running',
-      'docker_daemon: docker runs daemon.json',
       'user: deploy in the docker group',
     ]);
     const repo = tasks({}).find((t) => t.module === 'apt_repository')!;
