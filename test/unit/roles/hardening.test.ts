@@ -3,13 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { modules } from '../../../src/modules/index.js';
 import type { RoleDef } from '../../../src/playbook/role.js';
 import deployUser from '../../../roles/deploy_user/index.js';
-import fail2ban, { jailFile } from '../../../roles/fail2ban/index.js';
+import fail2ban from '../../../roles/fail2ban/index.js';
 import firewall, { firewallRules } from '../../../roles/firewall/index.js';
 import osHardening from '../../../roles/os_hardening/index.js';
-import ssh, { CIPHERS, HOST_KEY_ALGORITHMS, KEX, MACS } from '../../../roles/ssh/index.js';
+import ssh, { CIPHERS, effectiveKex, HOST_KEY_ALGORITHMS, KEX_REMOVED, MACS } from '../../../roles/ssh/index.js';
 import sysctlHardening, { SYSCTL_DEFAULTS } from '../../../roles/sysctl_hardening/index.js';
 import unattended, { policyFile } from '../../../roles/unattended_upgrades/index.js';
-import { planFor } from '../helpers/plan.js';
+import { modules as withRoleModules, planFor } from '../helpers/plan.js';
+import { kexList, RELEASES, SSH_Q_KEX, SSHD_DEFAULT_KEX } from '../fixtures/releases.js';
 
 // what ssh2 (shipshape's SSH client) offers by default, straight from the installed package
 const ssh2 = createRequire(import.meta.url)('ssh2/lib/protocol/constants.js') as Record<string, string[]>;
@@ -18,7 +19,7 @@ const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixfycInH+UUzaXIYKy9nt5u4u6RJf
 const site = { deploy_authorized_keys: [KEY] };
 
 /** Tasks and handlers of a role with these variables (defaults applied, as the engine does). */
-function expand(role: RoleDef, vars: Record<string, unknown> = {}) {
+function expand(role: RoleDef<any, any>, vars: Record<string, unknown> = {}) {
   const v = role.vars.parse({ ...site, ...vars });
   return [...role.tasks(v), ...(role.handlers?.(v) ?? [])];
 }
@@ -28,7 +29,7 @@ const ROLES = [deployUser, ssh, firewall, unattended, fail2ban, sysctlHardening,
 describe('hardening roles', () => {
   it.each(ROLES.map((r) => [r.name, r] as const))('%s: every task names a module and arguments it accepts', (_, role) => {
     for (const t of expand(role)) {
-      const mod = modules[t.module];
+      const mod = modules[t.module] ?? withRoleModules[t.module];
       expect(mod, `${role.name}: ${t.name}`).toBeDefined();
       expect(() => mod.schema.parse(t.args), `${role.name}: ${t.name}`).not.toThrow();
     }
@@ -49,16 +50,42 @@ describe('hardening roles', () => {
 
   it('ssh: keeps at least one algorithm of every kind that shipshape\'s own client (ssh2) speaks', () => {
     const c = ssh2;
-    expect(KEX.filter((k) => c.DEFAULT_KEX.includes(k))).not.toEqual([]);
+    for (const release of RELEASES) {
+      expect(effectiveKex(kexList(SSHD_DEFAULT_KEX[release])).filter((k) => c.DEFAULT_KEX.includes(k)), release).not.toEqual([]);
+    }
     expect(CIPHERS.filter((k) => c.DEFAULT_CIPHER.includes(k))).not.toEqual([]);
     expect(MACS.filter((k) => c.DEFAULT_MAC.includes(k))).not.toEqual([]);
     expect(HOST_KEY_ALGORITHMS.filter((k) => c.DEFAULT_SERVER_HOST_KEY.includes(k))).not.toEqual([]);
   });
 
   it('ssh: nothing ssh-audit flags (NIST curves, SHA-1, 64-bit tags, encrypt-and-MAC, 2048-bit groups)', () => {
-    const all = [...KEX, ...CIPHERS, ...MACS, ...HOST_KEY_ALGORITHMS];
+    const kex = RELEASES.flatMap((r) => effectiveKex(kexList(SSHD_DEFAULT_KEX[r])));
+    const all = [...kex, ...CIPHERS, ...MACS, ...HOST_KEY_ALGORITHMS];
     expect(all.filter((a) => /nistp|sha1|umac-64|group14|group1-|cbc|ssh-rsa$|ssh-dss/.test(a))).toEqual([]);
     expect(MACS.every((m) => m.includes('-etm@'))).toBe(true);
+  });
+
+  it.each([
+    ['debian12', 'sntrup761x25519-sha512@openssh.com', ['sntrup761x25519-sha512@openssh.com', 'curve25519-sha256', 'curve25519-sha256@libssh.org', 'diffie-hellman-group-exchange-sha256', 'diffie-hellman-group16-sha512', 'diffie-hellman-group18-sha512']],
+    ['debian13', 'mlkem768x25519-sha256', ['mlkem768x25519-sha256', 'sntrup761x25519-sha512@openssh.com', 'curve25519-sha256', 'curve25519-sha256@libssh.org']],
+    ['ubuntu2204', 'curve25519-sha256', ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'sntrup761x25519-sha512@openssh.com', 'diffie-hellman-group-exchange-sha256', 'diffie-hellman-group16-sha512', 'diffie-hellman-group18-sha512']],
+    ['ubuntu2404', 'sntrup761x25519-sha512@openssh.com', ['sntrup761x25519-sha512@openssh.com', 'curve25519-sha256', 'curve25519-sha256@libssh.org', 'diffie-hellman-group-exchange-sha256', 'diffie-hellman-group16-sha512', 'diffie-hellman-group18-sha512']],
+  ] as const)('ssh on %s: the server keeps its own strongest key exchange first (%s)', (release, first, expected) => {
+    const kex = effectiveKex(kexList(SSHD_DEFAULT_KEX[release]));
+    expect(kex).toEqual(expected);
+    expect(kex[0]).toBe(first);
+  });
+
+  it('ssh: the removal list names only exchanges every release knows or wildcards (sshd -t never meets an unknown name)', () => {
+    const known = (r: (typeof RELEASES)[number]) => SSH_Q_KEX[r].trim().split('\n');
+    for (const release of RELEASES) {
+      const plain = KEX_REMOVED.filter((k) => !k.includes('*'));
+      // Ubuntu 22.04/24.04 do not know the IANA sntrup name: removing it is a no-op there, and sshd
+      // accepts unknown names in a removal list (seen: OpenSSH 9.2 with mlkem768x25519-sha256 in one)
+      expect(plain.filter((k) => !known(release).includes(k) && k !== 'sntrup761x25519-sha512'), release).toEqual([]);
+    }
+    const setting = expand(ssh).find((x) => x.module === 'sshd_config')!.args.settings as Record<string, unknown>;
+    expect(setting.KexAlgorithms).toBe(`-${KEX_REMOVED.join(',')}`);
   });
 
   it('ssh: root and passwords off, on the declared port, in a drop-in sshd reads first', () => {
@@ -109,10 +136,19 @@ describe('hardening roles', () => {
     expect(unattended.vars.safeParse({ unattended_reboot_time: '4am' }).success).toBe(false);
   });
 
-  it('fail2ban: the sshd jail on the journal and on ssh_port', () => {
-    const text = jailFile(fail2ban.vars.parse({ ssh_port: 2222, fail2ban_ignoreip: ['203.0.113.0/24'] }));
+  it('fail2ban: the sshd jail on the journal and on ssh_port, never banning the controller', () => {
+    const jail = (vars: Record<string, unknown>, client?: string) => {
+      const task = expand(fail2ban, vars).find((t) => t.module === 'fail2ban_jail')!;
+      const plan = planFor('fail2ban_jail', task.args, { file: { exists: false } }, {}, false, { port: 22, user: 'deploy', ...(client ? { client } : {}) });
+      const write = plan.steps.find((s) => s.kind === 'write') as { content: string };
+      return write.content;
+    };
+    const text = jail({ ssh_port: 2222, fail2ban_ignoreip: ['203.0.113.0/24'] }, '198.51.100.7');
     expect(text).toMatch(/\[sshd\]\nenabled = true\nbackend = systemd\nport = 2222\n/);
-    expect(text).toContain('ignoreip = 127.0.0.1/8 ::1 203.0.113.0/24');
+    // the address the host sees this run come from (its $SSH_CONNECTION)
+    expect(text).toContain('ignoreip = 127.0.0.1/8 ::1 203.0.113.0/24 198.51.100.7\n');
+    expect(jail({}, undefined)).toContain('ignoreip = 127.0.0.1/8 ::1\n');
+    expect(jail({ fail2ban_ignore_controller: false }, '198.51.100.7')).toContain('ignoreip = 127.0.0.1/8 ::1\n');
     expect(expand(fail2ban)[0].args.name).toContain('python3-systemd');
   });
 
