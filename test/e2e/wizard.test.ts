@@ -143,7 +143,7 @@ describe.each(releases)('shipshape init on a fresh $dist VPS', ({ dist, host, te
         await t.answer('ACME CA directory URL', lab.pebble.directory);
         await t.answer("That CA directory's root certificate file", lab.pebble.listenerCaPath);
         // offered because the backup role exists; not part of this scenario
-        await t.answer(/Set up backups\?/, 'n');
+        await t.answer(/Backups of your data.*Set up backups\?/, 'n');
         await t.answer(/Unattended reboots/);
         await t.answer('Networks allowed to reach SSH');
         await t.answer('Ports open to everyone besides SSH');
