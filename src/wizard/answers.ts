@@ -36,6 +36,7 @@ export type ConnectionAnswers = z.infer<typeof connectionAnswers>;
 export const ROLE_KEYS: Record<string, readonly string[]> = {
   deploy_user: ['deploy_user', 'deploy_authorized_keys'],
   firewall: ['ssh_allow_from', 'firewall_allow'],
+  fail2ban: ['fail2ban_ignoreip'],
   unattended_upgrades: ['unattended_reboot', 'unattended_reboot_time'],
   docker: ['docker_source'],
   caddy: ['caddy_sites', 'caddy_email', 'caddy_source', 'caddy_acme_ca', 'caddy_acme_ca_root'],
@@ -68,6 +69,7 @@ export const EXAMPLES: Record<string, string> = {
   deploy_user: 'deploy_user: deploy',
   ssh_allow_from: 'ssh_allow_from: [198.51.100.0/24]',
   firewall_allow: 'firewall_allow: ["80/tcp", "443/tcp"]',
+  fail2ban_ignoreip: 'fail2ban_ignoreip: [203.0.113.7]',
   unattended_reboot: 'unattended_reboot: false',
   unattended_reboot_time: 'unattended_reboot_time: "04:00"',
   docker_source: 'docker_source: vendor   # or debian',
@@ -100,6 +102,8 @@ export interface Answers {
   unattended_reboot_time: string;
   ssh_allow_from: string[];
   firewall_allow: string[];
+  /** addresses fail2ban never bans; by default the controller's, as the server saw it during init */
+  fail2ban_ignoreip?: string[];
   backup: boolean;
 }
 
@@ -134,7 +138,7 @@ export function baseAnswers(partial: Partial<Answers> = {}): Answers {
     ssh_allow_from: partial.ssh_allow_from ?? [],
     firewall_allow: partial.firewall_allow ?? (sites.length ? ['80/tcp', '443/tcp'] : []),
     backup: partial.backup ?? false,
-    ...pick(partial, ['identity_file', 'host_key_fingerprint', 'become_password', 'caddy_email', 'caddy_acme_ca', 'caddy_acme_ca_root']),
+    ...pick(partial, ['identity_file', 'host_key_fingerprint', 'become_password', 'caddy_email', 'caddy_acme_ca', 'caddy_acme_ca_root', 'fail2ban_ignoreip']),
   };
 }
 

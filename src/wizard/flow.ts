@@ -115,6 +115,12 @@ async function serverStep(o: FlowOptions, a: Answers): Promise<Connected> {
     }
     say(`✓ logged in as ${r.loggedInAs}; ${r.info.osId} ${r.info.osVersion} (${r.info.arch}${r.info.container !== 'none' ? `, container: ${r.info.container}` : ''}); ${r.diskFreeMb} MB free on /; sudo -n works`);
     for (const n of r.notes) say(`  ${n}`);
+    // a run logs in as the deploy user first (refused until it exists), and every mistyped answer is
+    // a failed login too: fail2ban, started half-way through the first run, would ban this controller
+    if (a.fail2ban_ignoreip === undefined && r.info.client) {
+      a.fail2ban_ignoreip = [r.info.client];
+      say(`  fail2ban will never ban ${r.info.client} (this controller, as the server sees it): fail2ban_ignoreip`);
+    }
     if (r.warnings.length) {
       for (const w of r.warnings) say(`! ${w}`);
       const goOn = ui ? await ui.confirm({ message: 'Continue with this server anyway?', default: false }) : false;
@@ -131,7 +137,10 @@ async function serverStep(o: FlowOptions, a: Answers): Promise<Connected> {
 async function trustHostKey(o: FlowOptions, a: Answers, k: HostKeySeen): Promise<boolean> {
   o.say(`The server's host key is not known yet: ${k.type} ${k.fingerprint} (${k.where}).`);
   if (!o.ui) {
-    if (a.host_key_fingerprint) return a.host_key_fingerprint === k.fingerprint;
+    if (a.host_key_fingerprint) {
+      if (a.host_key_fingerprint !== k.fingerprint) o.say(`✗ it is not the host_key_fingerprint of the answers (${a.host_key_fingerprint}): refused`);
+      return a.host_key_fingerprint === k.fingerprint;
+    }
     return o.acceptNewHostKeys;
   }
   o.say(`  Compare it with the server's own (e.g. in your provider's console: ssh-keygen -lf /etc/ssh/ssh_host_${k.type.replace(/^ssh-|-sha2-.*$/g, '').replace(/^ecdsa$/, 'ecdsa')}_key.pub).`);

@@ -32,6 +32,7 @@ const COMMENTS: Record<string, string> = {
   deploy_authorized_keys: 'deploy_user role: the only keys that can log in as the deploy user (root login is turned off)',
   ssh_allow_from: 'firewall and ssh roles: networks allowed to reach SSH ([] = from anywhere)',
   firewall_allow: 'firewall role: ports open to everyone besides SSH; everything else incoming is denied',
+  fail2ban_ignoreip: "fail2ban role: addresses never banned; init put this controller's address (as the server saw it) here, so the failed logins of a mistyped answer cannot lock you out",
   unattended_reboot: 'unattended_upgrades role: reboot by itself when an update needs it',
   unattended_reboot_time: 'unattended_upgrades role: when such a reboot may happen (host time)',
   docker_source: "docker role: vendor = Docker's own apt repository, debian = the distribution's docker.io",
@@ -79,6 +80,7 @@ function roleVars(a: Answers): Record<string, unknown> {
   const v: Record<string, unknown> = { deploy_user: a.deploy_user, deploy_authorized_keys: a.deploy_authorized_keys };
   v.ssh_allow_from = a.ssh_allow_from;
   v.firewall_allow = a.firewall_allow;
+  if (a.fail2ban_ignoreip) v.fail2ban_ignoreip = a.fail2ban_ignoreip;
   v.unattended_reboot = a.unattended_reboot;
   if (a.unattended_reboot) v.unattended_reboot_time = a.unattended_reboot_time;
   if (roles.includes('docker')) v.docker_source = a.docker_source;
@@ -176,7 +178,7 @@ export function answersFromProject(t: ProjectTexts): Partial<Answers> {
     if (typeof gv[k] === 'string') (out as Record<string, unknown>)[k] = gv[k];
   }
   if (typeof gv.unattended_reboot === 'boolean') out.unattended_reboot = gv.unattended_reboot;
-  for (const k of ['deploy_authorized_keys', 'ssh_allow_from', 'firewall_allow'] as const) {
+  for (const k of ['deploy_authorized_keys', 'ssh_allow_from', 'firewall_allow', 'fail2ban_ignoreip'] as const) {
     if (Array.isArray(gv[k])) out[k] = (gv[k] as unknown[]).map(String);
   }
   if (Array.isArray(gv.caddy_sites)) out.caddy_sites = gv.caddy_sites as Answers['caddy_sites'];
@@ -212,6 +214,7 @@ export function answersFileText(a: Answers): string {
     for (const k of ['caddy_email', 'caddy_acme_ca', 'caddy_acme_ca_root'] as const) if (b[k]) out[k] = b[k];
   }
   Object.assign(out, { unattended_reboot: b.unattended_reboot, ssh_allow_from: b.ssh_allow_from, firewall_allow: b.firewall_allow });
+  if (b.fail2ban_ignoreip) out.fail2ban_ignoreip = b.fail2ban_ignoreip;
   if (b.backup) out.backup = true;
   return render(new Document(out));
 }
