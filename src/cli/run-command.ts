@@ -1,6 +1,7 @@
 import { InputError } from '../core/input-error.js';
 import { expandForHost } from '../engine/expand.js';
 import { exitCode, runAll, type HostJob } from '../engine/run.js';
+import { fileLoginMemory } from '../engine/login-memory.js';
 import { loadInventory, looksSecret, secretValues, selectHosts, type Inventory, type Vars } from '../inventory/index.js';
 import { addSecret, addSecrets } from '../core/redact.js';
 import { loadPlaybook } from '../playbook/index.js';
@@ -114,7 +115,7 @@ export async function runCommand(mode: 'apply' | 'check', playbookPath: string, 
   sink = (e) => {
     queue = queue.then(() => (e.type === 'host-done' ? notePortMove(e.report as HostRunReport, flags) : undefined)).then(() => show(e));
   };
-  const report = await runAll(jobs, { check, forks: flags.forks, guardTimeoutSec: flags.guardTimeout }, (spec) => createTransport(spec, { log: flags.json ? () => undefined : log }), sink);
+  const report = await runAll(jobs, { check, forks: flags.forks, guardTimeoutSec: flags.guardTimeout, loginMemory: fileLoginMemory() }, (spec) => createTransport(spec, { log: flags.json ? () => undefined : log }), sink);
   await queue;
   await finished;
   if (flags.json) {

@@ -38,6 +38,8 @@ export interface PrepareContext {
   readLocal(path: string, kind: 'templates' | 'files'): string;
   /** render a template text (Jinja2-like, nunjucks) with the task's variables */
   render(template: string): string;
+  /** the value of a bare Jinja expression (`x | length > 2`, as in `when`) with the task's variables */
+  evaluate?(expr: string): unknown;
 }
 
 /**
@@ -58,6 +60,13 @@ export interface Plan {
   skip?: string;
   /** the task cannot be done as asked; reported as failed with this message, nothing runs */
   fail?: string;
+  /**
+   * The steps reboot the host: the engine then waits for it to come back (a new login on a new boot,
+   * then `test` succeeding) before the next task, and fails the task after `timeoutSec`.
+   */
+  reboot?: { bootId: string; timeoutSec: number; postDelaySec: number; test: string };
+  /** values the task returns beside changed/failed, as Ansible's module of that name does (for `register`) */
+  result?: Record<string, unknown>;
   /** set when applying this plan can lock the operator out; the engine guards it */
   accessCritical?: string;
   /**

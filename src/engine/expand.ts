@@ -10,7 +10,7 @@ import { magicVars, mergeVars, type Inventory, type Vars } from '../inventory/in
 import { coerceArgs, parseModuleArgs, validateAgainst } from '../playbook/args.js';
 import type { AnyRoleTask, RoleDef } from '../playbook/role.js';
 import { taskFromRoleTask } from '../playbook/task.js';
-import { evalWhen, hasTemplate, renderString, renderValue, TemplateError } from '../playbook/template.js';
+import { evalWhen, evaluateExpression, hasTemplate, renderString, renderValue, TemplateError } from '../playbook/template.js';
 import type { BlockItem, Play, PlayItem, Playbook, RoleItem, TaskSpec } from '../playbook/types.js';
 import { flushHandlers } from '../ansible/control-modules.js';
 import type { BlockRef, DeferredTask, PlayInstance, TaskInstance } from './types.js';
@@ -80,7 +80,8 @@ class Expander {
   ) {
     this.inv = o.inventory.hosts.get(host)!;
     this.base = mergeVars(this.inv.vars, play.vars);
-    this.top = mergeVars(o.extraVars, magicVars(o.inventory, host));
+    // Ansible's playbook_dir, beside the magic variables: where lookup('file'|'template') look
+    this.top = mergeVars(o.extraVars, magicVars(o.inventory, host), { playbook_dir: dirname(o.playbook.path) });
   }
 
   run(): PlayInstance {
@@ -323,6 +324,13 @@ function resolveTask(spec: TaskSpec, module: ModuleDef, vars: Vars, tags: string
       render: (text) => {
         try {
           return renderString(text, vars);
+        } catch (err) {
+          throw templateError(err, spec.source);
+        }
+      },
+      evaluate: (expr) => {
+        try {
+          return evaluateExpression(expr, vars);
         } catch (err) {
           throw templateError(err, spec.source);
         }

@@ -3,11 +3,13 @@ import ssh2 from 'ssh2';
 import type { ParsedKey } from 'ssh2';
 import { blobKeyType, fingerprintSha256 } from '../transport/known-hosts.js';
 import { planAuth } from '../transport/ssh-auth.js';
+import { shq } from '../core/quote.js';
+import type { LoginMemory } from './login-memory.js';
 import { UnreachableError, type ConnectionSpec, type Transport } from '../transport/types.js';
 
 export type MakeTransport = (spec: ConnectionSpec) => Transport;
 
-export type Confirmation = { ok: true; transport: Transport } | { ok: false; why: string };
+export type Confirmation = { ok: true; transport: Transport } | { ok: false; why: string; authRefused?: boolean };
 
 /** The public keys (base64 blobs) a login with this spec offers, or undefined when that cannot be known. */
 export type OfferedKeys = (spec: ConnectionSpec) => Promise<string[] | undefined>;
@@ -37,6 +39,8 @@ export class HostLink {
     readonly spec: ConnectionSpec,
     private readonly make: MakeTransport,
     readonly offeredKeys: OfferedKeys = controllerKeys,
+    /** hosts that needed bootstrap_user last time (none: every run tries the inventory's user first) */
+    private readonly memory?: LoginMemory,
   ) {}
 
   /** Connected as bootstrap_user because the inventory's user was refused. */
@@ -45,6 +49,7 @@ export class HostLink {
   }
 
   async open(): Promise<void> {
+    if (await this.openAsRemembered()) return;
     const first = this.make(this.spec);
     try {
       await first.connect();
@@ -66,7 +71,35 @@ export class HostLink {
       this.current = fallback;
       this.userRefused = err;
       this.notes.push(`${this.spec.user} could not log in yet; connected as bootstrap_user ${boot}`);
+      await this.memory?.remember(this.spec).catch(() => undefined);
     }
+  }
+
+  /**
+   * The last run reached this host only as bootstrap_user: log in as that user directly while the
+   * inventory's user does not exist on the host, instead of a refused login (an "Invalid user" line
+   * for fail2ban) on every run. Once the user exists, forget it: the next login tries it first.
+   */
+  private async openAsRemembered(): Promise<boolean> {
+    const { spec, memory } = this;
+    const boot = spec.bootstrapUser;
+    if (!memory || !boot || boot === spec.user || !(await memory.needsBootstrap(spec).catch(() => false))) return false;
+    const t = this.make({ ...spec, user: boot });
+    try {
+      await t.connect();
+      const r = await t.run(`id -u ${shq(spec.user)} >/dev/null 2>&1\n`);
+      if (r.code === 1) {
+        this.current = t;
+        this.userRefused = new UnreachableError(spec.name, `user ${spec.user} does not exist on ${spec.host} yet`, undefined, 'auth');
+        this.notes.push(`${spec.user} does not exist on ${spec.host} yet; connected as bootstrap_user ${boot} without trying ${spec.user} (a refused login would feed fail2ban)`);
+        return true;
+      }
+    } catch {
+      // bootstrap_user no longer gets in (root login off): the normal order finds the way
+    }
+    await t.close().catch(() => undefined);
+    await memory.forget(spec).catch(() => undefined);
+    return false;
   }
 
   /**
@@ -87,7 +120,25 @@ export class HostLink {
     // not on record yet: a new port has no known_hosts line, and the change itself may have dropped
     // the key type on record (the ssh role keeps only ed25519 and RSA host keys).
     const pins = await this.hostKeys();
-    return this.login({ ...spec, acceptNewHostKeys: false, ...(pins.length ? { pinnedHostKeys: pins } : {}) }, become, deadline);
+    const r = await this.login({ ...spec, acceptNewHostKeys: false, ...(pins.length ? { pinnedHostKeys: pins } : {}) }, become, deadline);
+    if (!r.ok && r.authRefused && spec.user === 'root') return { ...r, why: r.why + (await this.rootLoginOff()) };
+    return r;
+  }
+
+  /**
+   * An inventory written the Ansible way (`user: root`, no bootstrap_user) meets our own ssh role:
+   * root was refused right after the change because the change turned root login off. Say so, and
+   * what to write instead, rather than "put a key in ~root/.ssh/authorized_keys".
+   */
+  private async rootLoginOff(): Promise<string> {
+    const r = await this.current.run("sshd -T 2>/dev/null | grep -i '^permitrootlogin '\n", { become: true }).catch(() => undefined);
+    const value = r?.stdout.trim().split(/\s+/)[1];
+    if (value !== 'no') return '';
+    return (
+      `. The cause is this change itself: it sets PermitRootLogin no, so root, the inventory's user for ${this.spec.name}, cannot log in after it. ` +
+      `Log in as the deploy user from now on: in the inventory write \`user: deploy\` (the user the deploy_user role creates with your keys) ` +
+      `and \`bootstrap_user: root\` (used only while deploy does not exist yet), then re-run`
+    );
   }
 
   /**
@@ -143,9 +194,16 @@ export class HostLink {
       return { ok: true, transport: t };
     } catch (err) {
       await t.close().catch(() => undefined);
-      const hint = err instanceof UnreachableError && err.hint ? ` (${err.hint})` : '';
-      return { ok: false, why: `a new login as ${who}${become ? ' with sudo' : ''} failed: ${(err as Error).message}${hint}` };
+      const refused = err instanceof UnreachableError && err.kind === 'auth';
+      // for a refused root login the hint ("put a key in ~root/.ssh/authorized_keys") may be wrong: confirm() says more
+      const hint = err instanceof UnreachableError && err.hint && !(refused && spec.user === 'root') ? ` (${err.hint})` : '';
+      return { ok: false, why: `a new login as ${who}${become ? ' with sudo' : ''} failed: ${(err as Error).message}${hint}`, ...(refused ? { authRefused: true } : {}) };
     }
+  }
+
+  /** A new login as the connection in use now (same user, port and keys): after a reboot. */
+  async relogin(become: boolean, deadline: number): Promise<Confirmation> {
+    return this.login(this.current.spec, become, deadline);
   }
 
   /** Continue the run on a confirmed login; remember when the inventory no longer matches. */
@@ -154,6 +212,7 @@ export class HostLink {
     const old = this.current;
     this.current = t;
     this.userRefused = undefined;
+    if (t.spec.user === this.spec.user) await this.memory?.forget(this.spec).catch(() => undefined);
     await old.close().catch(() => undefined);
     if (t.spec.port !== this.spec.port) this.moved = { from: this.spec.port, to: t.spec.port };
   }

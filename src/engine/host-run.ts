@@ -63,7 +63,7 @@ export async function runHost(
 ): Promise<HostRunReport> {
   const host = spec.name;
   const results: TaskResult[] = [];
-  const link = new HostLink(spec, make, deps.offeredKeys);
+  const link = new HostLink(spec, make, deps.offeredKeys, opts.loginMemory);
   emit({ type: 'host-start', host });
   try {
     await link.open();
@@ -309,6 +309,7 @@ class PlayRunner {
     }
 
     if (plan.accessCritical) return this.guarded(task, plan, rest, finish, base);
+    if (plan.reboot) return this.rebooted(task, plan, rest, finish, base);
     // the facts of later tasks read as this task runs ride along; the others need a trip of their own
     const same = rest.filter((t) => t.become === task.become);
     const batch: Batch = { apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(same.flatMap(probesOf)) };
@@ -321,6 +322,48 @@ class PlayRunner {
     }
     await this.gather(rest.filter((t) => t.become !== task.become));
     return finish({ status: 'changed', reason: plan.reason, ...(applied.stdout.trim() ? { output: tail(applied.stdout) } : {}), ...base });
+  }
+
+  /**
+   * A reboot: the steps schedule it and return; then new logins are tried until one reaches a new
+   * boot (another boot_id) and the plan's test command works there, within the plan's time-out.
+   * Facts of the later tasks are read again on the new boot.
+   */
+  private async rebooted(task: TaskInstance, plan: Plan, rest: TaskInstance[], finish: Finish, base: Pick<TaskResult, 'diff' | 'commands' | 'accessCritical'>): Promise<TaskResult> {
+    const r = plan.reboot!;
+    const started = Date.now();
+    const out = await this.exec({ apply: { id: task.name, steps: plan.steps }, probes: [] }, task.become, task.noLog);
+    if (out.apply!.code !== 0) {
+      this.stopped = `task "${task.name}" failed; the tasks after it did not run`;
+      return finish({ status: 'failed', reason: `${plan.reason}: exit ${out.apply!.code}`, output: tail(out.apply!.stdout), ...base });
+    }
+    const deadline = started + r.timeoutSec * 1000;
+    let why = 'no login attempt';
+    await new Promise((res) => setTimeout(res, 3_000));
+    while (Date.now() < deadline) {
+      const login = await this.link.relogin(task.become, Math.min(deadline, Date.now() + 30_000));
+      if (login.ok) {
+        const boot = await login.transport.run('cat /proc/sys/kernel/random/boot_id\n').catch(() => undefined);
+        const id = boot?.stdout.trim();
+        if (id && id !== r.bootId) {
+          await this.link.switchTo(login.transport);
+          if (r.postDelaySec > 0) await new Promise((res) => setTimeout(res, r.postDelaySec * 1000));
+          const test = await this.link.current.run(`${r.test}\n`, { become: task.become }).catch((e: Error) => ({ code: null, stdout: '', stderr: e.message }));
+          if (test.code === 0) {
+            await this.gather(rest);
+            const took = ((Date.now() - started) / 1000).toFixed(0);
+            return finish({ status: 'changed', reason: `${plan.reason} (back after ${took}s, \`${r.test}\` works)`, ...base });
+          }
+          why = `the host is back, but \`${r.test}\` failed: ${(test.stderr || test.stdout).trim() || `exit ${test.code}`}`;
+        } else {
+          why = 'the host still runs the boot from before the reboot';
+          await login.transport.close().catch(() => undefined);
+        }
+      } else why = login.why;
+      await new Promise((res) => setTimeout(res, 2_000));
+    }
+    this.stopped = `"${task.name}": the host did not come back within ${r.timeoutSec}s`;
+    return finish({ status: 'failed', reason: `${plan.reason}: not back within ${r.timeoutSec}s (reboot_timeout): ${why}`, ...base });
   }
 
   /**

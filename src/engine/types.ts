@@ -1,3 +1,4 @@
+import type { LoginMemory } from './login-memory.js';
 import type { ModuleDef } from '../core/module.js';
 import type { HostReport, TaskResult } from '../core/result.js';
 import type { Vars } from '../inventory/vars.js';
@@ -75,6 +76,8 @@ export interface EngineOptions {
   forks: number;
   /** seconds after which an unconfirmed access-critical change reverts itself on the host */
   guardTimeoutSec: number;
+  /** hosts that needed bootstrap_user last time, so they are not sent a refused login on every run */
+  loginMemory?: LoginMemory;
 }
 
 export type EngineEvent =

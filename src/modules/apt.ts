@@ -13,6 +13,7 @@ import {
   type AptCandidates,
   type DpkgPackages,
 } from '../facts/apt.js';
+import { aptUpgradable, type Upgradable } from '../facts/apt-upgrade.js';
 
 // Debian package names, an optional :arch and an optional =version; apt's own syntax, minus globs,
 // so that dpkg-query answers exactly the question asked
@@ -39,10 +40,17 @@ const schema = z
     purge: z.boolean().default(false),
     /** unset = whatever apt is configured to do (Debian's default installs recommends), as in Ansible */
     install_recommends: z.boolean().optional(),
+    /** Ansible's upgrade: yes/safe = `apt-get upgrade --with-new-pkgs`, full/dist = `apt-get dist-upgrade`, no = none */
+    upgrade: z
+      .union([z.boolean(), z.enum(['no', 'yes', 'safe', 'full', 'dist'])])
+      .transform((v) => (v === true ? 'yes' : v === false ? 'no' : v))
+      .default('no'),
+    /** accepted as in Ansible: shipshape always uses apt-get */
+    force_apt_get: z.boolean().optional(),
   })
   .strict()
-  .refine((a) => a.name || a.update_cache || a.cache_valid_time !== undefined, {
-    message: 'apt needs name, update_cache or cache_valid_time',
+  .refine((a) => a.name || a.update_cache || a.cache_valid_time !== undefined || a.upgrade !== 'no', {
+    message: 'apt needs name, update_cache or cache_valid_time (or upgrade)',
   })
   .refine((a) => a.state !== 'latest' || !a.name?.some((n) => n.includes('=')), {
     message: 'state: latest cannot be combined with a pinned version (name=version)',
@@ -51,6 +59,7 @@ const schema = z
 type Args = z.infer<typeof schema>;
 
 interface AptFacts {
+  upgradable?: Upgradable;
   packages?: DpkgPackages;
   candidates?: AptCandidates;
   cache?: AptCache;
@@ -85,6 +94,8 @@ export function aptUpdateScript(options: string): string {
 
 export const UPDATE_SCRIPT = aptUpdateScript(LOCK.join(' '));
 
+const upgradeCommand = (a: Args) => (a.upgrade === 'full' || a.upgrade === 'dist' ? 'dist-upgrade' : 'upgrade');
+
 const wantsUpdate = (a: Args) => a.update_cache ?? a.cache_valid_time !== undefined;
 
 export default defineModule({
@@ -96,6 +107,7 @@ export default defineModule({
     ...(a.name ? { packages: dpkgPackages(a.name) } : {}),
     ...(a.name && a.state === 'latest' ? { candidates: aptCandidates(a.name) } : {}),
     ...(wantsUpdate(a) ? { cache: aptCache() } : {}),
+    ...(a.upgrade !== 'no' ? { upgradable: aptUpgradable(upgradeCommand(a)) } : {}),
   }),
   plan(a: Args, f: AptFacts): Plan {
     if (f.packages && !f.packages.available) {
@@ -120,8 +132,15 @@ export default defineModule({
       steps.push(pkgs.remove ? removeStep(a, pkgs.words) : installStep(a, pkgs.words));
       what.push(...pkgs.changes);
     }
+    const upgrades = f.upgradable?.packages ?? [];
+    // after a cache update the simulation read the old index: upgrade, and let apt say whether it did anything
+    if (a.upgrade !== 'no' && (upgrades.length || update)) {
+      steps.push(run(['apt-get', ...LOCK, ...CONF, '-y', '-q', ...(upgradeCommand(a) === 'upgrade' ? ['--with-new-pkgs'] : []), upgradeCommand(a)], { env: ENV }));
+      what.push(upgrades.length ? `${upgradeCommand(a)}: ${upgrades.join(', ')}` : `${upgradeCommand(a)} with the updated cache`);
+    }
     if (steps.length) return { steps, reason: what.join('; ') };
-    return { steps, reason: [...pkgs.ok, cacheNote(a, f.cache)].filter(Boolean).join('; ') };
+    const upToDate = a.upgrade !== 'no' ? 'no package to upgrade' : '';
+    return { steps, reason: [...pkgs.ok, upToDate, cacheNote(a, f.cache)].filter(Boolean).join('; ') };
   },
 });
 

@@ -19,6 +19,14 @@ import aptRepository from './apt_repository.js';
 import { setFact } from '../ansible/control-modules.js';
 import shell from './shell.js';
 import raw from './raw.js';
+import debug from './debug.js';
+import assert from './assert.js';
+import stat from './stat.js';
+import replace from './replace.js';
+import blockinfile from './blockinfile.js';
+import packageModule from './package.js';
+import timezone from './timezone.js';
+import reboot from './reboot.js';
 
 /** Every module by its playbook name. Add new modules here. */
 const builtin = {
@@ -42,6 +50,14 @@ const builtin = {
   set_fact: setFact,
   shell,
   raw,
+  debug,
+  assert,
+  stat,
+  replace,
+  blockinfile,
+  package: packageModule,
+  timezone,
+  reboot,
 } satisfies Record<string, ModuleDef>;
 
 /** The built-in modules with their argument types: what a role's tasks are checked against. */

@@ -68,7 +68,7 @@ export function pyRegex(pattern: string, flags = ''): RegExp {
 }
 
 /** A Python replacement string (`\1`, `\g<1>`, `\g<name>`) as a replacer function. */
-function pyReplacement(repl: string): (m: string, ...rest: unknown[]) => string {
+export function pyReplacement(repl: string): (m: string, ...rest: unknown[]) => string {
   return (m, ...rest) => {
     const last = rest[rest.length - 1];
     const named = isMap(last) ? last : undefined;

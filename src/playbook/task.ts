@@ -7,6 +7,7 @@ import type { SourcePos } from '../core/input-error.js';
 import { canonicalArgs, type ModuleDef } from '../core/module.js';
 import { looksLikeKeyValue, parseKeyValue } from '../ansible/kv-args.js';
 import { decimalModeHint } from '../modules/common.js';
+import { MODULE_NAMES } from '../modules/names.js';
 import { nearest } from '../core/suggest.js';
 import type { Vars } from '../inventory/vars.js';
 import { describeNode, type YNode } from '../inventory/yaml-doc.js';
@@ -65,7 +66,10 @@ const FREE_FORM: Record<string, { arg: string; keys: string[] }> = {
 export function canonicalModule(key: string, modules: Record<string, ModuleDef>): string | undefined {
   if (Object.hasOwn(modules, key)) return key;
   const m = /^ansible\.(?:builtin|legacy)\.(.+)$/.exec(key);
-  return m && Object.hasOwn(modules, m[1]) ? m[1] : undefined;
+  if (m && Object.hasOwn(modules, m[1])) return m[1];
+  // another name of a module: systemd for service, a collection's FQCN (community.general.ufw)
+  const other = MODULE_NAMES[m ? m[1] : key] ?? MODULE_NAMES[key];
+  return other !== undefined && Object.hasOwn(modules, other) ? other : undefined;
 }
 
 export function parseTask(c: TaskContext, node: YNode): TaskSpec | undefined {

@@ -216,6 +216,17 @@ export function renderString(template: string, vars: Vars): string {
   return typeof out === 'string' ? out : out === null ? '' : pyPrint(out);
 }
 
+/** The native value of a bare expression (`users | length`), or of a `{{ expr }}` string. */
+export function evaluateExpression(expr: string, vars: Vars): unknown {
+  const inner = soleExpression(expr) ?? expr;
+  return new Renderer(vars).evaluate(inner, expr);
+}
+
+/** Python's truthiness: empty lists and dicts are false. */
+export function pyTruthy(v: unknown): boolean {
+  return truthy(v);
+}
+
 /**
  * A `when:` condition: a Jinja expression without braces (`docker_source == 'vendor'`,
  * `not foo`, `foo is defined and foo`), or a boolean. Python truthiness: empty lists are false.

@@ -161,9 +161,12 @@ export class SshTransport implements Transport {
       return new UnreachableError(
         spec.name,
         `authentication failed for user ${spec.user} at ${spec.host}:${spec.port}; tried ${offered}${notes}`,
-        tried.length
+        (tried.length
           ? `make sure one of these keys is in ~${spec.user}/.ssh/authorized_keys on ${spec.host}, or set identity_file for ${spec.name}`
-          : `create a key (ssh-keygen -t ed25519) and install it with ssh-copy-id -p ${spec.port} ${spec.user}@${spec.host}`,
+          : `create a key (ssh-keygen -t ed25519) and install it with ssh-copy-id -p ${spec.port} ${spec.user}@${spec.host}`) +
+          (spec.user === 'root' && !spec.bootstrapUser
+            ? `; if ${spec.name} was hardened (shipshape's ssh role sets PermitRootLogin no), root cannot log in any more: write \`user: deploy\` (the deploy_user role's user) and \`bootstrap_user: root\` in the inventory`
+            : ''),
         'auth',
       );
     }

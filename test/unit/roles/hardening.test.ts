@@ -3,13 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { modules } from '../../../src/modules/index.js';
 import type { RoleDef } from '../../../src/playbook/role.js';
 import deployUser from '../../../roles/deploy_user/index.js';
-import fail2ban, { jailFile } from '../../../roles/fail2ban/index.js';
+import fail2ban from '../../../roles/fail2ban/index.js';
 import firewall, { firewallRules } from '../../../roles/firewall/index.js';
 import osHardening from '../../../roles/os_hardening/index.js';
 import ssh, { CIPHERS, HOST_KEY_ALGORITHMS, KEX, MACS } from '../../../roles/ssh/index.js';
 import sysctlHardening, { SYSCTL_DEFAULTS } from '../../../roles/sysctl_hardening/index.js';
 import unattended, { policyFile } from '../../../roles/unattended_upgrades/index.js';
-import { planFor } from '../helpers/plan.js';
+import { modules as withRoleModules, planFor } from '../helpers/plan.js';
 
 // what ssh2 (shipshape's SSH client) offers by default, straight from the installed package
 const ssh2 = createRequire(import.meta.url)('ssh2/lib/protocol/constants.js') as Record<string, string[]>;
@@ -18,7 +18,7 @@ const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixfycInH+UUzaXIYKy9nt5u4u6RJf
 const site = { deploy_authorized_keys: [KEY] };
 
 /** Tasks and handlers of a role with these variables (defaults applied, as the engine does). */
-function expand(role: RoleDef, vars: Record<string, unknown> = {}) {
+function expand(role: RoleDef<any, any>, vars: Record<string, unknown> = {}) {
   const v = role.vars.parse({ ...site, ...vars });
   return [...role.tasks(v), ...(role.handlers?.(v) ?? [])];
 }
@@ -28,7 +28,7 @@ const ROLES = [deployUser, ssh, firewall, unattended, fail2ban, sysctlHardening,
 describe('hardening roles', () => {
   it.each(ROLES.map((r) => [r.name, r] as const))('%s: every task names a module and arguments it accepts', (_, role) => {
     for (const t of expand(role)) {
-      const mod = modules[t.module];
+      const mod = modules[t.module] ?? withRoleModules[t.module];
       expect(mod, `${role.name}: ${t.name}`).toBeDefined();
       expect(() => mod.schema.parse(t.args), `${role.name}: ${t.name}`).not.toThrow();
     }
@@ -109,10 +109,19 @@ describe('hardening roles', () => {
     expect(unattended.vars.safeParse({ unattended_reboot_time: '4am' }).success).toBe(false);
   });
 
-  it('fail2ban: the sshd jail on the journal and on ssh_port', () => {
-    const text = jailFile(fail2ban.vars.parse({ ssh_port: 2222, fail2ban_ignoreip: ['203.0.113.0/24'] }));
+  it('fail2ban: the sshd jail on the journal and on ssh_port, never banning the controller', () => {
+    const jail = (vars: Record<string, unknown>, client?: string) => {
+      const task = expand(fail2ban, vars).find((t) => t.module === 'fail2ban_jail')!;
+      const plan = planFor('fail2ban_jail', task.args, { file: { exists: false } }, {}, false, { port: 22, user: 'deploy', ...(client ? { client } : {}) });
+      const write = plan.steps.find((s) => s.kind === 'write') as { content: string };
+      return write.content;
+    };
+    const text = jail({ ssh_port: 2222, fail2ban_ignoreip: ['203.0.113.0/24'] }, '198.51.100.7');
     expect(text).toMatch(/\[sshd\]\nenabled = true\nbackend = systemd\nport = 2222\n/);
-    expect(text).toContain('ignoreip = 127.0.0.1/8 ::1 203.0.113.0/24');
+    // the address the host sees this run come from (its $SSH_CONNECTION)
+    expect(text).toContain('ignoreip = 127.0.0.1/8 ::1 203.0.113.0/24 198.51.100.7\n');
+    expect(jail({}, undefined)).toContain('ignoreip = 127.0.0.1/8 ::1\n');
+    expect(jail({ fail2ban_ignore_controller: false }, '198.51.100.7')).toContain('ignoreip = 127.0.0.1/8 ::1\n');
     expect(expand(fail2ban)[0].args.name).toContain('python3-systemd');
   });
 

@@ -1,0 +1,100 @@
+/**
+ * Issue 13 (modules and filters) and issue 9 items 5-6, end to end on a fresh lab host of each Debian
+ * release: an Ansible-style playbook using the new modules and filters converges, a second apply
+ * changes nothing, check after it exits 0; a variable holding `; touch ...` never runs as a command;
+ * check runs no command; reboot waits for the host to come back.
+ * Hosts: h21 (Debian 12), h121 (Debian 13).
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { changedTasks, DISTS, FIXTURES, freshHosts, hostExec, shipshapeJson, stopwatch, writeInventory, type Dist, type Lab } from './support.js';
+
+const DIR = join(FIXTURES, 'ansible-modules');
+const SITE = join(DIR, 'site.yml');
+const REBOOT = join(DIR, 'reboot.yml');
+const HOST: Record<Dist, string> = { bookworm: 'h21', trixie: 'h121' } as Record<Dist, string>;
+
+async function onHost(name: string, cmd: string): Promise<string> {
+  const r = await hostExec(name, cmd);
+  if (r.code !== 0) throw new Error(`${name}: \`${cmd}\` exited ${r.code}: ${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
+describe.each(DISTS)('Ansible modules and filters on Debian %s', (dist) => {
+  const h = HOST[dist];
+  const { timed, timings } = stopwatch();
+  let lab: Lab;
+  let inv: string;
+
+  beforeAll(async () => {
+    lab = await freshHosts([h], { dist });
+    // root logs in directly, as on a cloud image: this file is about modules, not the deploy user
+    inv = writeInventory(lab, lab.hosts, { vars: { user: 'root' } });
+  }, 600_000);
+  afterAll(() => console.log(`${dist}: ${timings.join('; ')}`));
+
+  it('check on the fresh host runs no command: nothing is created, commands are reported skipped', async () => {
+    const r = await timed('check (fresh)', () => shipshapeJson('check', SITE, inv));
+    expect(r.report.hosts[h].failed, r.stdout).toBe(0);
+    const tasks = r.report.hosts[h].tasks;
+    // creates decides: the command would run (changed), but did not
+    expect(tasks.find((t) => t.name.startsWith('the injection string'))!.status).toBe('changed');
+    expect((await hostExec(h, 'test -e /root/echo-ran || test -e /root/quoted.txt')).code).not.toBe(0);
+    expect((await hostExec(h, 'test -e /root/pwned-by-command')).code).not.toBe(0);
+  });
+
+  it('the playbook converges; the injection string stays an argument', async () => {
+    const r = await timed('first apply', () => shipshapeJson('apply', SITE, inv));
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    // issue 9 item 5: no file from the injected command, by the free form nor by argv
+    expect((await hostExec(h, 'test -e /root/pwned-by-command')).code).not.toBe(0);
+    expect(await onHost(h, 'cat /root/echo-ran')).toBe(';\ntouch\n/root/pwned-by-command\n');
+    expect(await onHost(h, "ls /root | grep -c 'argv ; touch _root_pwned'")).toBe('1\n');
+    // shell with the quote filter: the value arrived as one word
+    expect(await onHost(h, 'cat /root/quoted.txt')).toBe('; touch /root/pwned-by-command\n');
+    // timezone, systemd, package
+    expect(await onHost(h, 'readlink /etc/localtime; cat /etc/timezone')).toBe('/usr/share/zoneinfo/Europe/Berlin\nEurope/Berlin\n');
+    expect(await onHost(h, 'date +%Z')).toMatch(/^CE(S)?T\n$/);
+    expect(await onHost(h, 'systemctl is-active cron; systemctl is-enabled cron')).toBe('active\nenabled\n');
+    // replace (backreference) and blockinfile
+    expect(await onHost(h, 'cat /etc/demo.conf')).toBe(
+      '# demo\nlisten = 0.0.0.0 # was 127.0.0.1\nworkers = 2\n# BEGIN ANSIBLE MANAGED BLOCK\nextra = yes\nports = 80,443\n# END ANSIBLE MANAGED BLOCK\n',
+    );
+    // to_nice_yaml as PyYAML writes it, lookup('file')
+    expect(await onHost(h, 'cat /etc/demo-app.yml')).toBe('# managed by shipshape\ndebug: false\nname: demo\nports:\n- 80\n- 443\n\n');
+    // lookup('file') strips the trailing newline, as Ansible's does
+    expect(await onHost(h, 'cat /etc/motd.d-demo')).toBe('motd line from a file');
+    // password_hash: the shadow entry is the sha512-crypt openssl makes for the same salt
+    const shadow = (await onHost(h, 'getent shadow demo')).split(':')[1];
+    const openssl = (await onHost(h, "openssl passwd -6 -salt fixedsalt 's3cret pass'")).trim();
+    expect(shadow).toBe(openssl);
+    // omit: the directory got the default mode, not an empty one
+    expect(await onHost(h, 'stat -c %a /srv/demo')).toBe('755\n');
+    const tasks = r.report.hosts[h].tasks;
+    expect(tasks.find((t) => t.name === 'stat of the config')!.reason).toMatch(/^\/etc\/demo\.conf: file, mode 0644, root:root/);
+    expect(tasks.find((t) => t.name === 'say what was done')!.reason).toBe(`settings {'name': 'demo', 'ports': [80, 443], 'debug': False} on ${h}`);
+    expect(tasks.find((t) => t.name === 'facts hold')!.status).toBe('ok');
+  });
+
+  it('a second apply changes nothing, and check then exits 0', async () => {
+    const again = await timed('second apply', () => shipshapeJson('apply', SITE, inv));
+    expect(again.code).toBe(0);
+    expect(changedTasks(again.report, h)).toEqual([]);
+    const check = await timed('check after apply', () => shipshapeJson('check', SITE, inv));
+    expect(check.code, check.stdout).toBe(0);
+    expect(changedTasks(check.report, h)).toEqual([]);
+  });
+
+  it('reboot: the host reboots, the run waits for it and goes on over a new connection', async () => {
+    const before = (await onHost(h, 'cat /proc/sys/kernel/random/boot_id')).trim();
+    const r = await timed('reboot apply', () => shipshapeJson('apply', REBOOT, inv));
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const [boot, after] = r.report.hosts[h].tasks;
+    expect(boot.status).toBe('changed');
+    expect(boot.reason).toMatch(/back after \d+s/);
+    expect(after.status).toBe('changed');
+    expect((await onHost(h, 'cat /proc/sys/kernel/random/boot_id')).trim()).not.toBe(before);
+    // the task after the reboot ran on the new boot
+    expect((await onHost(h, 'cat /run/after-reboot')).trim()).toBe('yes');
+  });
+});
