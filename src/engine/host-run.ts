@@ -395,10 +395,6 @@ class PlayRunner {
       const undone = await this.revertNow(guard, become, armedAt);
       return fail(`${plan.reason}: exit ${applied.code}; ${undone}`, `"${task.name}" failed; ${undone}`, { output: tail(applied.stdout) });
     }
-    if (process.env.SHIPSHAPE_TEST_FAULT === 'die-before-confirm') {
-      // fault injection for the end-to-end tests: the controller vanishes between apply and confirmation
-      process.kill(process.pid, 'SIGKILL');
-    }
     // leave the disarm a few seconds before the host's timer fires
     const login = await this.link.confirm(plan.guard?.port, become, armedAt + guard.timeoutSec * 1000 - 3_000);
     if (!login.ok) {

@@ -115,7 +115,15 @@ export class YamlFile {
 
   js(node: YNode | null | undefined): unknown {
     if (!node) return null;
-    return node.toJS(this.doc, { maxAliasCount: 100 });
+    try {
+      return node.toJS(this.doc, { maxAliasCount: 100 });
+    } catch (err) {
+      // aliases of aliases (a "billion laughs" document) would expand without end: refuse, positioned
+      if (err instanceof ReferenceError && /alias/i.test(err.message)) {
+        throw this.error(node, 'this value expands too many YAML aliases (*name) of aliases: refused, as it could exhaust memory', 'write the values out, or use fewer nested aliases');
+      }
+      throw err;
+    }
   }
 
   error(node: YNode | null | undefined, message: string, hint?: string): InputError {

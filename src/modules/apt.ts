@@ -65,7 +65,9 @@ interface AptFacts {
   cache?: AptCache;
 }
 
-const ENV = { DEBIAN_FRONTEND: 'noninteractive' };
+// Ubuntu (22.04 on) runs needrestart after every install: with a UI other than debconf's it would ask on
+// stdin which services to restart. NEEDRESTART_MODE=a answers as noninteractive debconf does (restart them).
+const ENV = { DEBIAN_FRONTEND: 'noninteractive', NEEDRESTART_MODE: 'a' };
 // wait for a dpkg lock held by unattended-upgrades or cloud-init on a fresh VPS instead of failing at once
 const LOCK = ['-o', 'DPkg::Lock::Timeout=300'];
 // keep locally edited config files on upgrades without prompting (there is no terminal to prompt on)

@@ -27,3 +27,12 @@ export function normalizeMode(mode: string | undefined): string | undefined {
   const n = mode.replace(/^0+(?=[0-7]{3})/, '');
   return n.length === 4 && n.startsWith('0') ? n.slice(1) : n;
 }
+
+/**
+ * A user or group name (or a numeric id) as chown reads it. A value starting with `-` would be read
+ * as an option (`--reference=/etc/shadow`), and spaces, colons or slashes are never part of a name.
+ */
+export const ownerSchema = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/, 'must be a user or group name (letters, digits, _ . -, not starting with -) or a numeric id');

@@ -2,15 +2,15 @@ import { z } from 'zod';
 import { defineModule } from '../core/module.js';
 import { onPath, type Step } from '../core/step.js';
 import { fileStat } from '../facts/file.js';
-import { modeSchema, normalizeMode } from './common.js';
+import { modeSchema, normalizeMode, ownerSchema } from './common.js';
 
 const schema = z
   .object({
     path: z.string().startsWith('/', 'path must be an absolute path on the host (a relative one would be resolved from /)'),
     state: z.enum(['file', 'directory', 'link', 'absent', 'touch']).default('file'),
     mode: modeSchema.optional(),
-    owner: z.string().optional(),
-    group: z.string().optional(),
+    owner: ownerSchema.optional(),
+    group: ownerSchema.optional(),
     /** link target, for state: link */
     src: z.string().optional(),
   })
