@@ -2,6 +2,7 @@ import { InputError } from '../core/input-error.js';
 import { expandForHost } from '../engine/expand.js';
 import { exitCode, runAll, type HostJob } from '../engine/run.js';
 import { fileLoginMemory } from '../engine/login-memory.js';
+import { interruptReporter, onInterrupt } from './interrupt.js';
 import { loadInventory, looksSecret, secretValues, selectHosts, type Inventory, type Vars } from '../inventory/index.js';
 import { addSecret, addSecrets } from '../core/redact.js';
 import { loadPlaybook } from '../playbook/index.js';
@@ -112,12 +113,16 @@ export async function runCommand(mode: 'apply' | 'check', playbookPath: string, 
   // a host whose sshd moved gets its inventory entry updated before its report is shown
   let queue = Promise.resolve();
   const show = sink;
+  const interrupted = interruptReporter(jobs.map((j) => j.spec.name), check, flags.guardTimeout);
   sink = (e) => {
+    interrupted.track(e);
     queue = queue.then(() => (e.type === 'host-done' ? notePortMove(e.report as HostRunReport, flags) : undefined)).then(() => show(e));
   };
+  const uninstall = onInterrupt(interrupted.report);
   const report = await runAll(jobs, { check, forks: flags.forks, guardTimeoutSec: flags.guardTimeout, loginMemory: fileLoginMemory(), hostLock: { waitSec: flags.lockWait ?? 60, staleSec: 900 } }, (spec) => createTransport(spec, { log: flags.json ? () => undefined : log }), sink);
   await queue;
   await finished;
+  uninstall();
   if (flags.json) {
     process.stdout.write(toJson(report) + '\n');
   } else {

@@ -22,10 +22,12 @@ export const LOCK_DIR = '/run/shipshape/lock';
 /** Exit status of acquireScript when another run holds the lock past the wait. */
 export const LOCK_HELD = 75;
 
-export function acquireScript(l: HostLock): string {
+/** `force`: take over the lock whoever holds it (its run is known to be gone). */
+export function acquireScript(l: HostLock, force = false): string {
   const d = shq(l.dir);
   return [
     `mkdir -p "$(dirname ${d})"`,
+    ...(force ? [`rm -rf ${d}`] : []),
     'i=0',
     `while ! mkdir ${d} 2>/dev/null; do`,
     `  seen=$(stat -c %Y ${d}/holder 2>/dev/null || stat -c %Y ${d} 2>/dev/null || echo 0)`,

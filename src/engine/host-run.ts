@@ -74,7 +74,10 @@ export async function runHost(
   try {
     await link.open();
     if (lock && (lockBecome || link.current.spec.user === 'root')) {
-      const r = await link.current.run(acquireScript(lock), { become: lockBecome });
+      // a lock left by a run of this controller that is gone (Ctrl-C, a crash) is taken over at once
+      let r = await link.current.run(acquireScript({ ...lock, waitSec: 0 }), { become: lockBecome });
+      if (r.code === LOCK_HELD && deadLocalRun(r.stdout)) r = await link.current.run(acquireScript(lock, true), { become: lockBecome });
+      else if (r.code === LOCK_HELD && lock.waitSec > 0) r = await link.current.run(acquireScript(lock), { become: lockBecome });
       if (r.code === LOCK_HELD) {
         const why = `refused: another shipshape run is applying to ${host}: ${r.stdout.trim()}. Nothing was changed. Re-run when it is done (a lock whose run died expires ${lock.staleSec}s after its last activity).`;
         return done(emit, summarize(host, results, false, why), link);
@@ -105,6 +108,18 @@ export async function runHost(
   } finally {
     if (locked && lock) await link.current.run(releaseScript(lock), { become: lockBecome }).catch(() => undefined);
     await link.close();
+  }
+}
+
+/** The holder is a run of this controller whose process no longer exists. */
+function deadLocalRun(holder: string): boolean {
+  const m = /@(\S+) \(pid (\d+)\)/.exec(holder);
+  if (!m || m[1] !== hostname()) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
