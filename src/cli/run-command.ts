@@ -31,6 +31,8 @@ export interface RunFlags extends VaultFlags {
   acceptNewHostKeys?: boolean;
   color: boolean;
   guardTimeout: number;
+  /** seconds a second run waits for another run's host lock (--lock-wait) */
+  lockWait?: number;
   /** false with --no-update-inventory: only tell the operator to edit it */
   updateInventory: boolean;
   /** check only: where a drifted run posts its summary */
@@ -119,7 +121,7 @@ export async function runCommand(mode: 'apply' | 'check', playbookPath: string, 
     queue = queue.then(() => (e.type === 'host-done' ? notePortMove(e.report as HostRunReport, flags) : undefined)).then(() => show(e));
   };
   const uninstall = onInterrupt(interrupted.report);
-  const report = await runAll(jobs, { check, forks: flags.forks, guardTimeoutSec: flags.guardTimeout, loginMemory: fileLoginMemory() }, (spec) => createTransport(spec, { log: flags.json ? () => undefined : log }), sink);
+  const report = await runAll(jobs, { check, forks: flags.forks, guardTimeoutSec: flags.guardTimeout, loginMemory: fileLoginMemory(), hostLock: { waitSec: flags.lockWait ?? 60, staleSec: 900 } }, (spec) => createTransport(spec, { log: flags.json ? () => undefined : log }), sink);
   await queue;
   await finished;
   uninstall();
