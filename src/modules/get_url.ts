@@ -31,7 +31,7 @@ const schema = z
 
 type Args = z.infer<typeof schema>;
 
-interface Present {
+export interface Present {
   /** the file the download goes to: dest, or dest/NAME when dest is a directory */
   path: string;
   exists: boolean;

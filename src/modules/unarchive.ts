@@ -26,7 +26,7 @@ const schema = z
 
 type Args = z.infer<typeof schema>;
 
-interface ArchiveState {
+export interface ArchiveState {
   /** the archive is on the host and tar can list it */
   readable: boolean;
   entries: number;
