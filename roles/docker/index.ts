@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRole, type RoleTask } from '../../src/playbook/role.js';
+import dockerDaemon from './docker_daemon.js';
 import dockerUfw from './docker_ufw.js';
 import { DOCKER_APT_FINGERPRINT, DOCKER_APT_KEY } from './docker-key.js';
 
@@ -51,6 +52,22 @@ const vars = z.object({
 
 type Vars = z.infer<typeof vars>;
 
+/**
+ * Debian 13 moved the client out of docker.io into docker-cli, which docker.io only Recommends: installed without
+ * recommends, the host gets a daemon and no `docker` command. Debian 12 has no docker-cli package (docker.io ships
+ * the client), so the package cannot simply be listed; the role asks for the outcome instead: no `docker` command,
+ * install the client package. Roles are decided before any host is contacted, so this is the one place the
+ * release difference can be settled without a per-release variable.
+ */
+export const DOCKER_CLI_TASK: RoleTask = {
+  name: 'docker command installed (Debian 13: docker-cli)',
+  module: 'command',
+  args: {
+    argv: ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-o', 'DPkg::Lock::Timeout=300', '-y', '-q', '--no-install-recommends', 'install', 'docker-cli'],
+    unless: 'command -v docker',
+  },
+};
+
 /** Deep merge of plain objects; arrays and scalars replace; null deletes the key. */
 export function mergeDaemon(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
@@ -74,6 +91,7 @@ function packageTasks(v: Vars): RoleTask[] {
         module: 'apt',
         args: { name: v.docker_debian_packages, cache_valid_time: 3600, install_recommends: false },
       },
+      DOCKER_CLI_TASK,
     ];
   }
   const fingerprint = v.docker_apt_key_fingerprint ?? (v.docker_apt_key === DOCKER_APT_KEY ? DOCKER_APT_FINGERPRINT : undefined);
@@ -95,7 +113,7 @@ function packageTasks(v: Vars): RoleTask[] {
 }
 
 /** the role's own module: its tasks use it, playbooks cannot */
-const own = { docker_ufw: dockerUfw };
+const own = { docker_ufw: dockerUfw, docker_daemon: dockerDaemon };
 
 export default defineRole<Vars, typeof own>({
   name: 'docker',
@@ -106,6 +124,9 @@ export default defineRole<Vars, typeof own>({
     // first: from the moment Docker exists, what it publishes is behind the firewall
     { name: 'published container ports obey the firewall', module: 'docker_ufw', args: { public_ports: v.docker_public_ports } },
     ...packageTasks(v),
+    // the daemon as it really runs (docker info) against daemon.json: before the file's own task, so a run that
+    // changes daemon.json leaves the restart to that task's handler instead of restarting twice
+    { name: 'docker runs daemon.json', module: 'docker_daemon', args: { config: mergeDaemon(DEFAULT_DAEMON, v.docker_daemon) } },
     { name: '/etc/docker', module: 'file', args: { path: '/etc/docker', state: 'directory', mode: '0755' } },
     {
       name: 'daemon.json',

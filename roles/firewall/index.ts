@@ -33,12 +33,13 @@ type Vars = z.infer<typeof vars>;
 export function firewallRules(v: Vars) {
   const port = String(v.ssh_port);
   const ssh = v.ssh_allow_from.length
-    ? v.ssh_allow_from.map((from) => ({ port, proto: 'tcp', from_ip: from, comment: `${OWNED} ssh` }))
-    : [{ port, proto: 'tcp', comment: `${OWNED} ssh` }];
+    ? v.ssh_allow_from.map((from) => ({ port, proto: 'tcp' as const, from_ip: from, comment: `${OWNED} ssh` }))
+    : [{ port, proto: 'tcp' as const, comment: `${OWNED} ssh` }];
   const open = v.firewall_allow.map((a) => {
     if (typeof a !== 'string') return { port: String(a.port), proto: a.proto, from_ip: a.from_ip, comment: `${OWNED} allow` };
     const [p, proto = 'tcp'] = a.split('/');
-    return { port: p, proto, comment: `${OWNED} allow` };
+    // "443/tpc" is refused with its position when the ufw module checks its arguments
+    return { port: p, proto: proto as 'tcp' | 'udp', comment: `${OWNED} allow` };
   });
   return [...ssh, ...open];
 }

@@ -25,21 +25,35 @@ function openSshPort(port: number, from: string[]): string {
 
 /**
  * Algorithms chosen so ssh-audit reports no failure and no warning on OpenSSH 8.9-10.x
- * (Debian 12, Ubuntu 22.04/24.04, Debian 13; every name below is known to all of them, so one
- * set serves all): no NIST curves, no SHA-1, no 2048-bit groups, no encrypt-and-MAC modes, no
- * 64-bit tags. sntrup761x25519 is post-quantum and kept first on purpose; Debian's ssh-audit 2.5
- * calls it "experimental" and does not know the kex-strict (Terrapin) marker: those two warnings
- * are expected. shipshape's own client (ssh2) needs one of each list: curve25519-sha256,
- * aes*-gcm / chacha20-poly1305, hmac-sha2-*-etm and ssh-ed25519 / rsa-sha2-* are what it uses.
+ * (Debian 12, Ubuntu 22.04/24.04, Debian 13): no NIST curves, no SHA-1, no 2048-bit groups, no
+ * encrypt-and-MAC modes, no 64-bit tags. Ciphers, MACs and host key algorithms are one explicit list
+ * every one of those versions knows. shipshape's own client (ssh2) needs one of each list:
+ * curve25519-sha256, aes*-gcm / chacha20-poly1305, hmac-sha2-*-etm and ssh-ed25519 / rsa-sha2-* are
+ * what it uses.
+ *
+ * Key exchange is the one list that keeps moving: OpenSSH 10 made the post-quantum
+ * mlkem768x25519-sha256 its default, and an explicit list would either drop it there or be refused by
+ * OpenSSH 9.2's `sshd -t` (unknown name). So the role REMOVES the weak ones from sshd's own default
+ * (`KexAlgorithms -...`, OpenSSH 7.5+) and keeps whatever strong exchange this sshd puts first:
+ * mlkem768x25519 on Debian 13, sntrup761x25519 on Debian 12 and Ubuntu 24.04 (see effectiveKex).
  */
-export const KEX = [
-  'sntrup761x25519-sha512@openssh.com',
-  'curve25519-sha256',
-  'curve25519-sha256@libssh.org',
-  'diffie-hellman-group16-sha512',
-  'diffie-hellman-group18-sha512',
-  'diffie-hellman-group-exchange-sha256',
+export const KEX_REMOVED = [
+  'ecdh-sha2-*',
+  'diffie-hellman-group1-sha1',
+  'diffie-hellman-group14-*',
+  'diffie-hellman-group-exchange-sha1',
+  // the IANA name of sntrup761x25519-sha512@openssh.com, which stays: the same exchange, but ssh-audit
+  // 2.5 (Debian 12's) only knows the old name and warns "unknown algorithm" about this one
+  'sntrup761x25519-sha512',
 ];
+
+/** The list sshd uses for `KexAlgorithms -<removed>` given its default list: OpenSSH's own rule, wildcards included. */
+export function effectiveKex(serverDefault: string[], removed: string[] = KEX_REMOVED): string[] {
+  const matches = (alg: string, pattern: string) =>
+    new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$').test(alg);
+  return serverDefault.filter((alg) => !removed.some((p) => matches(alg, p)));
+}
+
 export const CIPHERS = ['chacha20-poly1305@openssh.com', 'aes256-gcm@openssh.com', 'aes128-gcm@openssh.com', 'aes256-ctr', 'aes192-ctr', 'aes128-ctr'];
 export const MACS = ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'umac-128-etm@openssh.com'];
 export const HOST_KEY_ALGORITHMS = [
@@ -103,7 +117,7 @@ export default defineRole({
           Compression: false,
           LogLevel: 'VERBOSE',
           HostKey: ['/etc/ssh/ssh_host_ed25519_key', '/etc/ssh/ssh_host_rsa_key'],
-          KexAlgorithms: KEX,
+          KexAlgorithms: `-${KEX_REMOVED.join(',')}`,
           Ciphers: CIPHERS,
           MACs: MACS,
           HostKeyAlgorithms: HOST_KEY_ALGORITHMS,

@@ -5,7 +5,7 @@
 // dpkg-deb; their Description says what they are. docker-ce ships a docker.service that only sleeps, and creates
 // the docker group as the real package does, so a role can run its whole vendor path against it.
 //
-//   http://10.99.0.1:8098/linux/debian  suite bookworm, component stable (Docker's layout)
+//   http://10.99.0.1:8098/linux/debian  suites bookworm and trixie, component stable (Docker's layout)
 //
 // The key is made once and kept in <lab dir>/apt-repo/gnupg; the repository is rebuilt when REPO_RECIPE changes.
 // The hosts' apt goes through the lab's apt-cacher-ng proxy: hostAptDirectConf() is the apt.conf line that lets
@@ -16,6 +16,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { GATEWAY } from './addressing.js';
+import { DISTS } from './dists.js';
 import { withLabLock } from './lock.js';
 import { labPaths } from './paths.js';
 import { missingPackages } from './prerequisites.js';
@@ -23,7 +24,10 @@ import { livePid, log, retryUntil, sh, shTry, spawnDaemon, tail, terminate, writ
 import { tcpOpen } from './services.js';
 
 export const APT_REPO_PORT = 8098;
+/** Debian 12's suite (what the repository had before it served Debian 13 too) */
 export const APT_REPO_SUITE = 'bookworm';
+/** one suite per lab release, the same packages in each, as Docker's repository has one per Debian release */
+export const APT_REPO_SUITES: readonly string[] = DISTS;
 export const APT_REPO_COMPONENT = 'stable';
 const ARCH = 'amd64';
 const UID = 'shipshape lab apt repository <apt-repo@lab.test>';
@@ -65,12 +69,14 @@ export const LAB_PACKAGES: LabPackage[] = [
 ];
 
 /** Bump (or change the packages) to rebuild the repository; the key stays. */
-const REPO_RECIPE = `lab apt repo v1 ${APT_REPO_SUITE}/${APT_REPO_COMPONENT} ${JSON.stringify(LAB_PACKAGES)}`;
+const REPO_RECIPE = `lab apt repo v2 ${APT_REPO_SUITES.join(',')}/${APT_REPO_COMPONENT} ${JSON.stringify(LAB_PACKAGES)}`;
 
 export interface LabAptRepo {
   /** the URI for a .sources file, as Docker's https://download.docker.com/linux/debian */
   uri: string;
+  /** Debian 12's; every suite of APT_REPO_SUITES is served */
   suite: string;
+  suites: readonly string[];
   component: string;
   /** the repository's public key, ASCII-armored */
   key: string;
@@ -111,6 +117,7 @@ export async function ensureAptRepo(): Promise<LabAptRepo> {
     return {
       uri: `http://${GATEWAY}:${APT_REPO_PORT}/linux/debian`,
       suite: APT_REPO_SUITE,
+      suites: APT_REPO_SUITES,
       component: APT_REPO_COMPONENT,
       key: fs.readFileSync(p.key, 'utf8'),
       fingerprint,
@@ -188,32 +195,7 @@ async function buildRepo(): Promise<void> {
     const root = path.join(www, 'linux', 'debian');
     const entries: string[] = [];
     for (const pkg of LAB_PACKAGES) entries.push(await buildPackage(pkg, root, tmp));
-    const indexDir = path.join(root, 'dists', APT_REPO_SUITE, APT_REPO_COMPONENT, `binary-${ARCH}`);
-    fs.mkdirSync(indexDir, { recursive: true });
-    const packages = entries.join('\n');
-    fs.writeFileSync(path.join(indexDir, 'Packages'), packages);
-    fs.writeFileSync(path.join(indexDir, 'Packages.gz'), gzipSync(packages));
-    const dist = path.join(root, 'dists', APT_REPO_SUITE);
-    const sums = ['Packages', 'Packages.gz'].map((f) => {
-      const data = fs.readFileSync(path.join(indexDir, f));
-      return ` ${sha256(data)} ${data.length} ${APT_REPO_COMPONENT}/binary-${ARCH}/${f}`;
-    });
-    const release = [
-      'Origin: shipshape-lab',
-      "Label: shipshape lab stand-in for Docker's repository",
-      `Suite: ${APT_REPO_SUITE}`,
-      `Codename: ${APT_REPO_SUITE}`,
-      `Date: ${new Date().toUTCString().replace('GMT', 'UTC')}`,
-      `Architectures: ${ARCH}`,
-      `Components: ${APT_REPO_COMPONENT}`,
-      'Description: tiny stand-in packages for testing apt repository handling (no Docker inside)',
-      'SHA256:',
-      ...sums,
-      '',
-    ].join('\n');
-    fs.writeFileSync(path.join(dist, 'Release'), release);
-    await gpg(['--yes', '--local-user', UID, '--clearsign', '--output', path.join(dist, 'InRelease'), path.join(dist, 'Release')]);
-    await gpg(['--yes', '--local-user', UID, '--armor', '--detach-sign', '--output', path.join(dist, 'Release.gpg'), path.join(dist, 'Release')]);
+    for (const suite of APT_REPO_SUITES) await writeSuite(root, suite, entries.join('\n'));
     fs.rmSync(p.www, { recursive: true, force: true });
     fs.mkdirSync(p.dir, { recursive: true });
     fs.renameSync(www, p.www);
@@ -221,6 +203,35 @@ async function buildRepo(): Promise<void> {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** dists/<suite>: the Packages index and a Release file signed inline and detached, as apt verifies them. */
+async function writeSuite(root: string, suite: string, packages: string): Promise<void> {
+  const indexDir = path.join(root, 'dists', suite, APT_REPO_COMPONENT, `binary-${ARCH}`);
+  fs.mkdirSync(indexDir, { recursive: true });
+  fs.writeFileSync(path.join(indexDir, 'Packages'), packages);
+  fs.writeFileSync(path.join(indexDir, 'Packages.gz'), gzipSync(packages));
+  const dist = path.join(root, 'dists', suite);
+  const sums = ['Packages', 'Packages.gz'].map((f) => {
+    const data = fs.readFileSync(path.join(indexDir, f));
+    return ` ${sha256(data)} ${data.length} ${APT_REPO_COMPONENT}/binary-${ARCH}/${f}`;
+  });
+  const release = [
+    'Origin: shipshape-lab',
+    "Label: shipshape lab stand-in for Docker's repository",
+    `Suite: ${suite}`,
+    `Codename: ${suite}`,
+    `Date: ${new Date().toUTCString().replace('GMT', 'UTC')}`,
+    `Architectures: ${ARCH}`,
+    `Components: ${APT_REPO_COMPONENT}`,
+    'Description: tiny stand-in packages for testing apt repository handling (no Docker inside)',
+    'SHA256:',
+    ...sums,
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(dist, 'Release'), release);
+  await gpg(['--yes', '--local-user', UID, '--clearsign', '--output', path.join(dist, 'InRelease'), path.join(dist, 'Release')]);
+  await gpg(['--yes', '--local-user', UID, '--armor', '--detach-sign', '--output', path.join(dist, 'Release.gpg'), path.join(dist, 'Release')]);
 }
 
 /** One stand-in .deb in the pool; returns its Packages stanza. */

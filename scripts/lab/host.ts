@@ -58,7 +58,22 @@ export async function prepareHostRoot(name: string, publicKey: string, dist: Dis
   fs.writeFileSync(at('etc/machine-id'), randomBytes(16).toString('hex') + '\n');
   // the current lab key, even if the base was built with an earlier one
   fs.writeFileSync(at('root/.ssh/authorized_keys'), publicKey + '\n', { mode: 0o600 });
+  if (dist === 'trixie') labDockerQuirk(at);
   await sh`ssh-keygen -A -f ${p.root}`;
+}
+
+/**
+ * nspawn mounts /proc/sys read-only, /proc/sys/net included, which neither a VM nor an LXC VPS does. Docker 26
+ * (Debian 13) disables IPv6 on each container's interface through it and refuses to start containers when it
+ * cannot, unless told to go on: lab plumbing in the image, like the apt proxy line, not what the engine configures
+ * (the docker role's own drop-in sits beside it). Docker 20.10 (Debian 12) does not touch it.
+ */
+function labDockerQuirk(at: (f: string) => string): void {
+  fs.mkdirSync(at('etc/systemd/system/docker.service.d'), { recursive: true });
+  fs.writeFileSync(
+    at('etc/systemd/system/docker.service.d/00-shipshape-lab-readonly-proc-sys.conf'),
+    '# shipshape lab: /proc/sys/net is read-only in a systemd-nspawn host\n[Service]\nEnvironment=DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1\n',
+  );
 }
 
 /** `type base64` of each SSH host key of a prepared host root (comments dropped). */

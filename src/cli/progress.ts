@@ -31,7 +31,8 @@ export function terminalProgress(hosts: string[], check: boolean): { sink: Event
           for (const e of pending.filter((p) => p.host === host)) this_update(e);
         }),
     })),
-    { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: true } as never },
+    // Ctrl-C is the run's to report (cli/interrupt.ts), not listr's (which would exit 127)
+    { concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseErrors: true } as never },
   );
   function this_update(e: EngineEvent) {
     const w = waiters.get(e.host);

@@ -9,6 +9,7 @@ import { nearest } from '../core/suggest.js';
 import { magicVars, mergeVars, type Inventory, type Vars } from '../inventory/index.js';
 import { coerceArgs, parseModuleArgs, validateAgainst } from '../playbook/args.js';
 import type { AnyRoleTask, RoleDef } from '../playbook/role.js';
+import { roleTaskSource } from '../playbook/role-source.js';
 import { taskFromRoleTask } from '../playbook/task.js';
 import { evalWhen, evaluateExpression, hasTemplate, renderString, renderValue, TemplateError } from '../playbook/template.js';
 import type { BlockItem, Play, PlayItem, Playbook, RoleItem, TaskSpec } from '../playbook/types.js';
@@ -171,21 +172,32 @@ class Expander {
       ...(scope.blocks.length ? { blocks: scope.blocks } : {}),
       phase: spec.phase,
     };
+    // decided after the task ran, on the host: only the facts they use must be gathered
+    for (const w of [spec.changedWhen, spec.failedWhen]) if (typeof w === 'string') this.isRuntime(w, vars);
     const whenRuntime = spec.when !== undefined && this.isRuntime(spec.when, vars);
     const runtime = conditions.length > 0 || whenRuntime || this.isRuntime(spec.args, vars) || (spec.loop !== undefined && this.isRuntime(spec.loop.value, vars));
     // changed_when/failed_when are decided after the task ran; their names are checked then
     const remember = () => {
       if (spec.register) this.runtime.add(spec.register);
     };
-    if (runtime) {
+    const defer = () => {
       if (spec.when !== undefined) conditions.push(spec.when);
       const deferred: DeferredTask = { spec, vars, conditions, dir, modules: scope.modules };
       into.push({ ...common, name: spec.name, args: undefined, vars, deferred });
       remember();
       if (spec.module === 'set_fact') for (const k of Object.keys(spec.args)) this.runtime.add(k);
-      return;
+    };
+    if (runtime) return defer();
+    let resolved: TaskInstance[];
+    try {
+      resolved = finishTask(spec, vars, conditions, dir, scope.modules, common, () => ++this.loopSeq);
+    } catch (err) {
+      // a name only the host can give, found while rendering (a template file using facts): decided on the host
+      const name = err instanceof InputError ? /^undefined variable `([A-Za-z_][A-Za-z0-9_]*)`/.exec(err.message)?.[1] : undefined;
+      if (!name || !(isFactName(name) || this.runtime.has(name))) throw err;
+      if (isFactName(name)) this.usesFacts = true;
+      return defer();
     }
-    const resolved = finishTask(spec, vars, conditions, dir, scope.modules, common, () => ++this.loopSeq);
     for (const r of resolved) {
       into.push(r);
       if (r.setFact && !r.skipped) Object.assign(this.facts, r.setFact);
@@ -245,7 +257,8 @@ class Expander {
     const fromRole = (list: AnyRoleTask[], into: Resolved[]) => {
       for (const rt of list) {
         if (!when(rt.when, vars, item.source)) continue;
-        const spec = taskFromRoleTask(rt, role.name, vars, item.source, modules, item.phase);
+        // a mistake in a task's arguments is the role's: say where in the role's file the task is
+        const spec = taskFromRoleTask(rt, role.name, vars, roleTaskSource(role.file, rt.name) ?? item.source, modules, item.phase);
         const tags = [...inner.tags, ...spec.tags];
         into.push(resolveTask(spec, modules[spec.module], vars, tags, this.become(rt.become ?? inner.become), inner.dir, false));
       }

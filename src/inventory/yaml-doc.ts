@@ -4,8 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Tags } from 'yaml';
+import { decrypt, isVaulted } from '../ansible/vault.js';
 import { ansibleTags } from '../ansible/yaml11.js';
 import { InputError, type SourcePos } from '../core/input-error.js';
+import { addSecrets } from '../core/redact.js';
 
 export type YNode = Node;
 
@@ -66,6 +68,17 @@ export class YamlFile {
     } catch (e) {
       throw new InputError(`cannot read file: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file: path });
     }
+    if (isVaulted(text)) {
+      // a whole file encrypted with ansible-vault (group_vars, vars_files, role vars): every value in it is a secret
+      try {
+        text = decrypt(text);
+      } catch (e) {
+        throw new InputError(`encrypted with Ansible Vault: ${(e as Error).message}`, { file: path });
+      }
+      const f = YamlFile.parse(path, text, opts);
+      addSecrets(f.js(f.root));
+      return f;
+    }
     return YamlFile.parse(path, text, opts);
   }
 
@@ -102,7 +115,15 @@ export class YamlFile {
 
   js(node: YNode | null | undefined): unknown {
     if (!node) return null;
-    return node.toJS(this.doc, { maxAliasCount: 100 });
+    try {
+      return node.toJS(this.doc, { maxAliasCount: 100 });
+    } catch (err) {
+      // aliases of aliases (a "billion laughs" document) would expand without end: refuse, positioned
+      if (err instanceof ReferenceError && /alias/i.test(err.message)) {
+        throw this.error(node, 'this value expands too many YAML aliases (*name) of aliases: refused, as it could exhaust memory', 'write the values out, or use fewer nested aliases');
+      }
+      throw err;
+    }
   }
 
   error(node: YNode | null | undefined, message: string, hint?: string): InputError {

@@ -19,6 +19,9 @@ import { aptUpgradable, type Upgradable } from '../facts/apt-upgrade.js';
 // so that dpkg-query answers exactly the question asked
 const PACKAGE = /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$/;
 
+// unattended-upgrades on a freshly booted VPS holds the lock for minutes
+const DEFAULT_LOCK_TIMEOUT = 300;
+
 const names = z
   .union([z.string(), z.array(z.string())])
   // Ansible accepts "a,b" as a list too
@@ -40,6 +43,11 @@ const schema = z
     purge: z.boolean().default(false),
     /** unset = whatever apt is configured to do (Debian's default installs recommends), as in Ansible */
     install_recommends: z.boolean().optional(),
+    /**
+     * seconds to wait for another apt or dpkg (unattended-upgrades at boot, cloud-init) to release
+     * the dpkg lock before failing, as Ansible's lock_timeout (whose default is 60 s)
+     */
+    lock_timeout: z.number().int().nonnegative().default(DEFAULT_LOCK_TIMEOUT),
     /** Ansible's upgrade: yes/safe = `apt-get upgrade --with-new-pkgs`, full/dist = `apt-get dist-upgrade`, no = none */
     upgrade: z
       .union([z.boolean(), z.enum(['no', 'yes', 'safe', 'full', 'dist'])])
@@ -65,9 +73,13 @@ interface AptFacts {
   cache?: AptCache;
 }
 
-const ENV = { DEBIAN_FRONTEND: 'noninteractive' };
+// Ubuntu (22.04 on) runs needrestart after every install: with a UI other than debconf's it would ask on
+// stdin which services to restart. NEEDRESTART_MODE=a answers as noninteractive debconf does (restart them).
+const ENV = { DEBIAN_FRONTEND: 'noninteractive', NEEDRESTART_MODE: 'a' };
 // wait for a dpkg lock held by unattended-upgrades or cloud-init on a fresh VPS instead of failing at once
 const LOCK = ['-o', 'DPkg::Lock::Timeout=300'];
+const CONFIGURE = 'finish a dpkg run interrupted earlier (dpkg --configure -a), if any';
+const lockOpts = (a: Args) => ['-o', `DPkg::Lock::Timeout=${a.lock_timeout}`];
 // keep locally edited config files on upgrades without prompting (there is no terminal to prompt on)
 const CONF = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
 
@@ -109,12 +121,21 @@ export default defineModule({
     ...(wantsUpdate(a) ? { cache: aptCache() } : {}),
     ...(a.upgrade !== 'no' ? { upgradable: aptUpgradable(upgradeCommand(a)) } : {}),
   }),
+  // removing the SSH server cuts every later login: refused before the play changes anything
+  preflight: (a: Args) =>
+    a.state === 'absent' && (a.name ?? []).some((n) => /^openssh-server([:=]|$)/.test(n))
+      ? 'this would remove openssh-server, the SSH server this run and every later login come through: refused. Remove it from the list.'
+      : undefined,
   plan(a: Args, f: AptFacts): Plan {
     if (f.packages && !f.packages.available) {
       return { steps: [], reason: 'dpkg-query not found', fail: 'apt: this host has no dpkg-query; apt only manages Debian and Ubuntu hosts' };
     }
-    const stale = cacheAge(a, f.cache);
+    let stale = cacheAge(a, f.cache);
     const pkgs = a.name ? packageChanges(a, f, stale !== undefined) : { words: [], changes: [], ok: [] };
+    // named packages already as declared (not `latest`): an old index is of no use, and refreshing it would be
+    // a "change" every hour, so a daily `check` would never come back clean (Ansible reports no change there)
+    const idle = stale !== undefined && a.name !== undefined && a.state !== 'latest' && pkgs.words.length === 0 && f.cache?.updated !== undefined;
+    if (idle) stale = undefined;
     // update_cache without cache_valid_time: refresh only right before installing something. Updating on
     // every run would report a change every run; with nothing to install, a fresh index is of no use.
     const update = stale ?? (wantsUpdate(a) && a.cache_valid_time === undefined && a.state !== 'absent' && pkgs.words.length > 0 ? 'before installing' : undefined);
@@ -129,13 +150,15 @@ export default defineModule({
       what.push(`update apt cache (${update})`);
     }
     if (pkgs.words.length) {
+      steps.push(sh(configureInterrupted(a.lock_timeout), CONFIGURE));
       steps.push(pkgs.remove ? removeStep(a, pkgs.words) : installStep(a, pkgs.words));
       what.push(...pkgs.changes);
     }
     const upgrades = f.upgradable?.packages ?? [];
     // after a cache update the simulation read the old index: upgrade, and let apt say whether it did anything
     if (a.upgrade !== 'no' && (upgrades.length || update)) {
-      steps.push(run(['apt-get', ...LOCK, ...CONF, '-y', '-q', ...(upgradeCommand(a) === 'upgrade' ? ['--with-new-pkgs'] : []), upgradeCommand(a)], { env: ENV }));
+      if (!pkgs.words.length) steps.push(sh(configureInterrupted(a.lock_timeout), CONFIGURE));
+      steps.push(run(['apt-get', ...lockOpts(a), ...CONF, '-y', '-q', ...(upgradeCommand(a) === 'upgrade' ? ['--with-new-pkgs'] : []), upgradeCommand(a)], { env: ENV }));
       what.push(upgrades.length ? `${upgradeCommand(a)}: ${upgrades.join(', ')}` : `${upgradeCommand(a)} with the updated cache`);
     }
     if (steps.length) return { steps, reason: what.join('; ') };
@@ -146,11 +169,29 @@ export default defineModule({
 
 function installStep(a: Args, words: string[]): Step {
   const rec = a.install_recommends === undefined ? [] : a.install_recommends ? ['--install-recommends'] : ['--no-install-recommends'];
-  return run(['apt-get', ...LOCK, ...CONF, '-y', '-q', ...rec, 'install', '--', ...words], { env: ENV });
+  return run(['apt-get', ...lockOpts(a), ...CONF, '-y', '-q', ...rec, 'install', '--', ...words], { env: ENV });
 }
 
 function removeStep(a: Args, words: string[]): Step {
-  return run(['apt-get', ...LOCK, '-y', '-q', a.purge ? 'purge' : 'remove', '--', ...words], { env: ENV });
+  return run(['apt-get', ...lockOpts(a), '-y', '-q', a.purge ? 'purge' : 'remove', '--', ...words], { env: ENV });
+}
+
+/**
+ * A dpkg run cut short earlier (a lost connection, a reboot, Ctrl-C) makes every apt-get refuse with
+ * "dpkg was interrupted": finish it first, as apt tells you to. dpkg itself does not wait for its
+ * lock, so a lock held by another apt is waited for here, as long as apt-get would wait.
+ */
+export function configureInterrupted(lockTimeout: number): string {
+  return [
+    '[ -z "$(dpkg --audit 2>/dev/null)" ] && exit 0',
+    "echo 'dpkg was interrupted earlier: running dpkg --configure -a first'",
+    `n=0; until out=$(DEBIAN_FRONTEND=noninteractive dpkg --force-confdef --force-confold --configure -a 2>&1); do`,
+    `  case $out in *lock*) ;; *) printf '%s\n' "$out"; exit 1 ;; esac`,
+    `  n=$((n + 5)); if [ "$n" -gt ${lockTimeout} ]; then printf '%s\n' "$out" "the dpkg lock was held for more than ${lockTimeout}s (lock_timeout)"; exit 1; fi`,
+    '  sleep 5',
+    'done',
+    `printf '%s\n' "$out"`,
+  ].join('\n');
 }
 
 interface PackageChanges {
@@ -226,7 +267,10 @@ function cacheAge(a: Args, cache: AptCache | undefined): string | undefined {
 function cacheNote(a: Args, cache: AptCache | undefined): string {
   if (!wantsUpdate(a) || !cache || cache.updated === undefined) return '';
   const age = `apt cache updated ${duration(Math.max(0, cache.now - cache.updated))} ago`;
-  if (a.cache_valid_time !== undefined) return `${age} (valid for ${duration(a.cache_valid_time)})`;
+  if (a.cache_valid_time !== undefined) {
+    const old = cache.now - cache.updated > a.cache_valid_time;
+    return `${age} (valid for ${duration(a.cache_valid_time)}${old && a.name ? '; refreshed when something is to be installed' : ''})`;
+  }
   return `${age}; not refreshed as nothing is to be installed (set cache_valid_time to refresh it periodically)`;
 }
 

@@ -4,13 +4,17 @@ import { shq } from '../core/quote.js';
 import { run, sh, type Step } from '../core/step.js';
 import { effectiveSettings, matchSettings, sshdFiles, type SettingSource, type SshdFiles } from '../facts/sshd.js';
 
-const value = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
+// one line each: a newline in a value would inject directives of its own into sshd's configuration
+const oneLine = z.string().regex(/^[^\n\r\0]*$/, 'an sshd setting must be one line (a newline would add a directive of its own)');
+const value = z.union([oneLine, z.number(), z.boolean(), z.array(oneLine)]);
 
 const schema = z
   .object({
     /** a drop-in that sorts early: OpenSSH keeps the first value it reads */
     path: z.string().default('/etc/ssh/sshd_config.d/00-shipshape.conf'),
-    settings: z.record(z.string(), value),
+    settings: z
+      .record(z.string(), value)
+      .refine((o) => Object.keys(o).every((k) => /^[A-Za-z][A-Za-z0-9]*$/.test(k)), { message: 'an sshd keyword is one word of letters and digits, like PermitRootLogin' }),
     header: z.string().default('# managed by shipshape: edits here are reported as drift and replaced'),
     /** the sshd unit reloaded right after the write, so the engine's guard can test a new login */
     service: z.string().default('ssh'),

@@ -10,10 +10,16 @@ import { PER_RULE_ALIASES, PER_RULE_KEYS, perRuleObject, planPerRule, ufwLogLeve
 const ruleObject = z
   .object({
     rule: z.enum(['allow', 'deny', 'reject', 'limit']).default('allow'),
-    port: z.union([z.string(), z.number().int()]).transform(String),
+    // a port or a range lo:hi, 1..65535: free text would reach ufw's argv as extra words
+    port: z
+      .union([z.string(), z.number().int()])
+      .transform(String)
+      .refine((p) => /^\d{1,5}(:\d{1,5})?$/.test(p) && p.split(':').every((n) => Number(n) >= 1 && Number(n) <= 65535) && Number(p.split(':')[0]) <= Number(p.split(':')[1] ?? p), {
+        message: 'port must be a number from 1 to 65535 or a range like "6000:6010"',
+      }),
     proto: z.enum(['tcp', 'udp', 'any']).default('tcp'),
-    from_ip: z.string().default('any'),
-    comment: z.string().optional(),
+    from_ip: z.string().refine((v) => v === 'any' || isIP(v) !== 0 || isCidr(v), { message: 'from_ip must be `any`, an address or a network like "192.0.2.0/24"' }).default('any'),
+    comment: z.string().regex(/^[^\n\r'"]*$/, 'comment must be one line without quotes').optional(),
   })
   .strict();
 

@@ -69,6 +69,13 @@ export interface AnsibleRoleParts {
   handlers?: TaskSpec[];
 }
 
-export function defineRole<V, M extends Record<string, ModuleDef> = {}>(def: RoleDef<V, M>): RoleDef<V, M> {
+/**
+ * Without `modules`, a role's tasks are checked against the built-in modules; with them, against
+ * those too. Two signatures so that a role's tasks never widen the modules they are checked against.
+ */
+export function defineRole<V>(def: RoleDef<V, {}>): RoleDef<V, {}>;
+/** a role with its own modules names its types: `defineRole<Vars, typeof own>({ modules: own, ... })` */
+export function defineRole<V, M extends Record<string, ModuleDef>>(def: RoleDef<V, M> & { modules: M }): RoleDef<V, M>;
+export function defineRole(def: RoleDef): RoleDef {
   return def;
 }

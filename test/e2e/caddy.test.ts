@@ -12,23 +12,34 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addDnsName } from '../../scripts/lab/index.js';
-import { FIXTURES, changedTasks, freshHosts, hostExec, shipshape, shipshapeJson, writeInventory, type JsonReport, type Lab } from './support.js';
+import { addDnsName, labHost } from '../../scripts/lab/index.js';
+import { DISTS, FIXTURES, changedTasks, freshHosts, hostFor, hostExec, shipshape, shipshapeJson, writeInventory, type JsonReport, type Lab } from './support.js';
 import { stopwatch } from './support.js';
 
 const run = promisify(execFile);
 const PLAYBOOK = join(FIXTURES, 'caddy', 'site.yml');
-const HOST = 'h11';
-const ADDR = '10.99.0.21';
-const NAME = 'h11.lab.test';
+/** this file's host and names on the release being tested (h11 on Debian 12, h111 on Debian 13): see useHost */
+let HOST = 'h11';
+let ADDR = '10.99.0.21';
+let NAME = 'h11.lab.test';
 /** a second site, added to the lab DNS for this host */
-const APP = 'app.h11.lab.test';
+let APP = 'app.h11.lab.test';
 /** in the lab DNS, pointing at an address no lab host has */
-const ELSEWHERE = 'nothere.h11.lab.test';
+let ELSEWHERE = 'nothere.h11.lab.test';
 const ELSEWHERE_ADDR = '10.99.0.250';
 /** in no DNS at all */
-const GHOST = 'ghost.h11.lab.test';
-const UPSTREAM_BODY = 'hello from the upstream on h11\n';
+let GHOST = 'ghost.h11.lab.test';
+let UPSTREAM_BODY = 'hello from the upstream on h11\n';
+
+function useHost(name: string): void {
+  HOST = name;
+  ADDR = labHost(name).addr;
+  NAME = `${name}.lab.test`;
+  APP = `app.${name}.lab.test`;
+  ELSEWHERE = `nothere.${name}.lab.test`;
+  GHOST = `ghost.${name}.lab.test`;
+  UPSTREAM_BODY = `hello from the upstream on ${name}\n`;
+}
 
 let lab: Lab;
 let inventory: string;
@@ -51,7 +62,8 @@ function setHostVars(vars: Record<string, unknown>): void {
 }
 
 const site = (domain: string, extra: Record<string, unknown>) => ({ domain, ...extra });
-const baseSites = [site(NAME, { upstream: 'localhost:8000' })];
+/** what the host serves before a test adds sites (a function: NAME is the current release's) */
+const baseSites = () => [site(NAME, { upstream: 'localhost:8000' })];
 
 async function onHost(cmd: string): Promise<string> {
   const r = await hostExec(HOST, cmd);
@@ -76,9 +88,10 @@ const caddyPid = async () => (await onHost('systemctl show -p MainPID --value ca
 const pebbleMentions = (name: string) => readFileSync(join(lab.dir, 'log', 'pebble.log'), 'utf8').split('\n').filter((l) => l.includes(`"${name}"`)).length;
 const caddyObtains = async (name: string) => Number((await onHost(`journalctl -u caddy -o cat --no-pager | grep -F '"identifier":"${name}"' | grep -c 'obtaining certificate' || true`)).trim());
 
-describe('caddy: TLS over real ACME on a fresh lab host', () => {
+describe.each(DISTS)('caddy: TLS over real ACME on a fresh lab host (%s)', (dist) => {
   beforeAll(async () => {
-    lab = await timed(`fresh ${HOST}`, () => freshHosts([HOST]));
+    useHost(hostFor('h11', dist));
+    lab = await timed(`fresh ${HOST} (${dist})`, () => freshHosts([HOST], { dist }));
     await addDnsName(APP, ADDR);
     await addDnsName(ELSEWHERE, ELSEWHERE_ADDR);
     rootPem = join(mkdtempSync(join(tmpdir(), 'ss-e2e-caddy-')), 'pebble-root.pem');
@@ -96,7 +109,7 @@ describe('caddy: TLS over real ACME on a fresh lab host', () => {
         caddy_acme_ca_root: lab.pebble.listenerCaPath,
       },
     });
-    setHostVars({ caddy_sites: baseSites });
+    setHostVars({ caddy_sites: baseSites() });
   });
 
   afterAll(() => {
@@ -151,7 +164,7 @@ describe('caddy: TLS over real ACME on a fresh lab host', () => {
 
   it('adding a site reloads Caddy (same process) and the new site gets its certificate', async () => {
     const before = { cert: await servedCert(NAME), pid: await caddyPid() };
-    setHostVars({ caddy_sites: [...baseSites, site(APP, { respond: 'app on h11', headers: { 'X-Served-By': 'shipshape "caddy" role' } })] });
+    setHostVars({ caddy_sites: [...baseSites(), site(APP, { respond: `app on ${HOST}`, headers: { 'X-Served-By': 'shipshape "caddy" role' } })] });
     const expected = ['caddy|Caddyfile', 'caddy|caddy runs the current config', 'caddy|certificates'];
     // check predicts the reload too, though nothing was written for it to see
     const predicted = await timed('check with a site added', () => shipshapeJson('check', PLAYBOOK, inventory));
@@ -165,13 +178,13 @@ describe('caddy: TLS over real ACME on a fresh lab host', () => {
     expect(task(r.report, 'certificates').output).toMatch(new RegExp(`^${APP.replace(/\./g, '\\.')}: issued after \\d+ s`, 'm'));
     expect(await caddyPid()).toBe(before.pid);
     expect(await servedCert(NAME)).toBe(before.cert);
-    expect(await curlHttps(APP)).toBe('app on h11');
+    expect(await curlHttps(APP)).toBe(`app on ${HOST}`);
     const head = await run('curl', ['-sS', '-I', '--max-time', '10', '--cacert', rootPem, '--resolve', `${APP}:443:${ADDR}`, `https://${APP}/`]);
     expect(head.stdout).toMatch(/^x-served-by: shipshape "caddy" role\r?$/im);
   });
 
   it('a domain that does not point at the host is named as such in the output, at once; the others keep working', async () => {
-    const sites = [...baseSites, site(APP, { respond: 'app on h11' }), site(ELSEWHERE, { upstream: 'localhost:8000' }), site(GHOST, { respond: 'ghost' })];
+    const sites = [...baseSites(), site(APP, { respond: `app on ${HOST}` }), site(ELSEWHERE, { upstream: 'localhost:8000' }), site(GHOST, { respond: 'ghost' })];
     setHostVars({ caddy_sites: sites });
     const r = await timed('apply with two domains that do not point here', () => shipshapeJson('apply', PLAYBOOK, inventory));
     expect(r.code, explain(r)).toBe(1);
@@ -192,7 +205,7 @@ describe('caddy: TLS over real ACME on a fresh lab host', () => {
     // the config went live all the same: the other sites are served
     expect(task(r.report, 'caddy runs the current config').status).toBe('changed');
     expect(await curlHttps(NAME)).toBe(UPSTREAM_BODY);
-    expect(await curlHttps(APP)).toBe('app on h11');
+    expect(await curlHttps(APP)).toBe(`app on ${HOST}`);
 
     // the text an operator reads without --json or -v
     const text = await timed('the same apply, text output', () => shipshape(['apply', PLAYBOOK, '-i', inventory]));
@@ -206,7 +219,7 @@ describe('caddy: TLS over real ACME on a fresh lab host', () => {
   it('a domain the DNS check is told to accept but the CA cannot validate: failed (or pending) with Caddy\'s reason after the bounded wait', async () => {
     // as if 10.99.0.250 were this host's public NAT address: the DNS check passes, ACME cannot
     setHostVars({
-      caddy_sites: [...baseSites, site(ELSEWHERE, { upstream: 'localhost:8000' })],
+      caddy_sites: [...baseSites(), site(ELSEWHERE, { upstream: 'localhost:8000' })],
       caddy_public_addresses: [ELSEWHERE_ADDR],
       caddy_cert_wait: 8,
     });
@@ -219,7 +232,7 @@ describe('caddy: TLS over real ACME on a fresh lab host', () => {
     console.log(`caddy e2e: what the run said about ${ELSEWHERE}:\n  ${certs.output}`);
 
     // and back to the good sites: the run is clean again
-    setHostVars({ caddy_sites: baseSites });
+    setHostVars({ caddy_sites: baseSites() });
     const clean = await timed('apply back to the good site', () => shipshapeJson('apply', PLAYBOOK, inventory));
     expect(clean.code, explain(clean)).toBe(0);
   });

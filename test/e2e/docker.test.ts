@@ -3,14 +3,16 @@
  * user runs containers without sudo, a published port is closed to the outside while open on the host itself,
  * a port in docker_public_ports is open, and all of that holds after a docker restart, a ufw reload and a reboot.
  * Then: a second apply changes nothing; a daemon.json change restarts docker once; a third apply changes nothing.
+ * On Debian 12 (h9) and Debian 13 (h109), where the `docker` command is a package of its own (docker-cli).
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { changedTasks, freshHosts, hostExec, PLAYBOOKS, shipshapeJson, sshLogin, tcpOpen, writeInventory, type JsonReport, type Lab, type LabHost } from './support.js';
+import { changedTasks, DISTS, freshHosts, hostExec, hostFor, PLAYBOOKS, shipshapeJson, sshLogin, tcpOpen, writeInventory, type JsonReport, type Lab, type LabHost } from './support.js';
 import { stopwatch } from './support.js';
 import { busyboxRootfs, PAGE, sshWithInput, waitFor } from './fixtures/docker/busybox.js';
 
-const H = 'h9';
+/** this file's host on the release being tested (set by each release's beforeAll) */
+let H = 'h9';
 const SITE = join(PLAYBOOKS, 'site.yml');
 const PRIVATE = 8081;
 const PUBLIC = 8082;
@@ -71,17 +73,18 @@ async function dockerUserRules(): Promise<string[]> {
 const handlerRuns = (report: JsonReport) => report.hosts[H].tasks.filter((t) => t.name === 'restart docker');
 const dockerdStart = () => root('systemctl show -p MainPID -p ExecMainStartTimestampMonotonic docker');
 
-beforeAll(async () => {
-  lab = await timed('fresh host', () => freshHosts([H]));
-  host = lab.hosts[0];
-  inv = writeInventory(lab, [host], { vars: { docker_source: 'debian', docker_public_ports: [PUBLIC] } });
-});
-
 afterAll(() => {
   console.log(`docker e2e timings:\n  ${timings.join('\n  ')}`);
 });
 
-describe('docker role on a fresh host (Debian docker.io), with the hardening roles', () => {
+describe.each(DISTS)('docker role on a fresh host (Debian docker.io), with the hardening roles (%s)', (dist) => {
+  beforeAll(async () => {
+    H = hostFor('h9', dist);
+    lab = await timed(`fresh ${H} (${dist})`, () => freshHosts([H], { dist }));
+    host = lab.hosts[0];
+    inv = writeInventory(lab, [host], { vars: { docker_source: 'debian', docker_public_ports: [PUBLIC] } });
+  });
+
   it('check on the fresh host predicts the changes without failing (nothing the docker role needs exists yet)', async () => {
     const r = await timed('check on the fresh host', () => shipshapeJson('check', SITE, inv));
     const docker = r.report.hosts[H].tasks.filter((t) => t.role === 'docker');
@@ -114,6 +117,10 @@ describe('docker role on a fresh host (Debian docker.io), with the hardening rol
 
   it('the deploy user runs containers without sudo, from an image imported offline', async () => {
     expect(await asDeploy('id -nG')).toMatchObject({ code: 0, stdout: expect.stringMatching(/\bdocker\b/) });
+    // the client is there and talks to this daemon (Debian 13 ships it as docker-cli, only Recommended by docker.io)
+    const version = await asDeploy("command -v docker && docker version --format '{{.Client.Version}} {{.Server.Version}}'");
+    expect(version.code, version.stderr).toBe(0);
+    expect(version.stdout).toMatch(dist === 'trixie' ? /^\/usr\/bin\/docker\n26\.\d+\.\d+\S* 26\./ : /^\/usr\/bin\/docker\n20\.10\.\d+\S* 20\.10\./);
     const tar = await busyboxRootfs();
     const imported = await timed('docker import', () => sshWithInput(lab, 'deploy', host.addr, `docker import - ${IMAGE}`, tar));
     expect(imported.code, imported.stderr).toBe(0);

@@ -1,5 +1,6 @@
 /**
- * Foundation, end to end: one playbook using every first module, against two fresh lab hosts.
+ * Foundation, end to end: one playbook using every first module, against two fresh lab hosts of different
+ * releases in one inventory: h1 runs Debian 12, h102 Debian 13 (a mixed fleet, as one gets ordering VPS today).
  * What an operator relies on: `check` predicts exactly what `apply` changes; a second apply changes
  * nothing; a hand edit on one host is found by `check` (exit 2, with a diff naming the file, on that
  * host only) and undone by `apply`; `validate` keeps a broken file off the host; an unreachable host
@@ -42,7 +43,7 @@ const CRON_LINE = '17 3 * * * root find /srv/app/releases -mindepth 1 -maxdepth 
  */
 const EXPECTED_CONF: Record<string, string> = {
   h1: appConf('h1', '10.99.0.11', 'primary-web', 'ops@example.test'),
-  h2: appConf('h2', '10.99.0.12', 'web', 'h2-oncall@example.test'),
+  h102: appConf('h102', '10.99.0.112', 'web', 'h2-oncall@example.test'),
 };
 
 function appConf(host: string, addr: string, tier: string, contact: string): string {
@@ -58,7 +59,7 @@ const { timings, timed } = stopwatch();
 function foundationInventory(hosts: LabHost[]): string {
   const dir = writeInventory(lab, hosts, {
     vars: { user: 'root', lab_public_key: labPublicKey(lab), app_tier: 'from-all-vars', contact: 'from-all-vars' },
-    hostVars: { h2: { contact: 'h2-oncall@example.test' } },
+    hostVars: { h102: { contact: 'h2-oncall@example.test' } },
   });
   mkdirSync(join(dir, 'group_vars'), { recursive: true });
   writeFileSync(join(dir, 'group_vars', 'all.yml'), 'app_tier: web\ncontact: ops@example.test\n');
@@ -79,9 +80,12 @@ const sorted = (xs: string[]) => [...xs].sort();
 /** Enough of a failed run to see why, in the assertion message. */
 const explain = (r: { code: number; stdout: string; stderr: string }) => `exit ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`;
 
-describe('foundation: every module on two fresh hosts', () => {
+describe('foundation: every module on two fresh hosts, Debian 12 and Debian 13 in one run', () => {
   beforeAll(async () => {
-    lab = await timed('fresh h1 h2', () => freshHosts(['h1', 'h2']));
+    const [old, current] = await timed('fresh h1 (Debian 12) and h102 (Debian 13)', () =>
+      Promise.all([freshHosts(['h1']), freshHosts(['h102'], { dist: 'trixie' })]),
+    );
+    lab = { ...old, hosts: [...old.hosts, ...current.hosts] };
     inventory = foundationInventory(lab.hosts);
   });
 
@@ -96,7 +100,7 @@ describe('foundation: every module on two fresh hosts', () => {
     const r = await timed('check before the first apply', () => shipshapeJson('check', PLAYBOOK, inventory));
     expect(r.code, explain(r)).toBe(2);
     predicted = r.report;
-    for (const h of ['h1', 'h2']) {
+    for (const h of ['h1', 'h102']) {
       const host = r.report.hosts[h];
       expect(host.unreachable).toBe(false);
       expect(host.failed).toBe(0);
@@ -109,7 +113,7 @@ describe('foundation: every module on two fresh hosts', () => {
       expect(sysctl.reason).toMatch(/read-only in a .*container/);
     }
     // nothing was touched by check
-    for (const h of ['h1', 'h2']) {
+    for (const h of ['h1', 'h102']) {
       expect((await hostExec(h, 'dpkg -s tree')).code).not.toBe(0);
       expect((await hostExec(h, 'id appuser')).code).not.toBe(0);
       expect((await hostExec(h, 'test -e /srv/app')).code).not.toBe(0);
@@ -119,7 +123,7 @@ describe('foundation: every module on two fresh hosts', () => {
   it('the first apply changes exactly the tasks check predicted, on both hosts', async () => {
     const r = await timed('first apply', () => shipshapeJson('apply', PLAYBOOK, inventory));
     expect(r.code, explain(r)).toBe(0);
-    for (const h of ['h1', 'h2']) {
+    for (const h of ['h1', 'h102']) {
       expect(r.report.hosts[h].failed).toBe(0);
       expect(r.report.hosts[h].changed).toBeGreaterThan(0);
       const unjudged = new Set(tasksOf(predicted, h).filter(notRunInCheck).map((t) => `${t.role ?? ''}|${t.name}`));
@@ -133,7 +137,7 @@ describe('foundation: every module on two fresh hosts', () => {
   });
 
   it('the hosts are really in the declared state', async () => {
-    for (const [h, addr] of [['h1', '10.99.0.11'], ['h2', '10.99.0.12']]) {
+    for (const [h, addr] of [['h1', '10.99.0.11'], ['h102', '10.99.0.112']]) {
       // apt
       expect(await onHost(h, "dpkg-query -W -f '${Status}' tree")).toBe('install ok installed');
       // group + user
@@ -169,7 +173,7 @@ describe('foundation: every module on two fresh hosts', () => {
   it('a second apply changes nothing, and check then exits 0', async () => {
     const again = await timed('second apply', () => shipshapeJson('apply', PLAYBOOK, inventory));
     expect(again.code, explain(again)).toBe(0);
-    for (const h of ['h1', 'h2']) {
+    for (const h of ['h1', 'h102']) {
       expect(again.report.hosts[h].changed, changedTasks(again.report, h).join(', ')).toBe(0);
       expect(again.report.hosts[h].failed).toBe(0);
       // every no-change result says why
@@ -182,7 +186,7 @@ describe('foundation: every module on two fresh hosts', () => {
 
     const check = await timed('check after apply (no drift)', () => shipshapeJson('check', PLAYBOOK, inventory));
     expect(check.code, explain(check)).toBe(0);
-    for (const h of ['h1', 'h2']) expect(check.report.hosts[h].changed).toBe(0);
+    for (const h of ['h1', 'h102']) expect(check.report.hosts[h].changed).toBe(0);
   });
 
   it('a hand edit on h1 is drift: check exits 2 with a diff naming the file, on h1 only; apply puts it back', async () => {
@@ -190,7 +194,7 @@ describe('foundation: every module on two fresh hosts', () => {
 
     const drift = await timed('check with drift', () => shipshapeJson('check', PLAYBOOK, inventory, ['--diff']));
     expect(drift.code, explain(drift)).toBe(2);
-    expect(drift.report.hosts.h2.changed).toBe(0);
+    expect(drift.report.hosts.h102.changed).toBe(0);
     // the edited file and the handler listening for it; the handler that one notifies is a shell
     // command, which check never runs (skipped, as Ansible does); nothing else
     expect(changedTasks(drift.report, 'h1')).toEqual(['|app config', '|restart demo']);
@@ -207,19 +211,19 @@ describe('foundation: every module on two fresh hosts', () => {
     expect(text.stdout).toMatch(/^ +-tier = hacked-by-hand$/m);
     expect(text.stdout).toMatch(/^ +\+tier = primary-web$/m);
     expect(text.stdout).toMatch(/^ +-debug = true$/m);
-    expect(text.stdout).not.toMatch(/^h2 +would change/m);
+    expect(text.stdout).not.toMatch(/^h102 +would change/m);
     // check changed nothing
     expect(await onHost('h1', 'grep -c hacked-by-hand /srv/app/app.conf')).toBe('1\n');
 
     const fix = await timed('apply fixing the drift', () => shipshapeJson('apply', PLAYBOOK, inventory));
     expect(fix.code, explain(fix)).toBe(0);
     expect(changedTasks(fix.report, 'h1')).toEqual(['|app config', '|restart demo', '|log restart']);
-    expect(fix.report.hosts.h2.changed).toBe(0);
+    expect(fix.report.hosts.h102.changed).toBe(0);
     expect(await onHost('h1', 'cat /srv/app/app.conf')).toBe(EXPECTED_CONF.h1);
     expect((await onHost('h1', 'stat -c "%U:%G %a" /srv/app/app.conf')).trim()).toBe('appuser:opsteam 640');
     // the handlers ran again on h1 only
     expect(await onHost('h1', 'cat /srv/app/restarts.log')).toBe('restarted\nrestarted\n');
-    expect(await onHost('h2', 'cat /srv/app/restarts.log')).toBe('restarted\n');
+    expect(await onHost('h102', 'cat /srv/app/restarts.log')).toBe('restarted\n');
 
     const clean = await shipshapeJson('check', PLAYBOOK, inventory);
     expect(clean.code, explain(clean)).toBe(0);

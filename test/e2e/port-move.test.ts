@@ -1,21 +1,21 @@
 /**
  * Moving SSH to another port on a host that is ALREADY hardened (ufw active, only the old port
  * open): the new port must be opened before sshd moves, or the guard's confirmation login is
- * dropped and the move can never succeed. Host h13 only.
+ * dropped and the move can never succeed. Host h13 (Debian 12) and h113 (Debian 13).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { changedTasks, freshHosts, PLAYBOOKS, shipshapeJson, tcpOpen, writeInventory, type Lab } from './support.js';
+import { changedTasks, DISTS, freshHosts, hostFor, PLAYBOOKS, shipshapeJson, tcpOpen, writeInventory, type Lab } from './support.js';
 
 const ACCESS = ['-t', 'deploy_user,ssh,firewall'];
 const site = join(PLAYBOOKS, 'site.yml');
 let lab: Lab;
 let inventory: string;
 
-describe('moving SSH to a new port behind an active firewall', () => {
+describe.each(DISTS)('moving SSH to a new port behind an active firewall (%s)', (dist) => {
   beforeAll(async () => {
-    lab = await freshHosts(['h13']);
+    lab = await freshHosts([hostFor('h13', dist)], { dist });
     inventory = writeInventory(lab, lab.hosts);
     const first = await shipshapeJson('apply', site, inventory, ACCESS);
     expect(first.code, first.stderr).toBe(0);
@@ -26,7 +26,7 @@ describe('moving SSH to a new port behind an active firewall', () => {
     const { addr } = lab.hosts[0];
     const moved = await shipshapeJson('apply', site, inventory, [...ACCESS, '-e', 'ssh_port=2222']);
     expect(moved.code, moved.stdout + moved.stderr).toBe(0);
-    expect(changedTasks(moved.report, 'h13')).toEqual(expect.arrayContaining(['ssh|SSH port open in an active firewall', 'ssh|sshd hardened settings']));
+    expect(changedTasks(moved.report, lab.hosts[0].name)).toEqual(expect.arrayContaining(['ssh|SSH port open in an active firewall', 'ssh|sshd hardened settings']));
     expect(await tcpOpen(addr, 2222)).toBe(true);
     expect(await tcpOpen(addr, 22)).toBe(false);
     // the inventory now says where SSH is, so the next run needs no flag to find it
@@ -36,6 +36,6 @@ describe('moving SSH to a new port behind an active firewall', () => {
   it('the next run connects on the new port and changes nothing', async () => {
     const again = await shipshapeJson('apply', site, inventory, [...ACCESS, '-e', 'ssh_port=2222']);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.report.hosts.h13.changed).toBe(0);
+    expect(again.report.hosts[lab.hosts[0].name].changed).toBe(0);
   });
 });

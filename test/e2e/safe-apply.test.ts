@@ -1,6 +1,6 @@
 /**
  * Safe apply (issue 4), end to end: no run can lock the operator out. Each scenario gets a fresh lab
- * host (h5..h8 belong to this file) and judges the outcome from outside: the system ssh client,
+ * host (h5..h8 belong to this file; h105..h108 on Debian 13) and judges the outcome from outside: the system ssh client,
  * TCP from the gateway, and the host's own state read without SSH (hostExec).
  *
  * 1. the deploy user's keys hold none of the controller's: refused before anything is applied
@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURES, PLAYBOOKS, freshHosts, hostExec, shipshape, shipshapeJson, sshLogin, tcpOpen, writeInventory, type Lab, type LabHost } from './support.js';
+import { DISTS, FIXTURES, PLAYBOOKS, freshHosts, hostFor, hostExec, shipshape, shipshapeJson, sshLogin, tcpOpen, writeInventory, type Dist, type Lab, type LabHost } from './support.js';
 import { stopwatch } from './support.js';
 
 const SITE = join(PLAYBOOKS, 'site.yml');
@@ -29,8 +29,8 @@ const { timings, timed } = stopwatch();
 afterAll(() => console.log(`safe-apply timings:\n  ${timings.join('\n  ')}`));
 
 
-async function fresh(name: string): Promise<{ lab: Lab; host: LabHost }> {
-  const lab = await timed(`fresh ${name}`, () => freshHosts([name]));
+async function fresh(name: string, dist: Dist): Promise<{ lab: Lab; host: LabHost }> {
+  const lab = await timed(`fresh ${hostFor(name, dist)} (${dist})`, () => freshHosts([hostFor(name, dist)], { dist }));
   return { lab, host: lab.hosts[0] };
 }
 
@@ -60,9 +60,9 @@ function fingerprint(pubFile: string): string {
   return execFileSync('ssh-keygen', ['-lf', pubFile], { encoding: 'utf8' }).split(' ')[1];
 }
 
-describe('safe apply: a run can never lock the operator out', () => {
+describe.each(DISTS)('safe apply: a run can never lock the operator out (%s)', (dist) => {
   it('1. deploy keys the operator does not hold: refused before anything is applied, the host as it was', async () => {
-    const { lab, host } = await fresh('h5');
+    const { lab, host } = await fresh('h5', dist);
     const dir = mkdtempSync(join(tmpdir(), 'ss-e2e-key-'));
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nobody-has-this', '-f', join(dir, 'id')]);
     const inv = writeInventory(lab, [host], { vars: { deploy_authorized_keys: [readFileSync(join(dir, 'id.pub'), 'utf8').trim()] } });
@@ -91,7 +91,7 @@ describe('safe apply: a run can never lock the operator out', () => {
   });
 
   it('1b. a deploy login that cannot sudo: the sshd change fails its confirmation and is reverted at once', async () => {
-    const { lab, host } = await fresh('h5');
+    const { lab, host } = await fresh('h5', dist);
     const inv = writeInventory(lab, [host], { vars: { deploy_sudo: 'none' } });
     const before = await accessState(host);
 
@@ -113,7 +113,7 @@ describe('safe apply: a run can never lock the operator out', () => {
   });
 
   it('2. ssh_port 2222: check flags it, apply moves over and records key and port, the next apply changes nothing', async () => {
-    const { lab, host } = await fresh('h6');
+    const { lab, host } = await fresh('h6', dist);
     const inv = writeInventory(lab, [host], { vars: { ssh_port: 2222 } });
     const hostsYml = join(inv, 'hosts.yml');
     // an operator's comments, which the in-place update must keep
@@ -160,13 +160,13 @@ describe('safe apply: a run can never lock the operator out', () => {
   });
 
   it('3. the controller dies between the sshd change and its confirmation: the host reverts by itself', async () => {
-    const { lab, host } = await fresh('h7');
+    const { lab, host } = await fresh('h7', dist);
     const inv = writeInventory(lab, [host]);
     const before = await accessState(host);
     const timeout = 20;
 
     const r = await timed('3 die before confirm: apply until killed', () =>
-      shipshape(['apply', SITE, '-i', inv, ...ACCESS, '--guard-timeout', String(timeout)], { SHIPSHAPE_TEST_FAULT: 'die-before-confirm' }),
+      shipshape(['apply', SITE, '-i', inv, ...ACCESS, '--guard-timeout', String(timeout)], { NODE_OPTIONS: `--import ${join(import.meta.dirname, 'faults', 'die-before-confirm.mjs')}` }),
     );
     const killedAt = Date.now();
     // killed by a signal: no exit code, and the run got as far as the ssh role
@@ -196,7 +196,7 @@ describe('safe apply: a run can never lock the operator out', () => {
   });
 
   it('4. a firewall without the SSH port is refused before anything is applied, naming port and controller', async () => {
-    const { lab, host } = await fresh('h8');
+    const { lab, host } = await fresh('h8', dist);
     const inv = writeInventory(lab, [host], { vars: { ssh_allow_from: ['192.0.2.0/24'] } });
     const before = await accessState(host);
 

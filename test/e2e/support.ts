@@ -26,6 +26,16 @@ export async function freshHosts(names: string[], opts: { dist?: Dist } = {}): P
   return labUp({ hosts: names, fresh: true, dist: opts.dist });
 }
 
+/**
+ * The name a file's host has on a release: files name their Debian 12 hosts (h1..h20); the same host on
+ * Debian 13 is 100 further (h101..h120), so a file's two releases never share a host and can run at once.
+ */
+export function hostFor(name: string, dist: Dist): string {
+  const n = Number(/^h(\d+)$/.exec(name)?.[1]);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new Error(`hostFor: ${name} is not a Debian 12 lab host name (h1..h100)`);
+  return dist === 'bookworm' ? name : `h${n + 100}`;
+}
+
 export function labPublicKey(lab: Lab): string {
   return readFileSync(`${lab.keyPath}.pub`, 'utf8').trim();
 }

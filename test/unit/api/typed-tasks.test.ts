@@ -38,11 +38,16 @@ const withOwnModule = defineRole<{ w: string }, { marker: typeof marker }>({
   summary: 'a role using its own module',
   vars: z.object({ w: z.string().default('x') }),
   modules: { marker },
-  tasks: (v) => [
-    { name: 'marker', module: 'marker', args: { path: '/etc/marker', word: v.w } },
-    // @ts-expect-error the role's own module checks its arguments too
-    { name: 'marker', module: 'marker', args: { path: '/etc/marker', words: v.w } },
-  ],
+  tasks: (v) => [{ name: 'marker', module: 'marker', args: { path: '/etc/marker', word: v.w } }],
+});
+
+export const badOwn = defineRole<{ w: string }, { marker: typeof marker }>({
+  name: 'bad_own',
+  summary: 'a wrong argument to its own module',
+  vars: z.object({ w: z.string().default('x') }),
+  modules: { marker },
+  // @ts-expect-error the role's own module checks its arguments too (`words`)
+  tasks: (v) => [{ name: 'marker', module: 'marker', args: { path: '/etc/marker', words: v.w } }],
 });
 
 describe('typed role tasks', () => {
@@ -51,4 +56,13 @@ describe('typed role tasks', () => {
     expect([wrongArgument, wrongValue, unknownModule, internal].every((l) => l.length === 1)).toBe(true);
     expect(withOwnModule.modules?.marker.name).toBe('marker');
   });
+});
+
+// inferred from defineRole's argument, without naming the role's types: still checked
+// @ts-expect-error apt has no argument `package`
+export const inferred = defineRole({
+  name: 'inferred',
+  summary: 'types inferred from the call',
+  vars: z.object({}),
+  tasks: () => [{ name: 'curl', module: 'apt', args: { package: 'curl' } }],
 });

@@ -15,7 +15,9 @@ function plan(args: unknown, facts: Record<string, unknown>, host: Partial<HostI
   expect(Object.keys(facts).sort()).toEqual(Object.keys(apt.facts(a)).sort());
   return apt.plan(a, facts as never, { host: { ...debian12, ...host }, access: sshAccess, check: false });
 }
-const commands = (p: Plan) => p.steps.map(describeStep);
+const CONFIGURE = 'finish a dpkg run interrupted earlier (dpkg --configure -a), if any';
+// every install or removal is preceded by the interrupted-dpkg repair (tested on its own below)
+const commands = (p: Plan) => p.steps.map(describeStep).filter((c) => c !== CONFIGURE);
 
 // recorded dpkg-query output on a Debian 12 VPS (see test/unit/facts/apt.test.ts for the format)
 const packages = parseDpkgQuery(
@@ -38,10 +40,10 @@ const INSTALL = `${APT} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--
 const UPDATE = ['apt-get update (waiting for another apt to release the lists lock)', 'touch /var/lib/apt/periodic/update-success-stamp'];
 
 describe('apt module plans', () => {
-  it('installs only the missing packages, non-interactively', () => {
+  it('installs only the missing packages, non-interactively, after finishing an interrupted dpkg run', () => {
     const p = plan({ name: ['nginx', 'htop'] }, { packages });
-    expect(commands(p)).toEqual([`${INSTALL} install -- htop`]);
-    expect(p.steps[0]).toMatchObject({ kind: 'run', env: { DEBIAN_FRONTEND: 'noninteractive' } });
+    expect(p.steps.map(describeStep)).toEqual([CONFIGURE, `${INSTALL} install -- htop`]);
+    expect(p.steps[1]).toMatchObject({ kind: 'run', env: { DEBIAN_FRONTEND: 'noninteractive' } });
     expect(p.reason).toBe('install htop');
   });
 
@@ -49,6 +51,10 @@ describe('apt module plans', () => {
     const p = plan({ name: 'nginx,curl' }, { packages });
     expect(p.steps).toEqual([]);
     expect(p.reason).toBe('nginx 1.22.1-9, curl 7.88.1-10+deb12u5 already installed');
+  });
+
+  it('waits lock_timeout seconds for the dpkg lock (Ansible: lock_timeout)', () => {
+    expect(commands(plan({ name: 'htop', lock_timeout: 30 }, { packages }))).toEqual([`${INSTALL.replace('Timeout=300', 'Timeout=30')} install -- htop`]);
   });
 
   it('passes install_recommends only when it is set', () => {
@@ -205,5 +211,13 @@ describe('the apt-get update step on this machine (fake apt-get and sleep)', () 
   it('fails at once, with the message of apt, on any other error', () => {
     const r = runUpdate("echo 'E: The repository is not signed.'; exit 100");
     expect(r).toEqual({ code: 100, out: 'E: The repository is not signed.\n', sleeps: 0 });
+  });
+});
+
+describe('apt: an old index alone is no change (drift checks run long after the last apply)', () => {
+  it('named packages all installed and a stale cache: nothing to do, and the reason says when it is refreshed', () => {
+    const p = plan({ name: 'nginx', cache_valid_time: 3600 }, { packages, cache: staleCache });
+    expect(p.steps).toEqual([]);
+    expect(p.reason).toMatch(/nginx .* already installed; apt cache updated 3d ago \(valid for 1h; refreshed when something is to be installed\)/);
   });
 });

@@ -6,10 +6,11 @@ import deployUser from '../../../roles/deploy_user/index.js';
 import fail2ban from '../../../roles/fail2ban/index.js';
 import firewall, { firewallRules } from '../../../roles/firewall/index.js';
 import osHardening from '../../../roles/os_hardening/index.js';
-import ssh, { CIPHERS, HOST_KEY_ALGORITHMS, KEX, MACS } from '../../../roles/ssh/index.js';
+import ssh, { CIPHERS, effectiveKex, HOST_KEY_ALGORITHMS, KEX_REMOVED, MACS } from '../../../roles/ssh/index.js';
 import sysctlHardening, { SYSCTL_DEFAULTS } from '../../../roles/sysctl_hardening/index.js';
 import unattended, { policyFile } from '../../../roles/unattended_upgrades/index.js';
 import { modules as withRoleModules, planFor } from '../helpers/plan.js';
+import { kexList, RELEASES, SSH_Q_KEX, SSHD_DEFAULT_KEX } from '../fixtures/releases.js';
 
 // what ssh2 (shipshape's SSH client) offers by default, straight from the installed package
 const ssh2 = createRequire(import.meta.url)('ssh2/lib/protocol/constants.js') as Record<string, string[]>;
@@ -49,16 +50,42 @@ describe('hardening roles', () => {
 
   it('ssh: keeps at least one algorithm of every kind that shipshape\'s own client (ssh2) speaks', () => {
     const c = ssh2;
-    expect(KEX.filter((k) => c.DEFAULT_KEX.includes(k))).not.toEqual([]);
+    for (const release of RELEASES) {
+      expect(effectiveKex(kexList(SSHD_DEFAULT_KEX[release])).filter((k) => c.DEFAULT_KEX.includes(k)), release).not.toEqual([]);
+    }
     expect(CIPHERS.filter((k) => c.DEFAULT_CIPHER.includes(k))).not.toEqual([]);
     expect(MACS.filter((k) => c.DEFAULT_MAC.includes(k))).not.toEqual([]);
     expect(HOST_KEY_ALGORITHMS.filter((k) => c.DEFAULT_SERVER_HOST_KEY.includes(k))).not.toEqual([]);
   });
 
   it('ssh: nothing ssh-audit flags (NIST curves, SHA-1, 64-bit tags, encrypt-and-MAC, 2048-bit groups)', () => {
-    const all = [...KEX, ...CIPHERS, ...MACS, ...HOST_KEY_ALGORITHMS];
+    const kex = RELEASES.flatMap((r) => effectiveKex(kexList(SSHD_DEFAULT_KEX[r])));
+    const all = [...kex, ...CIPHERS, ...MACS, ...HOST_KEY_ALGORITHMS];
     expect(all.filter((a) => /nistp|sha1|umac-64|group14|group1-|cbc|ssh-rsa$|ssh-dss/.test(a))).toEqual([]);
     expect(MACS.every((m) => m.includes('-etm@'))).toBe(true);
+  });
+
+  it.each([
+    ['debian12', 'sntrup761x25519-sha512@openssh.com', ['sntrup761x25519-sha512@openssh.com', 'curve25519-sha256', 'curve25519-sha256@libssh.org', 'diffie-hellman-group-exchange-sha256', 'diffie-hellman-group16-sha512', 'diffie-hellman-group18-sha512']],
+    ['debian13', 'mlkem768x25519-sha256', ['mlkem768x25519-sha256', 'sntrup761x25519-sha512@openssh.com', 'curve25519-sha256', 'curve25519-sha256@libssh.org']],
+    ['ubuntu2204', 'curve25519-sha256', ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'sntrup761x25519-sha512@openssh.com', 'diffie-hellman-group-exchange-sha256', 'diffie-hellman-group16-sha512', 'diffie-hellman-group18-sha512']],
+    ['ubuntu2404', 'sntrup761x25519-sha512@openssh.com', ['sntrup761x25519-sha512@openssh.com', 'curve25519-sha256', 'curve25519-sha256@libssh.org', 'diffie-hellman-group-exchange-sha256', 'diffie-hellman-group16-sha512', 'diffie-hellman-group18-sha512']],
+  ] as const)('ssh on %s: the server keeps its own strongest key exchange first (%s)', (release, first, expected) => {
+    const kex = effectiveKex(kexList(SSHD_DEFAULT_KEX[release]));
+    expect(kex).toEqual(expected);
+    expect(kex[0]).toBe(first);
+  });
+
+  it('ssh: the removal list names only exchanges every release knows or wildcards (sshd -t never meets an unknown name)', () => {
+    const known = (r: (typeof RELEASES)[number]) => SSH_Q_KEX[r].trim().split('\n');
+    for (const release of RELEASES) {
+      const plain = KEX_REMOVED.filter((k) => !k.includes('*'));
+      // Ubuntu 22.04/24.04 do not know the IANA sntrup name: removing it is a no-op there, and sshd
+      // accepts unknown names in a removal list (seen: OpenSSH 9.2 with mlkem768x25519-sha256 in one)
+      expect(plain.filter((k) => !known(release).includes(k) && k !== 'sntrup761x25519-sha512'), release).toEqual([]);
+    }
+    const setting = expand(ssh).find((x) => x.module === 'sshd_config')!.args.settings as Record<string, unknown>;
+    expect(setting.KexAlgorithms).toBe(`-${KEX_REMOVED.join(',')}`);
   });
 
   it('ssh: root and passwords off, on the declared port, in a drop-in sshd reads first', () => {

@@ -1,0 +1,111 @@
+/**
+ * What differs between the releases shipshape targets, tested against their real command outputs
+ * (test/unit/fixtures/releases.ts). Debian 12 and 13 are also proven end to end on lab hosts; Ubuntu 22.04 and
+ * 24.04 cannot be booted in the lab, so these tests are what stands for them.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Step } from '../../../src/core/step.js';
+import { parseStatLine } from '../../../src/facts/file.js';
+import { socketStep } from '../../../src/modules/sshd_config.js';
+import docker, { DOCKER_CLI_TASK } from '../../../roles/docker/index.js';
+import { ORIGINS } from '../../../roles/unattended_upgrades/index.js';
+import { APT_POLICY_RELEASES, CODENAME, OS, RELEASES, SSH_SOCKET, type Release } from '../fixtures/releases.js';
+import { planFor } from '../helpers/plan.js';
+
+/** One `release ...` line of apt-cache policy as unattended-upgrades sees an origin. */
+function parseRelease(line: string): Record<string, string> {
+  return Object.fromEntries(line.trim().replace(/^release /, '').split(',').map((kv) => kv.split('=') as [string, string]));
+}
+
+/**
+ * unattended-upgrades' Origins-Pattern matching: every `key=value` of the pattern must match the origin's field
+ * (origin/o, label/l, archive/suite/a, codename/n, component/c), shell wildcards allowed, after expanding
+ * ${distro_codename} and ${distro_id}.
+ */
+function patternMatches(pattern: string, origin: Record<string, string>, codename: string): boolean {
+  const field: Record<string, string> = { origin: 'o', o: 'o', label: 'l', l: 'l', archive: 'a', suite: 'a', a: 'a', codename: 'n', n: 'n', component: 'c', c: 'c' };
+  return pattern.split(',').every((kv) => {
+    const [key, raw] = kv.split('=');
+    const value = raw.replace(/\$\{distro_codename\}/g, codename);
+    const re = new RegExp('^' + value.replace(/[.+^$()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+    return re.test(origin[field[key]] ?? '');
+  });
+}
+
+describe('unattended-upgrades: the security suite of every release, and nothing else', () => {
+  it.each(RELEASES)('%s', (release) => {
+    const origins = APT_POLICY_RELEASES[release].split('\n').filter((l) => /release .*o=/.test(l)).map(parseRelease);
+    const allowed = origins.filter((o) => ORIGINS.some((p) => patternMatches(p, o, CODENAME[release])));
+    const isSecurity = (o: Record<string, string>) => /-security$/.test(o.n) || /-security$/.test(o.a);
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(allowed.every(isSecurity), JSON.stringify(allowed)).toBe(true);
+    expect(origins.filter(isSecurity).filter((o) => !allowed.includes(o))).toEqual([]);
+  });
+});
+
+/** Runs a step's script under dash with a stub systemctl that answers as `release` does; returns the calls. */
+function runWithSystemctl(step: Step, release: Release): string[] {
+  if (step.kind !== 'sh') throw new Error('expected a shell step');
+  const dir = mkdtempSync(join(tmpdir(), 'ss-unit-systemctl-'));
+  const log = join(dir, 'calls');
+  const { active, code } = SSH_SOCKET[release];
+  writeFileSync(
+    join(dir, 'systemctl'),
+    `#!/bin/sh\necho "$*" >> ${log}\ncase "$*" in\n  "is-active --quiet ssh.socket") exit ${code} ;;\n  "is-active ssh.socket") echo ${active}; exit ${code} ;;\nesac\nexit 0\n`,
+  );
+  chmodSync(join(dir, 'systemctl'), 0o755);
+  writeFileSync(log, '');
+  execFileSync('dash', ['-c', step.script], { env: { PATH: `${dir}:/usr/bin:/bin` } });
+  return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+}
+
+describe('socket-activated sshd (Ubuntu 24.04): a port move changes the socket, not only sshd_config', () => {
+  it.each(RELEASES)('%s', (release) => {
+    const calls = runWithSystemctl(socketStep('ssh'), release);
+    if (release === 'ubuntu2404') expect(calls).toEqual(['is-active --quiet ssh.socket', 'daemon-reload', 'restart ssh.socket']);
+    else expect(calls).toEqual(['is-active --quiet ssh.socket']);
+  });
+
+  it('the ssh role moving the port plans the socket step and the guard restores it', () => {
+    const p = planFor('sshd_config', { settings: { Port: 2222 } }, { sshd: { files: [{ path: '/etc/ssh/sshd_config', content: 'Include /etc/ssh/sshd_config.d/*.conf\n' }] } }, OS.ubuntu2404);
+    expect(p.steps.map((s) => s.kind)).toEqual(['write', 'sh', 'run']);
+    expect(p.guard?.restore).toMatch(/restart ssh\.socket/);
+  });
+});
+
+describe('apt installs never wait on a question (needrestart on Ubuntu, debconf everywhere)', () => {
+  it('every apt-get install and remove runs with noninteractive debconf and needrestart in automatic mode', () => {
+    const fresh = { packages: { available: true, entries: [] } };
+    const installed = { packages: { available: true, entries: [{ name: 'nginx', arch: 'amd64', state: 'installed', version: '1' }] } };
+    for (const p of [planFor('apt', { name: 'nginx' }, fresh, OS.ubuntu2204), planFor('apt', { name: 'nginx', state: 'absent' }, installed, OS.ubuntu2204)]) {
+      // the apt-get command is the last step (a repair of an interrupted dpkg run may come first)
+      expect(p.steps.at(-1)).toMatchObject({ kind: 'run', env: { DEBIAN_FRONTEND: 'noninteractive', NEEDRESTART_MODE: 'a' } });
+    }
+  });
+});
+
+describe("Docker: Debian's and Ubuntu's packages, Docker's repository suites", () => {
+  it.each(RELEASES)("%s: the vendor repository's suite is the release codename", (release) => {
+    const uri = `https://download.docker.com/linux/${OS[release].osId}`;
+    const repoTask = docker.tasks(docker.vars.parse({ docker_apt_uri: uri })).find((t) => t.name === 'Docker apt repository')!;
+    const facts = { key: { exists: false }, sources: { exists: false }, legacy: { exists: false }, keyrings: parseStatLine('directory|755|root|root|4096'), fetched: { indexed: false } };
+    const p = planFor('apt_repository', repoTask.args, facts, OS[release]);
+    const sources = p.steps.find((s): s is Extract<Step, { kind: 'write' }> => s.kind === 'write' && s.path.endsWith('.sources'))!;
+    expect(sources.content).toContain(`URIs: ${uri}\nSuites: ${CODENAME[release]}\nComponents: stable\n`);
+  });
+
+  it("docker-cli is installed only where docker.io leaves the host without a docker command (Debian 13)", () => {
+    // Debian 12 and Ubuntu: docker.io ships /usr/bin/docker; Debian 13: only docker-cli does
+    const ok = planFor('command', DOCKER_CLI_TASK.args, { unless: 0 });
+    expect(ok.steps).toEqual([]);
+    const missing = planFor('command', DOCKER_CLI_TASK.args, { unless: 1 });
+    expect(missing.steps).toHaveLength(1);
+    expect(missing.steps[0]).toMatchObject({ kind: 'run', argv: expect.arrayContaining(['DEBIAN_FRONTEND=noninteractive', '--no-install-recommends', 'install', 'docker-cli']) });
+    expect(docker.tasks(docker.vars.parse({ docker_source: 'debian' })).map((t) => t.name)).toContain(DOCKER_CLI_TASK.name);
+    expect(docker.tasks(docker.vars.parse({})).map((t) => t.name)).not.toContain(DOCKER_CLI_TASK.name);
+  });
+});
