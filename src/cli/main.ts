@@ -54,6 +54,9 @@ function runOptions(cmd: Command): Command {
         .argParser(lockSeconds),
     )
     .option('--no-update-inventory', 'when a run moves sshd to another port, only say what to change in the inventory instead of editing its port in place')
+    .option('--vault-password-file <file>', 'password for Ansible Vault values and files (first line of the file, or the output of an executable script; repeatable)', collect, [])
+    .option('--vault-id <label@file>', 'a labelled vault password (label@file or label@prompt; repeatable)', collect, [])
+    .option('-J, --ask-vault-pass', 'ask for the vault password on the terminal')
     .option('--no-color', 'no colours in the output');
 }
 

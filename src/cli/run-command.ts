@@ -7,6 +7,7 @@ import { loadInventory, looksSecret, secretValues, selectHosts, type Inventory, 
 import { addSecret, addSecrets } from '../core/redact.js';
 import { loadPlaybook } from '../playbook/index.js';
 import { loadProjectCode, playbookBase } from './project-code.js';
+import { setupVault, type VaultFlags } from './vault-password.js';
 import { createTransport } from '../transport/index.js';
 import type { HostRunReport } from '../engine/host-run.js';
 import { confirm } from './confirm.js';
@@ -16,7 +17,7 @@ import { driftNotice, sendNotice } from './notify.js';
 import { formatEvent, formatRecap, toJson, type OutputOptions } from './output.js';
 import { terminalProgress } from './progress.js';
 
-export interface RunFlags {
+export interface RunFlags extends VaultFlags {
   inventory: string;
   limit?: string;
   tags?: string;
@@ -42,6 +43,7 @@ const list = (s?: string) => (s ? s.split(',').map((t) => t.trim()).filter(Boole
 
 /** Everything that can go wrong in the input is found here, before any host is contacted. */
 export async function prepareRun(playbookPath: string, flags: RunFlags): Promise<HostJob[]> {
+  await setupVault(flags);
   const extra = splitExtraVars(parseExtraVars(flags.extraVars));
   const inventory = await loadInventory(flags.inventory, { extraConnection: extra.conn });
   declareSecrets(inventory);
