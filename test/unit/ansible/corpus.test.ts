@@ -45,7 +45,7 @@ describe('the Ansible corpus validates and means what Ansible says', () => {
       .flatMap((p) => p.tasks)
       // Ansible's list shows a block's body, not its rescue and always sections
       .filter((t) => !t.flush && !(t.blocks ?? []).some((b) => b.part !== 'body'))
-      .map((t) => `${t.role ? `${t.role} : ` : ''}${t.spec?.name ?? t.name}`.replace(/ \(.*\)$/, (m) => (t.loop ? '' : m)))
+      .map((t) => `${t.role ? `${t.role} : ` : ''}${t.loop ? t.name.replace(/ \(.*\)$/, '') : t.name}`)
       .filter((n, i, a) => a[i - 1] !== n);
     const theirs = ansibleTasks(file.replace(/\.yml$/, ''));
     // every task we run is one Ansible lists, in the same order (Ansible also lists tasks a false `when` skips)
