@@ -182,8 +182,9 @@ function removeStep(a: Args, words: string[]): Step {
  * lock, so a lock held by another apt is waited for here, as long as apt-get would wait.
  */
 export function configureInterrupted(lockTimeout: number): string {
+  // an if, never `exit 0`: the task's steps share one subshell, and exiting it would skip the install after this
   return [
-    '[ -z "$(dpkg --audit 2>/dev/null)" ] && exit 0',
+    'if [ -n "$(dpkg --audit 2>/dev/null)" ]; then',
     "echo 'dpkg was interrupted earlier: running dpkg --configure -a first'",
     `n=0; until out=$(DEBIAN_FRONTEND=noninteractive dpkg --force-confdef --force-confold --configure -a 2>&1); do`,
     `  case $out in *lock*) ;; *) printf '%s\n' "$out"; exit 1 ;; esac`,
@@ -191,6 +192,7 @@ export function configureInterrupted(lockTimeout: number): string {
     '  sleep 5',
     'done',
     `printf '%s\n' "$out"`,
+    'fi',
   ].join('\n');
 }
 
