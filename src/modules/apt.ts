@@ -182,9 +182,11 @@ function removeStep(a: Args, words: string[]): Step {
  * lock, so a lock held by another apt is waited for here, as long as apt-get would wait.
  */
 export function configureInterrupted(lockTimeout: number): string {
-  // an if, never `exit 0`: the task's steps share one subshell, and exiting it would skip the install after this
+  // a subshell of its own: the task's steps run together in one, and a bare `exit 0` here would end them
+  // all, skipping the apt-get command that follows (reported as done, nothing installed)
   return [
-    'if [ -n "$(dpkg --audit 2>/dev/null)" ]; then',
+    '(',
+    '[ -z "$(dpkg --audit 2>/dev/null)" ] && exit 0',
     "echo 'dpkg was interrupted earlier: running dpkg --configure -a first'",
     `n=0; until out=$(DEBIAN_FRONTEND=noninteractive dpkg --force-confdef --force-confold --configure -a 2>&1); do`,
     `  case $out in *lock*) ;; *) printf '%s\n' "$out"; exit 1 ;; esac`,
@@ -192,7 +194,7 @@ export function configureInterrupted(lockTimeout: number): string {
     '  sleep 5',
     'done',
     `printf '%s\n' "$out"`,
-    'fi',
+    ')',
   ].join('\n');
 }
 
