@@ -182,7 +182,9 @@ function removeStep(a: Args, words: string[]): Step {
  * lock, so a lock held by another apt is waited for here, as long as apt-get would wait.
  */
 export function configureInterrupted(lockTimeout: number): string {
+  // a subshell of its own: the steps of a task run in one shell, and `exit 0` here must not end the task
   return [
+    '(',
     '[ -z "$(dpkg --audit 2>/dev/null)" ] && exit 0',
     "echo 'dpkg was interrupted earlier: running dpkg --configure -a first'",
     `n=0; until out=$(DEBIAN_FRONTEND=noninteractive dpkg --force-confdef --force-confold --configure -a 2>&1); do`,
@@ -191,6 +193,7 @@ export function configureInterrupted(lockTimeout: number): string {
     '  sleep 5',
     'done',
     `printf '%s\n' "$out"`,
+    ')',
   ].join('\n');
 }
 
