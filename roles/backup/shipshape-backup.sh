@@ -29,6 +29,7 @@ CURRENT="$BACKUP_DIR/current"
 TAG=shipshape
 WORK=
 SCRATCH=
+LOCKED=
 
 log() {
   printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$LOG"
@@ -39,7 +40,8 @@ log() {
 cleanup() {
   [ -n "$SCRATCH" ] && docker rm -f "$SCRATCH" >/dev/null 2>&1
   [ -n "$WORK" ] && rm -rf "$WORK"
-  rm -rf "$BACKUP_DIR/.partial"
+  # only the run holding the lock owns the staging directory (a second run exits without touching it)
+  [ -n "$LOCKED" ] && rm -rf "$BACKUP_DIR/.partial"
 }
 
 # restic with the repository's transport (the host's own ssh key and pinned host key for sftp)
@@ -87,11 +89,14 @@ ping_monitor() {
     log "the $event ping could not be sent (the monitor is unreachable); the backup does not depend on it"
 }
 
+# a failed run or verify is the monitor's business; a failed restore is the operator's, who is watching
 fail() {
   log "FAILED: $*"
   printf 'shipshape-backup: FAILED: %s\n' "$*" >&2
-  write_state failed "$*"
-  ping_monitor fail "$*"
+  if [ -z "${RESTORING:-}" ]; then
+    write_state failed "$*"
+    ping_monitor fail "$*"
+  fi
   exit 1
 }
 
@@ -109,6 +114,7 @@ take_lock() {
     log "another shipshape-backup is running (lock $STATE/lock held): this one exits without doing anything"
     exit 75
   fi
+  LOCKED=1
 }
 
 db_field() { eval "printf '%s' \"\${DB_$1_$2:-}\""; }
@@ -277,8 +283,7 @@ age() {
 cmd_list() {
   WORK=$(mktemp -d /tmp/shipshape-backup.XXXXXX)
   if [ -f "$STATE/last-run" ]; then
-    . "$STATE/last-run"
-    echo "last run: $result at $time: $detail"
+    echo "last run: $(sed -n 's/^result=//p' "$STATE/last-run") at $(sed -n 's/^time=//p' "$STATE/last-run"): $(sed -n 's/^detail=//p' "$STATE/last-run")"
   else
     echo "last run: none yet"
   fi
@@ -307,10 +312,10 @@ snapshot_args() { printf '%s' "${snapshot:-latest}"; }
 
 # restores $1 (a snapshot) into $2 with restic, only the given paths when more are given
 restore_snapshot() {
-  snap=$1
-  target=$2
+  rs_snap=$1
+  rs_dest=$2
   shift 2
-  set -- restore "$snap" --host "$BACKUP_HOST" --tag "$TAG" --target "$target" "$@"
+  set -- restore "$rs_snap" --host "$BACKUP_HOST" --tag "$TAG" --target "$rs_dest" "$@"
   quiet rst "$@"
 }
 
@@ -362,13 +367,14 @@ cmd_verify() {
   [ -n "$snap" ] || fail "verify: no snapshot of $BACKUP_HOST in $REPOSITORY"
   log "verify: restoring snapshot $snap into $WORK/files"
   if ! restore_snapshot "${snap%% *}" "$WORK/files" --verify; then
-    grep -i -E 'error|ignoring|fatal|verif' "$WORK/out" | head -n 5 | sed 's/^/restic: /' >>"$problems"
+    grep -i -E 'error|fatal' "$WORK/out" | grep -v '^Fatal: There were' | head -n 5 | sed 's/^/restic: /' >>"$problems"
   fi
   manifest="$WORK/files$CURRENT/manifest"
   if [ ! -f "$manifest" ]; then
     echo "the snapshot has no manifest ($CURRENT/manifest)" >>"$problems"
   else
     # every file against its checksum taken at backup time
+    [ -f "$WORK/files$CURRENT/SHA256SUMS" ] || { echo "$CURRENT/SHA256SUMS: missing after the restore" >>"$problems"; : >"$WORK/files$CURRENT/SHA256SUMS"; }
     (cd "$WORK/files" && sha256sum -c --quiet "${CURRENT#/}/SHA256SUMS" 2>&1) | sed -n 's#^\(.*\): FAILED$#/\1: differs from its checksum at backup time#p; s#^\(.*\): FAILED open or read$#/\1: missing after the restore#p' >>"$problems"
     nfiles=$(wc -l <"$WORK/files$CURRENT/SHA256SUMS")
     ndb=0
@@ -377,6 +383,10 @@ cmd_verify() {
       ndb=$((ndb + 1))
       image=$(sed -n "s/^image $target //p" "$manifest")
       major=$(sed -n "s/^server $target //p" "$manifest")
+      if [ ! -s "$WORK/files$CURRENT/$file" ] || [ ! -f "$WORK/files$CURRENT/pg-$target-globals.sql" ]; then
+        echo "$target/$db: its dump is missing after the restore" >>"$problems"
+        continue
+      fi
       if [ -z "$image" ]; then
         echo "$target/$db: not restored (a database on the host: no image to restore into)" >>"$problems"
         continue
@@ -515,8 +525,8 @@ case "$cmd" in
   run) cmd_run "$@" ;;
   list) cmd_list "$@" ;;
   verify) cmd_verify "$@" ;;
-  restore-db) cmd_restore_db "$@" ;;
-  restore-paths) cmd_restore_paths "$@" ;;
+  restore-db) RESTORING=1 cmd_restore_db "$@" ;;
+  restore-paths) RESTORING=1 cmd_restore_paths "$@" ;;
   key) cmd_key "$@" ;;
   *) usage "unknown command $cmd" ;;
 esac

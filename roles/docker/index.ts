@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRole, type RoleTask } from '../../src/playbook/role.js';
+import dockerDaemon from './docker_daemon.js';
 import dockerUfw from './docker_ufw.js';
 import { DOCKER_APT_FINGERPRINT, DOCKER_APT_KEY } from './docker-key.js';
 
@@ -112,7 +113,7 @@ function packageTasks(v: Vars): RoleTask[] {
 }
 
 /** the role's own module: its tasks use it, playbooks cannot */
-const own = { docker_ufw: dockerUfw };
+const own = { docker_ufw: dockerUfw, docker_daemon: dockerDaemon };
 
 export default defineRole<Vars, typeof own>({
   name: 'docker',
@@ -123,6 +124,9 @@ export default defineRole<Vars, typeof own>({
     // first: from the moment Docker exists, what it publishes is behind the firewall
     { name: 'published container ports obey the firewall', module: 'docker_ufw', args: { public_ports: v.docker_public_ports } },
     ...packageTasks(v),
+    // the daemon as it really runs (docker info) against daemon.json: before the file's own task, so a run that
+    // changes daemon.json leaves the restart to that task's handler instead of restarting twice
+    { name: 'docker runs daemon.json', module: 'docker_daemon', args: { config: mergeDaemon(DEFAULT_DAEMON, v.docker_daemon) } },
     { name: '/etc/docker', module: 'file', args: { path: '/etc/docker', state: 'directory', mode: '0755' } },
     {
       name: 'daemon.json',

@@ -12,7 +12,7 @@ export function driftOf(plan: Plan, task: { name: string; role?: string }): Drif
   return [
     {
       what: plan.reason,
-      why: `${task.role ? `the ${task.role} role` : 'the playbook'} declares "${task.name}", and the host no longer matches it`,
+      why: `${task.role ? `the ${task.role} role` : 'the playbook'} declares "${task.name}", and the host does not match it`,
       where: where.length ? where.join(', ') : `task "${task.name}"`,
       fix: plan.steps.map(describeStep).join('; '),
     },

@@ -34,3 +34,44 @@ export function parseChainRules(out: string, chain: string): ChainRules {
   }
   return result;
 }
+
+/** What the running Docker daemon uses (docker info), beside the daemon.json on disk. */
+export interface DockerDaemon {
+  /** the daemon answered */
+  running: boolean;
+  /** docker info fields: LoggingDriver, Driver (storage), LiveRestoreEnabled, Debug */
+  info: Record<string, string>;
+  /** daemon.json as it is on disk; undefined when missing */
+  file?: string;
+}
+
+const INFO_FIELDS = ['LoggingDriver', 'Driver', 'LiveRestoreEnabled', 'Debug'];
+const FILE_MARK = '==daemon.json==';
+
+/**
+ * The daemon's own answer (GET /info): through the docker CLI, or straight from its socket with curl where
+ * the CLI is missing (Debian 13's docker.io only recommends docker-cli).
+ */
+export const dockerDaemon = probe<DockerDaemon>(
+  'docker:daemon',
+  [
+    `if command -v docker >/dev/null; then docker info --format '{{json .}}' 2>/dev/null; elif [ -S /run/docker.sock ] && command -v curl >/dev/null; then curl -sf --max-time 10 --unix-socket /run/docker.sock http://localhost/info; fi`,
+    'echo',
+    `if [ -f /etc/docker/daemon.json ]; then echo '${FILE_MARK}'; cat /etc/docker/daemon.json; fi`,
+  ].join('\n'),
+  parseDockerDaemon,
+);
+
+export function parseDockerDaemon(out: string): DockerDaemon {
+  const at = out.indexOf(FILE_MARK);
+  const head = (at < 0 ? out : out.slice(0, at)).trim();
+  const info: Record<string, string> = {};
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = head ? JSON.parse(head) : {};
+  } catch {
+    parsed = {};
+  }
+  for (const f of INFO_FIELDS) if (parsed[f] !== undefined && parsed[f] !== null) info[f] = String(parsed[f]);
+  return { running: Object.keys(info).length > 0, info, ...(at < 0 ? {} : { file: out.slice(at + FILE_MARK.length + 1) }) };
+}

@@ -125,8 +125,12 @@ export default defineModule({
     if (f.packages && !f.packages.available) {
       return { steps: [], reason: 'dpkg-query not found', fail: 'apt: this host has no dpkg-query; apt only manages Debian and Ubuntu hosts' };
     }
-    const stale = cacheAge(a, f.cache);
+    let stale = cacheAge(a, f.cache);
     const pkgs = a.name ? packageChanges(a, f, stale !== undefined) : { words: [], changes: [], ok: [] };
+    // named packages already as declared (not `latest`): an old index is of no use, and refreshing it would be
+    // a "change" every hour, so a daily `check` would never come back clean (Ansible reports no change there)
+    const idle = stale !== undefined && a.name !== undefined && a.state !== 'latest' && pkgs.words.length === 0 && f.cache?.updated !== undefined;
+    if (idle) stale = undefined;
     // update_cache without cache_valid_time: refresh only right before installing something. Updating on
     // every run would report a change every run; with nothing to install, a fresh index is of no use.
     const update = stale ?? (wantsUpdate(a) && a.cache_valid_time === undefined && a.state !== 'absent' && pkgs.words.length > 0 ? 'before installing' : undefined);
@@ -262,7 +266,10 @@ function cacheAge(a: Args, cache: AptCache | undefined): string | undefined {
 function cacheNote(a: Args, cache: AptCache | undefined): string {
   if (!wantsUpdate(a) || !cache || cache.updated === undefined) return '';
   const age = `apt cache updated ${duration(Math.max(0, cache.now - cache.updated))} ago`;
-  if (a.cache_valid_time !== undefined) return `${age} (valid for ${duration(a.cache_valid_time)})`;
+  if (a.cache_valid_time !== undefined) {
+    const old = cache.now - cache.updated > a.cache_valid_time;
+    return `${age} (valid for ${duration(a.cache_valid_time)}${old && a.name ? '; refreshed when something is to be installed' : ''})`;
+  }
   return `${age}; not refreshed as nothing is to be installed (set cache_valid_time to refresh it periodically)`;
 }
 

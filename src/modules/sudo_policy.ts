@@ -18,6 +18,8 @@ const schema = z
   .strict();
 
 const NEUTRAL = '# disabled by shipshape (passwordless sudo nobody declared): ';
+/** the header playbooks put on the sudoers files they write (the deploy_user role's own says it too) */
+const DECLARED = /^#\s*managed by shipshape\b/m;
 
 /**
  * Sudo as sudo grants it: a passwordless rule in a file nobody declared (a second sudoers.d file, a line
@@ -31,7 +33,8 @@ export default defineModule({
   facts: (a) => ({ sudo: sudoPolicy(a.user) }),
   plan(a, { sudo }, ctx) {
     const found = sudo.files
-      .filter((f) => !a.managed.includes(f.path))
+      // a file another task of a playbook writes says so in its header: declared, not foreign
+      .filter((f) => !a.managed.includes(f.path) && !DECLARED.test(f.content))
       .flatMap((f) => passwordless(f.content).map((l) => ({ ...l, path: f.path })));
     const self = (who: string) => who === ctx.access.user;
     const fixable = found.filter((l) => !self(l.who));

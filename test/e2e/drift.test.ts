@@ -3,7 +3,7 @@
  * Debian 13) is provisioned once with the whole site playbook; then a batch of independent changes is made
  * on each by hand, the way a colleague would (a drop-in that sorts first, a line above the Include, a
  * Match block, `ufw allow`, `ufw disable`, an apt.conf.d file, `systemctl mask/stop/disable`, a key, a
- * sudoers file, a removed package, edited files). `check` must name every cause and its place, `apply`
+ * sudoers file, a removed package, edited files, dockerd restarted with other settings). `check` must name every cause and its place, `apply`
  * must fix exactly that, the next `check` must be clean, and the host's managed state must be what it was
  * before the changes. The notify hook (a local HTTP stub) gets one message for the drifted run, none for
  * a clean one.
@@ -51,7 +51,15 @@ const SCENARIOS: { id: string; role: string; task: string; where: RegExp; outsid
   { id: 'fail2ban jail edited', role: 'fail2ban', task: 'sshd jail', where: /\/etc\/fail2ban\/jail\.d\/shipshape\.local/, outside: false, inject: "sed -i 's/^maxretry = .*/maxretry = 50/' /etc/fail2ban/jail.d/shipshape.local" },
   { id: 'deploy lost the docker group', role: 'docker', task: 'deploy in the docker group', where: /deploy/, outside: false, inject: 'gpasswd -d deploy docker >/dev/null' },
   { id: 'docker disabled at boot', role: 'docker', task: 'docker running', where: /systemd unit docker\.service/, outside: true, inject: 'systemctl disable docker 2>/dev/null' },
-  { id: 'daemon.json edited', role: 'docker', task: 'daemon.json', where: /\/etc\/docker\/daemon\.json/, outside: false, inject: "sed -i 's/\"10m\"/\"500m\"/' /etc/docker/daemon.json" },
+  {
+    // changed, restarted, and the file put back without a restart: only docker info shows it
+    id: 'dockerd runs other settings than daemon.json',
+    role: 'docker',
+    task: 'docker runs daemon.json',
+    where: /the running dockerd/,
+    outside: true,
+    inject: "cp -p /etc/docker/daemon.json /root/daemon.json.ok && echo '{\"log-driver\": \"journald\"}' > /etc/docker/daemon.json && systemctl restart docker && cp -p /root/daemon.json.ok /etc/docker/daemon.json",
+  },
   { id: 'integrity tool removed', role: 'os_hardening', task: 'hardening packages', where: /./, outside: false, inject: 'apt-get remove -y -q debsums >/dev/null 2>&1' },
   { id: 'login banner edited', role: 'os_hardening', task: 'login banner /etc/issue.net', where: /\/etc\/issue\.net/, outside: false, inject: "echo 'Welcome! Debian 12, kernel 6.1' > /etc/issue.net" },
 ];

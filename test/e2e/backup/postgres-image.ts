@@ -94,7 +94,6 @@ export async function loadPostgresImage(host: string, dist: Dist): Promise<strin
     'ENV PGDATA=/var/lib/postgresql/data',
     'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]',
     'CMD ["postgres"]',
-    'STOPSIGNAL SIGINT',
   ];
   const r = await hostExec(host, `docker import ${changes.map((c) => `--change '${c}'`).join(' ')} /var/tmp/postgres-image.tar ${image} && rm -f /var/tmp/postgres-image.tar`);
   if (r.code !== 0) throw new Error(`docker import on ${host} failed: ${r.stderr}`);

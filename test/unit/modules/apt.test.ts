@@ -213,3 +213,11 @@ describe('the apt-get update step on this machine (fake apt-get and sleep)', () 
     expect(r).toEqual({ code: 100, out: 'E: The repository is not signed.\n', sleeps: 0 });
   });
 });
+
+describe('apt: an old index alone is no change (drift checks run long after the last apply)', () => {
+  it('named packages all installed and a stale cache: nothing to do, and the reason says when it is refreshed', () => {
+    const p = plan({ name: 'nginx', cache_valid_time: 3600 }, { packages, cache: staleCache });
+    expect(p.steps).toEqual([]);
+    expect(p.reason).toMatch(/nginx .* already installed; apt cache updated 3d ago \(valid for 1h; refreshed when something is to be installed\)/);
+  });
+});

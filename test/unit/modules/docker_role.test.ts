@@ -19,6 +19,7 @@ describe('docker role', () => {
       'apt: conflicting distribution packages removed',
       'apt_repository: Docker apt repository',
       'apt: Docker packages installed',
+      'docker_daemon: docker runs daemon.json',
       'file: /etc/docker',
       'copy: daemon.json',
       'file: docker.service.d',

@@ -62,3 +62,10 @@ describe('sudo_policy', () => {
     expect(p.reason).toMatch(/kept, as this run logs in as admin: \/etc\/sudoers.d\/zz-debug:1/);
   });
 });
+
+describe('sudo_policy: files a playbook declares', () => {
+  it('a sudoers file with the "managed by shipshape" header is some task\'s declaration, not drift', () => {
+    const declared = out.replace('bob ALL=(ALL) NOPASSWD: ALL', '# managed by shipshape\n%opsteam ALL=(root) NOPASSWD: /usr/bin/systemctl status *');
+    expect(planFor('sudo_policy', args, { sudo: parseSudo(declared) }).steps).toEqual([]);
+  });
+});
