@@ -365,13 +365,33 @@ function resolveTask(spec: TaskSpec, module: ModuleDef, vars: Vars, tags: string
   };
 }
 
-function roleVars(role: RoleDef, item: RoleItem, merged: Vars): Vars {
+function roleVars(role: RoleDef, item: RoleItem, given: Vars): Vars {
+  const merged = renderRoleVars(role, given, item.source);
   const r = validateAgainst(role.vars, merged, { module: role.name, at: item.source, noun: 'variable', subject: `role \`${role.name}\`` });
   if (!r.ok) throw InputError.combine(r.errors)!;
   // role variables marked secret() in the schema are masked in every output from here on
   addSchemaSecrets(role.vars, r.value as Vars);
   // the role sees its own validated variables (defaults applied) and every other variable too
   return { ...merged, ...(r.value as Vars) };
+}
+
+/**
+ * A role's own variables are rendered before they are checked, as Ansible renders a variable where it
+ * is used: `domain: "{{ inventory_hostname }}.example.com"` is a domain by the time the role sees it.
+ */
+function renderRoleVars(role: RoleDef, merged: Vars, at: SourcePos): Vars {
+  const shape = (role.vars as { shape?: Record<string, unknown> }).shape;
+  if (!shape) return merged;
+  const out = { ...merged };
+  for (const k of Object.keys(shape)) {
+    if (!Object.hasOwn(merged, k) || !hasTemplate(merged[k])) continue;
+    try {
+      out[k] = renderValue(merged[k], merged);
+    } catch (err) {
+      throw templateError(err, at);
+    }
+  }
+  return out;
 }
 
 function when(expr: string | boolean | undefined, vars: Vars, at: SourcePos): boolean {
