@@ -9,6 +9,7 @@ import { nearest } from '../core/suggest.js';
 import { magicVars, mergeVars, type Inventory, type Vars } from '../inventory/index.js';
 import { coerceArgs, parseModuleArgs, validateAgainst } from '../playbook/args.js';
 import type { AnyRoleTask, RoleDef } from '../playbook/role.js';
+import { roleTaskSource } from '../playbook/role-source.js';
 import { taskFromRoleTask } from '../playbook/task.js';
 import { evalWhen, evaluateExpression, hasTemplate, renderString, renderValue, TemplateError } from '../playbook/template.js';
 import type { BlockItem, Play, PlayItem, Playbook, RoleItem, TaskSpec } from '../playbook/types.js';
@@ -245,7 +246,8 @@ class Expander {
     const fromRole = (list: AnyRoleTask[], into: Resolved[]) => {
       for (const rt of list) {
         if (!when(rt.when, vars, item.source)) continue;
-        const spec = taskFromRoleTask(rt, role.name, vars, item.source, modules, item.phase);
+        // a mistake in a task's arguments is the role's: say where in the role's file the task is
+        const spec = taskFromRoleTask(rt, role.name, vars, roleTaskSource(role.file, rt.name) ?? item.source, modules, item.phase);
         const tags = [...inner.tags, ...spec.tags];
         into.push(resolveTask(spec, modules[spec.module], vars, tags, this.become(rt.become ?? inner.become), inner.dir, false));
       }

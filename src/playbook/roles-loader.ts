@@ -66,7 +66,7 @@ async function loadRole(dir: string, name: string): Promise<RoleDef> {
   if (def.name !== name) {
     throw new InputError(`role is named \`${String(def.name)}\` but lives in directory \`${name}\`; playbooks name roles by directory`, { file });
   }
-  return { ...(def as RoleDef), dir: def.dir ?? sourceDir(dir) };
+  return { ...(def as RoleDef), dir: def.dir ?? sourceDir(dir), file };
 }
 
 /** tsc compiles a built-in role to dist/roles/NAME but copies none of its templates/ or files/: those stay in roles/NAME. */

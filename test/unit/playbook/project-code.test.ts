@@ -63,3 +63,36 @@ describe("a project's own roles and modules", () => {
     expect((err as InputError).format()).toMatch(/site\.yml:3/);
   });
 });
+
+describe("a mistake in a role's task arguments", () => {
+  it("is reported at the role's own file and line, before any host is contacted", async () => {
+    const { execFile } = await import('node:child_process');
+    const ROOT = join(import.meta.dirname, '..', '..', '..');
+    const role = `import { defineRole, z } from ${JSON.stringify(API)};
+export default defineRole({
+  name: 'broken',
+  summary: 'a role with a mode that is not a mode',
+  vars: z.object({}),
+  tasks: () => [
+    { name: 'motd file', module: 'copy', args: { dest: '/etc/motd', content: 'hi', mode: 'rwx' } },
+  ],
+});
+`;
+    const dir = project({
+      'roles/broken/index.ts': role,
+      'playbooks/site.yml': '- hosts: all\n  roles: [broken]\n',
+      'inventory/hosts.yml': 'all:\n  hosts:\n    web1: { host: 127.0.0.1, port: 1, user: root }\n',
+    });
+    const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'check', join(dir, 'playbooks', 'site.yml'), '-i', join(dir, 'inventory')],
+        { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, timeout: 30_000 },
+        (err, _out, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr }),
+      ),
+    );
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/roles\/broken\/index\.ts:7:\d+/);
+    expect(r.stderr).toMatch(/mode/);
+  });
+});
