@@ -177,7 +177,10 @@ function removeStep(a: Args, words: string[]): Step {
  * lock, so a lock held by another apt is waited for here, as long as apt-get would wait.
  */
 export function configureInterrupted(lockTimeout: number): string {
+  // a subshell: the steps of a change run together in one script, and a bare `exit 0` here would end it
+  // before the apt-get step that follows (nothing installed, yet reported as changed)
   return [
+    '(',
     '[ -z "$(dpkg --audit 2>/dev/null)" ] && exit 0',
     "echo 'dpkg was interrupted earlier: running dpkg --configure -a first'",
     `n=0; until out=$(DEBIAN_FRONTEND=noninteractive dpkg --force-confdef --force-confold --configure -a 2>&1); do`,
@@ -186,6 +189,7 @@ export function configureInterrupted(lockTimeout: number): string {
     '  sleep 5',
     'done',
     `printf '%s\n' "$out"`,
+    ')',
   ].join('\n');
 }
 
