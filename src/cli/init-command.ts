@@ -71,7 +71,7 @@ export async function initCommand(dirArg: string | undefined, flags: InitFlags):
   }
 
   // secrets from the answers file, the environment or an earlier run are masked in all output
-  if (answers.become_password) addSecret(answers.become_password);
+  for (const s of [answers.become_password, answers.backup_restic_password]) if (s) addSecret(s);
   try {
     await wizard(dir, answers, ui, roles, flags, existing[FILES.gitignore]);
   } catch (err) {
@@ -116,7 +116,9 @@ async function wizard(dir: string, given: Answers, ui: Ui | undefined, roles: Aw
     say(`\nThe check did not succeed (exit ${check}); fix what it says and run \`shipshape init\` again: the files are kept.`);
     return;
   } else {
-    const go = ui ? await ui.confirm({ message: `Apply this to ${answers.name} (${answers.host}) now?`, default: true }) : !!flags.yes;
+    // --answers on a terminal without --yes: the answers are taken as given, the plan is still confirmed
+    const asker = ui ?? (!flags.yes && process.stdin.isTTY && process.stdout.isTTY ? await (await import('../wizard/inquirer.js')).inquirerUi() : undefined);
+    const go = flags.yes || (asker ? await asker.confirm({ message: `Apply this to ${answers.name} (${answers.host}) now?`, default: true }) : false);
     if (!go) {
       say(`\nNot applied. When you are ready: cd ${shown(dir)} && shipshape apply ${FILES.playbook} -i inventory/`);
       printEquivalent(dir, answers);
@@ -171,5 +173,7 @@ function nextSteps(dir: string, a: Answers): void {
 function printEquivalent(dir: string, a: Answers): void {
   say(`\nThe same without questions: save this as answers.yml and run \`shipshape init ${shown(dir)} --answers answers.yml --yes\``);
   for (const line of answersFileText(a).trimEnd().split('\n')) say(`  ${line}`);
-  if (a.become_password) say(`  # become_password: not shown; set ${SECRET_ENV.become_password} in the environment (or keep ${FILES.secrets})`);
+  for (const k of ['become_password', 'backup_restic_password'] as const) {
+    if (a[k]) say(`  # ${k}: not shown; set ${SECRET_ENV[k]} in the environment (or keep ${FILES.secrets})`);
+  }
 }

@@ -24,7 +24,8 @@ export function formatResult(host: string, r: TaskResult, o: OutputOptions): str
   const where = r.role ? `${r.role} | ${r.name}` : r.name;
   const lines = [`${c.bold(host)} ${colour(status.padEnd(12))} ${where}: ${r.reason}`];
   if (r.accessCritical && r.status !== 'ok') lines.push(`    ${c.yellow('access-critical:')} ${r.accessCritical}`);
-  if (r.status === 'changed') lines.push(...driftLines(r, c));
+  // check explains every difference; apply repeats the explanation only when asked (a first run changes everything)
+  if (r.status === 'changed' && (o.check || o.diff || o.verbose)) lines.push(...driftLines(r, c));
   if (r.status === 'failed' && r.output) lines.push(...r.output.split('\n').map((l) => `    ${c.red('|')} ${l}`));
   if (o.diff) for (const d of r.diff) lines.push(...unifiedDiff(d).split('\n').map((l) => `    ${diffColour(c, l)}`));
   return lines;

@@ -11,7 +11,7 @@ import type { RoleDef } from '../playbook/role.js';
 import { ANSWER_KEYS, EXAMPLES, REQUIRED, ROLE_KEYS, SECRET_ANSWERS, baseAnswers, connectionAnswers, defaultName, type Answers } from './answers.js';
 
 /** Secrets may come from the environment instead of the answers file (CI keeps them there). */
-export const SECRET_ENV: Record<string, string> = { become_password: 'SHIPSHAPE_BECOME_PASSWORD' };
+export const SECRET_ENV: Record<string, string> = { become_password: 'SHIPSHAPE_BECOME_PASSWORD', backup_restic_password: 'SHIPSHAPE_BACKUP_RESTIC_PASSWORD' };
 
 /**
  * Parse and check an answers file. `defaults` are the answers an earlier run left in the project

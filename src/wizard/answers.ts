@@ -40,13 +40,14 @@ export const ROLE_KEYS: Record<string, readonly string[]> = {
   unattended_upgrades: ['unattended_reboot', 'unattended_reboot_time'],
   docker: ['docker_source'],
   caddy: ['caddy_sites', 'caddy_email', 'caddy_source', 'caddy_acme_ca', 'caddy_acme_ca_root'],
+  backup: ['backup_paths', 'backup_restic_repository', 'backup_restic_password'],
 };
 
 /** Every key an answers file may hold. */
 export const ANSWER_KEYS: readonly string[] = [...Object.keys(connectionAnswers.shape), ...new Set(Object.values(ROLE_KEYS).flat())];
 
 /** Keys whose values are secrets: never written to files meant for git, never printed. */
-export const SECRET_ANSWERS: readonly string[] = ['become_password'];
+export const SECRET_ANSWERS: readonly string[] = ['become_password', 'backup_restic_password'];
 
 /** The answers a run needs and has no default for, with an example for the error message. */
 export const REQUIRED: Record<string, string> = {
@@ -65,7 +66,10 @@ export const EXAMPLES: Record<string, string> = {
   become_password: 'become_password: "..."   # better: set SHIPSHAPE_BECOME_PASSWORD in the environment',
   user: 'deploy_user: deploy   # `user` is the login from now on: the deploy user',
   docker: 'docker: true',
-  backup: 'backup: false',
+  backup: 'backup: true',
+  backup_paths: 'backup_paths: [/srv/app/data]',
+  backup_restic_repository: 'backup_restic_repository: sftp:backup@203.0.113.50:/srv/restic/web1',
+  backup_restic_password: 'backup_restic_password: "..."   # better: set SHIPSHAPE_BACKUP_RESTIC_PASSWORD in the environment',
   deploy_user: 'deploy_user: deploy',
   ssh_allow_from: 'ssh_allow_from: [198.51.100.0/24]',
   firewall_allow: 'firewall_allow: ["80/tcp", "443/tcp"]',
@@ -105,6 +109,10 @@ export interface Answers {
   /** addresses fail2ban never bans; by default the controller's, as the server saw it during init */
   fail2ban_ignoreip?: string[];
   backup: boolean;
+  backup_paths: string[];
+  backup_restic_repository?: string;
+  /** a secret: only in the owner-only secrets file */
+  backup_restic_password?: string;
 }
 
 export interface CaddySite {
@@ -138,7 +146,8 @@ export function baseAnswers(partial: Partial<Answers> = {}): Answers {
     ssh_allow_from: partial.ssh_allow_from ?? [],
     firewall_allow: partial.firewall_allow ?? (sites.length ? ['80/tcp', '443/tcp'] : []),
     backup: partial.backup ?? false,
-    ...pick(partial, ['identity_file', 'host_key_fingerprint', 'become_password', 'caddy_email', 'caddy_acme_ca', 'caddy_acme_ca_root', 'fail2ban_ignoreip']),
+    backup_paths: partial.backup_paths ?? [],
+    ...pick(partial, ['identity_file', 'host_key_fingerprint', 'become_password', 'caddy_email', 'caddy_acme_ca', 'caddy_acme_ca_root', 'fail2ban_ignoreip', 'backup_restic_repository', 'backup_restic_password']),
   };
 }
 

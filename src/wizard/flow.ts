@@ -206,8 +206,10 @@ async function capabilitiesStep(o: FlowOptions, a: Answers, c: Connected): Promi
     }
   }
   await sitesStep(o, a, c);
-  if (ui && o.roles.backup) a.backup = await ui.confirm({ message: `${CAPABILITIES.backup}. Set up backups?`, default: a.backup });
-  if (a.backup) say('  the backup role\'s settings: `shipshape roles backup`; add them to inventory/group_vars/all.yml');
+  if (ui && o.roles.backup) {
+    a.backup = await ui.confirm({ message: `${CAPABILITIES.backup}. Set up backups?`, default: a.backup });
+    if (a.backup) await backupStep(o, a);
+  }
   if (ui) {
     a.unattended_reboot = await ui.confirm({ message: `${CAPABILITIES.reboot}?`, default: a.unattended_reboot });
     if (a.unattended_reboot) {
@@ -286,6 +288,34 @@ async function sitesStep(o: FlowOptions, a: Answers, c: Connected): Promise<void
   for (const s of a.caddy_sites) {
     const j = await checkDomain(c, s.domain);
     say(j.verdict === 'here' ? `✓ ${j.text}` : `! ${j.text}; the site is set up anyway and its certificate waits until the domain points here`);
+  }
+}
+
+async function backupStep(o: FlowOptions, a: Answers): Promise<void> {
+  const ui = o.ui!;
+  const paths = await ui.input({
+    message: 'Directories to back up every night (absolute paths, comma-separated):',
+    default: a.backup_paths.join(', '),
+    validate: (v) => roleCheck(o.roles, 'backup', { backup_paths: list(v) }),
+  });
+  a.backup_paths = list(paths);
+  const repo = await ui.input({
+    message: 'Off-site restic repository (e.g. sftp:user@host:/path; empty: local copies on the server only):',
+    default: a.backup_restic_repository ?? '',
+  });
+  if (!repo.trim()) {
+    delete a.backup_restic_repository;
+    delete a.backup_restic_password;
+    return;
+  }
+  a.backup_restic_repository = repo.trim();
+  const keep = a.backup_restic_password ? await ui.confirm({ message: 'Keep the repository password from the secrets file?', default: true }) : false;
+  if (!keep) {
+    const pw = await ui.password({ message: 'Repository password (kept in the owner-only secrets file, never printed):' });
+    if (pw) {
+      a.backup_restic_password = pw;
+      addSecret(pw);
+    }
   }
 }
 

@@ -42,6 +42,9 @@ const COMMENTS: Record<string, string> = {
   caddy_acme_ca: 'caddy role: the ACME CA directory (unset = Let\'s Encrypt)',
   caddy_acme_ca_root: 'caddy role: the root certificate that CA\'s directory is served with (a private CA)',
   become_password: 'sudo password of the login user; never printed',
+  backup_paths: 'backup role: files and directories backed up every night (besides databases)',
+  backup_restic_repository: 'backup role: the off-site restic repository the backups go to',
+  backup_restic_password: 'backup role: the password of that repository; without it the backups cannot be read',
 };
 
 function commented(obj: Record<string, unknown>, header: string): string {
@@ -90,6 +93,10 @@ function roleVars(a: Answers): Record<string, unknown> {
     if (a.caddy_email) v.caddy_email = a.caddy_email;
     if (a.caddy_acme_ca) v.caddy_acme_ca = a.caddy_acme_ca;
     if (a.caddy_acme_ca_root) v.caddy_acme_ca_root = a.caddy_acme_ca_root;
+  }
+  if (roles.includes('backup')) {
+    v.backup_paths = a.backup_paths;
+    if (a.backup_restic_repository) v.backup_restic_repository = a.backup_restic_repository;
   }
   return v;
 }
@@ -174,11 +181,11 @@ export function answersFromProject(t: ProjectTexts): Partial<Answers> {
     if (typeof host?.port === 'number') out.port = host.port;
   }
   const gv = { ...load(FILES.groupVars), ...load(FILES.secrets) } as Record<string, unknown>;
-  for (const k of ['deploy_user', 'docker_source', 'caddy_source', 'caddy_email', 'caddy_acme_ca', 'caddy_acme_ca_root', 'unattended_reboot_time', 'become_password'] as const) {
+  for (const k of ['deploy_user', 'docker_source', 'caddy_source', 'caddy_email', 'caddy_acme_ca', 'caddy_acme_ca_root', 'unattended_reboot_time', 'become_password', 'backup_restic_repository', 'backup_restic_password'] as const) {
     if (typeof gv[k] === 'string') (out as Record<string, unknown>)[k] = gv[k];
   }
   if (typeof gv.unattended_reboot === 'boolean') out.unattended_reboot = gv.unattended_reboot;
-  for (const k of ['deploy_authorized_keys', 'ssh_allow_from', 'firewall_allow', 'fail2ban_ignoreip'] as const) {
+  for (const k of ['deploy_authorized_keys', 'ssh_allow_from', 'firewall_allow', 'fail2ban_ignoreip', 'backup_paths'] as const) {
     if (Array.isArray(gv[k])) out[k] = (gv[k] as unknown[]).map(String);
   }
   if (Array.isArray(gv.caddy_sites)) out.caddy_sites = gv.caddy_sites as Answers['caddy_sites'];
@@ -215,6 +222,10 @@ export function answersFileText(a: Answers): string {
   }
   Object.assign(out, { unattended_reboot: b.unattended_reboot, ssh_allow_from: b.ssh_allow_from, firewall_allow: b.firewall_allow });
   if (b.fail2ban_ignoreip) out.fail2ban_ignoreip = b.fail2ban_ignoreip;
-  if (b.backup) out.backup = true;
+  if (b.backup) {
+    out.backup = true;
+    out.backup_paths = b.backup_paths;
+    if (b.backup_restic_repository) out.backup_restic_repository = b.backup_restic_repository;
+  }
   return render(new Document(out));
 }

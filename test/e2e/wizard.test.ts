@@ -142,6 +142,8 @@ describe.each(releases)('shipshape init on a fresh $dist VPS', ({ dist, host, te
         await t.choose('Install Caddy from', 1);
         await t.answer('ACME CA directory URL', lab.pebble.directory);
         await t.answer("That CA directory's root certificate file", lab.pebble.listenerCaPath);
+        // offered because the backup role exists; not part of this scenario
+        await t.answer(/Backups of your data.*Set up backups\?/, 'n');
         await t.answer(/Unattended reboots/);
         await t.answer('Networks allowed to reach SSH');
         await t.answer('Ports open to everyone besides SSH');

@@ -27,6 +27,10 @@ const full: Answers = baseAnswers({
   unattended_reboot: true,
   unattended_reboot_time: '03:30',
   become_password: 's3cret-sudo',
+  backup: true,
+  backup_paths: ['/srv/app/data'],
+  backup_restic_repository: 'sftp:backup@203.0.113.50:/srv/restic/web1',
+  backup_restic_password: 'r3stic-s3cret',
 });
 
 async function written(a: Answers): Promise<string> {
@@ -38,7 +42,7 @@ async function written(a: Answers): Promise<string> {
 describe('wizard: answers to the project folder', () => {
   it('roles run in the safe order, hardening always, the rest as chosen', () => {
     expect(siteRoles(baseAnswers({}))).toEqual(['deploy_user', 'ssh', 'firewall', 'unattended_upgrades', 'fail2ban', 'sysctl_hardening', 'os_hardening']);
-    expect(siteRoles(full)).toEqual([...SAFE_ORDER.slice(0, 9)]);
+    expect(siteRoles(full)).toEqual([...SAFE_ORDER]);
     // deploy user before ssh, ssh before firewall, firewall before docker, docker before caddy
     const order = siteRoles(full);
     for (const [a, b] of [['deploy_user', 'ssh'], ['ssh', 'firewall'], ['firewall', 'docker'], ['docker', 'caddy']]) expect(order.indexOf(a)).toBeLessThan(order.indexOf(b));
@@ -57,8 +61,13 @@ describe('wizard: answers to the project folder', () => {
 
   it('keeps secrets out of the files meant for git: an owner-only file that .gitignore names', async () => {
     const dir = await written(full);
-    for (const f of [FILES.hosts, FILES.groupVars, FILES.playbook, FILES.gitignore]) expect(readFileSync(join(dir, f), 'utf8')).not.toContain('s3cret-sudo');
+    for (const f of [FILES.hosts, FILES.groupVars, FILES.playbook, FILES.gitignore]) {
+      expect(readFileSync(join(dir, f), 'utf8')).not.toContain('s3cret-sudo');
+      expect(readFileSync(join(dir, f), 'utf8')).not.toContain('r3stic-s3cret');
+    }
+    expect(readFileSync(join(dir, FILES.groupVars), 'utf8')).toContain('backup_restic_repository: sftp:backup@203.0.113.50:/srv/restic/web1');
     expect(readFileSync(join(dir, FILES.secrets), 'utf8')).toContain('become_password: s3cret-sudo');
+    expect(readFileSync(join(dir, FILES.secrets), 'utf8')).toContain('backup_restic_password: r3stic-s3cret');
     expect(statSync(join(dir, FILES.secrets)).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(dir, FILES.gitignore), 'utf8').split('\n')).toContain(FILES.secrets);
     expect(readFileSync(join(dir, FILES.groupVars), 'utf8')).toContain(`Secrets are not here: they are in ${FILES.secrets}`);
