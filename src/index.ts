@@ -9,6 +9,8 @@ export { z } from 'zod';
 
 // roles
 export { defineRole, type RoleDef, type RoleTask, type AnyRoleTask } from './playbook/role.js';
+// a role variable whose value is masked in every output: `db_password: secret(z.string())`
+export { secret } from './core/redact.js';
 
 // modules: argument schema, facts, pure plan
 export {
@@ -24,7 +26,7 @@ export {
 } from './core/module.js';
 export type { BuiltinModules } from './modules/index.js';
 export { probe, type Probe } from './core/probe.js';
-export { run, sh, type Step } from './core/step.js';
+export { run, sh, onPath, type Step } from './core/step.js';
 export { shq, shJoin } from './core/quote.js';
 export type { FileDiff, TaskStatus } from './core/result.js';
 

@@ -9,6 +9,7 @@
  * decimal with a leading zero that is not octal (`09`) stays a string.
  */
 import type { Tags } from 'yaml';
+import { decrypt } from './vault.js';
 
 type Tag = Tags[number] & { tag?: string; test?: RegExp; format?: string };
 
@@ -42,9 +43,28 @@ export function ansibleTags(extra: Tags = []): (tags: Tags) => Tags {
       }
       out.push(t);
     }
-    return [...out, ...extra];
+    return [...out, ...ANSIBLE_TAGS, ...extra];
   };
 }
+
+/**
+ * Ansible's own tags: `!vault` (decrypted with the run's vault passwords; a wrong or missing password
+ * is an error at the value) and `!unsafe` (a plain string).
+ */
+const ANSIBLE_TAGS: Tags = [
+  {
+    tag: '!vault',
+    resolve(str: string, onError: (msg: string) => void) {
+      try {
+        return decrypt(str);
+      } catch (e) {
+        onError(`!vault: ${(e as Error).message}`);
+        return '';
+      }
+    },
+  },
+  { tag: '!unsafe', resolve: (str: string) => str },
+] as unknown as Tags;
 
 /** Ansible's truth words for a string (module arguments of type bool, `| bool`). */
 export function ansibleBool(v: unknown): boolean | undefined {

@@ -48,7 +48,15 @@ function runOptions(cmd: Command): Command {
         .default(120)
         .argParser(guardSeconds),
     )
+    .addOption(
+      new Option('--lock-wait <seconds>', 'apply takes a lock on each host; how long to wait for another run holding it before refusing that host')
+        .default(60)
+        .argParser(lockSeconds),
+    )
     .option('--no-update-inventory', 'when a run moves sshd to another port, only say what to change in the inventory instead of editing its port in place')
+    .option('--vault-password-file <file>', 'password for Ansible Vault values and files (first line of the file, or the output of an executable script; repeatable)', collect, [])
+    .option('--vault-id <label@file>', 'a labelled vault password (label@file or label@prompt; repeatable)', collect, [])
+    .option('-J, --ask-vault-pass', 'ask for the vault password on the terminal')
     .option('--no-color', 'no colours in the output');
 }
 
@@ -178,6 +186,12 @@ function positiveInt(v: string): number {
 function guardSeconds(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 10) throw new InputError(`--guard-timeout wants whole seconds, at least 10, not "${v}"`);
+  return n;
+}
+
+function lockSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InputError(`--lock-wait wants whole seconds (0 or more), not "${v}"`);
   return n;
 }
 

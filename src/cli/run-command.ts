@@ -7,6 +7,7 @@ import { loadInventory, looksSecret, secretValues, selectHosts, type Inventory, 
 import { addSecret, addSecrets } from '../core/redact.js';
 import { loadPlaybook } from '../playbook/index.js';
 import { loadProjectCode, playbookBase } from './project-code.js';
+import { setupVault, type VaultFlags } from './vault-password.js';
 import { createTransport } from '../transport/index.js';
 import type { HostRunReport } from '../engine/host-run.js';
 import { confirm } from './confirm.js';
@@ -16,7 +17,7 @@ import { driftNotice, sendNotice } from './notify.js';
 import { formatEvent, formatRecap, toJson, type OutputOptions } from './output.js';
 import { terminalProgress } from './progress.js';
 
-export interface RunFlags {
+export interface RunFlags extends VaultFlags {
   inventory: string;
   limit?: string;
   tags?: string;
@@ -30,6 +31,8 @@ export interface RunFlags {
   acceptNewHostKeys?: boolean;
   color: boolean;
   guardTimeout: number;
+  /** seconds a second run waits for another run's host lock (--lock-wait) */
+  lockWait?: number;
   /** false with --no-update-inventory: only tell the operator to edit it */
   updateInventory: boolean;
   /** check only: where a drifted run posts its summary */
@@ -40,6 +43,7 @@ const list = (s?: string) => (s ? s.split(',').map((t) => t.trim()).filter(Boole
 
 /** Everything that can go wrong in the input is found here, before any host is contacted. */
 export async function prepareRun(playbookPath: string, flags: RunFlags): Promise<HostJob[]> {
+  await setupVault(flags);
   const extra = splitExtraVars(parseExtraVars(flags.extraVars));
   const inventory = await loadInventory(flags.inventory, { extraConnection: extra.conn });
   declareSecrets(inventory);
@@ -117,7 +121,7 @@ export async function runCommand(mode: 'apply' | 'check', playbookPath: string, 
     queue = queue.then(() => (e.type === 'host-done' ? notePortMove(e.report as HostRunReport, flags) : undefined)).then(() => show(e));
   };
   const uninstall = onInterrupt(interrupted.report);
-  const report = await runAll(jobs, { check, forks: flags.forks, guardTimeoutSec: flags.guardTimeout, loginMemory: fileLoginMemory() }, (spec) => createTransport(spec, { log: flags.json ? () => undefined : log }), sink);
+  const report = await runAll(jobs, { check, forks: flags.forks, guardTimeoutSec: flags.guardTimeout, loginMemory: fileLoginMemory(), hostLock: { waitSec: flags.lockWait ?? 60, staleSec: 900 } }, (spec) => createTransport(spec, { log: flags.json ? () => undefined : log }), sink);
   await queue;
   await finished;
   uninstall();

@@ -172,21 +172,32 @@ class Expander {
       ...(scope.blocks.length ? { blocks: scope.blocks } : {}),
       phase: spec.phase,
     };
+    // decided after the task ran, on the host: only the facts they use must be gathered
+    for (const w of [spec.changedWhen, spec.failedWhen]) if (typeof w === 'string') this.isRuntime(w, vars);
     const whenRuntime = spec.when !== undefined && this.isRuntime(spec.when, vars);
     const runtime = conditions.length > 0 || whenRuntime || this.isRuntime(spec.args, vars) || (spec.loop !== undefined && this.isRuntime(spec.loop.value, vars));
     // changed_when/failed_when are decided after the task ran; their names are checked then
     const remember = () => {
       if (spec.register) this.runtime.add(spec.register);
     };
-    if (runtime) {
+    const defer = () => {
       if (spec.when !== undefined) conditions.push(spec.when);
       const deferred: DeferredTask = { spec, vars, conditions, dir, modules: scope.modules };
       into.push({ ...common, name: spec.name, args: undefined, vars, deferred });
       remember();
       if (spec.module === 'set_fact') for (const k of Object.keys(spec.args)) this.runtime.add(k);
-      return;
+    };
+    if (runtime) return defer();
+    let resolved: TaskInstance[];
+    try {
+      resolved = finishTask(spec, vars, conditions, dir, scope.modules, common, () => ++this.loopSeq);
+    } catch (err) {
+      // a name only the host can give, found while rendering (a template file using facts): decided on the host
+      const name = err instanceof InputError ? /^undefined variable `([A-Za-z_][A-Za-z0-9_]*)`/.exec(err.message)?.[1] : undefined;
+      if (!name || !(isFactName(name) || this.runtime.has(name))) throw err;
+      if (isFactName(name)) this.usesFacts = true;
+      return defer();
     }
-    const resolved = finishTask(spec, vars, conditions, dir, scope.modules, common, () => ++this.loopSeq);
     for (const r of resolved) {
       into.push(r);
       if (r.setFact && !r.skipped) Object.assign(this.facts, r.setFact);

@@ -5,6 +5,8 @@ import { newNonce, parseBatch, renderBatch, uniqueProbes, type Batch } from '../
 import { describeStep, sh } from '../core/step.js';
 import { driftOf, hideDrift } from '../core/drift.js';
 import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { acquireScript, LOCK_DIR, LOCK_HELD, refreshScript, releaseScript, type HostLock } from './host-lock.js';
 import { hostInfo } from '../facts/host.js';
 import { parseKey } from '../modules/authorized_key.js';
 import { UnreachableError, type ConnectionSpec } from '../transport/types.js';
@@ -65,8 +67,26 @@ export async function runHost(
   const results: TaskResult[] = [];
   const link = new HostLink(spec, make, deps.offeredKeys, opts.loginMemory);
   emit({ type: 'host-start', host });
+  const lock = opts.hostLock && !opts.check ? newLock(opts.hostLock) : undefined;
+  // /run is root's: the lock is taken as the tasks will run (without become only a root login can)
+  const lockBecome = plays.some((p) => p.become || p.tasks.some((t) => t.become));
+  let locked = false;
   try {
     await link.open();
+    if (lock && (lockBecome || link.current.spec.user === 'root')) {
+      // a lock left by a run of this controller that is gone (Ctrl-C, a crash) is taken over at once
+      let r = await link.current.run(acquireScript({ ...lock, waitSec: 0 }), { become: lockBecome });
+      if (r.code === LOCK_HELD && deadLocalRun(r.stdout)) r = await link.current.run(acquireScript(lock, true), { become: lockBecome });
+      else if (r.code === LOCK_HELD && lock.waitSec > 0) r = await link.current.run(acquireScript(lock), { become: lockBecome });
+      if (r.code === LOCK_HELD) {
+        const why = `refused: another shipshape run is applying to ${host}: ${r.stdout.trim()}. Nothing was changed. Re-run when it is done (a lock whose run died expires ${lock.staleSec}s after its last activity).`;
+        return done(emit, summarize(host, results, false, why), link);
+      }
+      if (r.code !== 0) throw new Error(`could not take ${host}'s run lock ${lock.dir}: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
+      locked = true;
+      const waited = Number(r.stdout.trim());
+      if (waited > 0) link.notes.push(`waited ${waited}s for another shipshape run on this host to finish`);
+    }
     const refusal = link.onBootstrap ? await loginKeysRefusal(link, plays) : undefined;
     if (refusal) {
       const { task, why } = refusal;
@@ -76,7 +96,7 @@ export async function runHost(
     let info: HostInfo | undefined;
     const hostVars = new HostVars();
     for (const play of plays) {
-      const runner = new PlayRunner(link, play, opts, emit, results, hostVars);
+      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '');
       info = await runner.run(info);
       if (runner.stopped) return done(emit, summarize(host, results, false, runner.stopped), link);
     }
@@ -86,8 +106,26 @@ export async function runHost(
     const msg = err instanceof Error ? err.message + (err instanceof UnreachableError && err.hint ? `\n${err.hint}` : '') : String(err);
     return done(emit, summarize(host, results, unreachable, msg), link);
   } finally {
+    if (locked && lock) await link.current.run(releaseScript(lock), { become: lockBecome }).catch(() => undefined);
     await link.close();
   }
+}
+
+/** The holder is a run of this controller whose process no longer exists. */
+function deadLocalRun(holder: string): boolean {
+  const m = /@(\S+) \(pid (\d+)\)/.exec(holder);
+  if (!m || m[1] !== hostname()) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+function newLock(o: { waitSec: number; staleSec: number }): HostLock {
+  const holder = `a run by ${userInfo().username}@${hostname()} (pid ${process.pid}) started ${new Date().toISOString().slice(0, 19)}Z`;
+  return { dir: LOCK_DIR, token: randomBytes(8).toString('hex'), holder, ...o };
 }
 
 /** A task that failed before anything ran on the host: reported, never applied. */
@@ -152,6 +190,8 @@ class PlayRunner {
     private emit: EventSink,
     private results: TaskResult[],
     private hostVars: HostVars = new HostVars(),
+    /** keeps this run's host lock fresh: prepended to every round trip */
+    private lockBeat = '',
   ) {}
 
   private notified = new Set<string>();
@@ -488,7 +528,7 @@ class PlayRunner {
   /** One round trip; parsed probe results go into the fact cache. */
   private async exec(batch: Batch, become: boolean, noLog = false) {
     const nonce = newNonce();
-    const res = await this.link.current.run(renderBatch(batch, nonce), { become });
+    const res = await this.link.current.run(this.lockBeat + renderBatch(batch, nonce), { become });
     const out = parseBatch(res.stdout, batch, nonce);
     if (res.code === null || out.incomplete) {
       const what = batch.apply ? `while applying "${batch.apply.id}"` : 'while reading facts';

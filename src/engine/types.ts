@@ -78,6 +78,8 @@ export interface EngineOptions {
   guardTimeoutSec: number;
   /** hosts that needed bootstrap_user last time, so they are not sent a refused login on every run */
   loginMemory?: LoginMemory;
+  /** apply takes a host-wide lock (see host-lock.ts): how long a second run waits, when a silent holder is dead */
+  hostLock?: { waitSec: number; staleSec: number };
 }
 
 export type EngineEvent =

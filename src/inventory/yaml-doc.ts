@@ -4,8 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Tags } from 'yaml';
+import { decrypt, isVaulted } from '../ansible/vault.js';
 import { ansibleTags } from '../ansible/yaml11.js';
 import { InputError, type SourcePos } from '../core/input-error.js';
+import { addSecrets } from '../core/redact.js';
 
 export type YNode = Node;
 
@@ -65,6 +67,17 @@ export class YamlFile {
       text = await readFile(path, 'utf8');
     } catch (e) {
       throw new InputError(`cannot read file: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file: path });
+    }
+    if (isVaulted(text)) {
+      // a whole file encrypted with ansible-vault (group_vars, vars_files, role vars): every value in it is a secret
+      try {
+        text = decrypt(text);
+      } catch (e) {
+        throw new InputError(`encrypted with Ansible Vault: ${(e as Error).message}`, { file: path });
+      }
+      const f = YamlFile.parse(path, text, opts);
+      addSecrets(f.js(f.root));
+      return f;
     }
     return YamlFile.parse(path, text, opts);
   }

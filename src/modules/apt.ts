@@ -121,6 +121,11 @@ export default defineModule({
     ...(wantsUpdate(a) ? { cache: aptCache() } : {}),
     ...(a.upgrade !== 'no' ? { upgradable: aptUpgradable(upgradeCommand(a)) } : {}),
   }),
+  // removing the SSH server cuts every later login: refused before the play changes anything
+  preflight: (a: Args) =>
+    a.state === 'absent' && (a.name ?? []).some((n) => /^openssh-server([:=]|$)/.test(n))
+      ? 'this would remove openssh-server, the SSH server this run and every later login come through: refused. Remove it from the list.'
+      : undefined,
   plan(a: Args, f: AptFacts): Plan {
     if (f.packages && !f.packages.available) {
       return { steps: [], reason: 'dpkg-query not found', fail: 'apt: this host has no dpkg-query; apt only manages Debian and Ubuntu hosts' };

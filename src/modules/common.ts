@@ -36,3 +36,15 @@ export const ownerSchema = z
   .string()
   .min(1)
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/, 'must be a user or group name (letters, digits, _ . -, not starting with -) or a numeric id');
+
+/**
+ * Files whose change decides who may log in or become root: a mistake there locks the operator out
+ * (a sudoers drop-in with deploy_sudo none|password, PAM, sshd). Writing or removing one is guarded:
+ * the engine snapshots it and a new login with sudo must confirm the change.
+ */
+export function accessCriticalFile(path: string): string | undefined {
+  if (/^\/etc\/sudoers(\.d\/[^/]+)?$/.test(path)) return `changes sudo rules (${path}): confirmed by a new login that uses sudo`;
+  if (/^\/etc\/pam\.d\//.test(path)) return `changes PAM (${path}), which decides logins`;
+  if (/^\/etc\/ssh\/sshd_config(\.d\/[^/]+)?$/.test(path)) return `changes sshd's configuration (${path})`;
+  return undefined;
+}

@@ -6,7 +6,7 @@ import { shq } from '../core/quote.js';
 import type { FileDiff } from '../core/result.js';
 import { run, sh, type Step } from '../core/step.js';
 import { fileContent, type FileContent } from '../facts/file.js';
-import { modeSchema, normalizeMode, ownerSchema } from './common.js';
+import { accessCriticalFile, modeSchema, normalizeMode, ownerSchema } from './common.js';
 
 /** The arguments copy and template share: where the file goes and how it must look there. */
 export const fileArgs = {
@@ -41,6 +41,12 @@ export interface WantedFile {
  * and the reason is what is left to show.
  */
 export function planFile(w: WantedFile, cur: FileContent, source?: string): Plan {
+  const plan = planFileChange(w, cur, source);
+  const critical = plan.steps.length ? accessCriticalFile(w.dest) : undefined;
+  return critical ? { ...plan, accessCritical: critical, guard: { paths: [w.dest] } } : plan;
+}
+
+function planFileChange(w: WantedFile, cur: FileContent, source?: string): Plan {
   const { dest } = w;
   if (cur.type === 'directory') {
     return { steps: [], reason: `${dest} is a directory`, fail: `${dest} is a directory; dest must be the full path of the file` };

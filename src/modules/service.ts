@@ -36,7 +36,16 @@ export default defineModule({
   aliases: { service: 'name', unit: 'name', 'daemon-reload': 'daemon_reload' },
   facts: (a) => ({ unit: unitState(a.name) }),
   plan: (a, { unit }) => planService(a, unit),
+  preflight: (a) => sshdCut(a),
 });
+
+/** Stopping, disabling or masking sshd ends every later login: refused before the play changes anything. */
+function sshdCut(a: Args): string | undefined {
+  if (!/^sshd?(\.service|\.socket)?$/.test(a.name)) return undefined;
+  const what = a.state === 'stopped' ? 'stop' : a.masked ? 'mask' : a.enabled === false ? 'disable' : undefined;
+  if (!what) return undefined;
+  return `this would ${what} ${a.name}, the SSH server this run and every later login come through: refused. Remove the task (or move SSH behind something else first, by hand).`;
+}
 
 function planService(a: Args, u: UnitState): Plan {
   if (!u.available) {

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
+import { shJoin } from '../core/quote.js';
 import { defineModule, type Plan } from '../core/module.js';
 import type { FileDiff } from '../core/result.js';
 import { run, type Step } from '../core/step.js';
@@ -74,7 +75,20 @@ export default defineModule({
       what.push(f.runtime === undefined ? `set ${a.name} = ${a.value} in the running kernel (not there yet)` : `set the running ${a.name} ${f.runtime} -> ${wanted}`);
       diff.push({ subject: `sysctl ${a.name}`, before: `${f.runtime ?? '(absent)'}\n`, after: `${wanted}\n` });
     }
-    if (steps.length) return { steps, reason: what.join('; '), diff };
+    if (steps.length) {
+      // strict reverse-path filtering drops the replies of an asymmetric route: the controller's own
+      // connection may be one. Guarded: the file snapshot comes back and the running value with it
+      if (/(^|\.)rp_filter$/.test(a.name) && runtimeDiffers && setRuntime && f.runtime !== undefined) {
+        return {
+          steps,
+          reason: what.join('; '),
+          diff,
+          accessCritical: `sets ${a.name} in the running kernel: reverse-path filtering can drop this connection's packets on an asymmetric route`,
+          guard: { paths: [a.sysctl_file], restore: shJoin(['sysctl', '-w', `${a.name}=${f.runtime}`]) },
+        };
+      }
+      return { steps, reason: what.join('; '), diff };
+    }
     if (a.state === 'absent') return { steps, reason: `${a.name} is not set in ${a.sysctl_file} (the running value is left as it is)` };
     const runtimeNote = runtimeDiffers ? `; the running value ${f.runtime ?? '(absent)'} is left as it is (reload is false)` : ' and in the running kernel';
     return { steps, reason: `${a.name} = ${wanted} already in ${a.sysctl_file}${runtimeNote}` };

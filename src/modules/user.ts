@@ -60,7 +60,15 @@ interface UserFacts {
   groups?: GroupEntry[];
   shadow?: ShadowState;
   home?: FileStat;
+  shellFile?: FileStat;
 }
+
+/**
+ * The account databases a user change edits. The engine's guard snapshots them before an
+ * access-critical change (a group the login needs for sudo, a shell, a home) and restores them when
+ * the confirming login fails.
+ */
+export const ACCOUNT_FILES = ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow'];
 
 /** Shells that refuse an interactive login: switching the operator's account to one locks them out. */
 const NO_LOGIN = /\/(nologin|false)$/;
@@ -77,6 +85,8 @@ export default defineModule({
       probes.groups = allGroups();
       if (a.password !== undefined || a.password_lock !== undefined) probes.shadow = shadowEntry(a.name);
       if (a.home !== undefined && a.create_home) probes.home = fileStat(a.home);
+      // a login shell that does not exist locks the account out as surely as nologin does
+      if (a.shell !== undefined) probes.shellFile = fileStat(a.shell);
     }
     return probes;
   },
@@ -93,6 +103,8 @@ function planUser(a: Args, f: UserFacts, loginUser: string | undefined): Plan {
       reason: `remove ${subject}${a.remove ? ' and its home directory' : ''}`,
       diff: [{ subject, before: `uid=${passwd.uid} home=${passwd.home} shell=${passwd.shell}\n`, after: 'absent\n' }],
       accessCritical: `removes the account ${a.name}${a.name === loginUser ? ', the user this connection logs in as' : ''}`,
+      // the account comes back on a revert; a home removed with remove: true does not
+      guard: { paths: ACCOUNT_FILES },
     };
   }
   if (!passwd.exists) return planCreate(a, f.groups ?? []);
@@ -178,7 +190,9 @@ function planChange(a: Args, f: UserFacts, p: PasswdEntry): Plan {
   }
   compare('shell', p.shell ?? '', a.shell, ['-s', a.shell ?? '']);
   if (a.shell && a.shell !== p.shell && NO_LOGIN.test(a.shell)) critical.push(`sets ${a.name}'s shell to ${a.shell}, which refuses logins`);
+  else if (a.shell && a.shell !== p.shell && f.shellFile && !f.shellFile.exists) critical.push(`sets ${a.name}'s shell to ${a.shell}, which does not exist on the host (logins would fail)`);
   compare('home', p.home ?? '', a.home, ['-d', a.home ?? '']);
+  if (a.home !== undefined && a.home !== p.home) critical.push(`moves ${a.name}'s home from ${p.home} to ${a.home} (sshd reads the keys in ~/.ssh of the new one)`);
   compare('comment', p.gecos ?? '', a.comment, ['-c', a.comment ?? '']);
 
   const steps: Step[] = flags.length ? [run(['usermod', ...flags, a.name])] : [];
@@ -207,7 +221,7 @@ function planChange(a: Args, f: UserFacts, p: PasswdEntry): Plan {
     steps,
     reason: `${subject}: ${changes.map((c) => (c.field === 'password' ? c.after : `${c.field} ${c.before || "''"} -> ${c.after || "''"}`)).join('; ')}`,
     diff: [{ subject, before: show('before'), after: show('after') }],
-    ...(critical.length ? { accessCritical: critical.join('; ') } : {}),
+    ...(critical.length ? { accessCritical: critical.join('; '), guard: { paths: ACCOUNT_FILES } } : {}),
   };
 }
 

@@ -123,3 +123,20 @@ describe.each(RELEASES)('writes that are allowed, and probes with the task becom
     expect(check.code).toBe(0);
   });
 });
+
+describe.each(RELEASES)('one run at a time per host (%s)', (_dist, name) => {
+  it('a run holding the host lock makes another wait, then refuse naming it; two runs at once both finish', async () => {
+    await on(name, "mkdir -p /run/shipshape/lock && echo 'a run by eve@elsewhere (pid 42)' > /run/shipshape/lock/holder && echo other > /run/shipshape/lock/token");
+    const held = await timed(`${name} lock held`, () => shipshapeJson('apply', pb, inv, ['-l', name, '-t', 'good', '--lock-wait', '2']));
+    expect(held.code).toBe(1);
+    expect(held.report.hosts[name].error).toMatch(/another shipshape run is applying to .*a run by eve@elsewhere \(pid 42\)/);
+    expect(held.report.hosts[name].tasks).toEqual([]);
+    await on(name, 'rm -rf /run/shipshape/lock');
+
+    const [a, b] = await timed(`${name} two runs at once`, () =>
+      Promise.all([shipshapeJson('apply', pb, inv, ['-l', name, '-t', 'good']), shipshapeJson('apply', pb, inv, ['-l', name, '-t', 'good'])]),
+    );
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(await on(name, 'ls /run/shipshape/lock 2>&1 | head -1')).toMatch(/No such file/);
+  });
+});

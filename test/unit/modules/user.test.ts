@@ -5,10 +5,14 @@ import type { Plan } from '../../../src/core/module.js';
 import { describeStep, renderStep, type Step } from '../../../src/core/step.js';
 import { parseGroups } from '../../../src/facts/users.js';
 import user from '../../../src/modules/user.js';
-import { debian12, sshAccess } from '../helpers/plan.js';
+import { debian12, planFor, sshAccess } from '../helpers/plan.js';
 
-function plan(args: unknown, facts: Record<string, unknown>, check = false): Plan {
+const aShell = { exists: true, type: 'file', mode: '755', owner: 'root', group: 'root', size: 1 };
+
+function plan(args: unknown, given: Record<string, unknown>, check = false): Plan {
   const a = user.schema.parse(args);
+  // the login shell exists unless a test says otherwise
+  const facts = a.shell !== undefined && a.state === 'present' && !('shellFile' in given) ? { ...given, shellFile: aShell } : given;
   expect(Object.keys(facts).sort()).toEqual(Object.keys(user.facts(a)).sort());
   return user.plan(a, facts as never, { host: debian12, access: sshAccess, check });
 }
@@ -87,7 +91,8 @@ describe('user module: changing', () => {
     const p = plan(args, facts);
     expect(argv(p)).toEqual(steps);
     expect(p.reason).toBe(reason);
-    expect(p.accessCritical).toBeUndefined();
+    // a home change moves where sshd finds the keys: guarded (see below); the others are not critical
+    if (!('home' in extra)) expect(p.accessCritical).toBeUndefined();
   });
 
   it('creates a missing home of an existing account (as Ansible does), but not /nonexistent', () => {
@@ -102,6 +107,33 @@ describe('user module: changing', () => {
     expect(p.accessCritical).toBe('removes deploy from group(s) sudo');
     const q = plan({ name: 'deploy', shell: '/usr/sbin/nologin' }, { passwd: deploy, groups });
     expect(q.accessCritical).toMatch(/refuses logins/);
+  });
+
+  it('guards every access-critical account change with a snapshot of passwd, shadow, group and gshadow', () => {
+    const files = ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow'];
+    expect(plan({ name: 'deploy', groups: ['docker'] }, { passwd: deploy, groups }).guard).toEqual({ paths: files });
+    expect(plan({ name: 'deploy', state: 'absent' }, { passwd: deploy }).guard).toEqual({ paths: files });
+    // a login shell that does not exist on the host locks the account out like nologin
+    const missing = plan({ name: 'deploy', shell: '/bin/zsh' }, { passwd: deploy, groups, shellFile: { exists: false } });
+    expect(missing.accessCritical).toMatch(/\/bin\/zsh, which does not exist on the host/);
+    expect(missing.guard).toEqual({ paths: files });
+    // a home change moves where sshd looks for the keys
+    const moved = plan({ name: 'deploy', home: '/srv/deploy', create_home: false }, { passwd: deploy, groups });
+    expect(moved.accessCritical).toMatch(/moves deploy's home from \/home\/deploy to \/srv\/deploy/);
+    // an unchanged shell that exists is not critical
+    expect(plan({ name: 'deploy', shell: '/bin/sh' }, { passwd: deploy, groups }).accessCritical).toBeUndefined();
+  });
+
+  it('sudoers drop-ins written or removed are guarded (deploy_sudo: none|password can cut sudo)', () => {
+    const drop = '/etc/sudoers.d/90-shipshape-deploy';
+    const absent = { exists: false };
+    const w = planFor('copy', { dest: drop, content: 'deploy ALL=(ALL:ALL) ALL\n', mode: '0440', validate: 'visudo -cf %s' }, { file: absent });
+    expect(w.accessCritical).toMatch(/changes sudo rules/);
+    expect(w.guard).toEqual({ paths: [drop] });
+    const rm = planFor('file', { path: drop, state: 'absent' }, { stat: { exists: true, type: 'file', mode: '440', owner: 'root', group: 'root', size: 1 } });
+    expect(rm.accessCritical).toMatch(/changes sudo rules/);
+    expect(rm.guard).toEqual({ paths: [drop] });
+    expect(planFor('copy', { dest: '/etc/motd', content: 'hi\n' }, { file: absent }).accessCritical).toBeUndefined();
   });
 
   it("removes every supplementary group with groups: ''", () => {
