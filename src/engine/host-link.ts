@@ -166,7 +166,7 @@ export class HostLink {
   }
 
   /** One new login plus a command; sshd re-executes on reload and refuses connections for a moment, so that is retried. */
-  private async login(spec: ConnectionSpec, become: boolean, deadline: number): Promise<Confirmation> {
+  private async login(spec: ConnectionSpec, become: boolean, deadline: number, attempts = 9): Promise<Confirmation> {
     const left = () => deadline - Date.now();
     const limited = (s: ConnectionSpec) => ({ ...s, connectTimeoutMs: Math.max(1_000, Math.min(s.connectTimeoutMs, 15_000, left())) });
     const who = `${spec.user}@${spec.host}:${spec.port}`;
@@ -183,7 +183,7 @@ export class HostLink {
           const timedOut = Date.now() - started >= t.spec.connectTimeoutMs * 0.9;
           const retriable = err instanceof UnreachableError && err.kind !== 'auth' && err.kind !== 'hostkey' && !timedOut;
           const pause = 250 * (attempt + 1);
-          if (!retriable || attempt >= 8 || left() < pause + 1_000) throw err;
+          if (!retriable || attempt >= attempts - 1 || left() < pause + 1_000) throw err;
           await t.close().catch(() => undefined);
           await new Promise((r) => setTimeout(r, pause));
           t = this.make(limited(spec));
@@ -201,9 +201,12 @@ export class HostLink {
     }
   }
 
-  /** A new login as the connection in use now (same user, port and keys): after a reboot. */
+  /**
+   * One new login as the connection in use now (same user, port and keys): after a reboot. One
+   * attempt only: the caller paces retries, so a `ufw limit` rule for SSH never sees a burst.
+   */
   async relogin(become: boolean, deadline: number): Promise<Confirmation> {
-    return this.login(this.current.spec, become, deadline);
+    return this.login(this.current.spec, become, deadline, 1);
   }
 
   /** Continue the run on a confirmed login; remember when the inventory no longer matches. */

@@ -400,7 +400,9 @@ class PlayRunner {
           await login.transport.close().catch(() => undefined);
         }
       } else why = login.why;
-      await new Promise((res) => setTimeout(res, 2_000));
+      // 10 s apart: ufw's `limit` (iptables recent, 6 hits in 30 s) would reject a faster caller, and
+      // every rejected attempt renews the ban
+      await new Promise((res) => setTimeout(res, 10_000));
     }
     this.stopped = `"${task.name}": the host did not come back within ${r.timeoutSec}s`;
     return finish({ status: 'failed', reason: `${plan.reason}: not back within ${r.timeoutSec}s (reboot_timeout): ${why}`, ...base });

@@ -182,8 +182,8 @@ function removeStep(a: Args, words: string[]): Step {
  * lock, so a lock held by another apt is waited for here, as long as apt-get would wait.
  */
 export function configureInterrupted(lockTimeout: number): string {
-  // a subshell: the steps of a change run together in one script, and a bare `exit 0` here would end it
-  // before the apt-get step that follows (nothing installed, yet reported as changed)
+  // a subshell of its own: the task's steps run together in one, and a bare `exit 0` here would end them
+  // all, skipping the apt-get command that follows (reported as done, nothing installed)
   return [
     '(',
     '[ -z "$(dpkg --audit 2>/dev/null)" ] && exit 0',

@@ -6,6 +6,7 @@ import { run, sh, type Step } from '../core/step.js';
 import { normalizeFingerprint, readArmoredKey, sourceFetch, type SourceFetch } from '../facts/apt_repository.js';
 import { fileContent, fileStat, type FileContent, type FileStat } from '../facts/file.js';
 import { sha256 } from './copy.js';
+import { expandRepoArgs } from './apt-repo-line.js';
 
 const KEYRINGS = '/etc/apt/keyrings';
 const SOURCES_D = '/etc/apt/sources.list.d';
@@ -31,7 +32,7 @@ const list = (item: RegExp, what: string) =>
 const WORD = /^[^\s#]+$/;
 const URI = /^(https?|file|cdrom|mirror\+\w+|tor\+\w+):[^\s#]+$/;
 
-const schema = z
+const object = z
   .object({
     /** file names: /etc/apt/sources.list.d/NAME.sources and /etc/apt/keyrings/NAME.asc */
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a file name: letters, digits, _ . - (e.g. "docker")'),
@@ -75,7 +76,13 @@ const schema = z
     if (problem) ctx.addIssue({ code: 'custom', message: `key: ${problem}`, path: ['key'] });
   });
 
-type Args = z.infer<typeof schema>;
+type Args = z.infer<typeof object>;
+
+// Ansible's one-line form (`repo: "deb [signed-by=...] URL suite comp"`, `filename`) becomes the fields above
+const schema = z.preprocess(
+  (v, ctx) => expandRepoArgs(v, (message) => ctx.issues.push({ code: 'custom', message, path: ['repo'], input: v })),
+  object,
+);
 
 interface RepoFacts {
   sources: FileContent;

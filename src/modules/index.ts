@@ -27,6 +27,9 @@ import blockinfile from './blockinfile.js';
 import packageModule from './package.js';
 import timezone from './timezone.js';
 import reboot from './reboot.js';
+import getUrl from './get_url.js';
+import unarchive from './unarchive.js';
+import { aptKey, git } from './refused.js';
 
 /** Every module by its playbook name. Add new modules here. */
 const builtin = {
@@ -58,6 +61,10 @@ const builtin = {
   package: packageModule,
   timezone,
   reboot,
+  get_url: getUrl,
+  unarchive,
+  apt_key: aptKey,
+  git,
 } satisfies Record<string, ModuleDef>;
 
 /** The built-in modules with their argument types: what a role's tasks are checked against. */

@@ -4,7 +4,8 @@ import { defineModule, type AccessInfo } from '../core/module.js';
 import { shJoin } from '../core/quote.js';
 import type { Drift } from '../core/result.js';
 import { run, sh, type Step } from '../core/step.js';
-import { ufwState } from '../facts/ufw.js';
+import { ufwState, type UfwState } from '../facts/ufw.js';
+import { PER_RULE_ALIASES, PER_RULE_KEYS, perRuleObject, planPerRule, ufwLogLevel } from './ufw-rule.js';
 
 const ruleObject = z
   .object({
@@ -31,8 +32,9 @@ const rule = z.union([
   ruleObject,
 ]);
 
-const schema = z
+const declarative = z
   .object({
+    form: z.literal('set'),
     state: z.enum(['enabled', 'disabled']).default('enabled'),
     default_incoming: z.enum(['deny', 'allow', 'reject']).default('deny'),
     default_outgoing: z.enum(['deny', 'allow', 'reject']).default('allow'),
@@ -50,6 +52,23 @@ const schema = z
     ssh_port: z.number().int().min(1).max(65535).optional(),
   })
   .strict();
+
+const DECLARATIVE_KEYS = ['rules', 'default_incoming', 'default_outgoing', 'purge', 'ipv6', 'owned_comment', 'ssh_port'];
+
+/**
+ * Two forms under one name: the declarative rule set (`rules:`), and Ansible's per-task arguments
+ * (`rule`, `port`, `policy`, `logging`, `state: reset`...), told apart by the keys a task uses.
+ */
+const schema = z.preprocess(
+  (v) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+    const keys = Object.keys(v);
+    const state = (v as { state?: unknown }).state;
+    const perRule = keys.some((k) => PER_RULE_KEYS.includes(k)) || state === 'reloaded' || state === 'reset' || (keys.length > 0 && !keys.some((k) => DECLARATIVE_KEYS.includes(k)));
+    return { form: perRule ? 'rule' : 'set', ...v };
+  },
+  z.discriminatedUnion('form', [declarative, perRuleObject]),
+);
 
 /** what ufw keeps of its state: rules, policies, and whether it is enabled */
 const UFW_FILES = ['/etc/ufw/user.rules', '/etc/ufw/user6.rules', '/etc/default/ufw', '/etc/ufw/ufw.conf'];
@@ -107,13 +126,16 @@ const commentOf = (canonical: string) => /comment '(.*)'$/.exec(canonical)?.[1];
 
 export default defineModule({
   name: 'ufw',
-  summary: 'Declare the whole ufw firewall: default policies and the set of rules, enabled safely (SSH first)',
+  summary: 'Declare the whole ufw firewall (default policies and the set of rules, enabled safely, SSH first), or one rule, policy or state per task as Ansible does',
   schema,
-  facts: () => ({ ufw: ufwState }),
+  aliases: PER_RULE_ALIASES,
+  facts: (a) => ({ ufw: ufwState, ...(a.form === 'rule' && a.logging !== undefined ? { level: ufwLogLevel } : {}) }),
   // the rules are refused before any other task of the play changes the host, not only when this task runs
   preflight: (a, ctx) =>
-    a.state === 'enabled' ? sshLockout(a.rules, a.default_incoming, { ...ctx.access, port: a.ssh_port ?? ctx.access.port }) : undefined,
-  plan(a, { ufw }, ctx) {
+    a.form === 'set' && a.state === 'enabled' ? sshLockout(a.rules, a.default_incoming, { ...ctx.access, port: a.ssh_port ?? ctx.access.port }) : undefined,
+  plan(args, { ufw, level }: { ufw: UfwState; level?: string }, ctx) {
+    if (args.form === 'rule') return planPerRule(args, ufw, level ?? 'off', ctx.access, ufwSource, ctx.check);
+    const a = args;
     const wanted = a.rules.map(canonicalRule);
     if (a.state === 'enabled') {
       const lockout = sshLockout(a.rules, a.default_incoming, ctx.access);

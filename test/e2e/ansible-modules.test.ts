@@ -5,9 +5,15 @@
  * check runs no command; reboot waits for the host to come back.
  * Hosts: h21 (Debian 12), h121 (Debian 13).
  */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { changedTasks, DISTS, FIXTURES, freshHosts, hostExec, shipshapeJson, stopwatch, writeInventory, type Dist, type Lab } from './support.js';
+import { changedTasks, DISTS, FIXTURES, freshHosts, hostExec, shipshapeJson, stopwatch, tcpOpen, writeInventory, type Dist, type Lab } from './support.js';
 
 const DIR = join(FIXTURES, 'ansible-modules');
 const SITE = join(DIR, 'site.yml');
@@ -20,21 +26,47 @@ async function onHost(name: string, cmd: string): Promise<string> {
   return r.stdout;
 }
 
+/** A release tarball served over HTTP from the controller (lab hosts reach no internet): get_url's source. */
+async function serveArchive(): Promise<{ server: Server; archive: Buffer; path: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ss-e2e-archive-'));
+  mkdirSync(join(dir, 'app', 'bin'), { recursive: true });
+  writeFileSync(join(dir, 'app', 'bin', 'run.sh'), '#!/bin/sh\necho release 1\n', { mode: 0o755 });
+  writeFileSync(join(dir, 'app', 'VERSION'), '1.0\n');
+  execFileSync('tar', ['-czf', join(dir, 'app.tar.gz'), '-C', join(dir, 'app'), '.']);
+  const archive = readFileSync(join(dir, 'app.tar.gz'));
+  const server = createServer((req, res) => {
+    if (req.url === '/app.tar.gz') res.writeHead(200, { 'content-type': 'application/gzip' }).end(archive);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((ok) => server.listen(0, '0.0.0.0', ok));
+  return { server, archive, path: '/app.tar.gz' };
+}
+
 describe.each(DISTS)('Ansible modules and filters on Debian %s', (dist) => {
   const h = HOST[dist];
   const { timed, timings } = stopwatch();
   let lab: Lab;
   let inv: string;
+  /** the host's own Debian mirror, as a one-line repo for its release's backports */
+  let extra: string[];
+  let served: Awaited<ReturnType<typeof serveArchive>>;
 
   beforeAll(async () => {
     lab = await freshHosts([h], { dist });
     // root logs in directly, as on a cloud image: this file is about modules, not the deploy user
     inv = writeInventory(lab, lab.hosts, { vars: { user: 'root' } });
+    const mirror = (await onHost(h, "sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1; sed -n 's/^deb \\([^ ]*\\) .*/\\1/p' /etc/apt/sources.list 2>/dev/null | head -n1")).split('\n').find(Boolean)!;
+    served = await serveArchive();
+    const url = `http://${lab.gateway}:${(served.server.address() as AddressInfo).port}${served.path}`;
+    extra = ['-e', `archive_url=${url}`, '-e', `archive_sha256=${createHash('sha256').update(served.archive).digest('hex')}`, '-e', `backports_repo=deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} ${dist}-backports main`];
   }, 600_000);
-  afterAll(() => console.log(`${dist}: ${timings.join('; ')}`));
+  afterAll(() => {
+    served?.server.close();
+    console.log(`${dist}: ${timings.join('; ')}`);
+  });
 
   it('check on the fresh host runs no command: nothing is created, commands are reported skipped', async () => {
-    const r = await timed('check (fresh)', () => shipshapeJson('check', SITE, inv));
+    const r = await timed('check (fresh)', () => shipshapeJson('check', SITE, inv, extra));
     expect(r.report.hosts[h].failed, r.stdout).toBe(0);
     const tasks = r.report.hosts[h].tasks;
     // creates decides: the command would run (changed), but did not
@@ -44,7 +76,7 @@ describe.each(DISTS)('Ansible modules and filters on Debian %s', (dist) => {
   });
 
   it('the playbook converges; the injection string stays an argument', async () => {
-    const r = await timed('first apply', () => shipshapeJson('apply', SITE, inv));
+    const r = await timed('first apply', () => shipshapeJson('apply', SITE, inv, extra));
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     // issue 9 item 5: no file from the injected command, by the free form nor by argv
     expect((await hostExec(h, 'test -e /root/pwned-by-command')).code).not.toBe(0);
@@ -74,13 +106,27 @@ describe.each(DISTS)('Ansible modules and filters on Debian %s', (dist) => {
     expect(tasks.find((t) => t.name === 'stat of the config')!.reason).toMatch(/^\/etc\/demo\.conf: file, mode 0644, root:root/);
     expect(tasks.find((t) => t.name === 'say what was done')!.reason).toBe(`settings {'name': 'demo', 'ports': [80, 443], 'debug': False} on ${h}`);
     expect(tasks.find((t) => t.name === 'facts hold')!.status).toBe('ok');
+    // ufw per-rule arguments: each rule as ufw keeps it, policy, logging, enabled, SSH still open
+    const added = await onHost(h, 'ufw show added');
+    expect(added).toContain('ufw limit 22/tcp\n');
+    expect(added).toContain("ufw allow from 10.99.0.0/24 to any port 8080 proto tcp comment 'lab web'\n");
+    const status = await onHost(h, 'ufw status verbose');
+    expect(status).toMatch(/^Status: active$/m);
+    expect(status).toMatch(/^Logging: on \(low\)$/m);
+    expect(status).toMatch(/^Default: deny \(incoming\)/m);
+    expect(await tcpOpen(lab.hosts[0].addr, 22)).toBe(true);
+    // get_url (checksum) and unarchive (remote_src)
+    expect(await onHost(h, 'stat -c %a /opt/app.tar.gz; cat /opt/app/VERSION; /opt/app/bin/run.sh')).toBe('640\n1.0\nrelease 1\n');
+    // apt_repository's one-line repo: a deb822 file apt has fetched
+    expect(await onHost(h, 'cat /etc/apt/sources.list.d/backports.sources')).toContain(`Suites: ${dist}-backports\n`);
+    expect(await onHost(h, 'ls /var/lib/apt/lists')).toMatch(new RegExp(`${dist}-backports_main_binary`));
   });
 
   it('a second apply changes nothing, and check then exits 0', async () => {
-    const again = await timed('second apply', () => shipshapeJson('apply', SITE, inv));
+    const again = await timed('second apply', () => shipshapeJson('apply', SITE, inv, extra));
     expect(again.code).toBe(0);
     expect(changedTasks(again.report, h)).toEqual([]);
-    const check = await timed('check after apply', () => shipshapeJson('check', SITE, inv));
+    const check = await timed('check after apply', () => shipshapeJson('check', SITE, inv, extra));
     expect(check.code, check.stdout).toBe(0);
     expect(changedTasks(check.report, h)).toEqual([]);
   });

@@ -141,3 +141,56 @@ describe('reboot', () => {
     expect(p.reboot).toEqual({ bootId: 'abc', timeoutSec: 120, postDelaySec: 0, test: 'whoami' });
   });
 });
+
+describe('get_url', () => {
+  const present = (path: string, sum?: string) => ({ present: { path, exists: sum !== undefined, ...(sum ? { sum } : {}) } });
+  it('downloads until the checksum matches, and never again once it does', () => {
+    const a = { url: 'http://10.99.0.1:8099/app.tar.gz', dest: '/opt/app.tar.gz', checksum: 'sha256:ABC123' };
+    expect(planFor('get_url', a, present('/opt/app.tar.gz', 'abc123'))).toMatchObject({ steps: [], reason: '/opt/app.tar.gz has checksum sha256:abc123' });
+    const p = planFor('get_url', a, present('/opt/app.tar.gz', 'fff'));
+    expect(p.reason).toBe('download http://10.99.0.1:8099/app.tar.gz to /opt/app.tar.gz (checksum fff is not abc123)');
+    const script = p.steps[0].kind === 'sh' ? p.steps[0].script : '';
+    expect(script).toContain("curl -fsSL --max-time 60 --connect-timeout 10 -o \"$t\" http://10.99.0.1:8099/app.tar.gz");
+    expect(script).toContain('got=$(sha256sum < "$t"');
+    expect(script).toContain('mv -f "$t" /opt/app.tar.gz');
+  });
+  it('keeps an existing file without checksum unless force', () => {
+    expect(planFor('get_url', { url: 'https://x.example/a', dest: '/a' }, present('/a', 'x')).steps).toEqual([]);
+    expect(planFor('get_url', { url: 'https://x.example/a', dest: '/a', force: true }, present('/a', 'x')).steps).toHaveLength(1);
+    expect(() => modules.get_url.schema.parse({ url: 'file:///etc/passwd', dest: '/x' })).toThrow(/http/);
+  });
+  it('finds the file name for a directory dest on the host', () => {
+    const probe = modules.get_url.facts(modules.get_url.schema.parse({ url: 'https://x.example/dl/tool.tgz', dest: '/opt' })).present;
+    expect(probe.script).toContain("p=/opt/tool.tgz");
+    expect(probe.parse('/opt/tool.tgz\nabc\n', 0)).toEqual({ path: '/opt/tool.tgz', exists: true, sum: 'abc' });
+    expect(probe.parse('/opt/tool.tgz\n', 0)).toEqual({ path: '/opt/tool.tgz', exists: false });
+  });
+});
+
+describe('unarchive', () => {
+  const a = { src: '/opt/app.tar.gz', dest: '/opt/app', remote_src: true };
+  const dir = { exists: true, type: 'directory', mode: '755', owner: 'root', group: 'root', size: 4096 };
+  it('unpacks when entries are missing, and is done when all are there or creates exists', () => {
+    expect(planFor('unarchive', a, { archive: { readable: true, entries: 3, missing: 3 }, dest: dir }).steps).toEqual([{ kind: 'run', argv: ['tar', '-xf', '/opt/app.tar.gz', '-C', '/opt/app'] }]);
+    expect(planFor('unarchive', a, { archive: { readable: true, entries: 3, missing: 0 }, dest: dir }).reason).toBe('all 3 entries of /opt/app.tar.gz are in /opt/app');
+    expect(planFor('unarchive', { ...a, creates: '/opt/app/bin' }, { archive: { readable: true, entries: 3, missing: 3 }, dest: dir, creates: dir }).steps).toEqual([]);
+    expect(planFor('unarchive', a, { archive: { readable: false, entries: 0, missing: 0 }, dest: dir }).fail).toMatch(/missing or not an archive/);
+  });
+  it('refuses an archive from the controller with what to do instead', () => {
+    expect(() => modules.unarchive.schema.parse({ src: '/x.tgz', dest: '/y' })).toThrow(/put the archive on the host first/);
+  });
+});
+
+describe('refused modules and the one-line apt repository', () => {
+  it('apt_key and git are refused with the alternative', () => {
+    expect(() => modules.apt_key.schema.parse({ url: 'https://x/key' })).toThrow(/apt_repository with key/);
+    expect(() => modules.git.schema.parse({ repo: 'https://x/r.git', dest: '/srv' })).toThrow(/get_url \+ unarchive/);
+  });
+  it('apt_repository reads repo and filename as Ansible', () => {
+    const r = modules.apt_repository.schema.parse({ repo: 'deb [signed-by=/usr/share/keyrings/k.gpg arch=amd64,arm64] https://download.example.com/linux/debian bookworm stable' });
+    expect(r).toMatchObject({ name: 'download_example_com_linux_debian', types: ['deb'], uris: ['https://download.example.com/linux/debian'], suites: ['bookworm'], components: ['stable'], architectures: ['amd64', 'arm64'], signed_by: '/usr/share/keyrings/k.gpg' });
+    expect(modules.apt_repository.schema.parse({ repo: 'deb http://x.example/d stable main', filename: 'x.list', state: 'absent' })).toMatchObject({ name: 'x', state: 'absent' });
+    expect(() => modules.apt_repository.schema.parse({ repo: 'ppa:user/thing' })).toThrow(/repo must look like/);
+    expect(() => modules.apt_repository.schema.parse({ repo: 'deb [trusted=yes] http://x/d s main' })).toThrow(/trusted.*not supported/);
+  });
+});

@@ -221,3 +221,21 @@ describe('apt: an old index alone is no change (drift checks run long after the 
     expect(p.reason).toMatch(/nginx .* already installed; apt cache updated 3d ago \(valid for 1h; refreshed when something is to be installed\)/);
   });
 });
+
+describe('apt: the interrupted-dpkg repair never ends the task early', () => {
+  it('with nothing to repair, the steps after it still run (executed by sh, with a dpkg that reports nothing)', async () => {
+    const { configureInterrupted } = await import('../../../src/modules/apt.js');
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, chmodSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const bin = mkdtempSync(join(tmpdir(), 'ss-apt-'));
+    writeFileSync(join(bin, 'dpkg'), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(bin, 'dpkg'), 0o755);
+    // the engine runs a task's steps together in one `set -e` subshell
+    const script = `(\nset -e\n${configureInterrupted(300)}\necho after-the-repair\n)`;
+    const r = spawnSync('sh', ['-c', script], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('after-the-repair');
+  });
+});

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { defineModule, type Plan } from '../core/module.js';
+import { probe } from '../core/probe.js';
+import { shq } from '../core/quote.js';
+import { sh } from '../core/step.js';
+
+/**
+ * Ansible's `get_url`: download a file over HTTP(S) to the host (with the host's curl). With a
+ * `checksum` the file is fetched until it matches and a matching file is never fetched again;
+ * without one, a file already at `dest` is kept unless `force`.
+ */
+const schema = z
+  .object({
+    url: z.string().regex(/^(https?|ftp):\/\/[^\s]+$/, 'url must be an http, https or ftp URL'),
+    dest: z.string().startsWith('/', 'dest must be an absolute path on the host (a file, or a directory to put it in)'),
+    /** ALGORITHM:HEX, e.g. sha256:9f86d0..., as Ansible writes it */
+    checksum: z
+      .string()
+      .regex(/^(sha1|sha224|sha256|sha384|sha512|md5):[0-9a-fA-F]+$/, 'checksum is ALGORITHM:HEX, e.g. sha256:9f86d081...')
+      .transform((c) => c.toLowerCase())
+      .optional(),
+    force: z.boolean().default(false),
+    mode: z.string().regex(/^0?[0-7]{3,4}$/, 'mode must be an octal string like "0644"').optional(),
+    owner: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$|^\d+$/, 'owner must be a user name').optional(),
+    group: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$|^\d+$/, 'group must be a group name').optional(),
+    timeout: z.number().int().positive().default(10),
+    validate_certs: z.boolean().default(true),
+    headers: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+
+type Args = z.infer<typeof schema>;
+
+export interface Present {
+  /** the file the download goes to: dest, or dest/NAME when dest is a directory */
+  path: string;
+  exists: boolean;
+  sum?: string;
+}
+
+/** The target path (a directory dest gets the URL's last segment) and its checksum, in one probe. */
+function target(a: Args) {
+  const [algo] = (a.checksum ?? 'sha256:').split(':');
+  const name = new URL(a.url).pathname.split('/').filter(Boolean).pop() ?? 'index.html';
+  const d = shq(a.dest);
+  const f = shq(`${a.dest.replace(/\/+$/, '')}/${name}`);
+  return probe<Present>(
+    `get_url:${JSON.stringify([a.dest, name, algo])}`,
+    `if [ -d ${d} ]; then p=${f}; else p=${d}; fi; printf '%s\\n' "$p"; if [ -f "$p" ]; then ${algo}sum < "$p" | cut -d' ' -f1; fi`,
+    (out) => {
+      const [path = a.dest, sum] = out.split('\n');
+      return { path, exists: Boolean(sum), ...(sum ? { sum } : {}) };
+    },
+  );
+}
+
+export default defineModule({
+  name: 'get_url',
+  summary: 'Download a file over HTTP(S) to the host, verified by checksum (Ansible: get_url)',
+  schema,
+  facts: (a: Args) => ({ present: target(a) }),
+  plan(a: Args, { present }: { present: Present }): Plan {
+    const want = a.checksum?.split(':')[1];
+    if (present.exists && want !== undefined && present.sum === want) return { steps: [], reason: `${present.path} has checksum ${a.checksum}` };
+    if (present.exists && want === undefined && !a.force) return { steps: [], reason: `${present.path} exists (no checksum to compare; force: true downloads again)` };
+    const [algo] = (a.checksum ?? ':').split(':');
+    const p = shq(present.path);
+    const curl = ['curl', '-fsSL', '--max-time', String(a.timeout * 6), '--connect-timeout', String(a.timeout), ...(a.validate_certs ? [] : ['-k']), ...Object.entries(a.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`])];
+    const lines = [
+      // beside the target, so the final mv is an atomic rename; removed on any failure
+      `t=$(mktemp "$(dirname ${p})/.shipshape-get.XXXXXX")`,
+      `trap 'rm -f "$t"' EXIT`,
+      `${curl.map(shq).join(' ')} -o "$t" ${shq(a.url)}`,
+      ...(want !== undefined ? [`got=$(${algo}sum < "$t" | cut -d' ' -f1)`, `if [ "$got" != ${shq(want)} ]; then echo "checksum mismatch: ${algo} $got, expected ${want}" >&2; exit 1; fi`] : []),
+      `chmod ${shq(a.mode ?? '0644')} "$t"`,
+      ...(a.owner || a.group ? [`chown ${shq(`${a.owner ?? ''}${a.group ? ':' + a.group : ''}`)} "$t"`] : []),
+      `mv -f "$t" ${p}`,
+      'trap - EXIT',
+    ];
+    return {
+      steps: [sh(lines.join('\n'), `download ${a.url} to ${present.path}`)],
+      reason: `download ${a.url} to ${present.path}${present.exists ? (want ? ` (checksum ${present.sum} is not ${want})` : ' (force)') : ''}`,
+    };
+  },
+});
