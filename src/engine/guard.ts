@@ -102,6 +102,8 @@ export function disarmScript(g: Guard): string {
     `systemctl stop ${unit(g)}.timer 2>/dev/null || true`,
     `[ -f ${shq(g.dir + '/sleeper.pid')} ] && kill "$(cat ${shq(g.dir + '/sleeper.pid')})" 2>/dev/null`,
     `rm -f ${bootFiles(g).map(shq).join(' ')}`,
+    // a daemon-reload inside the window (a package install) loaded the boot unit: forget it too
+    `if systemctl list-units --all --no-legend ${shq(`${unit(g)}-boot.service`)} 2>/dev/null | grep -q .; then systemctl daemon-reload 2>/dev/null; fi`,
     `rm -rf ${shq(g.dir)}`,
     'true',
   ].join('\n');
