@@ -32,6 +32,26 @@ export function canRevert(g: Guard): boolean {
 
 const unit = (g: Guard) => `shipshape-revert-${g.id}`;
 
+const WANTS = '/etc/systemd/system/multi-user.target.wants';
+
+/** The boot unit that reverts after a reboot inside the window, and its enabling link. */
+const bootFiles = (g: Guard) => [`/etc/systemd/system/${unit(g)}-boot.service`, `${WANTS}/${unit(g)}-boot.service`];
+
+function bootUnit(g: Guard): string {
+  return [
+    '[Unit]',
+    'Description=shipshape: undo an access-critical change left unconfirmed by a reboot',
+    // after sshd and the firewall are up: the revert's restore commands reload them
+    'After=network.target ssh.service sshd.service ufw.service',
+    `ConditionPathExists=${g.dir}/revert.sh`,
+    '[Service]',
+    'Type=oneshot',
+    `ExecStart=/bin/sh ${g.dir}/revert.sh`,
+    '[Install]',
+    'WantedBy=multi-user.target',
+  ].join('\n');
+}
+
 /**
  * Whoever creates this directory first decides: the revert (timer or at once) or the disarm. mkdir is
  * atomic, so a confirmation that arrives while the timer fires can never report a change as kept.
@@ -51,6 +71,7 @@ export function armScript(g: Guard): string {
     );
   });
   if (g.restore) revert.push(g.restore);
+  revert.push(`rm -f ${bootFiles(g).map(shq).join(' ')}`);
   revert.push(`logger -t shipshape "reverted access-critical change ${g.id}" 2>/dev/null`, `rm -rf ${shq(g.dir)}`);
   lines.push(`printf '%s\\n' ${shq(revert.join('\n'))} > ${shq(g.dir + '/revert.sh')}`);
   // a transient systemd timer survives our connection; hosts without systemd get a detached sleeper.
@@ -58,6 +79,10 @@ export function armScript(g: Guard): string {
   lines.push(
     `if command -v systemd-run >/dev/null 2>&1 && [ -d /run/systemd/system ]; then`,
     `  systemd-run --quiet --collect --unit=${unit(g)} --on-active=${g.timeoutSec}s --timer-property=AccuracySec=1s /bin/sh ${shq(g.dir + '/revert.sh')}`,
+    // a transient timer dies with a reboot: a boot unit runs the revert before sshd starts instead
+    // (after a reboot the confirming login cannot have happened: the connection that applied is gone)
+    `  printf '%s\\n' ${shq(bootUnit(g))} > ${shq(bootFiles(g)[0])}`,
+    `  mkdir -p ${shq(WANTS)} && ln -sf ${shq(bootFiles(g)[0])} ${shq(bootFiles(g)[1])}`,
     `else`,
     `  setsid sh -c ${shq(`sleep ${g.timeoutSec}; [ -f ${g.dir}/revert.sh ] && sh ${g.dir}/revert.sh`)} </dev/null >/dev/null 2>&1 &`,
     `  echo $! > ${shq(g.dir + '/sleeper.pid')}`,
@@ -76,6 +101,9 @@ export function disarmScript(g: Guard): string {
     `if ! mkdir ${claim(g)} 2>/dev/null; then echo 'the automatic revert already ran' >&2; exit ${TOO_LATE}; fi`,
     `systemctl stop ${unit(g)}.timer 2>/dev/null || true`,
     `[ -f ${shq(g.dir + '/sleeper.pid')} ] && kill "$(cat ${shq(g.dir + '/sleeper.pid')})" 2>/dev/null`,
+    `rm -f ${bootFiles(g).map(shq).join(' ')}`,
+    // a daemon-reload inside the window (a package install) loaded the boot unit: forget it too
+    `if systemctl list-units --all --no-legend ${shq(`${unit(g)}-boot.service`)} 2>/dev/null | grep -q .; then systemctl daemon-reload 2>/dev/null; fi`,
     `rm -rf ${shq(g.dir)}`,
     'true',
   ].join('\n');

@@ -252,8 +252,21 @@ export async function loadInventory(path: string, opts: LoadInventoryOptions = {
   return inv;
 }
 
+/** Every vars file under a directory, subdirectories included, in path order (as Ansible reads group_vars/all/). */
+async function varsFilesIn(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of (await readdir(dir, { withFileTypes: true })).sort((x, y) => (x.name < y.name ? -1 : 1))) {
+    if (e.name.startsWith('.')) continue;
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await varsFilesIn(path)));
+    else if (VARS_EXT.includes(extname(e.name)) || extname(e.name) === '') out.push(path);
+  }
+  return out;
+}
+
 /**
- * group_vars/NAME.yml (.yaml, .json) and group_vars/NAME/*.yml, likewise host_vars; files merge in
+ * group_vars/NAME.yml (.yaml, .json), group_vars/NAME (no extension) and group_vars/NAME/ (every
+ * file below it), likewise host_vars; files merge in
  * name order. A file naming no known group or host is a warning: Ansible ignores it silently,
  * which hides typos.
  */
@@ -265,9 +278,11 @@ async function loadVarsDir(b: Builder, dir: string, known: string[], what: 'grou
     if (e.name.startsWith('.')) continue;
     const path = join(dir, e.name);
     if (e.isDirectory()) {
-      const inner = (await readdir(path)).filter((n) => VARS_EXT.includes(extname(n))).sort();
-      push(byName, e.name, inner.map((n) => join(path, n)));
-    } else if (VARS_EXT.includes(extname(e.name))) {
+      push(byName, e.name, await varsFilesIn(path));
+    } else if (known.includes(e.name) || !VARS_EXT.includes(extname(e.name))) {
+      // as Ansible looks them up: NAME itself (no extension; `web1.example.com` for that host), or NAME.yml/.yaml/.json
+      if (!/~$|\.(bak|swp|orig|rpmsave|dpkg-old)$/.test(e.name)) push(byName, e.name, [path]);
+    } else {
       push(byName, basename(e.name, extname(e.name)), [path]);
     }
   }

@@ -182,13 +182,13 @@ function removeStep(a: Args, words: string[]): Step {
  * lock, so a lock held by another apt is waited for here, as long as apt-get would wait.
  */
 export function configureInterrupted(lockTimeout: number): string {
-  // a subshell of its own: the task's steps run together in one, and a bare `exit 0` here would end them
-  // all, skipping the apt-get command that follows (reported as done, nothing installed)
+  // a subshell of its own: its `exit 0` must end this check, not the task's steps after it
   return [
     '(',
-    '[ -z "$(dpkg --audit 2>/dev/null)" ] && exit 0',
+    // what apt checks ("dpkg was interrupted": dpkg's update journal is not empty), and packages left half-done
+    '[ -z "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ] && [ -z "$(dpkg --audit 2>/dev/null)" ] && exit 0',
     "echo 'dpkg was interrupted earlier: running dpkg --configure -a first'",
-    `n=0; until out=$(DEBIAN_FRONTEND=noninteractive dpkg --force-confdef --force-confold --configure -a 2>&1); do`,
+    `n=0; until out=$(DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a dpkg --force-confdef --force-confold --configure -a 2>&1); do`,
     `  case $out in *lock*) ;; *) printf '%s\n' "$out"; exit 1 ;; esac`,
     `  n=$((n + 5)); if [ "$n" -gt ${lockTimeout} ]; then printf '%s\n' "$out" "the dpkg lock was held for more than ${lockTimeout}s (lock_timeout)"; exit 1; fi`,
     '  sleep 5',

@@ -131,6 +131,23 @@ const repeatable = (key: string) => /^(hostkey|port|listenaddress)$/.test(key);
 
 const sameValue = (a: string, b: string) => a.trim().replace(/\s+/g, ' ').toLowerCase() === b.trim().replace(/\s+/g, ' ').toLowerCase();
 
+/**
+ * Does sshd -T's value show the declared one in effect? An algorithm list starting with `-`, `+` or `^` is
+ * relative to sshd's own default (the ssh role removes weak key exchanges that way): it is in effect when the
+ * list sshd uses holds none (`-`) or all (`+`, `^`) of the named algorithms, wildcards as sshd reads them.
+ */
+export function inEffect(live: string, want: string): boolean {
+  const m = /^([-+^])(.+)$/.exec(want.trim());
+  if (!m) return sameValue(live, want);
+  const used = live.trim().split(',');
+  const present = (pattern: string) => {
+    const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+    return used.some((alg) => re.test(alg));
+  };
+  const names = m[2].split(',');
+  return m[1] === '-' ? !names.some(present) : names.every(present);
+}
+
 const NEUTRAL = '# disabled by shipshape (it overrode a hardened setting): ';
 
 /** Every file with an overriding line, with those lines commented out (kept, marked, so a person sees what happened). */
@@ -184,7 +201,7 @@ function overrideDrift(o: Override, ours: string, sshd: SshdFiles) {
 function asSeen(sshd: SshdFiles, declared: Map<string, string>): string {
   const seen = sshd.effective;
   if (!seen) return '';
-  const off = [...declared].filter(([k, v]) => !repeatable(k) && seen.settings[k] !== undefined && !sameValue(seen.settings[k][0], v));
+  const off = [...declared].filter(([k, v]) => !repeatable(k) && seen.settings[k] !== undefined && !inEffect(seen.settings[k][0], v));
   const who = `sshd -T for ${seen.user}@${seen.addr}`;
   if (!off.length) return ` (${who} agrees)`;
   return ` (but ${who} says ${off.map(([k]) => `${k} ${seen.settings[k][0]}`).join(', ')}: set by something this task cannot see)`;

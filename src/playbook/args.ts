@@ -72,7 +72,8 @@ export function validateAgainst<A>(schema: z.ZodType<A>, args: unknown, loc: Arg
       continue;
     }
     const value = valueAt(args, path);
-    if (loc.skipTemplated && hasTemplate(value)) continue;
+    // a preprocessed value (`name: "{{ pkgs }}"` read as a list) is judged by what was written: the nearest value that exists
+    if (loc.skipTemplated && hasTemplate(writtenAt(args, path))) continue;
     if (loc.partial && (value === undefined || path.length === 0)) continue;
     if (path.length === 0) {
       err(src([])?.key, `${who}: ${lowerFirst(issue.message)}`);
@@ -105,6 +106,14 @@ export function validateAgainst<A>(schema: z.ZodType<A>, args: unknown, loc: Arg
 
 export function pathKey(path: Path): string {
   return path.map(String).join('.');
+}
+
+function writtenAt(v: unknown, path: Path): unknown {
+  for (let i = path.length; i >= 0; i--) {
+    const x = valueAt(v, path.slice(0, i));
+    if (x !== undefined) return x;
+  }
+  return undefined;
 }
 
 function valueAt(v: unknown, path: Path): unknown {

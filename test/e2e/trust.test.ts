@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { freshHosts, hostExec, labPublicKey, shipshapeJson, stopwatch, type Dist, type Lab, type LabHost } from './support.js';
+import { freshHosts, hostExec, labPublicKey, shipshape, shipshapeJson, sshLogin, stopwatch, type Dist, type Lab, type LabHost } from './support.js';
 
 const { timings, timed } = stopwatch();
 const RELEASES: [Dist, string][] = [
@@ -139,4 +139,31 @@ describe.each(RELEASES)('one run at a time per host (%s)', (_dist, name) => {
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(await on(name, 'ls /run/shipshape/lock 2>&1 | head -1')).toMatch(/No such file/);
   });
+});
+
+describe.each(RELEASES)('a reboot inside the guard window (%s)', (_dist, name) => {
+  it('the host reverts the unconfirmed sshd change at boot, though its timer died with the reboot', async () => {
+    const host = hosts.find((h) => h.name === name)!;
+    const dir = mkdtempSync(join(tmpdir(), 'ss-e2e-reboot-'));
+    writeFileSync(join(dir, 'hosts.yml'), stringify({ all: { hosts: { [name]: { host: host.addr, user: 'root', identity_file: lab.keyPath } } } }));
+    writeFileSync(join(dir, 'known_hosts'), readFileSync(lab.knownHostsPath));
+    const play = join(dir, 'sshd.yml');
+    writeFileSync(play, stringify([{ hosts: 'all', tasks: [{ name: 'no root login', sshd_config: { settings: { PermitRootLogin: 'no' } } }] }]));
+    const fault = { NODE_OPTIONS: `--import ${join(import.meta.dirname, 'faults', 'reboot-before-confirm.mjs')}` };
+    const r = await timed(`${name} apply until reboot`, () => shipshape(['apply', play, '-i', dir, '--yes', '--guard-timeout', '300'], fault));
+    expect(r.code, r.stdout + r.stderr).toBe(-1);
+    const killedAt = Date.now();
+    // back, and root may log in again: the revert ran at boot, long before the 300 s timer would have
+    let back = false;
+    while (!back && Date.now() < killedAt + 150_000) {
+      back = (await sshLogin(lab, 'root', host.addr, 'test ! -e /etc/ssh/sshd_config.d/00-shipshape.conf', ['-o', 'ConnectTimeout=2'])).code === 0;
+      if (!back) await new Promise((res) => setTimeout(res, 1000));
+    }
+    timings.push(`${name} reboot: root back ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+    expect(back).toBe(true);
+    // it did reboot: the journal knows two boots
+    expect(Number(await on(name, 'journalctl --list-boots --no-pager -q | wc -l'))).toBeGreaterThanOrEqual(2);
+    expect(await on(name, 'ls /var/lib/shipshape/guard/ /etc/systemd/system/ | grep -c shipshape-revert || true')).toBe('0');
+    expect(await on(name, 'journalctl -b -t shipshape --no-pager -q')).toMatch(/reverted access-critical change/);
+  }, 300_000);
 });

@@ -194,3 +194,15 @@ describe('refused modules and the one-line apt repository', () => {
     expect(() => modules.apt_repository.schema.parse({ repo: 'deb [trusted=yes] http://x/d s main' })).toThrow(/trusted.*not supported/);
   });
 });
+
+describe('apt install steps run to the end', () => {
+  it('the interrupted-dpkg check does not end the task when dpkg is fine (the install after it runs)', async () => {
+    const { configureInterrupted } = await import('../../../src/modules/apt.js');
+    const { spawnSync } = await import('node:child_process');
+    // the steps of one task run in one `set -e` subshell, as renderBatch writes them
+    const script = `(\nset -e\n${configureInterrupted(5)}\necho install-ran\n)`;
+    const dir = await import('node:fs').then((fs) => fs.mkdtempSync('/tmp/ss-dpkg-'));
+    const r = spawnSync('sh', ['-c', `dpkg() { :; }; ${script}`], { encoding: 'utf8', cwd: dir });
+    expect(r.stdout).toContain('install-ran');
+  });
+});

@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Step } from '../../../src/core/step.js';
 import { parseStatLine } from '../../../src/facts/file.js';
-import { socketStep } from '../../../src/modules/sshd_config.js';
+import { inEffect, socketStep } from '../../../src/modules/sshd_config.js';
+import { effectiveKex, KEX_REMOVED } from '../../../roles/ssh/index.js';
 import docker, { DOCKER_CLI_TASK } from '../../../roles/docker/index.js';
 import { ORIGINS } from '../../../roles/unattended_upgrades/index.js';
-import { APT_POLICY_RELEASES, CODENAME, OS, RELEASES, SSH_SOCKET, type Release } from '../fixtures/releases.js';
+import { APT_POLICY_RELEASES, CODENAME, kexList, OS, RELEASES, SSH_SOCKET, SSHD_DEFAULT_KEX, type Release } from '../fixtures/releases.js';
 import { planFor } from '../helpers/plan.js';
 
 /** One `release ...` line of apt-cache policy as unattended-upgrades sees an origin. */
@@ -107,5 +108,21 @@ describe("Docker: Debian's and Ubuntu's packages, Docker's repository suites", (
     expect(missing.steps[0]).toMatchObject({ kind: 'run', argv: expect.arrayContaining(['DEBIAN_FRONTEND=noninteractive', '--no-install-recommends', 'install', 'docker-cli']) });
     expect(docker.tasks(docker.vars.parse({ docker_source: 'debian' })).map((t) => t.name)).toContain(DOCKER_CLI_TASK.name);
     expect(docker.tasks(docker.vars.parse({})).map((t) => t.name)).not.toContain(DOCKER_CLI_TASK.name);
+  });
+});
+
+describe('sshd -T judges a key exchange list declared relative to the default', () => {
+  it.each(RELEASES)('%s: the role\'s removal list is in effect once sshd uses none of them', (release) => {
+    const want = `-${KEX_REMOVED.join(',')}`;
+    const used = effectiveKex(kexList(SSHD_DEFAULT_KEX[release])).join(',');
+    expect(inEffect(used, want)).toBe(true);
+    // sshd still offering a removed exchange is not in effect
+    expect(inEffect(kexList(SSHD_DEFAULT_KEX[release]).join(','), want)).toBe(false);
+  });
+
+  it('plain values compare as before; + and ^ need every named algorithm', () => {
+    expect(inEffect('no', 'No')).toBe(true);
+    expect(inEffect('curve25519-sha256,mlkem768x25519-sha256', '+mlkem768x25519-sha256')).toBe(true);
+    expect(inEffect('curve25519-sha256', '^mlkem768x25519-sha256')).toBe(false);
   });
 });
