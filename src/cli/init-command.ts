@@ -13,6 +13,7 @@ import { SECRET_ENV, parseAnswersFile } from '../wizard/answers-file.js';
 import { compareFiles, readProject, removeStaleTemps, writeChanges, type FileChange } from '../wizard/files.js';
 import { WizardStop, runFlow } from '../wizard/flow.js';
 import { FILES, answersFileText, answersFromProject, projectFiles } from '../wizard/project.js';
+import { projectSchemas, schemaFiles } from './schema-command.js';
 import { Interrupted, type Ui } from '../wizard/ui.js';
 import { runCommand, type RunFlags } from './run-command.js';
 
@@ -52,7 +53,7 @@ export async function initCommand(dirArg: string | undefined, flags: InitFlags):
     });
     answers = parseAnswersFile(flags.answers, text, defaults, roles);
     // refused before any host is contacted: the files it would replace
-    const changes = await compareFiles(dir, projectFiles(answers, existing[FILES.gitignore]));
+    const changes = await compareFiles(dir, [...projectFiles(answers, existing[FILES.gitignore]), ...schemaFiles(await projectSchemas(dir))]);
     const clash = changes.filter((c) => c.state === 'changed');
     if (clash.length && !flags.force) {
       throw new InputError(`these files exist with other content: ${clash.map((c) => c.path).join(', ')}`, {
@@ -94,7 +95,7 @@ async function wizard(dir: string, given: Answers, ui: Ui | undefined, roles: Aw
   // for the equivalent command: the key the operator trusted, pinned
   answers.host_key_fingerprint = connected.hostKey.fingerprint;
 
-  const changes = await compareFiles(dir, projectFiles(answers, gitignore));
+  const changes = await compareFiles(dir, [...projectFiles(answers, gitignore), ...schemaFiles(await projectSchemas(dir))]);
   if (!(await mayWrite(changes, ui, !!flags.force))) {
     say('Nothing written. (Pass --force to replace files that differ.)');
     return;

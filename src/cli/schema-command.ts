@@ -2,14 +2,20 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../core/input-error.js';
+import { SCHEMA_DIR, SCHEMA_FILES } from '../schema/files.js';
 import { buildSchemas, type SchemaSet } from '../schema/json-schemas.js';
 import { loadProjectCode } from './project-code.js';
 
-export const SCHEMA_FILES: Record<keyof SchemaSet, string> = {
-  inventory: 'inventory.schema.json',
-  vars: 'vars.schema.json',
-  playbook: 'playbook.schema.json',
-};
+export { SCHEMA_FILES };
+
+/** The schemas as files of a project folder (what `shipshape init` writes beside the inventory). */
+export function schemaFiles(schemas: SchemaSet): { path: string; text: string; mode: number }[] {
+  return (Object.keys(SCHEMA_FILES) as (keyof SchemaSet)[]).map((k) => ({
+    path: `${SCHEMA_DIR}/${SCHEMA_FILES[k]}`,
+    text: `${JSON.stringify(schemas[k], null, 2)}\n`,
+    mode: 0o644,
+  }));
+}
 
 export async function projectSchemas(project: string): Promise<SchemaSet> {
   const code = await loadProjectCode([join(resolve(project), 'playbooks')]);

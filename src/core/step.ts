@@ -49,7 +49,8 @@ export function renderStep(step: Step): string {
       return step.input === undefined ? cmd : `printf '%s' ${shq(step.input)} | ${cmd}`;
     }
     case 'sh':
-      return step.script;
+      // its own subshell: an `exit 0` that ends the fragment early must not end the task's later steps
+      return `(\n${step.script}\n)`;
     case 'write':
       return renderWrite(step);
     case 'path':

@@ -5,6 +5,8 @@
  */
 import { Document, isMap, isScalar, parse, visit, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { SECRET_ANSWERS, baseAnswers, type Answers } from './answers.js';
+import { dirname, relative } from 'node:path/posix';
+import { SCHEMA_DIR, SCHEMA_FILES } from '../schema/files.js';
 import { siteRoles } from './roles.js';
 
 export const FILES = {
@@ -104,22 +106,25 @@ function roleVars(a: Answers): Record<string, unknown> {
 /** Every file the answers make (known_hosts excepted: it holds what the live check verified). */
 export function projectFiles(a: Answers, existingGitignore = ''): ProjectFile[] {
   const head = ' Written by `shipshape init`. Edit freely: a re-run of `shipshape init` here reads it back as the defaults.';
+  // editors with the YAML language server complete and check each file against its schema (`shipshape schema`)
+  const schema = (file: string, which: keyof typeof SCHEMA_FILES) =>
+    ` yaml-language-server: $schema=${relative(dirname(file), `${SCHEMA_DIR}/${SCHEMA_FILES[which]}`)}\n`;
   const vars: Record<string, unknown> = { user: a.deploy_user, bootstrap_user: a.bootstrap_user };
   if (a.identity_file) vars.identity_file = a.identity_file;
   const host: Record<string, unknown> = { host: a.host };
   if (a.port !== 22) host.port = a.port;
-  const hosts = commented({ all: { vars, hosts: { [a.name]: host } } }, head);
+  const hosts = commented({ all: { vars, hosts: { [a.name]: host } } }, schema(FILES.hosts, 'inventory') + head);
 
   const groupVars = commented(
     roleVars(a),
-    `${head}\n Role variables for every host; all of them with their defaults: \`shipshape roles NAME\`.` +
+    `${schema(FILES.groupVars, 'vars')}${head}\n Role variables for every host; all of them with their defaults: \`shipshape roles NAME\`.` +
       (secretAnswers(a).length ? `\n Secrets are not here: they are in ${FILES.secrets} (owner-only, named by .gitignore).` : ''),
   );
 
   const roles = siteRoles(a);
   const playbook = new Document([{ name: 'set up the server', hosts: 'all', become: true, roles }]);
   playbook.commentBefore =
-    `${head}\n The roles run in the order that keeps you in: the deploy user exists before SSH stops root logins,\n` +
+    `${schema(FILES.playbook, 'playbook')}${head}\n The roles run in the order that keeps you in: the deploy user exists before SSH stops root logins,\n` +
     ' SSH is hardened before the firewall closes ports, the firewall is up before Docker publishes ports,\n' +
     ' and Caddy comes last, once 80 and 443 are open.\n' +
     ` Re-run: shipshape apply ${FILES.playbook} -i inventory/    Drift: shipshape check ${FILES.playbook} -i inventory/`;

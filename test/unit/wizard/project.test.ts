@@ -104,3 +104,23 @@ describe('wizard: answers to the project folder', () => {
     expect(readdirSync(join(dir, 'inventory'))).toEqual(['hosts.yml']);
   });
 });
+
+describe('schema help in the written files', () => {
+  it('each YAML file starts by naming its JSON Schema, and validates against the schemas written beside it', async () => {
+    const { Ajv2020 } = await import('ajv/dist/2020.js');
+    const { parse } = await import('yaml');
+    const { dirname: dirOf, resolve: resolveIn } = await import('node:path');
+    const { projectSchemas, schemaFiles } = await import('../../../src/cli/schema-command.js');
+    const dir = await written(full);
+    await writeChanges(dir, await compareFiles(dir, schemaFiles(await projectSchemas(dir))));
+    const ajv = new Ajv2020({ strict: false });
+    for (const file of [FILES.hosts, FILES.groupVars, FILES.playbook]) {
+      const text = readFileSync(join(dir, file), 'utf8');
+      const m = /^# yaml-language-server: \$schema=(\S+)\n/.exec(text);
+      expect(m, file).not.toBeNull();
+      const schema = JSON.parse(readFileSync(resolveIn(dir, dirOf(file), m![1]), 'utf8'));
+      const validate = ajv.compile(schema);
+      expect(validate(parse(text)), `${file}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+  });
+});
