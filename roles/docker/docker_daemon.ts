@@ -40,13 +40,14 @@ export default defineModule({
     });
     if (!off.length) return { steps: [], reason: `the running daemon uses daemon.json (${Object.keys(FIELDS).filter((k) => a.config[k] !== undefined).map((k) => `${k} ${a.config[k]}`).join(', ') || 'defaults'})` };
     return {
-      steps: [run(['systemctl', 'restart', a.service])],
+      // reset-failed first: the restarts that caused the drift may have used up systemd's start limit
+      steps: [run(['systemctl', 'reset-failed', a.service]), run(['systemctl', 'restart', a.service])],
       reason: `restart ${a.service}: the running daemon uses ${off.map((o) => `${o.key} ${o.have}`).join(', ')}, daemon.json says ${off.map((o) => o.want).join(', ')}`,
       drift: off.map((o) => ({
         what: `the running Docker daemon uses ${o.key} "${o.have}", daemon.json declares "${o.want}" (docker info ${o.field})`,
         why: 'the daemon was started with other settings and not restarted since daemon.json was put back: what the file promises (e.g. rotated logs) is not what runs',
         where: `the running dockerd (${a.service}.service); /etc/docker/daemon.json is as declared`,
-        fix: `systemctl restart ${a.service}`,
+        fix: `systemctl reset-failed ${a.service}; systemctl restart ${a.service}`,
       })),
     };
   },

@@ -16,9 +16,9 @@ describe('docker_daemon', () => {
 
   it('a daemon running other settings than the (correct) daemon.json is drift, fixed by a restart', () => {
     const p = planFor('docker_daemon', { config: declared }, { docker: parseDockerDaemon(probe('journald')) });
-    expect(p.steps).toEqual([{ kind: 'run', argv: ['systemctl', 'restart', 'docker'] }]);
+    expect(p.steps).toEqual([{ kind: 'run', argv: ['systemctl', 'reset-failed', 'docker'] }, { kind: 'run', argv: ['systemctl', 'restart', 'docker'] }]);
     expect(p.drift?.[0].what).toBe('the running Docker daemon uses log-driver "journald", daemon.json declares "json-file" (docker info LoggingDriver)');
-    expect(p.drift?.[0].fix).toBe('systemctl restart docker');
+    expect(p.drift?.[0].fix).toBe('systemctl reset-failed docker; systemctl restart docker');
   });
 
   it('no drift when it agrees, and none of its own while daemon.json itself differs (the copy task restarts)', () => {
