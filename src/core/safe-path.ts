@@ -34,7 +34,9 @@ export const SAFE_PATH_LIB = `__ss_owner() {
       continue
     fi
     __ss_dir=$__c
-    [ -d "$__c" ] || break
+    # nothing below a missing (or non-directory) component exists yet: the rest of the path is
+    # taken as written, so mkdir -p and errors name the place that was asked for
+    if [ ! -d "$__c" ]; then __ss_dir=$__c\${__r:+/$__r}; break; fi
     __s=$(stat -c '%u:%g:%a' -- "$__c")
     __u=\${__s%%:*}; __m=\${__s##*:}; __g=\${__s#*:}; __g=\${__g%%:*}
     if [ $((0$__m & 01000)) -eq 0 ] && [ $((0$__m & 022)) -ne 0 ]; then

@@ -59,6 +59,18 @@ describe.skipIf(!root)('root never writes through a link another user controls',
     expect(readFileSync(join(etc, 'shadow'), 'utf8')).toBe('root-only\n');
   });
 
+  it('mkdir -p of a path whose parents do not exist yet lands where it was asked, not one level up', () => {
+    const { top } = scene();
+    const r = sh(onPath(join(top, 'srv', 'app', 'releases', 'v1'), ['mkdir', '-p', '--']));
+    expect(r.status, r.stderr).toBe(0);
+    expect(lstatSync(join(top, 'srv', 'app', 'releases', 'v1')).isDirectory()).toBe(true);
+    expect(existsSync(join(top, 'srv', 'app', 'v1'))).toBe(false);
+    const w = sh({ kind: 'write', path: join(top, 'opt', 'conf', 'app.ini'), content: 'x\n' });
+    // a file's directory must exist (as Ansible's copy requires): refused, and nothing lands one level up
+    expect(existsSync(join(top, 'opt', 'app.ini'))).toBe(false);
+    expect(w.status).not.toBe(0);
+  });
+
   it('a directory writable by a group without the sticky bit is refused', () => {
     const { top } = scene();
     const shared = join(top, 'shared');
