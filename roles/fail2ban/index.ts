@@ -50,16 +50,12 @@ export default defineRole<Vars, typeof own>({
     {
       // Not a handler: Debian 13's fail2ban starts at install with its packaged jail (Debian 12's fails, no
       // auth.log), so it is already counting failures (the controller's too) before this jail exists; and a
-      // restart notified by a run that then died would be lost, the file being in place. Asked as an outcome
-      // instead: fail2ban is running and started after the jail was last written. A restart, not a reload: a
-      // failed unit cannot reload.
-      name: 'fail2ban runs with the current jail',
-      module: 'command',
-      args: {
-        cmd: 'systemctl restart fail2ban',
-        unless: `systemctl is-active --quiet fail2ban && [ "$(stat -c %Y ${JAIL})" -le "$(systemctl show -p ActiveEnterTimestamp --timestamp=unix --value fail2ban | tr -d @)" ]`,
-      },
+      // restart notified by a run that then died would be lost, the file being in place. An outcome instead,
+      // judged read-only (so check predicts it): running, and started after the jail last changed. A
+      // restart, not a reload: a failed unit cannot reload.
+      name: 'fail2ban running',
+      module: 'service',
+      args: { name: 'fail2ban', state: 'started', enabled: true, masked: false, restart_after: [JAIL] },
     },
-    { name: 'fail2ban running', module: 'service', args: { name: 'fail2ban', state: 'started', enabled: true, masked: false } },
   ],
 });

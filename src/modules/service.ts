@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { defineModule, type Plan } from '../core/module.js';
 import { shJoin } from '../core/quote.js';
 import type { Drift } from '../core/result.js';
+import { probe } from '../core/probe.js';
+import { shq } from '../core/quote.js';
 import { run, type Step } from '../core/step.js';
 import { UNIT_NAME, unitState, type UnitState } from '../facts/systemd.js';
 
@@ -14,6 +16,12 @@ const schema = z
     /** run systemctl daemon-reload first when systemd reports the unit's files changed, or has not loaded it */
     daemon_reload: z.boolean().default(false),
     masked: z.boolean().optional(),
+    /**
+     * with state: started, files the running unit must have read: when one changed after the unit
+     * last started, it is restarted. An outcome judged on the host, so unlike a handler it is not lost
+     * when a run dies between writing the file and restarting.
+     */
+    restart_after: z.array(z.string().startsWith('/', 'an absolute path')).optional(),
   })
   .strict()
   .refine((a) => a.state !== undefined || a.enabled !== undefined || a.masked !== undefined || a.daemon_reload, {
@@ -34,8 +42,8 @@ export default defineModule({
   summary: 'Start, stop, restart, reload, enable, disable or mask a systemd unit (Ansible: service / systemd_service)',
   schema,
   aliases: { service: 'name', unit: 'name', 'daemon-reload': 'daemon_reload' },
-  facts: (a) => ({ unit: unitState(a.name) }),
-  plan: (a, { unit }) => planService(a, unit),
+  facts: (a) => ({ unit: unitState(a.name), ...(a.restart_after?.length ? { since: startedSince(a.name, a.restart_after) } : {}) }),
+  plan: (a, { unit, since }) => planService(a, unit, since as StartedSince | undefined),
   preflight: (a) => sshdCut(a),
 });
 
@@ -47,7 +55,30 @@ function sshdCut(a: Args): string | undefined {
   return `this would ${what} ${a.name}, the SSH server this run and every later login come through: refused. Remove the task (or move SSH behind something else first, by hand).`;
 }
 
-function planService(a: Args, u: UnitState): Plan {
+/** When the unit last entered the active state, and the newest change among its files (unix seconds). */
+interface StartedSince {
+  started?: number;
+  changed?: { path: string; mtime: number };
+}
+
+function startedSince(name: string, files: string[]) {
+  return probe<StartedSince>(
+    `started-since:${JSON.stringify([name, files])}`,
+    `systemctl show -p ActiveEnterTimestamp --timestamp=unix --value -- ${shq(name)} 2>/dev/null\nstat -c '%Y %n' -- ${files.map(shq).join(' ')} 2>/dev/null || true`,
+    (out) => {
+      const [first = '', ...rest] = out.split('\n');
+      const started = Number(first.trim().replace(/^@/, ''));
+      let changed: StartedSince['changed'];
+      for (const line of rest) {
+        const m = /^(\d+) (.+)$/.exec(line);
+        if (m && (!changed || Number(m[1]) > changed.mtime)) changed = { path: m[2], mtime: Number(m[1]) };
+      }
+      return { ...(first.trim() && Number.isFinite(started) && started > 0 ? { started } : {}), ...(changed ? { changed } : {}) };
+    },
+  );
+}
+
+function planService(a: Args, u: UnitState, since?: StartedSince): Plan {
   if (!u.available) {
     const msg = `systemctl cannot answer on this host (${u.error}); the service module manages systemd units only`;
     return { steps: [], reason: msg, fail: msg };
@@ -104,7 +135,14 @@ function planService(a: Args, u: UnitState): Plan {
     const running = RUNNING.includes(u.activeState ?? '');
     if (masked && a.state !== 'stopped') return failed(`${a.name} is masked and cannot be ${a.state}; add masked: false to unmask it`);
     if (a.state === 'started') {
-      if (running) kept.add(`${u.activeState} (${u.subState})`);
+      const stale = running && since?.changed && since.started !== undefined && since.changed.mtime > since.started ? since.changed : undefined;
+      if (stale)
+        act(['restart', a.name], `restart ${a.name}: ${stale.path} changed after it started`, {
+          what: `${id} started before ${stale.path} last changed`,
+          why: 'it still runs with what that file said before',
+          where: stale.path,
+        });
+      else if (running) kept.add(`${u.activeState} (${u.subState})${since?.changed ? `, started after ${since.changed.path} last changed` : ''}`);
       // not installed yet: an earlier task may install it; if not, systemctl start fails loudly at apply
       else
         act(['start', a.name], `start ${a.name}${missing ? ' (not installed yet)' : ''}`, {

@@ -162,7 +162,17 @@ describe.each(releases)('shipshape init on a fresh $dist VPS', ({ dist, host, te
       } finally {
         await t.close();
       }
-      expect(Object.keys(tree(project())).sort()).toEqual(['.gitignore', 'inventory/group_vars/all.yml', 'inventory/hosts.yml', 'inventory/known_hosts', 'playbooks/site.yml']);
+      expect(Object.keys(tree(project())).sort()).toEqual([
+        '.gitignore',
+        // editors' schema help, named by the first line of each YAML file
+        '.shipshape/schemas/inventory.schema.json',
+        '.shipshape/schemas/playbook.schema.json',
+        '.shipshape/schemas/vars.schema.json',
+        'inventory/group_vars/all.yml',
+        'inventory/hosts.yml',
+        'inventory/known_hosts',
+        'playbooks/site.yml',
+      ]);
       expect(read(project(), 'playbooks/site.yml')).toMatch(/roles:\n\s+- deploy_user\n\s+- ssh\n\s+- firewall\n(\s+- \w+\n)*\s+- docker\n\s+- caddy\n/);
     });
   } else {

@@ -112,3 +112,23 @@ describe('service drift', () => {
     expect(plan({ name: 'nginx', state: 'restarted' }, { unit: running }).drift).toBeUndefined();
   });
 });
+
+describe('service restart_after: started after its files last changed', () => {
+  const since = (started: number, mtime: number) => ({ started, changed: { path: '/etc/fail2ban/jail.d/shipshape.local', mtime } });
+  const args = { name: 'nginx', state: 'started', restart_after: ['/etc/fail2ban/jail.d/shipshape.local'] };
+
+  it('restarts a unit that started before the file changed, naming the file as the cause', () => {
+    const p = plan(args, { unit: running, since: since(1000, 2000) });
+    expect(argv(p)).toEqual(['systemctl restart nginx']);
+    expect(p.drift?.[0]).toMatchObject({ where: '/etc/fail2ban/jail.d/shipshape.local', fix: 'systemctl restart nginx' });
+  });
+
+  it('leaves a unit alone that started after (or in the same second as) the change', () => {
+    expect(argv(plan(args, { unit: running, since: since(2000, 2000) }))).toEqual([]);
+    expect(argv(plan(args, { unit: running, since: since(3000, 2000) }))).toEqual([]);
+  });
+
+  it('a stopped unit is started, once: starting reads the file anyway', () => {
+    expect(argv(plan(args, { unit: stopped, since: { changed: { path: '/x', mtime: 5 } } }))).toEqual(['systemctl start nginx']);
+  });
+});
