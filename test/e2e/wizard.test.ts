@@ -253,12 +253,16 @@ describe.each(releases)('shipshape init on a fresh $dist VPS', ({ dist, host, te
       }
       // what was settled (the trusted host key) is there, whole; nothing else, no temp file
       expect(Object.keys(tree(second))).toEqual(['inventory/known_hosts']);
-      expect(read(second, 'inventory/known_hosts')).toBe(read(project(), 'inventory/known_hosts'));
+      // the key the operator trusted; the first project's file may hold more of the same server's keys,
+      // recorded over the verified connection while its apply ran
+      const trusted = read(second, 'inventory/known_hosts').trim().split('\n');
+      expect(trusted.length).toBeGreaterThan(0);
+      for (const line of trusted) expect(read(project(), 'inventory/known_hosts')).toContain(line);
 
       const r = await timed('answers run in the interrupted folder', () => shipshape(['init', second, '--answers', answersFile, '--yes'], { ...env, SHIPSHAPE_BECOME_PASSWORD: SECRET }));
       expect(r.code, `${r.stdout.slice(-4000)}\n${r.stderr}`).toBe(0);
       expect(r.stdout).toContain('The server already matches: nothing to apply.');
-      for (const f of ['inventory/hosts.yml', 'playbooks/site.yml', '.gitignore', 'inventory/known_hosts']) expect(read(second, f), f).toBe(read(project(), f));
+      for (const f of ['inventory/hosts.yml', 'playbooks/site.yml', '.gitignore']) expect(read(second, f), f).toBe(read(project(), f));
       const withoutSecretNote = (s: string) => s.replace(/^# Secrets are not here.*\n/m, '');
       expect(withoutSecretNote(read(second, 'inventory/group_vars/all.yml'))).toBe(read(project(), 'inventory/group_vars/all.yml'));
       // the secret: only in the owner-only file .gitignore names, never in output or git files
