@@ -17,7 +17,8 @@ export class Terminal {
   static async start(name: string, cwd: string, env: Record<string, string>, command: string): Promise<Terminal> {
     await tmux('kill-session', '-t', name).catch(() => undefined);
     const exports = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`).join(' ');
-    const line = `env ${exports} ${command}; echo "__EXIT=$?"; sleep 3600`;
+    // a person at a terminal, even when the test itself runs in CI (CI=true makes init refuse to prompt)
+    const line = `env -u CI ${exports} ${command}; echo "__EXIT=$?"; sleep 3600`;
     await tmux('new-session', '-d', '-s', name, '-x', '220', '-y', '60', '-c', cwd, line);
     await tmux('set-option', '-t', name, 'history-limit', '20000');
     return new Terminal(name);
