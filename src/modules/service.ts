@@ -56,7 +56,7 @@ function sshdCut(a: Args): string | undefined {
 }
 
 /** When the unit last entered the active state, and the newest change among its files (unix seconds). */
-interface StartedSince {
+export interface StartedSince {
   started?: number;
   changed?: { path: string; mtime: number };
 }
