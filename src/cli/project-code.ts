@@ -29,15 +29,15 @@ export async function loadProjectCode(bases: string[]): Promise<ProjectCode> {
   const builtinSource = resolve(builtin.replace(/[\\/]dist[\\/]roles[\\/]?$/, '/roles'));
   const roleDirs = [...new Set(bases.flatMap((b) => projectDirs(b, 'roles')))].filter((d) => d !== builtinSource && d !== resolve(builtin));
   const moduleDirs = [...new Set(bases.flatMap((b) => projectDirs(b, 'modules')))];
-  const [ownRoleDefs, allRoles, ownModules] = await Promise.all([
-    loadRoles(roleDirs),
+  const [allRoles, ownModules] = await Promise.all([
     loadRoles([...roleDirs, builtin]),
     loadProjectModules(moduleDirs, builtinModules),
   ]);
   return {
     roles: allRoles,
     modules: { ...builtinModules, ...ownModules },
-    ownRoles: new Set(Object.keys(ownRoleDefs)),
+    // a role is the project's when it came from one of the project's folders (every loader sets dir)
+    ownRoles: new Set(Object.keys(allRoles).filter((k) => roleDirs.some((d) => allRoles[k].dir?.startsWith(`${d}/`)))),
     ownModules,
   };
 }
