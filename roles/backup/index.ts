@@ -20,6 +20,7 @@ import {
   renderSshConfig,
   type Database,
 } from './config.js';
+import backupCron from './backup_cron.js';
 import { programText } from './program.js';
 
 /** five cron fields or one of cron's @ words */
@@ -82,11 +83,15 @@ export const PACKAGES = ['restic', 'curl', 'cron'];
 
 const file = (dest: string, content: string, mode: string, extra: Record<string, unknown> = {}) => ({ dest, content, mode, owner: 'root', group: 'root', ...extra });
 
-export default defineRole({
+/** the role's own modules: its tasks use them, playbooks cannot */
+const own = { backup_cron: backupCron };
+
+export default defineRole<BackupVars, typeof own>({
   name: 'backup',
   summary: 'Nightly backups that never lie: pg_dump in the container, checked dumps, restic off-site (sftp), retention, pings; `shipshape backup` lists, verifies, restores',
   vars,
-  tasks: (v): RoleTask[] => {
+  modules: own,
+  tasks: (v): RoleTask<typeof own>[] => {
     // nothing to back up: the role installs nothing (site.yml lists it for every host)
     if (!v.backup_paths.length && !v.backup_postgres.length) return [];
     if (!v.backup_restic_repository || !v.backup_restic_password) {
@@ -110,7 +115,7 @@ export default defineRole({
       pingStyle: v.backup_ping_style,
       ...(sftp ? { sftp } : {}),
     });
-    const tasks: RoleTask[] = [
+    const tasks: RoleTask<typeof own>[] = [
       { name: 'restic, curl and cron installed', module: 'apt', args: { name: [...PACKAGES, ...(sftp ? ['openssh-client'] : [])], cache_valid_time: 3600 } },
       { name: CONF_DIR, module: 'file', args: { path: CONF_DIR, state: 'directory', mode: '0700', owner: 'root', group: 'root' } },
       { name: 'backup configuration', module: 'copy', args: file(CONF, config, '0600') },
@@ -145,7 +150,8 @@ export default defineRole({
         module: 'copy',
         args: file('/etc/logrotate.d/shipshape-backup', `${LOG} {\n\tweekly\n\trotate 8\n\tcompress\n\tmissingok\n\tnotifempty\n\tcreate 0600 root root\n}\n`, '0644'),
       },
-      { name: 'backup cron entry', module: 'copy', args: file(CRON_FILE, renderCron(v.backup_schedule, v.backup_verify_schedule), '0644') },
+      // judged as cron runs it: the file cron reads, cron running, no second schedule elsewhere
+      { name: 'backup cron entry', module: 'backup_cron', args: { path: CRON_FILE, content: renderCron(v.backup_schedule, v.backup_verify_schedule), program: PROGRAM } },
     );
     return tasks;
   },

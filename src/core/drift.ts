@@ -19,7 +19,12 @@ export function driftOf(plan: Plan, task: { name: string; role?: string }): Drif
   ];
 }
 
-/** The same drift with the parts that could carry a secret hidden (no_log tasks): only why stays. */
-export function hideDrift(drift: Drift[], hidden: string): Drift[] {
-  return drift.map((d) => ({ what: hidden, why: d.why, where: hidden, fix: hidden }));
+/**
+ * The same drift with the parts that could carry a secret hidden (no_log tasks): why stays, and where
+ * when it only names what the task's diff shows anyway (the files it touched), so a loosened mode on a
+ * secret file still says which file.
+ */
+export function hideDrift(drift: Drift[], hidden: string, subjects: string[] = []): Drift[] {
+  const shown = new Set(subjects);
+  return drift.map((d) => ({ what: hidden, why: d.why, where: d.where.split(', ').every((w) => shown.has(w)) ? d.where : hidden, fix: hidden }));
 }

@@ -31,7 +31,7 @@ function hideResult<R extends Omit<TaskResult, 'name' | 'role' | 'module' | 'dur
     diff: r.diff.map((d) => ({ subject: d.subject, before: HIDDEN, after: HIDDEN })),
     commands: r.commands.length ? [HIDDEN] : [],
     ...(r.output !== undefined ? { output: HIDDEN } : {}),
-    ...(r.drift ? { drift: hideDrift(r.drift, HIDDEN) } : {}),
+    ...(r.drift ? { drift: hideDrift(r.drift, HIDDEN, r.diff.map((d) => d.subject)) } : {}),
   };
 }
 

@@ -20,7 +20,9 @@ const T_MARK = '==sshd-T== ';
 export const sshdFiles = probe<SshdFiles>(
   'sshd:files',
   [
-    `for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf; do [ -f "$f" ] || continue; printf '==> %s\\n' "$f"; cat "$f"; echo; done`,
+    // plus what an Include names elsewhere (globs expanded by the shell, relative paths under /etc/ssh), one level deep
+    `inc=$(sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]=][[:space:]=]*//p' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null | tr -s ' \\t' '\\n\\n' | sed 's|^[^/]|/etc/ssh/&|' | tr '\\n' ' ')`,
+    `seen=' '; for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf $inc; do [ -f "$f" ] || continue; case $seen in *" $f "*) continue;; esac; seen="$seen$f "; printf '==> %s\\n' "$f"; cat "$f"; echo; done`,
     'u=${SUDO_USER:-$(id -un)}; a=${SSH_CONNECTION%% *}; a=${a:-127.0.0.1}',
     `if command -v sshd >/dev/null && t=$(sshd -T -C "user=$u,host=$a,addr=$a" 2>/dev/null); then printf '${T_MARK}%s %s\\n%s\\n' "$u" "$a" "$t"; fi`,
   ].join('\n'),
@@ -53,80 +55,81 @@ export interface SettingSource {
   line: number;
 }
 
+export interface Directive extends SettingSource {
+  /** keyword, lower case */
+  key: string;
+  /**
+   * The Match lines this directive sits under, outermost first (an Include inside a Match block makes its
+   * file's own Match blocks nested ones); empty for a global directive.
+   */
+  matches: string[];
+}
+
+export const MAIN_CONFIG = '/etc/ssh/sshd_config';
+
 /**
- * Which file and line sets each keyword, reading like sshd: the main file top to bottom, each
- * Include expanded in place (globs in lexical order), the FIRST value kept, Match blocks ignored
- * (they apply per connection, not globally).
+ * Every directive in the order sshd reads it, with the Match blocks it sits under. sshd's rules, as
+ * `sshd -T -C` answers them on Debian 12 (OpenSSH 9.2) and 13 (10.0) (test/unit/fixtures/sshd-oracle.json):
+ * - an Include is expanded in place (globs in lexical order, relative paths under /etc/ssh);
+ * - a Match block ends at the next Match line or at the end of the file it is in: the includer's lines
+ *   after the Include are back in the includer's own block (global, or its Match);
+ * - an Include inside a Match block makes the whole included file conditional on that block, its own
+ *   Match lines included (they narrow it, they never escape it);
+ * - `Match all` opens a block like any other, one that matches every connection: its lines override the
+ *   global values, they are not global again.
  */
-export function effectiveSettings(files: { path: string; content: string }[]): Map<string, SettingSource> {
+export function directives(files: { path: string; content: string }[], root = MAIN_CONFIG): Directive[] {
   const byPath = new Map(files.map((f) => [f.path, f.content]));
-  const seen = new Map<string, SettingSource>();
-  const read = (path: string, depth: number) => {
+  const out: Directive[] = [];
+  const read = (path: string, outer: string[], depth: number) => {
     const content = byPath.get(path);
     if (content === undefined || depth > 8) return;
-    let inMatch = false;
+    let matches = outer;
     content.split('\n').forEach((raw, i) => {
       const line = raw.trim();
       if (!line || line.startsWith('#')) return;
-      const m = /^(\S+)\s*=?\s*(.*)$/.exec(line);
+      const m = /^(\S+?)(?:\s*=\s*|\s+)(.*)$/.exec(line) ?? /^(\S+)()$/.exec(line);
       if (!m) return;
       const key = m[1].toLowerCase();
-      if (key === 'match') inMatch = true;
-      if (inMatch) return;
+      if (key === 'match') {
+        matches = [...outer, line];
+        return;
+      }
       if (key === 'include') {
         for (const pattern of m[2].split(/\s+/)) {
           const abs = pattern.startsWith('/') ? pattern : `/etc/ssh/${pattern}`;
-          for (const p of expandGlob(abs, [...byPath.keys()])) read(p, depth + 1);
+          for (const p of expandGlob(abs, [...byPath.keys()])) read(p, matches, depth + 1);
         }
         return;
       }
-      if (!seen.has(key)) seen.set(key, { value: m[2], file: path, line: i + 1 });
+      out.push({ key, value: m[2], file: path, line: i + 1, matches });
     });
   };
-  read('/etc/ssh/sshd_config', 0);
+  read(root, [], 0);
+  return out;
+}
+
+/** Which file and line sets each keyword globally: the FIRST value sshd reads outside every Match block. */
+export function effectiveSettings(files: { path: string; content: string }[]): Map<string, SettingSource> {
+  const seen = new Map<string, SettingSource>();
+  for (const d of directives(files)) if (!d.matches.length && !seen.has(d.key)) seen.set(d.key, { value: d.value, file: d.file, line: d.line });
   return seen;
 }
 
 export interface MatchSetting extends SettingSource {
   key: string;
-  /** the Match line that opens the block, e.g. "Match User deploy" */
+  /** the Match line(s) of the block, e.g. "Match User deploy" (nested ones joined with " and ") */
   match: string;
 }
 
 /**
- * Settings inside Match blocks, in the order sshd reads them: they win over the global value for the
- * connections they match, whatever the global first value is.
+ * Settings inside Match blocks (`Match all` included), in the order sshd reads them: they win over the
+ * global value for the connections they match, whatever the global first value is.
  */
 export function matchSettings(files: { path: string; content: string }[]): MatchSetting[] {
-  const byPath = new Map(files.map((f) => [f.path, f.content]));
-  const found: MatchSetting[] = [];
-  const read = (path: string, depth: number) => {
-    const content = byPath.get(path);
-    if (content === undefined || depth > 8) return;
-    let match: string | undefined;
-    content.split('\n').forEach((raw, i) => {
-      const line = raw.trim();
-      if (!line || line.startsWith('#')) return;
-      const m = /^(\S+)\s*=?\s*(.*)$/.exec(line);
-      if (!m) return;
-      const key = m[1].toLowerCase();
-      if (key === 'match') {
-        // "Match all" ends a block: what follows is global again
-        match = /^all$/i.test(m[2].trim()) ? undefined : line;
-        return;
-      }
-      if (key === 'include') {
-        for (const pattern of m[2].split(/\s+/)) {
-          const abs = pattern.startsWith('/') ? pattern : `/etc/ssh/${pattern}`;
-          for (const p of expandGlob(abs, [...byPath.keys()])) read(p, depth + 1);
-        }
-        return;
-      }
-      if (match) found.push({ key, value: m[2], file: path, line: i + 1, match });
-    });
-  };
-  read('/etc/ssh/sshd_config', 0);
-  return found;
+  return directives(files)
+    .filter((d) => d.matches.length)
+    .map((d) => ({ key: d.key, value: d.value, file: d.file, line: d.line, match: d.matches.join(' and ') }));
 }
 
 function expandGlob(pattern: string, paths: string[]): string[] {

@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { defineModule, type Plan } from '../core/module.js';
 import type { Probe } from '../core/probe.js';
 import { run, type Step } from '../core/step.js';
+import type { Drift } from '../core/result.js';
+import { describeStep } from '../core/step.js';
 import { classifyCronLine, crontabLines, crontabOf, type Crontab } from '../facts/cron.js';
+import { CRON_SPOOL, cronState, type CronState } from '../facts/cron-tables.js';
+import { judgeCron, ownTableProblems } from './cron-effective.js';
 import { fileContent, type FileContent } from '../facts/file.js';
 import { isAccountName } from '../facts/users.js';
 
@@ -62,10 +66,16 @@ export default defineModule({
   schema,
   aliases: { value: 'job' },
   facts(a): Record<string, Probe> {
-    return a.cron_file ? { file: fileContent(cronFilePath(a.cron_file)) } : { crontab: crontabOf(a.user) };
+    const own: Record<string, Probe> = a.cron_file ? { file: fileContent(cronFilePath(a.cron_file)) } : { crontab: crontabOf(a.user) };
+    // a job is judged as cron will run it: the table read at all, cron running, no twin elsewhere
+    return judged(a) ? { ...own, cron: cronState } : own;
   },
-  plan: (a, facts) => planCron(a, facts as { file?: FileContent; crontab?: Crontab }),
+  plan: (a, facts) => planCron(a, facts as Facts),
 });
+
+type Facts = { file?: FileContent; crontab?: Crontab; cron?: CronState };
+
+const judged = (a: Args) => a.state === 'present' && !a.env && !a.disabled;
 
 function wantedLine(a: Args): string {
   if (a.env) return `${a.name}="${a.job}"`;
@@ -73,7 +83,7 @@ function wantedLine(a: Args): string {
   return `${a.disabled ? '#' : ''}${when} ${a.cron_file ? a.user + ' ' : ''}${a.job}`;
 }
 
-function planCron(a: Args, f: { file?: FileContent; crontab?: Crontab }): Plan {
+function planCron(a: Args, f: Facts): Plan {
   const path = a.cron_file ? cronFilePath(a.cron_file) : undefined;
   const where = path ?? `${a.user}'s crontab`;
   let before = '';
@@ -86,14 +96,19 @@ function planCron(a: Args, f: { file?: FileContent; crontab?: Crontab }): Plan {
     return failed(`cannot read ${where}: ${f.crontab.error}${/privileged/.test(f.crontab.error ?? '') ? ' (run the task with become: true)' : ''}`);
   } else before = f.crontab?.content ?? '';
 
-  const edit = a.env ? editEnv(crontabLines(before), a) : editJob(crontabLines(before), a);
+  // carriage returns are not part of any line cron should run: the rewrite drops them
+  const edit = a.env ? editEnv(crontabLines(before.replace(/\r$/gm, '')), a) : editJob(crontabLines(before.replace(/\r$/gm, '')), a);
   const what = a.env ? `variable ${a.name}` : `cron job "${a.name}"`;
   const after = edit.lines.length ? edit.lines.join('\n') + '\n' : '';
   const fileOk = !path || a.state === 'absent' || !f.file?.exists || (f.file.mode === '644' && f.file.owner === 'root' && f.file.group === 'root');
+  const ownPath = path ?? `${CRON_SPOOL}/${a.user}`;
+  const problems = f.cron && judged(a) ? ownTableProblems(f.cron.tables.find((t) => t.path === ownPath)) : [];
+  const outside = f.cron && judged(a) ? judgeCron(f.cron, { path: ownPath, label: what, same: (c) => c === a.job }) : undefined;
 
-  if (edit.changes.length === 0 && fileOk) {
+  if (edit.changes.length === 0 && fileOk && !problems.length) {
     const reason = a.state === 'absent' ? `${what} is not in ${where}` : `${what} is already in ${where} as wanted`;
-    return { steps: [], reason };
+    if (!outside?.steps.length) return { steps: [], reason };
+    return { steps: outside.steps, reason: `${where}: ${outside.changes.join('; ')}`, diff: outside.diff, drift: outside.drift };
   }
 
   const steps: Step[] = [];
@@ -107,11 +122,30 @@ function planCron(a: Args, f: { file?: FileContent; crontab?: Crontab }): Plan {
     // the whole crontab goes through stdin: no temporary file, and crontab(1) itself checks the syntax
     steps.push(run(['crontab', '-u', a.user, '-'], { input: after }));
   }
-  const changes = edit.changes.length ? edit.changes : [`fix mode and owner of ${path} (was ${f.file?.mode} ${f.file?.owner}:${f.file?.group})`];
-  return {
+  const changes = edit.changes.length
+    ? edit.changes
+    : problems.length
+      ? [`rewrite it so cron reads it (${problems.map((p) => p.what).join('; ')})`]
+      : [`fix mode and owner of ${path} (was ${f.file?.mode} ${f.file?.owner}:${f.file?.group})`];
+  const own: Plan = {
     steps,
     reason: `${where}: ${changes.join('; ')}${steps[0].kind === 'run' && steps[0].argv[0] === 'rm' ? ' (nothing left: file removed)' : ''}`,
     diff: [{ subject: path ?? `crontab of ${a.user}`, before, after }],
+  };
+  if (!problems.length && !outside?.steps.length) return own;
+  // drift worded cause by cause: why cron would not run the table, then what the edit does, then the twins elsewhere
+  const fix = steps.map(describeStep).join('; ');
+  const drift: Drift[] = [
+    ...problems.map((p) => ({ ...p, where: ownPath, fix })),
+    ...(edit.changes.length ? [{ what: edit.changes.join('; '), why: `the playbook declares ${what} in ${where}`, where, fix }] : []),
+    ...(outside?.drift ?? []),
+  ];
+  return {
+    ...own,
+    steps: [...steps, ...(outside?.steps ?? [])],
+    reason: [own.reason, ...(outside?.changes ?? [])].join('; '),
+    diff: [...own.diff!, ...(outside?.diff ?? [])],
+    drift,
   };
 }
 

@@ -61,7 +61,9 @@ export default defineModule({
     }
     const fileChanges = current?.content.replace(/\n?$/, '\n') !== content;
     if (!fileChanges && !overrides.length) {
-      return { steps: [], reason: `${a.path} is as declared and every setting in it is in effect${asSeen(sshd, declared)}` };
+      const off = disagreements(sshd, declared);
+      if (!off.length) return { steps: [], reason: `${a.path} is as declared and every setting in it is in effect${asSeen(sshd, declared)}` };
+      return unexplained(a.service, sshd, off, a.path);
     }
     const neutralised = neutralise(files, overrides, a.path);
     const port = a.settings.Port ?? a.settings.port;
@@ -197,14 +199,42 @@ function overrideDrift(o: Override, ours: string, sshd: SshdFiles) {
   };
 }
 
-/** What sshd -T says about the declared keywords for this connection: agreement, or the keywords it disagrees on. */
+/** What sshd -T says about the declared keywords for this connection: agreement (disagreements are drift of their own). */
 function asSeen(sshd: SshdFiles, declared: Map<string, string>): string {
+  return sshd.effective ? ` (sshd -T for ${sshd.effective.user}@${sshd.effective.addr} agrees)` : '';
+}
+
+/** Declared keywords sshd -T, for this run's own connection, gives another value. */
+function disagreements(sshd: SshdFiles, declared: Map<string, string>): { key: string; want: string; live: string }[] {
   const seen = sshd.effective;
-  if (!seen) return '';
-  const off = [...declared].filter(([k, v]) => !repeatable(k) && seen.settings[k] !== undefined && !inEffect(seen.settings[k][0], v));
-  const who = `sshd -T for ${seen.user}@${seen.addr}`;
-  if (!off.length) return ` (${who} agrees)`;
-  return ` (but ${who} says ${off.map(([k]) => `${k} ${seen.settings[k][0]}`).join(', ')}: set by something this task cannot see)`;
+  if (!seen) return [];
+  return [...declared].flatMap(([key, want]) => {
+    const live = seen.settings[key]?.[0];
+    return !repeatable(key) && live !== undefined && !inEffect(live, want) ? [{ key, want, live }] : [];
+  });
+}
+
+/**
+ * sshd -T disagrees with what every file sshd reads says (the walk above found no overriding line): the
+ * value comes from somewhere this task does not read (an Include two levels down, an option sshd is
+ * started with), or sshd reads the files another way. Drift all the same, with sshd -T's word as the
+ * place; apply reloads sshd, which is all it can do without knowing the cause, and check keeps saying so
+ * until a person finds it.
+ */
+function unexplained(service: string, sshd: SshdFiles, off: { key: string; want: string; live: string }[], ours: string) {
+  const seen = sshd.effective!;
+  const probe = `sshd -T -C user=${seen.user},host=${seen.addr},addr=${seen.addr}`;
+  return {
+    steps: [run(['systemctl', 'reload-or-restart', service])],
+    reason: `reload sshd: sshd -T says ${off.map((o) => `${o.key} ${o.live}`).join(', ')}, which no file sshd reads explains`,
+    drift: off.map((o) => ({
+      what: `sshd -T for ${seen.user}@${seen.addr} says "${o.key} ${o.live}", declared "${o.want}" in ${ours}`,
+      why: `${WHY[o.key] ?? `it defeats the declared ${o.key}`}: and no line of the files sshd reads (sshd_config, its drop-ins, what they include) sets it`,
+      where: `not explained by any file sshd reads; sshd -T says "${o.key} ${o.live}"`,
+      fix: `apply reloads sshd (${service}); if \`${probe} | grep -i ^${o.key}\` still says "${o.live}", look for ${o.key} in the includes of included files and in how sshd is started (systemctl cat ${service})`,
+    })),
+    accessCritical: 'changes how sshd accepts logins',
+  };
 }
 
 /**

@@ -7,6 +7,8 @@ import { debian12, sshAccess } from '../helpers/plan.js';
 
 function plan(args: unknown, facts: Record<string, unknown>, check = false): Plan {
   const a = cron.schema.parse(args);
+  // the cron service and the other tables, unless a test gives them: running, nothing else
+  if ('cron' in cron.facts(a) && !('cron' in facts)) facts = { ...facts, cron: { service: { enabled: 'enabled', active: 'active' }, tables: [] } };
   expect(Object.keys(facts).sort()).toEqual(Object.keys(cron.facts(a)).sort());
   return cron.plan(a, facts as never, { host: debian12, access: sshAccess, check });
 }
@@ -157,5 +159,40 @@ describe('cron module: arguments', () => {
 
   it('reads YAML numbers as cron fields', () => {
     expect(cron.schema.parse({ name: 'x', job: 'a', minute: 0, hour: 5 })).toMatchObject({ minute: '0', hour: '5', day: '*' });
+  });
+});
+
+describe('cron module: the job as cron will run it', () => {
+  const T = (path: string, content: string, o: Record<string, unknown> = {}) => ({ path, kind: 'system', owner: 'root', mode: '644', links: 1, type: 'regular file', content, ...o });
+  const running = { enabled: 'enabled', active: 'active' };
+  const line = '#shipshape: backup\n0 3 * * * /usr/local/bin/backup.sh\n';
+
+  it('cron masked: the job is in place but would never run; unmasked, enabled and started', () => {
+    const p = plan(backup, { ...ok(line), cron: { service: { enabled: 'masked', active: 'inactive' }, tables: [] } });
+    expect(p.steps.map((s) => (s.kind === 'run' ? s.argv.join(' ') : s.kind))).toEqual(['systemctl unmask cron.service', 'systemctl enable --now cron.service']);
+    expect(p.drift![0].where).toBe('systemd unit cron.service (masked, inactive)');
+  });
+
+  it('the same job in another table is a twin: commented out there, ours kept', () => {
+    const p = plan(backup, { ...ok(line), cron: { service: running, tables: [T('/etc/cron.d/legacy', '0 4 * * * root /usr/local/bin/backup.sh\n')] } });
+    expect(p.drift!.map((d) => d.where)).toEqual(['/etc/cron.d/legacy:1']);
+    expect(p.steps).toEqual([{ kind: 'write', path: '/etc/cron.d/legacy', content: expect.stringMatching(/^# disabled by shipshape \(it ran cron job "backup" a second time\): 0 4/) }]);
+  });
+
+  it('a cron.d file without its final newline or with CRLF is rewritten: cron would ignore it or keep the \\r', () => {
+    const cronFile = { ...backup, cron_file: 'backup' };
+    const body = '#shipshape: backup\n0 3 * * * root /usr/local/bin/backup.sh\n';
+    for (const content of [body.replace(/\n$/, ''), body.replace(/\n/g, '\r\n')]) {
+      const file = { file: { exists: true, type: 'file', mode: '644', owner: 'root', group: 'root', content } };
+      const p = plan(cronFile, { ...file, cron: { service: running, tables: [T('/etc/cron.d/backup', content)] } });
+      expect(p.steps).toEqual([{ kind: 'write', path: '/etc/cron.d/backup', content: body, mode: '0644', owner: 'root', group: 'root' }]);
+      expect(p.drift![0]).toMatchObject({ where: '/etc/cron.d/backup', what: expect.stringMatching(/Missing newline|carriage return/) });
+    }
+  });
+
+  it("a user's spool crontab cron ignores (mode 0644) is installed again through crontab(1)", () => {
+    const p = plan(backup, { ...ok(line), cron: { service: running, tables: [T('/var/spool/cron/crontabs/root', line, { kind: 'user', user: 'root', mode: '644' })] } });
+    expect(installed(p)).toBe(line);
+    expect(p.drift![0].what).toMatch(/cron ignores \/var\/spool\/cron\/crontabs\/root: its mode is 0644/);
   });
 });

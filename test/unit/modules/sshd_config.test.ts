@@ -75,10 +75,24 @@ describe('sshd_config', () => {
     expect(after).toMatch(/\n# disabled by shipshape .*X11Forwarding yes\n$/);
   });
 
-  it('says when sshd -T disagrees with files it judged clean', () => {
+  it('an sshd -T disagreement no file explains is drift of its own: sshd -T is the place, apply reloads sshd', () => {
     const ours = { path: PATH, content: '# managed by shipshape: edits here are reported as drift and replaced\nMaxAuthTries 3\n' };
     const sshd = { files: [main, ours], effective: { user: 'deploy', addr: '10.99.0.1', settings: { maxauthtries: ['6'] } } };
-    expect(planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd }).reason).toMatch(/sshd -T for deploy@10.99.0.1 says maxauthtries 6/);
+    const p = planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd });
+    expect(p.drift).toEqual([
+      {
+        what: `sshd -T for deploy@10.99.0.1 says "maxauthtries 6", declared "3" in ${PATH}`,
+        why: expect.stringMatching(/^more guesses per connection: and no line of the files sshd reads/),
+        where: 'not explained by any file sshd reads; sshd -T says "maxauthtries 6"',
+        fix: expect.stringMatching(/^apply reloads sshd \(ssh\); if `sshd -T -C user=deploy,host=10.99.0.1,addr=10.99.0.1 \| grep -i \^maxauthtries` still says "6"/),
+      },
+    ]);
+    expect(p.steps).toEqual([{ kind: 'run', argv: ['systemctl', 'reload-or-restart', 'ssh'] }]);
+    expect(p.accessCritical).toBeTruthy();
+    // an Include the probe followed explains it: then it is an overriding line, commented out at its cause
+    const extra = { path: '/etc/ssh/extra/a.conf', content: 'MaxAuthTries 6' };
+    const explained = planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd: { ...sshd, files: [{ path: main.path, content: `Include /etc/ssh/extra/*.conf\n${main.content}` }, ours, extra] } });
+    expect(explained.drift![0].where).toBe('/etc/ssh/extra/a.conf:1');
     sshd.effective.settings.maxauthtries = ['3'];
     expect(planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd }).reason).toMatch(/agrees/);
   });

@@ -42,7 +42,7 @@ describe('backup role', () => {
     expect((tasks[0].args.name as string[]).sort()).toEqual(['cron', 'curl', 'openssh-client', 'restic']);
     expect(byName['SSH key of this host for the repository'].args).toMatchObject({ creates: '/etc/shipshape-backup/id_ed25519' });
     expect(byName['backup program'].args).toMatchObject({ dest: PROGRAM, mode: '0755', validate: 'sh -n %s' });
-    expect(byName['backup cron entry'].args).toMatchObject({ dest: CRON_FILE, mode: '0644' });
+    expect(byName['backup cron entry']).toMatchObject({ module: 'backup_cron', args: { path: CRON_FILE, program: PROGRAM } });
     // every secret is only in tasks whose diff and commands are hidden, and those files are 0600
     for (const t of tasks) {
       const text = JSON.stringify(t.args);
