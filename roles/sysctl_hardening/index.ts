@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { defineRole } from '../../src/playbook/role.js';
+import { defineRole, type RoleTask } from '../../src/playbook/role.js';
+import sysctlOrder from './sysctl_order.js';
 
 /**
  * Kernel parameters of the usual baselines (CIS, dev-sec, Lynis' scan profile) that a Docker host can
@@ -63,15 +64,25 @@ export function sysctlSettings(overrides: Record<string, string | number | null>
   return Object.entries(merged).flatMap(([k, v]) => (v === null ? [] : [[k, String(v)] as [string, string]]));
 }
 
-export default defineRole({
+/** the role's own modules: its tasks use them, playbooks cannot */
+const own = { sysctl_order: sysctlOrder };
+
+export default defineRole<z.infer<typeof vars>, typeof own>({
   name: 'sysctl_hardening',
   summary: 'Kernel hardening sysctls that leave Docker working; skipped with a reason in containers, where they are read-only',
   vars,
   // the sysctl module reports each key as skipped on a container (LXC, OpenVZ, nspawn): the host's kernel decides there
-  tasks: (v) =>
-    sysctlSettings(v.sysctl_overrides).map(([name, value]) => ({
-      name: `sysctl ${name} = ${value}`,
-      module: 'sysctl',
-      args: { name, value, sysctl_file: SYSCTL_FILE },
-    })),
+  modules: own,
+  tasks: (v): RoleTask<typeof own>[] => {
+    const settings = sysctlSettings(v.sysctl_overrides);
+    return [
+      ...settings.map(([name, value]) => ({
+        name: `sysctl ${name} = ${value}`,
+        module: 'sysctl' as const,
+        args: { name, value, sysctl_file: SYSCTL_FILE },
+      })),
+      // what a boot applies: a file sorting after ours wins (judged on containers too: the files are the machine's)
+      { name: 'no later sysctl.d file overrides these settings', module: 'sysctl_order' as const, args: { file: SYSCTL_FILE, settings: Object.fromEntries(settings) } },
+    ];
+  },
 });

@@ -7,7 +7,7 @@ import fail2ban from '../../../roles/fail2ban/index.js';
 import firewall, { firewallRules } from '../../../roles/firewall/index.js';
 import osHardening from '../../../roles/os_hardening/index.js';
 import ssh, { CIPHERS, effectiveKex, HOST_KEY_ALGORITHMS, KEX_REMOVED, MACS } from '../../../roles/ssh/index.js';
-import sysctlHardening, { SYSCTL_DEFAULTS } from '../../../roles/sysctl_hardening/index.js';
+import sysctlHardening, { SYSCTL_DEFAULTS, SYSCTL_FILE } from '../../../roles/sysctl_hardening/index.js';
 import unattended, { policyFile } from '../../../roles/unattended_upgrades/index.js';
 import { modules as withRoleModules, planFor } from '../helpers/plan.js';
 import { kexList, RELEASES, SSH_Q_KEX, SSHD_DEFAULT_KEX } from '../fixtures/releases.js';
@@ -165,6 +165,28 @@ describe('hardening roles', () => {
     const c = planFor('sysctl', first.args, facts, { container: 'systemd-nspawn' });
     expect(c.skip).toMatch(/read-only in a systemd-nspawn container/);
     expect(planFor('sysctl', first.args, facts).steps.length).toBeGreaterThan(0);
+  });
+
+  it('sysctl_hardening: a sysctl.d file applied after ours at boot is drift, fixed in that file; a package file is overridden from /etc', () => {
+    const tasks = expand(sysctlHardening);
+    const order = tasks.find((t) => t.module === 'sysctl_order')!;
+    expect(order.args).toMatchObject({ file: SYSCTL_FILE, settings: { 'kernel.sysrq': '0', 'fs.protected_fifos': '2' } });
+    const ours = { path: SYSCTL_FILE, content: 'kernel.sysrq=0\nfs.protected_fifos=2\n' };
+    // Debian 12 ships /usr/lib/sysctl.d/99-protect-links.conf (fs.protected_fifos = 1), applied after 90-...: it would win at boot
+    const vendor = { path: '/usr/lib/sysctl.d/99-protect-links.conf', content: 'fs.protected_fifos = 1\nfs.protected_hardlinks = 1\n' };
+    const zz = { path: '/etc/sysctl.d/99-zz.conf', content: '# debugging\nkernel/sysrq = 1\n' };
+    const before = { path: '/etc/sysctl.d/10-early.conf', content: 'kernel.sysrq = 1\n' };
+    const p = planFor('sysctl_order', order.args, { files: [before, ours, vendor, { ...vendor, path: '/lib/sysctl.d/99-protect-links.conf' }, zz] });
+    expect(p.drift!.map((d) => d.where)).toEqual(['/usr/lib/sysctl.d/99-protect-links.conf:1', '/etc/sysctl.d/99-zz.conf:2']);
+    expect(p.steps).toEqual([
+      { kind: 'write', path: '/etc/sysctl.d/99-protect-links.conf', content: expect.stringMatching(/^# \/usr\/lib\/sysctl.d\/99-protect-links.conf as shipped.*\n# disabled by shipshape .*: fs.protected_fifos = 1\nfs.protected_hardlinks = 1\n$/), mode: '0644', owner: 'root', group: 'root' },
+      { kind: 'write', path: '/etc/sysctl.d/99-zz.conf', content: '# debugging\n# disabled by shipshape (it overrode a hardened setting at boot): kernel/sysrq = 1\n' },
+    ]);
+    // once /etc holds the file of that name, the package's copy no longer counts
+    const fixed = { path: '/etc/sysctl.d/99-protect-links.conf', content: '# disabled by shipshape: fs.protected_fifos = 1\nfs.protected_hardlinks = 1\n' };
+    expect(planFor('sysctl_order', order.args, { files: [ours, vendor, fixed] }).steps).toEqual([]);
+    // the same value after ours is no override
+    expect(planFor('sysctl_order', order.args, { files: [ours, { path: '/etc/sysctl.d/99-zz.conf', content: 'kernel.sysrq=0\n' }] }).steps).toEqual([]);
   });
 
   it('os_hardening: no password expiry or umask change (they lock out key-only users, break deploys)', () => {
