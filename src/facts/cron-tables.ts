@@ -36,7 +36,7 @@ export const cronState = probe<CronState>(
     `printf 'S %s %s\\n' "$(systemctl is-enabled cron.service 2>/dev/null || true)" "$(systemctl is-active cron.service 2>/dev/null || true)"`,
     `for f in /etc/crontab /etc/cron.d/* ${CRON_SPOOL}/*; do`,
     '  [ -f "$f" ] && [ -r "$f" ] || continue',
-    `  printf 'T %s %s %s %s %s\\n' "$(stat -L -c '%U %a %h' "$f")" "$(stat -c %F "$f" | tr ' ' _)" "$(base64 -w0 < "$f")" "$f"`,
+    `  printf 'T %s %s %s %s\\n' "$(stat -L -c '%U %a %h' "$f")" "$(stat -c %F "$f" | tr ' ' _)" "$(base64 -w0 < "$f")" "$f"`,
     'done',
   ].join('\n'),
   parseCronState,

@@ -3,7 +3,10 @@
  * Debian 13) is provisioned once with the whole site playbook; then a batch of independent changes is made
  * on each by hand, the way a colleague would (a drop-in that sorts first, a line above the Include, a
  * Match block, `ufw allow`, `ufw disable`, an apt.conf.d file, `systemctl mask/stop/disable`, a key, a
- * sudoers file, a removed package, edited files, dockerd restarted with other settings). `check` must name every cause and its place, `apply`
+ * sudoers file, a removed package, edited files, dockerd restarted with other settings, a later sysctl.d file, the
+ * Caddyfile edited and caddy disabled, the backup's cron entry changed, made group-writable (cron ignores
+ * it), a second schedule in root's crontab, cron masked, the restic password file opened to everyone).
+ * `check` must name every cause and its place, `apply`
  * must fix exactly that, the next `check` must be clean, and the host's managed state must be what it was
  * before the changes. The notify hook (a local HTTP stub) gets one message for the drifted run, none for
  * a clean one.
@@ -60,6 +63,14 @@ const SCENARIOS: { id: string; role: string; task: string; where: RegExp; outsid
     outside: true,
     inject: "cp -p /etc/docker/daemon.json /root/daemon.json.ok && echo '{\"log-driver\": \"journald\"}' > /etc/docker/daemon.json && systemctl restart docker && cp -p /root/daemon.json.ok /etc/docker/daemon.json",
   },
+  { id: 'a later sysctl.d file', role: 'sysctl_hardening', task: 'no later sysctl.d file overrides these settings', where: /^\/etc\/sysctl\.d\/99-zz\.conf:2$/, outside: true, inject: "printf '# while debugging\\nkernel.sysrq = 1\\n' > /etc/sysctl.d/99-zz.conf" },
+  { id: 'Caddyfile edited by hand', role: 'caddy', task: 'Caddyfile', where: /^\/etc\/caddy\/Caddyfile$/, outside: false, inject: "printf '# debug\\n' >> /etc/caddy/Caddyfile" },
+  { id: 'caddy disabled at boot', role: 'caddy', task: 'caddy enabled and running', where: /systemd unit caddy\.service/, outside: true, inject: 'systemctl disable caddy 2>/dev/null' },
+  { id: 'backup schedule changed', role: 'backup', task: 'backup cron entry', where: /^\/etc\/cron\.d\/shipshape-backup:\d+$/, outside: false, inject: "sed -i 's/^17 3 /0 12 /' /etc/cron.d/shipshape-backup" },
+  { id: 'backup cron file group-writable (cron ignores it)', role: 'backup', task: 'backup cron entry', where: /^\/etc\/cron\.d\/shipshape-backup$/, outside: false, inject: 'chmod 664 /etc/cron.d/shipshape-backup' },
+  { id: "a second backup schedule in root's crontab", role: 'backup', task: 'backup cron entry', where: /^root's crontab \(\/var\/spool\/cron\/crontabs\/root\):1$/, outside: true, inject: "echo '30 * * * * /usr/local/sbin/shipshape-backup run' | crontab -" },
+  { id: 'cron stopped and masked', role: 'backup', task: 'backup cron entry', where: /^systemd unit cron\.service \(masked, inactive\)$/, outside: true, inject: 'systemctl stop cron && systemctl mask cron 2>/dev/null' },
+  { id: 'restic password file readable by everyone', role: 'backup', task: 'restic password file', where: /^\/etc\/shipshape-backup\/restic-password \(mode and owner\)$/, outside: false, inject: 'chmod 644 /etc/shipshape-backup/restic-password' },
   { id: 'integrity tool removed', role: 'os_hardening', task: 'hardening packages', where: /./, outside: false, inject: 'apt-get remove -y -q debsums >/dev/null 2>&1' },
   { id: 'login banner edited', role: 'os_hardening', task: 'login banner /etc/issue.net', where: /\/etc\/issue\.net/, outside: false, inject: "echo 'Welcome! Debian 12, kernel 6.1' > /etc/issue.net" },
 ];
@@ -78,6 +89,11 @@ const STATE = [
   'sudo -l -U deploy | tail -n 2',
   "dpkg-query -W -f '${Package} ${db:Status-Abbrev}\\n' debsums fail2ban ufw unattended-upgrades docker.io",
   "docker info --format '{{.LoggingDriver}}'",
+  'for u in cron caddy; do echo "$u $(systemctl is-enabled $u) $(systemctl is-active $u)"; done',
+  "crontab -l 2>/dev/null | grep -v '^#' || true",
+  "stat -c '%n %a %U %h' /etc/cron.d/shipshape-backup /etc/shipshape-backup/restic-password",
+  "cat /etc/sysctl.d/*.conf | grep -v '^[[:space:]]*#' | grep . || true",
+  'sha256sum /etc/cron.d/shipshape-backup /etc/caddy/Caddyfile /etc/shipshape-backup/restic-password',
   'sha256sum /etc/ssh/sshd_config.d/00-shipshape.conf /etc/fail2ban/jail.d/shipshape.local /etc/docker/daemon.json /etc/issue /etc/issue.net /etc/apt/apt.conf.d/20auto-upgrades /etc/apt/apt.conf.d/52shipshape-unattended-upgrades /etc/sudoers.d/90-shipshape-deploy /etc/modprobe.d/shipshape-hardening.conf /etc/login.defs',
 ].join('; echo ---; ');
 
@@ -110,7 +126,22 @@ describe('drift on hosts provisioned with site.yml (Debian 12 and 13)', () => {
     lab = bookworm;
     hosts = [bookworm.hosts[0], trixie.hosts[0]];
     // Debian's Docker (the lab reaches only Debian's archive); the controller never banned by fail2ban
-    inv = writeInventory(lab, hosts, { vars: { docker_source: 'debian', fail2ban_ignoreip: [lab.gateway] } });
+    inv = writeInventory(lab, hosts, {
+      vars: {
+        docker_source: 'debian',
+        fail2ban_ignoreip: [lab.gateway],
+        // Caddy over real ACME (Pebble on the gateway), Debian's package
+        caddy_source: 'debian',
+        caddy_email: 'ops@example.test',
+        caddy_acme_ca: lab.pebble.directory,
+        caddy_acme_ca_root: lab.pebble.listenerCaPath,
+        // backups on: a local restic repository is enough to judge the schedule
+        backup_paths: ['/etc/hostname'],
+        backup_restic_repository: '/var/backups/restic-drift',
+        backup_restic_password: 'drift-e2e-restic-password',
+      },
+      hostVars: Object.fromEntries(hosts.map((h) => [h.name, { caddy_sites: [{ domain: `${h.name}.lab.test`, respond: `drift test on ${h.name}` }] }])),
+    });
     const first = await timed('first apply, both hosts', () => shipshapeJson('apply', SITE, inv));
     if (first.code !== 0) throw new Error(`first apply failed: ${first.stdout.slice(-3000)}\n${first.stderr.slice(-2000)}`);
     hook = await stub();
@@ -190,6 +221,10 @@ describe('drift on hosts provisioned with site.yml (Debian 12 and 13)', () => {
       expect(await onHost(h.name, 'ufw status')).toMatch(/^Status: active/);
       expect(await onHost(h.name, 'ufw status')).not.toMatch(/^6000/m);
       expect(await onHost(h.name, 'sudo -l -U bob 2>&1 || true')).not.toMatch(/NOPASSWD/);
+      // cron runs again, the second schedule and the later sysctl.d line are commented out where they were
+      expect(await onHost(h.name, 'systemctl is-active cron')).toMatch(/^active/);
+      expect(await onHost(h.name, 'crontab -l')).toMatch(/^# disabled by shipshape .*: 30 \* \* \* \* \/usr\/local\/sbin\/shipshape-backup run$/m);
+      expect(await onHost(h.name, 'cat /etc/sysctl.d/99-zz.conf')).toMatch(/^# disabled by shipshape .*: kernel\.sysrq = 1$/m);
       // and the managed state as a whole is what it was before anyone touched the host
       expect(await onHost(h.name, STATE), h.name).toBe(before.get(h.name));
     }

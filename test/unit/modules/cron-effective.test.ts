@@ -4,10 +4,14 @@
  * backup's cron entry: cron stopped or masked, a second schedule in a user's crontab or another
  * cron.d file, the entry's own file ignored, edited, or its environment changed.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCronState, type CronState, type CronTable } from '../../../src/facts/cron-tables.js';
+import type { Probe } from '../../../src/core/probe.js';
+import { newNonce, parseBatch, renderBatch } from '../../../src/core/script.js';
+import { cronState, parseCronState, type CronState, type CronTable } from '../../../src/facts/cron-tables.js';
+import { sysctlFiles } from '../../../src/facts/sysctl-files.js';
 import { cronJobs, crlfLines, ignoredBecause, judgeCron } from '../../../src/modules/cron-effective.js';
 import { renderCron, CRON_FILE, PROGRAM } from '../../../roles/backup/config.js';
 import { planFor } from '../helpers/plan.js';
@@ -41,7 +45,24 @@ describe('which cron.d files cron reads (as Debian 12 and 13 cron did)', () => {
   });
 });
 
+/** A probe run here, through the same batch script a host gets. */
+function probeLocally<T>(p: Probe<T>): T {
+  const nonce = newNonce();
+  const batch = { probes: [p] };
+  const r = spawnSync('sh', ['-c', renderBatch(batch, nonce)], { encoding: 'utf8' });
+  const section = parseBatch(r.stdout, batch, nonce).probes.get(p.id)!;
+  return p.parse(section.stdout, section.code);
+}
+
 describe('the cron probe', () => {
+  it('run on this machine, names only files that exist, with their exact contents', () => {
+    for (const t of probeLocally(cronState).tables) {
+      expect(existsSync(t.path), t.path).toBe(true);
+      if (t.kind === 'system') expect(t.content).toBe(readFileSync(t.path, 'utf8'));
+    }
+    for (const f of probeLocally(sysctlFiles)) expect(f.content, f.path).toBe(readFileSync(f.path, 'utf8'));
+  });
+
   it('parses the service state and every table, contents exact (base64: no forged lines, CR and missing newline kept)', () => {
     const out = [
       'S masked inactive',
@@ -116,7 +137,8 @@ describe('backup_cron: the backup entry as cron will run it', () => {
     expect(p.drift).toEqual([expect.objectContaining({ what: `${CRON_FILE} is missing`, where: CRON_FILE })]);
   });
 
-  it('judgeCron without a service answer (no systemctl) judges the tables only', () => {
+  it('judgeCron without a service answer (no systemctl) or without cron installed judges the tables only', () => {
     expect(judgeCron({ tables: [] }, { path: CRON_FILE, label: 'x', same: () => true }).steps).toEqual([]);
+    expect(judgeCron({ service: { enabled: '', active: 'inactive' }, tables: [] }, { path: CRON_FILE, label: 'x', same: () => true }).steps).toEqual([]);
   });
 });
