@@ -108,18 +108,21 @@ export function judgeCron(state: CronState, own: { path: string; label: string; 
     const twins = cronJobs(t).filter((j) => own.same(j.command));
     if (!twins.length) continue;
     const lines = t.content.split('\n');
+    // a spool crontab's line numbers as `crontab -l` shows them: without Debian's header
+    const header = t.kind === 'user' ? Math.max(0, lines.findIndex((l) => !SPOOL_HEADER.test(l))) : 0;
     for (const j of twins) {
       lines[j.line - 1] = NEUTRAL(own.label) + lines[j.line - 1];
+      const n = j.line - header;
       out.drift.push({
         what: `another cron line runs ${own.label}: "${j.schedule} ${j.command}"${j.user ? ` as ${j.user}` : ''}`,
         why: `it runs a second time, or at a time nobody declared: two runs compete, and the schedule in the playbook is not when it runs`,
-        where: `${t.kind === 'user' ? `${t.user}'s crontab (${t.path})` : t.path}:${j.line}`,
-        fix: `comment out line ${j.line} of ${t.kind === 'user' ? `${t.user}'s crontab (crontab -u ${t.user} -)` : t.path} (apply does it)`,
+        where: t.kind === 'user' ? `${t.user}'s crontab:${n} (crontab -l -u ${t.user})` : `${t.path}:${n}`,
+        fix: `comment out line ${n} of ${t.kind === 'user' ? `${t.user}'s crontab (through crontab -u ${t.user} -)` : t.path} (apply does it)`,
       });
     }
     const before = t.content;
     if (t.kind === 'user') {
-      const body = lines.slice(lines.findIndex((l) => !SPOOL_HEADER.test(l)));
+      const body = lines.slice(header);
       out.steps.push(run(['crontab', '-u', t.user!, '-'], { input: body.join('\n') }));
       out.diff.push({ subject: `crontab of ${t.user}`, before, after: lines.join('\n') });
     } else {
