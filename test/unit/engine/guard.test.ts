@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { armScript, disarmScript, revertNowScript, type Guard } from '../../../src/engine/guard.js';
+import { armScript, disarmScript, renewScript, revertNowScript, type Guard } from '../../../src/engine/guard.js';
 
 // No systemd on this controller: these exercise the detached-sleeper fallback through a real /bin/sh.
 const sh = (script: string) => execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
@@ -29,6 +29,28 @@ describe('access guard scripts', () => {
     expect(readFileSync(kept, 'utf8')).toBe('before\n');
     expect(existsSync(created)).toBe(false);
     expect(existsSync(g.dir)).toBe(false);
+  });
+
+  it('a renewed lease holds the revert while the controller is alive; once renewals stop it reverts at the last deadline', async () => {
+    const { root, kept, g } = setup(1);
+    sh(armScript(g));
+    writeFileSync(kept, 'after\n');
+    // the controller renews every half second for 3.5 s: the 1 s timer fires meanwhile and must wait
+    const until = Date.now() + 3_500;
+    while (Date.now() < until) {
+      expect(sh(renewScript(g)).trim()).toBe('renewed');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(readFileSync(kept, 'utf8')).toBe('after\n');
+    expect(existsSync(join(root, 'restore-ran'))).toBe(false);
+    // the controller is gone: nobody renews, and the host reverts within the timeout (+ the 1 s sleep granularity)
+    const stoppedAt = Date.now();
+    while (existsSync(g.dir) && Date.now() < stoppedAt + 10_000) await new Promise((r) => setTimeout(r, 100));
+    expect(readFileSync(kept, 'utf8')).toBe('before\n');
+    expect(existsSync(join(root, 'restore-ran'))).toBe(true);
+    expect(Date.now() - stoppedAt).toBeLessThan(8_000);
+    // a renewal after the revert changes nothing and says nothing was renewed
+    expect(sh(renewScript(g)).trim()).toBe('');
   });
 
   it('a confirmed login disarms it: the change stays', async () => {
