@@ -1,5 +1,6 @@
 import { shq } from '../core/quote.js';
 import type { Plan } from '../core/module.js';
+import { killRunLines } from '../transport/run-command.js';
 
 /**
  * Commit-confirmed for SSH: before an access-critical change, the host snapshots what the change
@@ -88,8 +89,20 @@ const waitForLease = (g: Guard) => [
 /** Snapshot, write the revert script, arm the timer. Runs as the first step of the guarded task. */
 export function armScript(g: Guard): string {
   const d = shq(g.dir);
-  const lines = [`rm -rf ${d}`, `mkdir -p ${d}`, `chmod 700 ${d}`, writeLease(g)];
-  const revert = ['#!/bin/sh', '# written by shipshape: undoes one access-critical change', ...waitForLease(g), `mkdir ${claim(g)} 2>/dev/null || exit 0`, 'set +e'];
+  // the run applying the change (its SHIPSHAPE_RUN id): a revert first stops it, so an apply that
+  // outlived its controller cannot finish writing after the snapshot was put back
+  const lines = [`rm -rf ${d}`, `mkdir -p ${d}`, `chmod 700 ${d}`, writeLease(g), `printf '%s\\n' "\${SHIPSHAPE_RUN:-}" > ${shq(g.dir + '/run')}`];
+  const revert = [
+    '#!/bin/sh',
+    '# written by shipshape: undoes one access-critical change',
+    ...waitForLease(g),
+    `mkdir ${claim(g)} 2>/dev/null || exit 0`,
+    'set +e',
+    `run=$(cat ${shq(g.dir + '/run')} 2>/dev/null)`,
+    'if [ -n "$run" ]; then',
+    ...killRunLines('"SHIPSHAPE_RUN=$run"').map((l) => `  ${l}`),
+    'fi',
+  ];
   g.paths.forEach((p, i) => {
     const saved = `${g.dir}/${i}`;
     lines.push(`if [ -e ${shq(p)} ]; then cp -a ${shq(p)} ${shq(saved)}; else : > ${shq(saved + '.absent')}; fi`);
@@ -111,7 +124,8 @@ export function armScript(g: Guard): string {
     `  printf '%s\\n' ${shq(bootUnit(g))} > ${shq(bootFiles(g)[0])}`,
     `  mkdir -p ${shq(WANTS)} && ln -sf ${shq(bootFiles(g)[0])} ${shq(bootFiles(g)[1])}`,
     `else`,
-    `  setsid sh -c ${shq(`sleep ${g.timeoutSec}; [ -f ${g.dir}/revert.sh ] && sh ${g.dir}/revert.sh lease`)} </dev/null >/dev/null 2>&1 &`,
+    // without the run's id: the revert must not stop itself
+    `  setsid env -u SHIPSHAPE_RUN sh -c ${shq(`sleep ${g.timeoutSec}; [ -f ${g.dir}/revert.sh ] && sh ${g.dir}/revert.sh lease`)} </dev/null >/dev/null 2>&1 &`,
     `  echo $! > ${shq(g.dir + '/sleeper.pid')}`,
     `fi`,
   );

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +51,18 @@ describe('access guard scripts', () => {
     expect(Date.now() - stoppedAt).toBeLessThan(8_000);
     // a renewal after the revert changes nothing and says nothing was renewed
     expect(sh(renewScript(g)).trim()).toBe('');
+  });
+
+  it('an apply that outlived its controller is stopped before the revert, so it cannot finish writing afterwards', async () => {
+    const { root, kept, g } = setup(1);
+    // the apply, as the transport starts it (its run id in the environment): arm, a slow step, then the write
+    const apply = spawn('/bin/sh', ['-c', `${armScript(g)}\nsleep 4\necho after > ${kept}`], { env: { ...process.env, SHIPSHAPE_RUN: 'run-under-test' }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => apply.on('exit', (code, signal) => r(signal ? null : code)));
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(join(root, 'restore-ran')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await exited).toBeNull();
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(readFileSync(kept, 'utf8')).toBe('before\n');
   });
 
   it('a confirmed login disarms it: the change stays', async () => {
