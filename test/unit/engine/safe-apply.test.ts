@@ -186,15 +186,15 @@ describe('guarded apply', () => {
     const conf = join(dir, 'sshd.conf');
     writeFileSync(conf, 'PermitRootLogin yes\n');
     const { w, make, guardDir } = world(['root@22', 'deploy@22']);
-    // 2 s timeout, a 5 s apply: without renewals the host's timer would undo it half-way
-    const report = await runHost(spec, make, [play([task('slow sshd change', slow, { path: conf, content: 'PermitRootLogin no\n', seconds: 5 })])], { ...opts(), guardTimeoutSec: 2 }, () => undefined);
+    // 3 s timeout, a 9 s apply: without renewals the host's timer would undo it half-way
+    const report = await runHost(spec, make, [play([task('slow sshd change', slow, { path: conf, content: 'PermitRootLogin no\n', seconds: 9 })])], { ...opts(), guardTimeoutSec: 3 }, () => undefined);
     expect(report.tasks[0].status).toBe('changed');
     expect(report.tasks[0].reason).toMatch(/confirmed by a new login as deploy/);
     expect(readFileSync(conf, 'utf8')).toBe('PermitRootLogin no\n');
     const renewals = w.opened[0].scripts.filter((s) => s.includes('/lease.new'));
     expect(renewals.length).toBeGreaterThanOrEqual(3);
     expect(readdirSync(guardDir)).toEqual([]);
-  });
+  }, 60_000);
 
   it('a connection lost while applying leaves the revert to the host timer, and says by when', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ss-safe-'));

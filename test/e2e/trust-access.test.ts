@@ -6,7 +6,9 @@
  *   stopped and reverted by the host at the deadline, and never finishes writing afterwards;
  * - the inventory pointed at a second sshd with a DIFFERENT host key on another port, with
  *   --accept-new-host-keys while the host's key is on record: refused, both fingerprints named,
- *   nothing recorded, and the rogue never saw an authentication attempt or a password.
+ *   nothing recorded, and the rogue never saw an authentication attempt or a password;
+ * - the docker role with a bridge subnet (bip) over the controller's network: refused before the
+ *   first change (no Docker installed), naming the fix; the host still answers.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -70,7 +72,7 @@ beforeAll(async () => {
   env.SSH_AUTH_SOCK = '';
 }, 600_000);
 
-afterAll(() => console.log(`guard lease e2e timings:\n  ${timings.join('\n  ')}`));
+afterAll(() => console.log(`trust-access e2e timings:\n  ${timings.join('\n  ')}`));
 
 type Task = { name: string; status: string; reason: string };
 
@@ -171,6 +173,24 @@ describe('a rogue sshd where the inventory points', () => {
       expect(log).toMatch(/Connection from/);
       expect(log).not.toMatch(/userauth-request|Accepted|Failed|Postponed|password/i);
       await on(h.name, 'kill "$(cat /run/rogue-sshd.pid)"');
+    }
+  }, 300_000);
+});
+
+describe("Docker's bridge over the controller's network", () => {
+  it('is refused before the first change, naming bip and the fix; nothing is installed', async () => {
+    const play = join(inv, 'docker.yml');
+    writeFileSync(play, stringify([{ hosts: 'all', become: true, roles: [{ role: 'docker', vars: { docker_source: 'debian', docker_daemon: { bip: '10.99.0.200/24' } } }] }]));
+    const r = await timed('docker bip: apply', () => shipshapeJson('apply', play, inv, [], env));
+    expect(r.code).toBe(1);
+    for (const h of hosts) {
+      const rep = r.report.hosts[h.name];
+      expect(rep.error).toMatch(/was refused before any change/);
+      const t = rep.tasks.find((x) => x.status === 'failed')!;
+      expect(t.reason).toMatch(/docker0 \(10\.99\.0\.200\/24, daemon\.json "bip"\) overlaps the controller's address 10\.99\.0\.1/);
+      expect(t.reason).toMatch(/Fix: set docker_daemon: \{ bip: "[0-9./]+" \}/);
+      expect(rep.tasks.filter((x) => x.status === 'changed')).toEqual([]);
+      expect(await on(h.name, 'command -v dockerd || echo none; ls /etc/docker 2>&1 | head -1')).toMatch(/^none\n.*No such file/);
     }
   }, 300_000);
 });
