@@ -3,6 +3,7 @@
 // playbook, and Ansible runs exactly those blocks.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { Lab, LabHost } from '../lab/index.js';
@@ -103,8 +104,9 @@ export function writeAnsibleSetup(dir: string, lab: Lab, hosts: LabHost[]): Ansi
   fs.mkdirSync(dir, { recursive: true });
   const knownHosts = path.join(dir, 'known_hosts');
   fs.copyFileSync(lab.knownHostsPath, knownHosts);
-  const muxDir = path.join(dir, 'cp');
-  fs.mkdirSync(muxDir, { recursive: true });
+  // a short path of its own: OpenSSH's socket names (the directory plus ~30 characters) must fit a Unix
+  // socket's 108 bytes, which the run's log directory does not leave room for
+  const muxDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssb-cp-'));
   const inventory = path.join(dir, 'hosts.yml');
   const doc = {
     all: {

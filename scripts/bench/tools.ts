@@ -159,5 +159,7 @@ export function benchAnsible(o: PhaseOptions & { setup: AnsibleSetup; tags: stri
     ...(kind === 'check' ? ['--check'] : []),
   ];
   const judge: Judge = (r, kind) => judgeAnsible(fs.readFileSync(r.stdoutPath, 'utf8'), r.exitCode, o.hosts, kind);
-  return phases(o, argv, judge, { env: o.setup.env, cwd: path.dirname(o.setup.inventory), muxDir: o.setup.muxDir }, progress);
+  return phases(o, argv, judge, { env: o.setup.env, cwd: path.dirname(o.setup.inventory), muxDir: o.setup.muxDir }, progress).finally(() =>
+    fs.rmSync(o.setup.muxDir, { recursive: true, force: true }),
+  );
 }
