@@ -27,7 +27,7 @@ export interface TaskContext extends FieldContext {
   dir?: string;
 }
 
-const LOOP_KEYS = ['loop', 'with_items', 'with_list', 'with_dict', 'with_sequence', 'with_subelements', 'with_indexed_items', 'with_together', 'with_nested'];
+export const LOOP_KEYS = ['loop', 'with_items', 'with_list', 'with_dict', 'with_sequence', 'with_subelements', 'with_indexed_items', 'with_together', 'with_nested'];
 const KEYWORDS = ['name', 'tags', 'notify', 'when', 'become', 'no_log', 'args', 'vars', 'register', 'changed_when', 'failed_when', 'ignore_errors', 'loop_control', ...LOOP_KEYS];
 const HANDLER_KEYWORDS = [...KEYWORDS, 'listen'];
 
@@ -284,17 +284,24 @@ function readControlKeywords(c: TaskContext, kw: Map<string, YNode | null>, task
     if (v !== null && file.isMap(v)) task.vars = file.js(v) as Vars;
     else if (v !== null) errors.push(file.error(v, `task \`vars\` must be a mapping, not ${describeNode(file, v)}`));
   }
+  const loop = readLoop(c, kw);
+  if (loop) task.loop = loop;
+}
+
+/** `loop:` / `with_*:` and `loop_control` of a task or of an include (Ansible loops both the same way). */
+export function readLoop(c: FieldContext, kw: Map<string, YNode | null>): LoopSpec | undefined {
+  const { file, errors } = c;
   const loops = [...kw.keys()].filter((k) => LOOP_KEYS.includes(k));
   if (loops.length > 1) errors.push(file.error(kw.get(loops[1]) ?? null, `a task has one loop, but this one has \`${loops[0]}\` and \`${loops[1]}\``));
   const control = kw.get('loop_control') ?? null;
   if (loops.length === 0) {
     if (control !== null) errors.push(file.error(control, '`loop_control` without a loop'));
-    return;
+    return undefined;
   }
   const node = kw.get(loops[0]) ?? null;
   if (['with_together', 'with_nested'].includes(loops[0])) {
     errors.push(file.error(node, `\`${loops[0]}\` is not supported`, 'build the list of items in a variable and use `loop:`'));
-    return;
+    return undefined;
   }
   const loop: LoopSpec = { kind: loops[0], value: node === null ? null : file.js(node), loopVar: 'item', source: file.source(node) };
   if (typeof loop.value === 'string' && isTemplate(loop.value)) {
@@ -316,5 +323,5 @@ function readControlKeywords(c: TaskContext, kw: Map<string, YNode | null>, task
       errors.push(file.error(e.keyNode, `unknown key \`${e.key}\` in loop_control`, near ? `did you mean \`${near}\`?` : undefined));
     }
   }
-  task.loop = loop;
+  return loop;
 }
