@@ -170,6 +170,7 @@ class Expander {
       ...(spec.changedWhen !== undefined ? { changedWhen: spec.changedWhen } : {}),
       ...(spec.failedWhen !== undefined ? { failedWhen: spec.failedWhen } : {}),
       ...((spec.ignoreErrors ?? scope.ignoreErrors) ? { ignoreErrors: true } : {}),
+      ...(spec.runInCheck ? { runInCheck: true } : {}),
       ...(scope.blocks.length ? { blocks: scope.blocks } : {}),
       phase: spec.phase,
     };

@@ -44,6 +44,8 @@ export interface TaskSpec {
   changedWhen?: string | boolean;
   failedWhen?: string | boolean;
   ignoreErrors?: boolean;
+  /** `check_mode: false` on a command declared read-only (`changed_when: false`): it runs in check too */
+  runInCheck?: boolean;
   /** the directory its template/ and files/ are looked up in (a role's or an included file's), when not the playbook's */
   dir?: string;
 }
