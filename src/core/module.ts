@@ -14,6 +14,19 @@ export interface HostInfo {
   arch: string;
   /** the controller's address as the host sees it, from $SSH_CONNECTION, when known */
   client?: string;
+  /**
+   * how the host reaches that address (`ip route get`): the next hop, and the addresses (with prefix)
+   * of the interface it leaves by. A new bridge (Docker's) overlapping any of them cuts the controller off.
+   */
+  clientRoute?: ClientRoute;
+}
+
+export interface ClientRoute {
+  via?: string;
+  dev?: string;
+  src?: string;
+  /** `10.0.0.5/24` of the interface `dev` */
+  nets: string[];
 }
 
 /** How the controller reaches the host right now; lets plans refuse changes that would cut that access. */
@@ -31,6 +44,11 @@ export interface PlanContext {
   access: AccessInfo;
   /** true in `check`: plans must not differ, but some modules word their reasons for it */
   check: boolean;
+  /**
+   * In check, the paths earlier tasks of this run would write. Check reads the host once, so a plan
+   * that judges a file by its age (service restart_after) would otherwise miss a change still to come.
+   */
+  willWrite?: ReadonlySet<string>;
 }
 
 export interface PrepareContext {

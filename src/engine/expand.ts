@@ -6,7 +6,7 @@ import { InputError, type SourcePos } from '../core/input-error.js';
 import type { ModuleDef, PrepareContext } from '../core/module.js';
 import { addSchemaSecrets } from '../core/redact.js';
 import { nearest } from '../core/suggest.js';
-import { magicVars, mergeVars, type Inventory, type Vars } from '../inventory/index.js';
+import { magicVars, mergeVars, type Inventory, type VarOrigin, type Vars } from '../inventory/index.js';
 import { coerceArgs, parseModuleArgs, validateAgainst } from '../playbook/args.js';
 import type { AnyRoleTask, RoleDef } from '../playbook/role.js';
 import { roleTaskSource } from '../playbook/role-source.js';
@@ -70,6 +70,7 @@ class Expander {
   private blockSeq = 0;
   private loopSeq = 0;
   private rolesDone = new Set<string>();
+  private handlersOf = new Set<string>();
   private readonly top: Vars;
   private readonly base: Vars;
   private readonly inv;
@@ -169,6 +170,7 @@ class Expander {
       ...(spec.changedWhen !== undefined ? { changedWhen: spec.changedWhen } : {}),
       ...(spec.failedWhen !== undefined ? { failedWhen: spec.failedWhen } : {}),
       ...((spec.ignoreErrors ?? scope.ignoreErrors) ? { ignoreErrors: true } : {}),
+      ...(spec.runInCheck ? { runInCheck: true } : {}),
       ...(scope.blocks.length ? { blocks: scope.blocks } : {}),
       phase: spec.phase,
     };
@@ -205,7 +207,29 @@ class Expander {
     remember();
   }
 
+  /**
+   * A loop on include_tasks / include_role: the included tasks once per item, the item (and index)
+   * visible to them as in Ansible. The list must be known before connecting: what a task reads from
+   * the host cannot decide which tasks exist.
+   */
+  private eachItem(item: BlockItem | RoleItem, scope: Scope, body: (scope: Scope) => void): void {
+    const loop = item.loop;
+    if (!loop) return body(scope);
+    const vars = this.vars(scope);
+    if (this.isRuntime(loop.value, vars)) {
+      throw positioned(loop.source, `the loop of this include uses a value only the host can give (a registered result or a gathered fact)`, 'every task is decided before connecting: loop over a variable known beforehand, or put the loop on the tasks inside');
+    }
+    let list: unknown[];
+    try {
+      list = loopItems(loop.kind, renderValue(loop.value, vars));
+    } catch (err) {
+      throw templateError(err, loop.source);
+    }
+    list.forEach((value, index) => body({ ...scope, high: mergeVars(scope.high, { [loop.loopVar]: value }, loop.indexVar ? { [loop.indexVar]: index } : undefined) }));
+  }
+
   private block(item: BlockItem, scope: Scope, into: Resolved[]): void {
+    if (item.loop) return this.eachItem(item, scope, (s) => this.block({ ...item, loop: undefined }, s, into));
     if (item.flush) {
       into.push({ name: 'meta: flush_handlers', module: flushHandlers, args: {}, tags: [], notify: [], become: false, noLog: false, flush: true, phase: item.phase });
       return;
@@ -229,10 +253,11 @@ class Expander {
   }
 
   private role(item: RoleItem, scope: Scope, into: Resolved[]): void {
+    if (item.loop) return this.eachItem(item, scope, (s) => this.role({ ...item, loop: undefined }, s, into));
     const role = this.o.roles[item.role];
     // a role listed twice (or a dependency of two roles) runs once, as in Ansible; include_role runs each time
     const key = `${item.role} ${JSON.stringify(item.params)}`;
-    if (!item.name) {
+    if (!item.included) {
       if (this.rolesDone.has(key)) return;
       this.rolesDone.add(key);
     }
@@ -248,11 +273,18 @@ class Expander {
         if (this.isRuntime(item.when, vars)) inner.conditions = [...scope.conditions, item.when];
         else if (!when(item.when, vars, item.source)) return;
       }
-      this.items(a.tasks ?? [], inner, into);
-      for (const h of a.handlers ?? []) this.task(h, { ...inner, tags: [] }, this.handlers);
+      this.items((item.tasksFrom ? a.taskFiles?.[item.tasksFrom] : a.tasks) ?? [], inner, into);
+      // a role included again (include_role in a loop, or twice) has its handlers once, as Ansible notifies a name once
+      if (!this.handlersOf.has(role.name)) {
+        this.handlersOf.add(role.name);
+        for (const h of a.handlers ?? []) this.task(h, { ...inner, tags: [] }, this.handlers);
+      }
       return;
     }
-    const vars = roleVars(role, item, mergeVars(scope.low, this.facts, scope.high, item.params, this.top));
+    const given = mergeVars(scope.low, this.facts, scope.high, item.params, this.top);
+    // a value that is still the inventory's was written in hosts.yml, group_vars or host_vars: report it there
+    const origin = (k: string) => (Object.hasOwn(this.inv.vars, k) && given[k] === this.inv.vars[k] ? this.inv.varOrigins?.[k] : undefined);
+    const vars = roleVars(role, item, given, origin);
     if (!when(item.when, vars, item.source)) return;
     const fromRole = (list: AnyRoleTask[], into: Resolved[]) => {
       for (const rt of list) {
@@ -365,9 +397,9 @@ function resolveTask(spec: TaskSpec, module: ModuleDef, vars: Vars, tags: string
   };
 }
 
-function roleVars(role: RoleDef, item: RoleItem, given: Vars): Vars {
-  const merged = renderRoleVars(role, given, item.source);
-  const r = validateAgainst(role.vars, merged, { module: role.name, at: item.source, noun: 'variable', subject: `role \`${role.name}\`` });
+function roleVars(role: RoleDef, item: RoleItem, given: Vars, origin: (k: string) => VarOrigin | undefined): Vars {
+  const merged = renderRoleVars(role, given, item.source, origin);
+  const r = validateAgainst(role.vars, merged, { module: role.name, at: item.source, noun: 'variable', subject: `role \`${role.name}\``, origin });
   if (!r.ok) throw InputError.combine(r.errors)!;
   // role variables marked secret() in the schema are masked in every output from here on
   addSchemaSecrets(role.vars, r.value as Vars);
@@ -379,7 +411,7 @@ function roleVars(role: RoleDef, item: RoleItem, given: Vars): Vars {
  * A role's own variables are rendered before they are checked, as Ansible renders a variable where it
  * is used: `domain: "{{ inventory_hostname }}.example.com"` is a domain by the time the role sees it.
  */
-function renderRoleVars(role: RoleDef, merged: Vars, at: SourcePos): Vars {
+function renderRoleVars(role: RoleDef, merged: Vars, at: SourcePos, origin: (k: string) => VarOrigin | undefined): Vars {
   const shape = (role.vars as { shape?: Record<string, unknown> }).shape;
   if (!shape) return merged;
   const out = { ...merged };
@@ -388,6 +420,8 @@ function renderRoleVars(role: RoleDef, merged: Vars, at: SourcePos): Vars {
     try {
       out[k] = renderValue(merged[k], merged);
     } catch (err) {
+      const where = origin(k);
+      if (where && !(err instanceof InputError)) throw where((err as Error).message, err instanceof TemplateError ? err.hint : undefined);
       throw templateError(err, at);
     }
   }

@@ -10,7 +10,7 @@ import { acquireScript, LOCK_DIR, LOCK_HELD, refreshScript, releaseScript, type 
 import { hostInfo } from '../facts/host.js';
 import { parseKey } from '../modules/authorized_key.js';
 import { UnreachableError, type ConnectionSpec } from '../transport/types.js';
-import { armScript, canRevert, disarmScript, guardFor, revertNowScript, TOO_LATE, type Guard } from './guard.js';
+import { armScript, canRevert, disarmScript, guardFor, RENEWED, renewScript, revertNowScript, TOO_LATE, type Guard } from './guard.js';
 import { describeKey, HostLink, type MakeTransport, type OfferedKeys, type PortMove } from './host-link.js';
 import type { EngineOptions, EventSink, PlayInstance, TaskInstance } from './types.js';
 import { ansibleFactsProbe, factVars, type Facts } from '../ansible/facts.js';
@@ -95,8 +95,9 @@ export async function runHost(
     }
     let info: HostInfo | undefined;
     const hostVars = new HostVars();
+    const willWrite = new Set<string>();
     for (const play of plays) {
-      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '');
+      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '', willWrite);
       info = await runner.run(info);
       if (runner.stopped) return done(emit, summarize(host, results, false, runner.stopped), link);
     }
@@ -192,6 +193,8 @@ class PlayRunner {
     private hostVars: HostVars = new HostVars(),
     /** keeps this run's host lock fresh: prepended to every round trip */
     private lockBeat = '',
+    /** in check, the paths that earlier tasks of this run would write (PlanContext.willWrite) */
+    private willWrite = new Set<string>(),
   ) {}
 
   private notified = new Set<string>();
@@ -331,6 +334,8 @@ class PlayRunner {
       commands: plan.steps.map(describeStep),
       ...(plan.accessCritical ? { accessCritical: accessNote(plan, this.link) } : {}),
     };
+    // stat's `stat`, debug's `msg`, assert's `assertion`: registered as Ansible's module returns them
+    if (plan.result) run = { result: plan.result };
     if (plan.fail) {
       this.stopped = `task "${task.name}" failed`;
       return finish({ status: 'failed', reason: plan.fail, ...base });
@@ -339,12 +344,13 @@ class PlayRunner {
     if (plan.steps.length === 0) return finish({ status: 'ok', reason: plan.reason, diff: [], commands: [] });
     // only tasks that change (or would) carry drift: what check found is what apply fixes
     base.drift = driftOf(plan, task);
-    if (this.opts.check) {
+    if (this.opts.check && !task.runInCheck) {
       if (plan.accessCritical) {
         // after a confirmed change apply logs in as the inventory's user, on the plan's port if it moves sshd
         const prev = this.link.predicted ?? { port: this.link.current.spec.port, user: this.link.current.spec.user };
         this.link.predicted = { port: plan.guard?.port ?? prev.port, user: this.link.spec.user };
       }
+      for (const s of plan.steps) if (s.kind === 'write' || s.kind === 'path') this.willWrite.add(s.path);
       return finish({ status: 'changed', reason: `would ${plan.reason}`, ...base });
     }
 
@@ -352,10 +358,10 @@ class PlayRunner {
     if (plan.reboot) return this.rebooted(task, plan, rest, finish, base);
     // the facts of later tasks read as this task runs ride along; the others need a trip of their own
     const same = rest.filter((t) => t.become === task.become);
-    const batch: Batch = { apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(same.flatMap(probesOf)) };
+    const batch: Batch = { apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(same.flatMap((t) => this.probesFor(t))) };
     const out = await this.exec(batch, task.become, task.noLog);
     const applied = out.apply!;
-    run = { rc: applied.code ?? undefined, stdout: applied.stdout };
+    run = { ...run, rc: applied.code ?? undefined, stdout: applied.stdout };
     if (applied.code !== 0) {
       this.stopped = `task "${task.name}" failed; the tasks after it did not run`;
       return finish({ status: 'failed', reason: `${plan.reason}: exit ${applied.code}`, output: tail(applied.stdout), ...base });
@@ -425,22 +431,27 @@ class PlayRunner {
       return finish({ status: 'failed', reason, ...extra, ...base });
     };
     let out: Awaited<ReturnType<PlayRunner['exec']>>;
+    // an apply that outlasts the timeout is still alive: its lease is renewed while it runs
+    const lease = this.renewWhileApplying(guard, become, armedAt);
     try {
       out = await this.exec({ apply: { id: task.name, steps }, probes: [] }, become, task.noLog);
     } catch (err) {
+      const renewedAt = await lease.stop();
       if (!(err instanceof UnreachableError)) throw err;
       // the change itself (a firewall rule, an sshd reload) may have cut us off: the timer undoes it
-      return fail(`${plan.reason}: ${err.message}; ${timerReverts(guard, armedAt)}`, `the connection was lost while applying "${task.name}"; ${timerReverts(guard, armedAt)}`);
+      return fail(`${plan.reason}: ${err.message}; ${timerReverts(guard, renewedAt)}`, `the connection was lost while applying "${task.name}"; ${timerReverts(guard, renewedAt)}`);
     }
+    const renewedAt = await lease.stop();
     const applied = out.apply!;
     if (applied.code !== 0) {
-      const undone = await this.revertNow(guard, become, armedAt);
+      const undone = await this.revertNow(guard, become, renewedAt);
       return fail(`${plan.reason}: exit ${applied.code}; ${undone}`, `"${task.name}" failed; ${undone}`, { output: tail(applied.stdout) });
     }
-    // leave the disarm a few seconds before the host's timer fires
-    const login = await this.link.confirm(plan.guard?.port, become, armedAt + guard.timeoutSec * 1000 - 3_000);
+    // leave the disarm a few seconds before the host's timer fires (the lease is not renewed while
+    // confirming: the new login has the whole window the operator chose, from the last renewal)
+    const login = await this.link.confirm(plan.guard?.port, become, renewedAt + guard.timeoutSec * 1000 - 3_000);
     if (!login.ok) {
-      const undone = await this.revertNow(guard, become, armedAt);
+      const undone = await this.revertNow(guard, become, renewedAt);
       return fail(`${plan.reason}; then ${login.why}; ${undone}`, `the new login after "${task.name}" failed; ${undone}`);
     }
     const who = `${login.transport.spec.user}@${login.transport.spec.host}:${login.transport.spec.port}`;
@@ -450,8 +461,8 @@ class PlayRunner {
       const why =
         disarm.code === TOO_LATE
           ? `the new login as ${who} worked, but only after the host's ${guard.timeoutSec}s timer had already reverted the change (raise --guard-timeout)`
-          : `the new login as ${who} worked, but disarming the revert failed (${disarm.stderr.trim() || `exit ${disarm.code}`}); ${timerReverts(guard, armedAt)}`;
-      return fail(`${plan.reason}; ${why}`, `"${task.name}" could not be confirmed in time; ${disarm.code === TOO_LATE ? 'it was reverted' : timerReverts(guard, armedAt)}`);
+          : `the new login as ${who} worked, but disarming the revert failed (${disarm.stderr.trim() || `exit ${disarm.code}`}); ${timerReverts(guard, renewedAt)}`;
+      return fail(`${plan.reason}; ${why}`, `"${task.name}" could not be confirmed in time; ${disarm.code === TOO_LATE ? 'it was reverted' : timerReverts(guard, renewedAt)}`);
     }
     await this.link.switchTo(login.transport);
     // the change may have invalidated facts of later tasks
@@ -459,11 +470,48 @@ class PlayRunner {
     return finish({ status: 'changed', reason: `${plan.reason} (confirmed by a new login as ${who})`, ...base });
   }
 
+  /**
+   * While the guarded apply runs, renew the host's revert deadline every third of the timeout over
+   * the same connection (a channel of its own). Renewal stops when the apply returns, when the
+   * connection fails, or once the revert has claimed the change; a controller that dies simply stops
+   * renewing. `stop()` resolves to when the last successful renewal was sent (or `since`): the host's
+   * deadline is at least the timeout after it.
+   */
+  private renewWhileApplying(guard: Guard, become: boolean, since: number): { stop: () => Promise<number> } {
+    let renewedAt = since;
+    let stopped = false;
+    let inFlight: Promise<unknown> = Promise.resolve();
+    const every = Math.max(1, guard.timeoutSec / 3) * 1000;
+    const beat = () => {
+      if (stopped) return;
+      const sent = Date.now();
+      inFlight = this.link.current.run(renewScript(guard), { become, timeoutMs: every }).then(
+        (r) => {
+          if (r.code === 0 && r.stdout.includes(RENEWED)) renewedAt = sent;
+          else if (r.code === null) stopped = true;
+        },
+        () => (stopped = true),
+      );
+      inFlight.then(() => {
+        if (!stopped) timer = setTimeout(beat, Math.max(0, sent + every - Date.now()));
+      });
+    };
+    let timer: NodeJS.Timeout | undefined = setTimeout(beat, every);
+    return {
+      stop: async () => {
+        stopped = true;
+        clearTimeout(timer);
+        await inFlight;
+        return renewedAt;
+      },
+    };
+  }
+
   /** Undo now over the connection still open, then prove the previous login works again. */
-  private async revertNow(guard: Guard, become: boolean, armedAt: number): Promise<string> {
+  private async revertNow(guard: Guard, become: boolean, deadlineFrom: number): Promise<string> {
     if (!canRevert(guard)) return 'this change has nothing the guard could snapshot, so it could NOT be undone automatically; fix the host by hand';
     const r = await this.link.current.run(revertNowScript(guard), { become }).catch(() => undefined);
-    if (!r || r.code !== 0) return timerReverts(guard, armedAt);
+    if (!r || r.code !== 0) return timerReverts(guard, deadlineFrom);
     const restore = guard.restore === undefined ? '' : guard.restore.includes('\n') ? ' and ran its restore commands' : ` and ran \`${guard.restore}\``;
     const what = `reverted at once (restored ${guard.paths.join(', ') || 'nothing'}${restore})`;
     const again = await this.link.verifyPrevious(become);
@@ -498,19 +546,29 @@ class PlayRunner {
     // check never moves the connection: after a predicted sshd port or login change, plans see the prediction
     const now = this.link.predicted ?? { port: spec.port, user: spec.user };
     const access = { ...now, ...(this.info.client ? { client: this.info.client } : {}) };
-    return { host: this.info, access, check: this.opts.check };
+    return { host: this.info, access, check: this.opts.check, ...(this.opts.check ? { willWrite: this.willWrite } : {}) };
+  }
+
+  /** check mode for this task: a command declared read-only with `check_mode: false` runs as in apply */
+  private checking(task: TaskInstance): boolean {
+    return this.opts.check && !task.runInCheck;
+  }
+
+  /** check is read-only: a probe running a command the playbook wrote is never run in check (unless its task runs in check) */
+  private probesFor(t: TaskInstance): Probe[] {
+    return probesOf(t).filter((p) => !(this.checking(t) && p.operatorCode));
   }
 
   private plan(task: TaskInstance): Plan {
     const probes = task.module.facts(task.args);
     const facts: Record<string, unknown> = {};
     for (const [name, p] of Object.entries(probes)) {
-      if (this.opts.check && p.operatorCode) continue;
+      if (this.checking(task) && p.operatorCode) continue;
       const key = factKey(task.become, p.id);
       if (!this.facts.has(key)) throw new Error(`fact ${p.id} was not gathered`);
       facts[name] = this.facts.get(key);
     }
-    return task.module.plan(task.args, facts as never, this.context());
+    return task.module.plan(task.args, facts as never, { ...this.context(), check: this.checking(task) });
   }
 
   /**
@@ -519,10 +577,9 @@ class PlayRunner {
    */
   private async gather(tasks: TaskInstance[], extra: Probe[] = []): Promise<void> {
     const byBecome = new Map<boolean, Probe[]>([[this.play.become, [...extra]]]);
-    for (const t of tasks) byBecome.set(t.become, [...(byBecome.get(t.become) ?? []), ...probesOf(t)]);
+    for (const t of tasks) byBecome.set(t.become, [...(byBecome.get(t.become) ?? []), ...this.probesFor(t)]);
     for (const [become, probes] of byBecome) {
-      // check is read-only: a probe running a command the playbook wrote is never run in check
-      const unique = uniqueProbes(probes).filter((p) => !(this.opts.check && p.operatorCode));
+      const unique = uniqueProbes(probes);
       if (unique.length) await this.exec({ probes: unique }, become);
     }
   }
@@ -553,9 +610,10 @@ function accessNote(plan: Plan, link: HostLink): string {
   return port !== undefined && port !== now ? `${plan.accessCritical}; SSH moves from port ${now} to ${port}: confirmed by a new login as ${link.spec.user} on ${port}` : plan.accessCritical!;
 }
 
-function timerReverts(g: Guard, armedAt: number): string {
+/** `since`: when the guard was armed, or its lease last renewed. */
+function timerReverts(g: Guard, since: number): string {
   if (!canRevert(g)) return 'this change has nothing the guard could snapshot, so it will NOT be undone automatically';
-  const at = new Date(armedAt + g.timeoutSec * 1000).toISOString().slice(11, 19);
+  const at = new Date(since + g.timeoutSec * 1000).toISOString().slice(11, 19);
   return `the host reverts it by itself within ${g.timeoutSec}s (by ${at} UTC), armed before the change`;
 }
 
