@@ -66,6 +66,8 @@ export async function runHost(
   const host = spec.name;
   const results: TaskResult[] = [];
   const link = new HostLink(spec, make, deps.offeredKeys, opts.loginMemory);
+  const facts: FactCost = { ms: 0, processes: 0, scripts: 0 };
+  const done = (emit: EventSink, report: HostRunReport, link: HostLink) => finished(emit, report, link, facts);
   emit({ type: 'host-start', host });
   const lock = opts.hostLock && !opts.check ? newLock(opts.hostLock) : undefined;
   // /run is root's: the lock is taken as the tasks will run (without become only a root login can)
@@ -96,7 +98,7 @@ export async function runHost(
     let info: HostInfo | undefined;
     const hostVars = new HostVars();
     for (const play of plays) {
-      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '');
+      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '', facts);
       info = await runner.run(info);
       if (runner.stopped) return done(emit, summarize(host, results, false, runner.stopped), link);
     }
@@ -135,9 +137,18 @@ function refused(emit: EventSink, host: string, task: TaskInstance, reason: stri
   return result;
 }
 
-function done(emit: EventSink, report: HostRunReport, link: HostLink): HostRunReport {
+/** What this host's fact scripts cost, as they measured themselves. */
+interface FactCost {
+  ms: number;
+  processes: number;
+  /** scripts that reported a measurement */
+  scripts: number;
+}
+
+function finished(emit: EventSink, report: HostRunReport, link: HostLink, facts: FactCost): HostRunReport {
   if (link.notes.length) report.notes = [...link.notes];
   if (link.moved) report.moved = link.moved;
+  if (facts.scripts) report.stats = { ...report.stats, factScript: { ms: facts.ms, processes: facts.processes } };
   emit({ type: 'host-done', host: report.host, report });
   return report;
 }
@@ -192,6 +203,8 @@ class PlayRunner {
     private hostVars: HostVars = new HostVars(),
     /** keeps this run's host lock fresh: prepended to every round trip */
     private lockBeat = '',
+    /** the host's fact-script cost, summed over its plays */
+    private factCost: FactCost = { ms: 0, processes: 0, scripts: 0 },
   ) {}
 
   private notified = new Set<string>();
@@ -541,6 +554,11 @@ class PlayRunner {
     for (const p of batch.probes) {
       const s = out.probes.get(p.id);
       if (s) this.facts.set(factKey(become, p.id), p.parse(s.stdout, s.code));
+    }
+    if (out.factScript) {
+      this.factCost.ms += out.factScript.ms;
+      this.factCost.processes += out.factScript.processes;
+      this.factCost.scripts++;
     }
     return out;
   }
