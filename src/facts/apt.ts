@@ -155,11 +155,12 @@ export function aptCache() {
   return probe<AptCache>(
     'apt:cache',
     [
-      `s=$(stat -c %Y ${UPDATE_STAMP} 2>/dev/null) || s=0`,
-      `l=$(stat -c %Y ${LISTS} 2>/dev/null) || l=0`,
-      `h=no; for f in ${LISTS}/*_Packages*; do [ -e "$f" ] && h=yes; break; done`,
-      `echo "$(date +%s) $s $l $h"`,
+      `__ss_s=0; __ss_l=0`,
+      `for __ss_x in $(stat -c '%Y:%n' -- ${UPDATE_STAMP} ${LISTS} 2>/dev/null); do case $__ss_x in *:${UPDATE_STAMP}) __ss_s=\${__ss_x%%:*};; *:${LISTS}) __ss_l=\${__ss_x%%:*};; esac; done`,
+      `__ss_h=no; for __ss_x in ${LISTS}/*_Packages*; do [ -e "$__ss_x" ] && __ss_h=yes; break; done`,
+      `echo "$(date +%s) $__ss_s $__ss_l $__ss_h"`,
     ].join('\n'),
     parseAptCache,
+    { inline: true },
   );
 }

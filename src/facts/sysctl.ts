@@ -28,7 +28,7 @@ export function sysctlPath(name: string): string | undefined {
 export function sysctlValue(name: string) {
   const path = sysctlPath(name);
   const script = path
-    ? `{ while IFS= read -r __ss_l; do printf '%s\n' "$__ss_l"; done; [ -z "$__ss_l" ] || printf '%s\n' "$__ss_l"; } < ${shq(path)}`
+    ? `{ while IFS= read -r __ss_l; do printf '%s\\n' "$__ss_l"; done; [ -z "$__ss_l" ] || printf '%s\\n' "$__ss_l"; } < ${shq(path)}`
     : 'false';
   return probe<string | undefined>(`sysctl:${name}`, script, (out, code) => (code === 0 ? normalizeSysctlValue(out) : undefined), { inline: true });
 }
