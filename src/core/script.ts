@@ -28,8 +28,8 @@ export interface BatchOutput {
 
 /**
  * The host-side cost of a batch's probes: wall time from /proc/uptime (10 ms resolution) and the pids the
- * host allocated meanwhile (/proc/sys/kernel/ns_last_pid: processes and threads the probes started). Both are
- * read with shell builtins, so measuring starts nothing. ns_last_pid counts every pid of the host's pid
+ * host allocated meanwhile (the last pid of /proc/loadavg: processes and threads the probes started). Both are
+ * read with shell builtins, so measuring starts nothing. The counter covers every pid of the host's pid
  * namespace: exact in a container (the lab's hosts, LXC/OpenVZ VPS), an upper bound on a VM where other
  * processes (cron, daemons) start pids during the same milliseconds.
  */
@@ -63,7 +63,7 @@ export function renderBatch(batch: Batch, nonce: string): string {
     out.push('[ "$__ss_rc" -eq 0 ] || exit 0');
   }
   if (batch.probes.length === 0) return out.join('\n') + '\n';
-  out.push(`{ read __ss_p0 < ${LAST_PID}; read __ss_t0 __ss_x < /proc/uptime; } 2>/dev/null`);
+  out.push(`{ read __ss_x __ss_x __ss_x __ss_x __ss_p0 __ss_x < ${LAST_PID}; read __ss_t0 __ss_x < /proc/uptime; } 2>/dev/null`);
   // one command per batcher for all its keys: one stat for every path, one systemctl for every unit...
   batchGroups(batch.probes).forEach((g, i) => {
     out.push(begin('batch', String(i)));
@@ -78,14 +78,18 @@ export function renderBatch(batch: Batch, nonce: string): string {
     out.push(p.inline ? `{\n${p.script}\n} </dev/null 2>/dev/null; __ss_rc=$?` : `(\n${p.script}\n) </dev/null 2>/dev/null; __ss_rc=$?`);
     out.push(end('probe', String(i)));
   });
-  out.push(`{ read __ss_p1 < ${LAST_PID}; read __ss_t1 __ss_x < /proc/uptime; } 2>/dev/null`);
+  out.push(`{ read __ss_x __ss_x __ss_x __ss_x __ss_p1 __ss_x < ${LAST_PID}; read __ss_t1 __ss_x < /proc/uptime; } 2>/dev/null`);
   out.push(begin('stats', '0'));
   out.push(`printf '%s %s %s %s' "$__ss_p0" "$__ss_p1" "$__ss_t0" "$__ss_t1"; __ss_rc=0`);
   out.push(end('stats', '0'));
   return out.join('\n') + '\n';
 }
 
-const LAST_PID = '/proc/sys/kernel/ns_last_pid';
+/**
+ * The 5th field of /proc/loadavg is the last pid of the reader's pid namespace (as ns_last_pid), and unlike
+ * /proc/sys/kernel/ns_last_pid it answers dash's byte-at-a-time `read`.
+ */
+const LAST_PID = '/proc/loadavg';
 
 interface BatchGroup {
   batcher: Batcher;

@@ -1,4 +1,5 @@
-import { probe } from '../core/probe.js';
+import { probe, type Batcher } from '../core/probe.js';
+import { splitFileDump } from './dump.js';
 import { shq } from '../core/quote.js';
 
 /** sysctl prints multi-word values tab-separated (ip_local_port_range); playbooks write them with spaces. */
@@ -23,12 +24,26 @@ export function sysctlPath(name: string): string | undefined {
 
 /**
  * The running kernel's value of one key; undefined when the key does not exist (module not loaded yet).
- * Read from /proc/sys with the shell's own `read`, as `sysctl -n` prints it: no process at all.
+ * All keys of a play are read by one `head` over their /proc/sys files (sysctlBatcher); alone, by
+ * `sysctl -n`. Not by the shell's `read`: it reads a byte at a time, and most /proc/sys files answer
+ * only a read from offset 0.
  */
 export function sysctlValue(name: string) {
   const path = sysctlPath(name);
-  const script = path
-    ? `{ while IFS= read -r __ss_l; do printf '%s\\n' "$__ss_l"; done; [ -z "$__ss_l" ] || printf '%s\\n' "$__ss_l"; } < ${shq(path)}`
-    : 'false';
-  return probe<string | undefined>(`sysctl:${name}`, script, (out, code) => (code === 0 ? normalizeSysctlValue(out) : undefined), { inline: true });
+  return probe<string | undefined>(`sysctl:${name}`, `sysctl -n -- ${shq(name)}`, (out, code) => (code === 0 ? normalizeSysctlValue(out) : undefined), {
+    ...(path ? { batch: { batcher: sysctlBatcher, key: name } } : {}),
+  });
 }
+
+/** One `head -v` over every key's file: "==> FILE <==" then its text, a newline between files. */
+export const sysctlBatcher: Batcher = {
+  id: 'sysctl',
+  script: (names) => `head -v -n 1000 -- ${names.map((n) => shq(sysctlPath(n)!)).join(' ')}; echo`,
+  split(stdout, _code, names) {
+    const texts = new Map(splitFileDump(stdout).map((f) => [f.path, f.content]));
+    return names.map((n) => {
+      const text = texts.get(sysctlPath(n)!);
+      return text === undefined ? { stdout: '', code: 1 } : { stdout: text, code: 0 };
+    });
+  },
+};
