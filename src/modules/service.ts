@@ -134,6 +134,7 @@ function startedSince(name: string, files: string[]) {
       }
       return { ...(first.trim() && Number.isFinite(started) && started > 0 ? { started } : {}), ...(changed ? { changed } : {}) };
     },
+    { inline: true },
   );
 }
 
