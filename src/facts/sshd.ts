@@ -1,4 +1,5 @@
 import { probe } from '../core/probe.js';
+import { dumpFiles, splitFileDump } from './dump.js';
 
 export interface SshdFiles {
   /** the main config and every drop-in, in the order sshd reads them, with their text */
@@ -22,11 +23,14 @@ export const sshdFiles = probe<SshdFiles>(
   [
     // plus what an Include names elsewhere (globs expanded by the shell, relative paths under /etc/ssh), one level deep
     `inc=$(sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]=][[:space:]=]*//p' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null | tr -s ' \\t' '\\n\\n' | sed 's|^[^/]|/etc/ssh/&|' | tr '\\n' ' ')`,
-    `seen=' '; for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf $inc; do [ -f "$f" ] || continue; case $seen in *" $f "*) continue;; esac; seen="$seen$f "; printf '==> %s\\n' "$f"; cat "$f"; echo; done`,
+    // as dumpFiles does (one tail for them all), each file once
+    `set --; for __ss_f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf $inc; do [ -f "$__ss_f" ] || continue; case " $* " in *" $__ss_f "*) continue;; esac; set -- "$@" "$__ss_f"; done`,
+    '[ $# -eq 0 ] || { tail -v -n +1 -- "$@"; echo; }',
     'u=${SUDO_USER:-$(id -un)}; a=${SSH_CONNECTION%% *}; a=${a:-127.0.0.1}',
     `if command -v sshd >/dev/null && t=$(sshd -T -C "user=$u,host=$a,addr=$a" 2>/dev/null); then printf '${T_MARK}%s %s\\n%s\\n' "$u" "$a" "$t"; fi`,
   ].join('\n'),
   parseSshdFiles,
+  { inline: true },
 );
 
 export function parseSshdFiles(out: string): SshdFiles {
@@ -34,10 +38,7 @@ export function parseSshdFiles(out: string): SshdFiles {
   const at = out.indexOf(`\n${T_MARK}`);
   const head = at < 0 ? (out.startsWith(T_MARK) ? '' : out) : out.slice(0, at + 1);
   const tail = at < 0 ? (out.startsWith(T_MARK) ? out : '') : out.slice(at + 1);
-  for (const chunk of head.split(/^==> /m).slice(1)) {
-    const nl = chunk.indexOf('\n');
-    files.push({ path: chunk.slice(0, nl), content: chunk.slice(nl + 1).replace(/\n$/, '') });
-  }
+  files.push(...splitFileDump(head));
   if (!tail) return { files };
   const [first, ...lines] = tail.split('\n');
   const [user = '', addr = ''] = first.slice(T_MARK.length).split(' ');
