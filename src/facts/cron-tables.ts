@@ -17,7 +17,7 @@ export interface CronTable {
 }
 
 export interface CronState {
-  /** `systemctl is-enabled` / `is-active` of cron.service; absent without systemctl */
+  /** cron.service's UnitFileState (enabled, masked, ...; empty when not installed) and ActiveState; absent without systemctl */
   service?: { enabled: string; active: string };
   tables: CronTable[];
 }
@@ -33,10 +33,11 @@ export const CRON_SPOOL = '/var/spool/cron/crontabs';
 export const cronState = probe<CronState>(
   'cron:state',
   [
-    `printf 'S %s %s\\n' "$(systemctl is-enabled cron.service 2>/dev/null || true)" "$(systemctl is-active cron.service 2>/dev/null || true)"`,
+    'systemctl show -p UnitFileState -p ActiveState cron.service 2>/dev/null',
     `for f in /etc/crontab /etc/cron.d/* ${CRON_SPOOL}/*; do`,
     '  [ -f "$f" ] && [ -r "$f" ] || continue',
-    `  printf 'T %s %s %s %s\\n' "$(stat -L -c '%U %a %h' "$f")" "$(stat -c %F "$f" | tr ' ' _)" "$(base64 -w0 < "$f")" "$f"`,
+    '  if [ -L "$f" ]; then t=symbolic_link; else t=regular_file; fi',
+    `  printf 'T %s %s %s %s\\n' "$(stat -L -c '%U %a %h' "$f")" "$t" "$(base64 -w0 < "$f")" "$f"`,
     'done',
   ].join('\n'),
   parseCronState,
@@ -44,10 +45,11 @@ export const cronState = probe<CronState>(
 
 export function parseCronState(out: string): CronState {
   const state: CronState = { tables: [] };
+  const unit: Record<string, string> = {};
   for (const line of out.split('\n')) {
-    const s = /^S (\S*) (\S*)$/.exec(line);
+    const s = /^(UnitFileState|ActiveState)=(.*)$/.exec(line);
     if (s) {
-      if (s[1] || s[2]) state.service = { enabled: s[1], active: s[2] };
+      unit[s[1]] = s[2];
       continue;
     }
     const t = /^T (\S+) ([0-7]+) (\d+) (\S+) ([A-Za-z0-9+/=]*) (\/.*)$/.exec(line);
@@ -65,5 +67,6 @@ export function parseCronState(out: string): CronState {
       content: Buffer.from(t[5], 'base64').toString('utf8'),
     });
   }
+  if (unit.ActiveState !== undefined) state.service = { enabled: unit.UnitFileState ?? '', active: unit.ActiveState };
   return state;
 }

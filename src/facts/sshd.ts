@@ -22,9 +22,10 @@ export const sshdFiles = probe<SshdFiles>(
   'sshd:files',
   [
     // plus what an Include names elsewhere (globs expanded by the shell, relative paths under /etc/ssh), one level deep
-    `inc=$(sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]=][[:space:]=]*//p' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null | tr -s ' \\t' '\\n\\n' | sed 's|^[^/]|/etc/ssh/&|' | tr '\\n' ' ')`,
+    `inc=$(sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]=][[:space:]=]*//p' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null)`,
     // as dumpFiles does (one tail for them all), each file once
-    `set --; for __ss_f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf $inc; do [ -f "$__ss_f" ] || continue; case " $* " in *" $__ss_f "*) continue;; esac; set -- "$@" "$__ss_f"; done`,
+    'set --; for __ss_w in /etc/ssh/sshd_config "/etc/ssh/sshd_config.d/*.conf" $inc; do case $__ss_w in /*) ;; *) __ss_w=/etc/ssh/$__ss_w;; esac',
+    `  for __ss_f in $__ss_w; do [ -f "$__ss_f" ] || continue; case " $* " in *" $__ss_f "*) continue;; esac; set -- "$@" "$__ss_f"; done; done`,
     '[ $# -eq 0 ] || { tail -v -n +1 -- "$@"; echo; }',
     'u=${SUDO_USER:-$(id -un)}; a=${SSH_CONNECTION%% *}; a=${a:-127.0.0.1}',
     `if command -v sshd >/dev/null && t=$(sshd -T -C "user=$u,host=$a,addr=$a" 2>/dev/null); then printf '${T_MARK}%s %s\\n%s\\n' "$u" "$a" "$t"; fi`,

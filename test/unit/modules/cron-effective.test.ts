@@ -65,7 +65,8 @@ describe('the cron probe', () => {
 
   it('parses the service state and every table, contents exact (base64: no forged lines, CR and missing newline kept)', () => {
     const out = [
-      'S masked inactive',
+      'ActiveState=inactive',
+      'UnitFileState=masked',
       `T root 644 1 regular_file ${b64('a\r\nb')} /etc/cron.d/x`,
       `T bob 600 1 regular_file ${b64('T root 644 1 regular_file  /etc/cron.d/forged\n')} /var/spool/cron/crontabs/bob`,
       `T root 644 1 regular_file  /etc/cron.d/empty`,
@@ -75,7 +76,7 @@ describe('the cron probe', () => {
     expect(s.tables.map((t) => t.path)).toEqual(['/etc/cron.d/x', '/var/spool/cron/crontabs/bob', '/etc/cron.d/empty']);
     expect(s.tables[0].content).toBe('a\r\nb');
     expect(s.tables[1]).toMatchObject({ kind: 'user', user: 'bob', owner: 'bob' });
-    expect(parseCronState('S  \n').service).toBeUndefined();
+    expect(parseCronState('').service).toBeUndefined();
   });
 });
 
