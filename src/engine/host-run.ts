@@ -10,6 +10,7 @@ import { acquireScript, LOCK_DIR, LOCK_HELD, refreshScript, releaseScript, type 
 import { hostInfo } from '../facts/host.js';
 import { parseKey } from '../modules/authorized_key.js';
 import { UnreachableError, type ConnectionSpec } from '../transport/types.js';
+import { Meter, type HostTimings } from '../transport/metered.js';
 import { armScript, canRevert, disarmScript, guardFor, revertNowScript, TOO_LATE, type Guard } from './guard.js';
 import { describeKey, HostLink, type MakeTransport, type OfferedKeys, type PortMove } from './host-link.js';
 import type { EngineOptions, EventSink, PlayInstance, TaskInstance } from './types.js';
@@ -44,9 +45,23 @@ type Finish = (r: Omit<TaskResult, 'name' | 'role' | 'module' | 'durationMs'>) =
 type FactCache = Map<string, unknown>;
 const factKey = (become: boolean, id: string) => `${become ? 'root' : 'login'}:${id}`;
 
+/**
+ * What the run cost on this host (`stats` in --json; the bench reads it): round trips are scripts
+ * run on the host, over every connection the run made to it (see transport/metered.ts).
+ */
+export interface HostStats {
+  roundTrips: number;
+  /** logins made (the first, plus the guard's confirmations and re-logins) */
+  logins: number;
+  timings: HostTimings;
+  /** the fact script's own measure of itself on the host (wall time, processes it started) */
+  factScript?: { ms: number; processes: number };
+}
+
 /** A host's report, plus the port sshd moved to during the run (the inventory must follow). */
 export interface HostRunReport extends HostReport {
   moved?: PortMove;
+  stats?: HostStats;
 }
 
 /**
@@ -65,12 +80,15 @@ export async function runHost(
 ): Promise<HostRunReport> {
   const host = spec.name;
   const results: TaskResult[] = [];
-  const link = new HostLink(spec, make, deps.offeredKeys, opts.loginMemory);
+  // every transport made for this host is counted: the first login and every later one
+  const meter = new Meter();
+  const link = new HostLink(spec, (s) => meter.wrap(make(s)), deps.offeredKeys, opts.loginMemory);
   emit({ type: 'host-start', host });
   const lock = opts.hostLock && !opts.check ? newLock(opts.hostLock) : undefined;
   // /run is root's: the lock is taken as the tasks will run (without become only a root login can)
   const lockBecome = plays.some((p) => p.become || p.tasks.some((t) => t.become));
   let locked = false;
+  let report: HostRunReport | undefined;
   try {
     await link.open();
     if (lock && (lockBecome || link.current.spec.user === 'root')) {
@@ -80,7 +98,7 @@ export async function runHost(
       else if (r.code === LOCK_HELD && lock.waitSec > 0) r = await link.current.run(acquireScript(lock), { become: lockBecome });
       if (r.code === LOCK_HELD) {
         const why = `refused: another shipshape run is applying to ${host}: ${r.stdout.trim()}. Nothing was changed. Re-run when it is done (a lock whose run died expires ${lock.staleSec}s after its last activity).`;
-        return done(emit, summarize(host, results, false, why), link);
+        return (report = done(emit, summarize(host, results, false, why), link, meter));
       }
       if (r.code !== 0) throw new Error(`could not take ${host}'s run lock ${lock.dir}: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
       locked = true;
@@ -91,24 +109,30 @@ export async function runHost(
     if (refusal) {
       const { task, why } = refusal;
       results.push(refused(emit, host, task, why));
-      return done(emit, summarize(host, results, false, `refused before anything was applied: task "${task.name}" would leave ${spec.user} unable to log in from here; ${host} is unchanged`), link);
+      return (report = done(emit, summarize(host, results, false, `refused before anything was applied: task "${task.name}" would leave ${spec.user} unable to log in from here; ${host} is unchanged`), link, meter));
     }
     let info: HostInfo | undefined;
     const hostVars = new HostVars();
     for (const play of plays) {
-      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '');
+      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '', meter);
       info = await runner.run(info);
-      if (runner.stopped) return done(emit, summarize(host, results, false, runner.stopped), link);
+      if (runner.stopped) return (report = done(emit, summarize(host, results, false, runner.stopped), link, meter));
     }
-    return done(emit, summarize(host, results), link);
+    return (report = done(emit, summarize(host, results), link, meter));
   } catch (err) {
     const unreachable = err instanceof UnreachableError;
     const msg = err instanceof Error ? err.message + (err instanceof UnreachableError && err.hint ? `\n${err.hint}` : '') : String(err);
-    return done(emit, summarize(host, results, unreachable, msg), link);
+    return (report = done(emit, summarize(host, results, unreachable, msg), link, meter));
   } finally {
     if (locked && lock) await link.current.run(releaseScript(lock), { become: lockBecome }).catch(() => undefined);
     await link.close();
+    // counted again after the lock's release: the report shows every round trip of the run
+    if (report) report.stats = { ...report.stats, ...meterStats(meter) };
   }
+}
+
+function meterStats(meter: Meter): HostStats {
+  return { roundTrips: meter.roundTrips, logins: meter.logins, timings: { ...meter.timings } };
 }
 
 /** The holder is a run of this controller whose process no longer exists. */
@@ -135,9 +159,10 @@ function refused(emit: EventSink, host: string, task: TaskInstance, reason: stri
   return result;
 }
 
-function done(emit: EventSink, report: HostRunReport, link: HostLink): HostRunReport {
+function done(emit: EventSink, report: HostRunReport, link: HostLink, meter: Meter): HostRunReport {
   if (link.notes.length) report.notes = [...link.notes];
   if (link.moved) report.moved = link.moved;
+  report.stats = meterStats(meter);
   emit({ type: 'host-done', host: report.host, report });
   return report;
 }
@@ -192,6 +217,7 @@ class PlayRunner {
     private hostVars: HostVars = new HostVars(),
     /** keeps this run's host lock fresh: prepended to every round trip */
     private lockBeat = '',
+    private meter = new Meter(),
   ) {}
 
   private notified = new Set<string>();
@@ -530,7 +556,8 @@ class PlayRunner {
   /** One round trip; parsed probe results go into the fact cache. */
   private async exec(batch: Batch, become: boolean, noLog = false) {
     const nonce = newNonce();
-    const res = await this.link.current.run(this.lockBeat + renderBatch(batch, nonce), { become });
+    const script = this.lockBeat + renderBatch(batch, nonce);
+    const res = await this.meter.as(batch.apply ? 'apply' : 'facts', () => this.link.current.run(script, { become }));
     const out = parseBatch(res.stdout, batch, nonce);
     if (res.code === null || out.incomplete) {
       const what = batch.apply ? `while applying "${batch.apply.id}"` : 'while reading facts';
