@@ -25,10 +25,10 @@ interface Stats {
   timings: { loginMs: number; factsMs: number; applyMs: number };
 }
 
-/** An inventory of `n` entries e001..eN, all at the host's address. */
+/** An inventory of `n` entries sim001..simN (not e001: the YAML 1.1 reader takes `e001` for a float), all at the host's address. */
 function entries(lab: Lab, host: LabHost, n: number): string {
   const dir = writeInventory(lab, [host]);
-  const names = Array.from({ length: n }, (_, i) => `e${String(i + 1).padStart(3, '0')}`);
+  const names = Array.from({ length: n }, (_, i) => `sim${String(i + 1).padStart(3, '0')}`);
   const doc = {
     all: {
       vars: { user: 'root', identity_file: lab.keyPath, deploy_authorized_keys: [labPublicKey(lab)] },
@@ -54,12 +54,12 @@ describe.each(DISTS)('one host as 1, 20 and 100 inventory entries (%s)', (dist) 
     // plus taking and releasing the host lock
     const first = await shipshapeJson('apply', FILES, entries(lab, host, 1), ['--yes']);
     expect(first.code, first.stderr).toBe(0);
-    const one = (first.report as unknown as Json).hosts.e001;
+    const one = (first.report as unknown as Json).hosts.sim001;
     const changes = one.tasks.filter((t) => t.status === 'changed').length;
     expect(changes).toBe(8);
     expect(one.stats).toMatchObject({ logins: 1, roundTrips: 1 + changes + 2 });
     const again = await shipshapeJson('apply', FILES, entries(lab, host, 1), ['--yes']);
-    expect((again.report as unknown as Json).hosts.e001.stats).toMatchObject({ logins: 1, roundTrips: 1 + 2 });
+    expect((again.report as unknown as Json).hosts.sim001.stats).toMatchObject({ logins: 1, roundTrips: 1 + 2 });
     // check takes no host lock: 100 entries on one address all run, forks at a time, one trip each
     const check = await shipshapeJson('check', FILES, entries(lab, host, 100), ['--forks', '20']);
     expect(check.code, check.stderr).toBe(0);

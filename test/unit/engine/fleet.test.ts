@@ -25,7 +25,7 @@ function task(i: number): TaskInstance {
 
 function jobs(n: number): HostJob[] {
   return Array.from({ length: n }, (_, i) => {
-    const spec: ConnectionSpec = { name: `e${String(i + 1).padStart(3, '0')}`, host: '192.0.2.50', port: 22, user: 'root', knownHostsFiles: [], acceptNewHostKeys: false, connectTimeoutMs: 5000, kind: 'local' };
+    const spec: ConnectionSpec = { name: `sim${String(i + 1).padStart(3, '0')}`, host: '192.0.2.50', port: 22, user: 'root', knownHostsFiles: [], acceptNewHostKeys: false, connectTimeoutMs: 5000, kind: 'local' };
     const play: PlayInstance = { name: 'site', become: false, tasks: Array.from({ length: 10 }, (_, t) => task(t)), handlers: [] };
     return { spec, plays: [play] };
   });
