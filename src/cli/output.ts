@@ -105,7 +105,6 @@ export function toJson(report: RunReport, stats?: RunStats): string {
       ...(h.error ? { error: h.error } : {}),
       ...(h.notes?.length ? { notes: h.notes } : {}),
       ...((h as HostRunReport).moved ? { moved: (h as HostRunReport).moved } : {}),
-      ...((h as HostRunReport).stats ? { stats: (h as HostRunReport).stats } : {}),
       tasks: h.tasks.map((t) => ({
         name: t.name,
         role: t.role ?? null,
@@ -118,6 +117,7 @@ export function toJson(report: RunReport, stats?: RunStats): string {
         ...(t.output ? { output: t.output } : {}),
         duration_ms: t.durationMs,
       })),
+      ...(h.stats ? { stats: h.stats } : {}),
     };
   }
   return JSON.stringify({ ...(stats ? { stats } : {}), hosts }, null, 2);

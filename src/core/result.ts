@@ -53,6 +53,23 @@ export interface HostReport {
   /** what the operator should know or do after this run (connection changes, inventory edits) */
   notes?: string[];
   tasks: TaskResult[];
+  /** what the run cost on this host (--json `stats`) */
+  stats?: HostStats;
+}
+
+/** Measurements of one host's run; each part is set by the layer that measures it. */
+export interface HostStats {
+  /** scripts run on the host over every connection of the run (counted in the transport: transport/metered.ts) */
+  roundTrips?: number;
+  /** SSH logins made: the first, and every confirmation or re-login */
+  logins?: number;
+  /** the host's time: logins, round trips that only read facts, all other round trips (ms) */
+  timings?: { loginMs: number; factsMs: number; applyMs: number };
+  /**
+   * The fact scripts' cost on the host, summed over the run (a no-op run reads facts once per play):
+   * wall time (10 ms resolution) and the pids allocated meanwhile (see FactScriptStats in core/script.ts).
+   */
+  factScript?: { ms: number; processes: number };
 }
 
 export function summarize(host: string, tasks: TaskResult[], unreachable = false, error?: string): HostReport {

@@ -1,6 +1,6 @@
 import type { HostInfo, Plan } from '../core/module.js';
 import type { Probe } from '../core/probe.js';
-import { summarize, type HostReport, type TaskResult } from '../core/result.js';
+import { summarize, type HostReport, type HostStats, type TaskResult } from '../core/result.js';
 import { newNonce, parseBatch, renderBatch, uniqueProbes, type Batch } from '../core/script.js';
 import { describeStep, sh } from '../core/step.js';
 import { driftOf, hideDrift } from '../core/drift.js';
@@ -10,7 +10,7 @@ import { acquireScript, LOCK_DIR, LOCK_HELD, refreshScript, releaseScript, type 
 import { hostInfo } from '../facts/host.js';
 import { parseKey } from '../modules/authorized_key.js';
 import { UnreachableError, type ConnectionSpec } from '../transport/types.js';
-import { Meter, type HostTimings } from '../transport/metered.js';
+import { Meter } from '../transport/metered.js';
 import { armScript, canRevert, disarmScript, guardFor, RENEWED, renewScript, revertNowScript, TOO_LATE, type Guard } from './guard.js';
 import { describeKey, HostLink, type MakeTransport, type OfferedKeys, type PortMove } from './host-link.js';
 import type { EngineOptions, EventSink, PlayInstance, TaskInstance } from './types.js';
@@ -45,23 +45,9 @@ type Finish = (r: Omit<TaskResult, 'name' | 'role' | 'module' | 'durationMs'>) =
 type FactCache = Map<string, unknown>;
 const factKey = (become: boolean, id: string) => `${become ? 'root' : 'login'}:${id}`;
 
-/**
- * What the run cost on this host (`stats` in --json; the bench reads it): round trips are scripts
- * run on the host, over every connection the run made to it (see transport/metered.ts).
- */
-export interface HostStats {
-  roundTrips: number;
-  /** logins made (the first, plus the guard's confirmations and re-logins) */
-  logins: number;
-  timings: HostTimings;
-  /** the fact script's own measure of itself on the host (wall time, processes it started) */
-  factScript?: { ms: number; processes: number };
-}
-
 /** A host's report, plus the port sshd moved to during the run (the inventory must follow). */
 export interface HostRunReport extends HostReport {
   moved?: PortMove;
-  stats?: HostStats;
 }
 
 /**
@@ -83,6 +69,8 @@ export async function runHost(
   // every transport made for this host is counted: the first login and every later one
   const meter = new Meter();
   const link = new HostLink(spec, (s) => meter.wrap(make(s)), deps.offeredKeys, opts.loginMemory);
+  const facts: FactCost = { ms: 0, processes: 0, scripts: 0 };
+  const done = (emit: EventSink, report: HostRunReport, link: HostLink) => finished(emit, report, link, facts, meter);
   emit({ type: 'host-start', host });
   const lock = opts.hostLock && !opts.check ? newLock(opts.hostLock) : undefined;
   // /run is root's: the lock is taken as the tasks will run (without become only a root login can)
@@ -98,7 +86,7 @@ export async function runHost(
       else if (r.code === LOCK_HELD && lock.waitSec > 0) r = await link.current.run(acquireScript(lock), { become: lockBecome });
       if (r.code === LOCK_HELD) {
         const why = `refused: another shipshape run is applying to ${host}: ${r.stdout.trim()}. Nothing was changed. Re-run when it is done (a lock whose run died expires ${lock.staleSec}s after its last activity).`;
-        return (report = done(emit, summarize(host, results, false, why), link, meter));
+        return (report = done(emit, summarize(host, results, false, why), link));
       }
       if (r.code !== 0) throw new Error(`could not take ${host}'s run lock ${lock.dir}: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
       locked = true;
@@ -109,21 +97,21 @@ export async function runHost(
     if (refusal) {
       const { task, why } = refusal;
       results.push(refused(emit, host, task, why));
-      return (report = done(emit, summarize(host, results, false, `refused before anything was applied: task "${task.name}" would leave ${spec.user} unable to log in from here; ${host} is unchanged`), link, meter));
+      return (report = done(emit, summarize(host, results, false, `refused before anything was applied: task "${task.name}" would leave ${spec.user} unable to log in from here; ${host} is unchanged`), link));
     }
     let info: HostInfo | undefined;
     const hostVars = new HostVars();
     const willWrite = new Set<string>();
     for (const play of plays) {
-      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '', willWrite, meter);
+      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '', willWrite, facts, meter);
       info = await runner.run(info);
-      if (runner.stopped) return (report = done(emit, summarize(host, results, false, runner.stopped), link, meter));
+      if (runner.stopped) return (report = done(emit, summarize(host, results, false, runner.stopped), link));
     }
-    return (report = done(emit, summarize(host, results), link, meter));
+    return (report = done(emit, summarize(host, results), link));
   } catch (err) {
     const unreachable = err instanceof UnreachableError;
     const msg = err instanceof Error ? err.message + (err instanceof UnreachableError && err.hint ? `\n${err.hint}` : '') : String(err);
-    return (report = done(emit, summarize(host, results, unreachable, msg), link, meter));
+    return (report = done(emit, summarize(host, results, unreachable, msg), link));
   } finally {
     if (locked && lock) await link.current.run(releaseScript(lock), { become: lockBecome }).catch(() => undefined);
     await link.close();
@@ -132,7 +120,7 @@ export async function runHost(
   }
 }
 
-function meterStats(meter: Meter): HostStats {
+function meterStats(meter: Meter): Pick<HostStats, 'roundTrips' | 'logins' | 'timings'> {
   return { roundTrips: meter.roundTrips, logins: meter.logins, timings: { ...meter.timings } };
 }
 
@@ -160,10 +148,19 @@ function refused(emit: EventSink, host: string, task: TaskInstance, reason: stri
   return result;
 }
 
-function done(emit: EventSink, report: HostRunReport, link: HostLink, meter: Meter): HostRunReport {
+/** What this host's fact scripts cost, as they measured themselves. */
+interface FactCost {
+  ms: number;
+  processes: number;
+  /** scripts that reported a measurement */
+  scripts: number;
+}
+
+function finished(emit: EventSink, report: HostRunReport, link: HostLink, facts: FactCost, meter: Meter): HostRunReport {
   if (link.notes.length) report.notes = [...link.notes];
   if (link.moved) report.moved = link.moved;
-  report.stats = meterStats(meter);
+  report.stats = { ...report.stats, ...meterStats(meter) };
+  if (facts.scripts) report.stats = { ...report.stats, factScript: { ms: facts.ms, processes: facts.processes } };
   emit({ type: 'host-done', host: report.host, report });
   return report;
 }
@@ -220,6 +217,8 @@ class PlayRunner {
     private lockBeat = '',
     /** in check, the paths that earlier tasks of this run would write (PlanContext.willWrite) */
     private willWrite = new Set<string>(),
+    /** the host's fact-script cost, summed over its plays */
+    private factCost: FactCost = { ms: 0, processes: 0, scripts: 0 },
     private meter = new Meter(),
   ) {}
 
@@ -625,6 +624,11 @@ class PlayRunner {
     for (const p of batch.probes) {
       const s = out.probes.get(p.id);
       if (s) this.facts.set(factKey(become, p.id), p.parse(s.stdout, s.code));
+    }
+    if (out.factScript) {
+      this.factCost.ms += out.factScript.ms;
+      this.factCost.processes += out.factScript.processes;
+      this.factCost.scripts++;
     }
     return out;
   }

@@ -79,7 +79,7 @@ describe('round trips per host (stats.roundTrips)', () => {
     const r = await run([play(...files(12)), play(...files(3))], { check: true });
     expect(r.tasks.every((t) => t.status === 'ok')).toBe(true);
     expect(r.stats).toMatchObject({ roundTrips: 2, logins: 1 });
-    expect(r.stats!.timings.applyMs).toBe(0);
+    expect(r.stats!.timings!.applyMs).toBe(0);
   });
 
   it('a no-op apply is one round trip per play, plus taking and releasing the host lock', async () => {
