@@ -14,15 +14,21 @@ export type Step =
    * (with %s standing for the temporary path) and only then rename it over the live one. Never
    * through a link another user controls, never as root in a directory another user owns (safe-path.ts)
    */
-  | {
+  | ({
       kind: 'write';
       path: string;
-      content: string;
       mode?: string;
       owner?: string;
       group?: string;
       validate?: string;
-    }
+    } & (
+      | { content: string; from?: never }
+      /**
+       * the content is what this program prints (a download): it runs as root into a private directory
+       * of root's first, so a failure writes nothing and nobody can swap the file while it is written
+       */
+      | { from: string[]; content?: never }
+    ))
   /**
    * a command on one path (appended as its last argument: end argv with `--`), never through a link another user
    * controls: run as the user who controls the path's directory (root when only root does); with
@@ -81,8 +87,19 @@ function renderWrite(step: Extract<Step, { kind: 'write' }>): string {
     // atomic rename, and it is made by that user: a swap can only send it where that user may write
     `__ss_owner ${shq(posix.dirname(step.path))}`,
     `__ss_p="$__ss_dir"/${shq(posix.basename(step.path))}`,
-    `__ss_tmp=$(printf '%s' ${shq(step.content)} | __ss_run sh -c 'umask 077 && t=$(mktemp "$1/.shipshape.XXXXXX") && cat > "$t" && printf %s "$t"' sh "$__ss_dir")`,
-    `trap '__ss_run rm -f "$__ss_tmp"' EXIT`,
+    ...(step.from
+      ? [
+          `__ss_src=$(mktemp -d /var/tmp/.shipshape-from.XXXXXX) || exit 1`,
+          `trap 'rm -rf "$__ss_src"' EXIT`,
+          `${shJoin(step.from)} > "$__ss_src/content" || exit 1`,
+          `__ss_tmp=$(__ss_run sh -c 'umask 077 && t=$(mktemp "$1/.shipshape.XXXXXX") && cat > "$t" && printf %s "$t"' sh "$__ss_dir" < "$__ss_src/content")`,
+          `trap 'rm -rf "$__ss_src"; __ss_run rm -f "$__ss_tmp"' EXIT`,
+        ]
+      : [
+          `__ss_tmp=$(printf '%s' ${shq(step.content)} | __ss_run sh -c 'umask 077 && t=$(mktemp "$1/.shipshape.XXXXXX") && cat > "$t" && printf %s "$t"' sh "$__ss_dir")`,
+          `trap '__ss_run rm -f "$__ss_tmp"' EXIT`,
+        ]),
+    `[ -n "$__ss_tmp" ] || { echo ${shq(`cannot write a temporary file beside ${step.path}`)} >&2; exit 1; }`,
     `__ss_t=./\${__ss_tmp##*/}`,
   ];
   if (step.mode) lines.push(`__ss_run chmod ${shq(step.mode)} "$__ss_tmp"`);
@@ -99,7 +116,7 @@ function renderWrite(step: Extract<Step, { kind: 'write' }>): string {
     const cmd = step.validate.split('%s').join('"$__ss_t"');
     lines.push(`if ! __ss_root eval ${shq(cmd)}; then echo ${shq(`validation failed: ${step.validate}`)} >&2; exit 1; fi`);
   }
-  lines.push(`__ss_run mv -fT -- "$__ss_tmp" "$__ss_p"`, `trap - EXIT`);
+  lines.push(`__ss_run mv -fT -- "$__ss_tmp" "$__ss_p"`, ...(step.from ? ['rm -rf "$__ss_src"'] : []), `trap - EXIT`);
   return lines.join('\n');
 }
 
@@ -113,6 +130,6 @@ export function describeStep(step: Step): string {
     case 'path':
       return shJoin([...step.argv, step.path]);
     case 'write':
-      return `write ${step.path}${step.mode ? ` mode ${step.mode}` : ''}${step.owner ? ` owner ${step.owner}` : ''}${step.validate ? ` (validated: ${step.validate})` : ''}`;
+      return `write ${step.path}${step.from ? ` from ${shJoin(step.from)}` : ''}${step.mode ? ` mode ${step.mode}` : ''}${step.owner ? ` owner ${step.owner}` : ''}${step.validate ? ` (validated: ${step.validate})` : ''}`;
   }
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineModule, type Plan } from '../core/module.js';
 import { probe } from '../core/probe.js';
 import { shq } from '../core/quote.js';
-import { sh } from '../core/step.js';
+import type { Step } from '../core/step.js';
 
 /**
  * Ansible's `get_url`: download a file over HTTP(S) to the host (with the host's curl). With a
@@ -64,21 +64,21 @@ export default defineModule({
     if (present.exists && want !== undefined && present.sum === want) return { steps: [], reason: `${present.path} has checksum ${a.checksum}` };
     if (present.exists && want === undefined && !a.force) return { steps: [], reason: `${present.path} exists (no checksum to compare; force: true downloads again)` };
     const [algo] = (a.checksum ?? ':').split(':');
-    const p = shq(present.path);
-    const curl = ['curl', '-fsSL', '--max-time', String(a.timeout * 6), '--connect-timeout', String(a.timeout), ...(a.validate_certs ? [] : ['-k']), ...Object.entries(a.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`])];
-    const lines = [
-      // beside the target, so the final mv is an atomic rename; removed on any failure
-      `t=$(mktemp "$(dirname ${p})/.shipshape-get.XXXXXX")`,
-      `trap 'rm -f "$t"' EXIT`,
-      `${curl.map(shq).join(' ')} -o "$t" ${shq(a.url)}`,
-      ...(want !== undefined ? [`got=$(${algo}sum < "$t" | cut -d' ' -f1)`, `if [ "$got" != ${shq(want)} ]; then echo "checksum mismatch: ${algo} $got, expected ${want}" >&2; exit 1; fi`] : []),
-      `chmod ${shq(a.mode ?? '0644')} "$t"`,
-      ...(a.owner || a.group ? [`chown ${shq(`${a.owner ?? ''}${a.group ? ':' + a.group : ''}`)} "$t"`] : []),
-      `mv -f "$t" ${p}`,
-      'trap - EXIT',
-    ];
+    const curl = ['curl', '-fsSL', '--max-time', String(a.timeout * 6), '--connect-timeout', String(a.timeout), ...(a.validate_certs ? [] : ['-k']), ...Object.entries(a.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), '--', a.url];
+    // the write step: downloaded as root into root's private directory, then written beside the target
+    // by whoever controls its directory and renamed over it, only once the checksum is right
+    const check = want === undefined ? undefined : `[ "$(${algo}sum < %s | cut -d' ' -f1)" = ${shq(want)} ] || { echo ${shq(`checksum mismatch: the download's ${algo} is not ${want}`)} >&2; false; }`;
+    const step: Step = {
+      kind: 'write',
+      path: present.path,
+      from: curl,
+      mode: a.mode ?? '0644',
+      ...(a.owner ? { owner: a.owner } : {}),
+      ...(a.group ? { group: a.group } : {}),
+      ...(check ? { validate: check } : {}),
+    };
     return {
-      steps: [sh(lines.join('\n'), `download ${a.url} to ${present.path}`)],
+      steps: [step],
       reason: `download ${a.url} to ${present.path}${present.exists ? (want ? ` (checksum ${present.sum} is not ${want})` : ' (force)') : ''}`,
     };
   },

@@ -120,4 +120,30 @@ describe.skipIf(!root)('root never writes through a link another user controls',
     expect(fact.content).toBeUndefined();
     expect(out.stdout).not.toContain('root-only');
   });
+
+  it("write step from a program (get_url): written in the user's directory only once complete and checked; a failure or bad checksum leaves nothing", () => {
+    const { home } = scene();
+    const dest = join(home, 'tool');
+    const leftovers = () => spawnSync('sh', ['-c', 'ls -a /var/tmp | grep -c shipshape-from || true'], { encoding: 'utf8' }).stdout.trim();
+    const before = leftovers();
+    const sum = spawnSync('sh', ['-c', "printf 'bin\\n' | sha256sum | cut -d' ' -f1"], { encoding: 'utf8' }).stdout.trim();
+    const validate = `[ "$(sha256sum < %s | cut -d' ' -f1)" = ${sum} ]`;
+    const ok = sh({ kind: 'write', path: dest, from: ['printf', 'bin\\n'], mode: '0755', validate });
+    expect(ok.stderr).toBe('');
+    expect([lstatSync(dest).uid, (lstatSync(dest).mode & 0o777).toString(8), readFileSync(dest, 'utf8')]).toEqual([0, '755', 'bin\n']);
+    expect(sh({ kind: 'write', path: dest, from: ['sh', '-c', 'echo partial; exit 7'], mode: '0755' }).status).not.toBe(0);
+    expect(sh({ kind: 'write', path: dest, from: ['printf', 'evil\\n'], mode: '0755', validate }).status).not.toBe(0);
+    expect(readFileSync(dest, 'utf8')).toBe('bin\n');
+    expect(spawnSync('sh', ['-c', `ls -a ${home} | grep -c '^\\.shipshape' || true`], { encoding: 'utf8' }).stdout.trim()).toBe('0');
+    expect(leftovers()).toBe(before);
+  });
+
+  it('write step from a program into a swapped directory is refused before the program runs', () => {
+    const { etc, home } = scene();
+    const marker = join(home, 'ran');
+    const r = sh({ kind: 'write', path: join(home, '.ssh', 'tool'), from: ['touch', marker] });
+    expect(r.status).not.toBe(0);
+    expect(existsSync(join(etc, 'tool'))).toBe(false);
+    expect(existsSync(marker)).toBe(false);
+  });
 });

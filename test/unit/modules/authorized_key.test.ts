@@ -141,7 +141,7 @@ describe('authorized_key module', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ss-keys-'));
     try {
       const target = join(dir, 'authorized_keys');
-      const r = spawnSync('sh', ['-c', `set -e\n${renderStep({ kind: 'write', path: target, content: step.content, mode: step.mode })}`], { encoding: 'utf8' });
+      const r = spawnSync('sh', ['-c', `set -e\n${renderStep({ kind: 'write', path: target, content: step.content ?? '', mode: step.mode })}`], { encoding: 'utf8' });
       expect(r.status).toBe(0);
       expect(readFileSync(target, 'utf8')).toBe(`${hostile}\n`);
     } finally {
