@@ -12,6 +12,8 @@ import { evalWhen } from '../playbook/template.js';
 export interface RunOutput {
   rc?: number;
   stdout?: string;
+  /** what the module returns beside changed/failed (stat's `stat`, debug's `msg`), from its plan */
+  result?: Record<string, unknown>;
 }
 
 /** Ansible's registered result of one task (the keys playbooks branch on). */
@@ -27,6 +29,7 @@ export function registeredValue(r: Pick<TaskResult, 'status' | 'reason'>, run: R
     stderr: '',
     stderr_lines: [],
     msg: r.reason,
+    ...run.result,
   };
 }
 

@@ -70,6 +70,7 @@ class Expander {
   private blockSeq = 0;
   private loopSeq = 0;
   private rolesDone = new Set<string>();
+  private handlersOf = new Set<string>();
   private readonly top: Vars;
   private readonly base: Vars;
   private readonly inv;
@@ -169,6 +170,7 @@ class Expander {
       ...(spec.changedWhen !== undefined ? { changedWhen: spec.changedWhen } : {}),
       ...(spec.failedWhen !== undefined ? { failedWhen: spec.failedWhen } : {}),
       ...((spec.ignoreErrors ?? scope.ignoreErrors) ? { ignoreErrors: true } : {}),
+      ...(spec.runInCheck ? { runInCheck: true } : {}),
       ...(scope.blocks.length ? { blocks: scope.blocks } : {}),
       phase: spec.phase,
     };
@@ -205,7 +207,29 @@ class Expander {
     remember();
   }
 
+  /**
+   * A loop on include_tasks / include_role: the included tasks once per item, the item (and index)
+   * visible to them as in Ansible. The list must be known before connecting: what a task reads from
+   * the host cannot decide which tasks exist.
+   */
+  private eachItem(item: BlockItem | RoleItem, scope: Scope, body: (scope: Scope) => void): void {
+    const loop = item.loop;
+    if (!loop) return body(scope);
+    const vars = this.vars(scope);
+    if (this.isRuntime(loop.value, vars)) {
+      throw positioned(loop.source, `the loop of this include uses a value only the host can give (a registered result or a gathered fact)`, 'every task is decided before connecting: loop over a variable known beforehand, or put the loop on the tasks inside');
+    }
+    let list: unknown[];
+    try {
+      list = loopItems(loop.kind, renderValue(loop.value, vars));
+    } catch (err) {
+      throw templateError(err, loop.source);
+    }
+    list.forEach((value, index) => body({ ...scope, high: mergeVars(scope.high, { [loop.loopVar]: value }, loop.indexVar ? { [loop.indexVar]: index } : undefined) }));
+  }
+
   private block(item: BlockItem, scope: Scope, into: Resolved[]): void {
+    if (item.loop) return this.eachItem(item, scope, (s) => this.block({ ...item, loop: undefined }, s, into));
     if (item.flush) {
       into.push({ name: 'meta: flush_handlers', module: flushHandlers, args: {}, tags: [], notify: [], become: false, noLog: false, flush: true, phase: item.phase });
       return;
@@ -229,10 +253,11 @@ class Expander {
   }
 
   private role(item: RoleItem, scope: Scope, into: Resolved[]): void {
+    if (item.loop) return this.eachItem(item, scope, (s) => this.role({ ...item, loop: undefined }, s, into));
     const role = this.o.roles[item.role];
     // a role listed twice (or a dependency of two roles) runs once, as in Ansible; include_role runs each time
     const key = `${item.role} ${JSON.stringify(item.params)}`;
-    if (!item.name) {
+    if (!item.included) {
       if (this.rolesDone.has(key)) return;
       this.rolesDone.add(key);
     }
@@ -248,8 +273,12 @@ class Expander {
         if (this.isRuntime(item.when, vars)) inner.conditions = [...scope.conditions, item.when];
         else if (!when(item.when, vars, item.source)) return;
       }
-      this.items(a.tasks ?? [], inner, into);
-      for (const h of a.handlers ?? []) this.task(h, { ...inner, tags: [] }, this.handlers);
+      this.items((item.tasksFrom ? a.taskFiles?.[item.tasksFrom] : a.tasks) ?? [], inner, into);
+      // a role included again (include_role in a loop, or twice) has its handlers once, as Ansible notifies a name once
+      if (!this.handlersOf.has(role.name)) {
+        this.handlersOf.add(role.name);
+        for (const h of a.handlers ?? []) this.task(h, { ...inner, tags: [] }, this.handlers);
+      }
       return;
     }
     const vars = roleVars(role, item, mergeVars(scope.low, this.facts, scope.high, item.params, this.top));

@@ -95,8 +95,9 @@ export async function runHost(
     }
     let info: HostInfo | undefined;
     const hostVars = new HostVars();
+    const willWrite = new Set<string>();
     for (const play of plays) {
-      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '');
+      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '', willWrite);
       info = await runner.run(info);
       if (runner.stopped) return done(emit, summarize(host, results, false, runner.stopped), link);
     }
@@ -192,6 +193,8 @@ class PlayRunner {
     private hostVars: HostVars = new HostVars(),
     /** keeps this run's host lock fresh: prepended to every round trip */
     private lockBeat = '',
+    /** in check, the paths that earlier tasks of this run would write (PlanContext.willWrite) */
+    private willWrite = new Set<string>(),
   ) {}
 
   private notified = new Set<string>();
@@ -331,6 +334,8 @@ class PlayRunner {
       commands: plan.steps.map(describeStep),
       ...(plan.accessCritical ? { accessCritical: accessNote(plan, this.link) } : {}),
     };
+    // stat's `stat`, debug's `msg`, assert's `assertion`: registered as Ansible's module returns them
+    if (plan.result) run = { result: plan.result };
     if (plan.fail) {
       this.stopped = `task "${task.name}" failed`;
       return finish({ status: 'failed', reason: plan.fail, ...base });
@@ -340,12 +345,13 @@ class PlayRunner {
     if (plan.cacheOnly) return this.cacheOnly(task, plan, rest, finish, base.commands);
     // only tasks that change (or would) carry drift: what check found is what apply fixes
     base.drift = driftOf(plan, task);
-    if (this.opts.check) {
+    if (this.opts.check && !task.runInCheck) {
       if (plan.accessCritical) {
         // after a confirmed change apply logs in as the inventory's user, on the plan's port if it moves sshd
         const prev = this.link.predicted ?? { port: this.link.current.spec.port, user: this.link.current.spec.user };
         this.link.predicted = { port: plan.guard?.port ?? prev.port, user: this.link.spec.user };
       }
+      for (const s of plan.steps) if (s.kind === 'write' || s.kind === 'path') this.willWrite.add(s.path);
       return finish({ status: 'changed', reason: `would ${plan.reason}`, ...base });
     }
 
@@ -353,10 +359,10 @@ class PlayRunner {
     if (plan.reboot) return this.rebooted(task, plan, rest, finish, base);
     // the facts of later tasks read as this task runs ride along; the others need a trip of their own
     const same = rest.filter((t) => t.become === task.become);
-    const batch: Batch = { apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(same.flatMap(probesOf)) };
+    const batch: Batch = { apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(same.flatMap((t) => this.probesFor(t))) };
     const out = await this.exec(batch, task.become, task.noLog);
     const applied = out.apply!;
-    run = { rc: applied.code ?? undefined, stdout: applied.stdout };
+    run = { ...run, rc: applied.code ?? undefined, stdout: applied.stdout };
     if (applied.code !== 0) {
       this.stopped = `task "${task.name}" failed; the tasks after it did not run`;
       return finish({ status: 'failed', reason: `${plan.reason}: exit ${applied.code}`, output: tail(applied.stdout), ...base });
@@ -516,19 +522,29 @@ class PlayRunner {
     // check never moves the connection: after a predicted sshd port or login change, plans see the prediction
     const now = this.link.predicted ?? { port: spec.port, user: spec.user };
     const access = { ...now, ...(this.info.client ? { client: this.info.client } : {}) };
-    return { host: this.info, access, check: this.opts.check };
+    return { host: this.info, access, check: this.opts.check, ...(this.opts.check ? { willWrite: this.willWrite } : {}) };
+  }
+
+  /** check mode for this task: a command declared read-only with `check_mode: false` runs as in apply */
+  private checking(task: TaskInstance): boolean {
+    return this.opts.check && !task.runInCheck;
+  }
+
+  /** check is read-only: a probe running a command the playbook wrote is never run in check (unless its task runs in check) */
+  private probesFor(t: TaskInstance): Probe[] {
+    return probesOf(t).filter((p) => !(this.checking(t) && p.operatorCode));
   }
 
   private plan(task: TaskInstance): Plan {
     const probes = task.module.facts(task.args);
     const facts: Record<string, unknown> = {};
     for (const [name, p] of Object.entries(probes)) {
-      if (this.opts.check && p.operatorCode) continue;
+      if (this.checking(task) && p.operatorCode) continue;
       const key = factKey(task.become, p.id);
       if (!this.facts.has(key)) throw new Error(`fact ${p.id} was not gathered`);
       facts[name] = this.facts.get(key);
     }
-    return task.module.plan(task.args, facts as never, this.context());
+    return task.module.plan(task.args, facts as never, { ...this.context(), check: this.checking(task) });
   }
 
   /**
@@ -537,10 +553,9 @@ class PlayRunner {
    */
   private async gather(tasks: TaskInstance[], extra: Probe[] = []): Promise<void> {
     const byBecome = new Map<boolean, Probe[]>([[this.play.become, [...extra]]]);
-    for (const t of tasks) byBecome.set(t.become, [...(byBecome.get(t.become) ?? []), ...probesOf(t)]);
+    for (const t of tasks) byBecome.set(t.become, [...(byBecome.get(t.become) ?? []), ...this.probesFor(t)]);
     for (const [become, probes] of byBecome) {
-      // check is read-only: a probe running a command the playbook wrote is never run in check
-      const unique = uniqueProbes(probes).filter((p) => !(this.opts.check && p.operatorCode));
+      const unique = uniqueProbes(probes);
       if (unique.length) await this.exec({ probes: unique }, become);
     }
   }

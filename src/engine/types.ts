@@ -47,6 +47,8 @@ export interface TaskInstance {
   changedWhen?: string | boolean;
   failedWhen?: string | boolean;
   ignoreErrors?: boolean;
+  /** `check_mode: false` on a command declared read-only: it runs during check as during apply */
+  runInCheck?: boolean;
   /** the variables changed_when / failed_when see (with the task's own registered result) */
   vars?: Vars;
   /** enclosing blocks with a rescue or always section, outermost first */

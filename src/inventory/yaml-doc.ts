@@ -49,6 +49,14 @@ export class YamlFile {
 
   /** Parse, throwing the first syntax error with its position (the ones after it are mostly its echoes). */
   static parse(path: string, text: string, opts: YamlFileOptions = {}): YamlFile {
+    // a whole file encrypted with ansible-vault (a task file, vars_files, group_vars): read as Ansible reads it
+    if (isVaulted(text)) {
+      try {
+        text = decrypt(text);
+      } catch (e) {
+        throw new InputError(`encrypted with Ansible Vault: ${(e as Error).message}`, { file: path });
+      }
+    }
     const f = new YamlFile(path, text, opts);
     const errors = f.doc.errors.slice(0, 1).map((e) => {
       // prettyErrors appends " at line L, column C:" and its own frame; we print our own
@@ -68,18 +76,11 @@ export class YamlFile {
     } catch (e) {
       throw new InputError(`cannot read file: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file: path });
     }
-    if (isVaulted(text)) {
-      // a whole file encrypted with ansible-vault (group_vars, vars_files, role vars): every value in it is a secret
-      try {
-        text = decrypt(text);
-      } catch (e) {
-        throw new InputError(`encrypted with Ansible Vault: ${(e as Error).message}`, { file: path });
-      }
-      const f = YamlFile.parse(path, text, opts);
-      addSecrets(f.js(f.root));
-      return f;
-    }
-    return YamlFile.parse(path, text, opts);
+    const f = YamlFile.parse(path, text, opts);
+    // a vault-encrypted vars file (group_vars, vars_files, role vars): every value in it is a secret
+    // (a task file read with parse() is code, not secrets: its names and arguments print as Ansible prints them)
+    if (isVaulted(text)) addSecrets(f.js(f.root));
+    return f;
   }
 
   /** The document's root node (aliases resolved), or null for an empty file. */

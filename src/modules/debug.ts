@@ -17,7 +17,7 @@ const schema = z
   .strict()
   .refine((a) => !(a.msg !== undefined && a.var !== undefined), { message: 'debug takes msg or var, not both' });
 
-type Args = z.infer<typeof schema> & { shown?: string };
+type Args = z.infer<typeof schema> & { shown?: string; value?: unknown };
 
 export default defineModule({
   name: 'debug',
@@ -25,12 +25,14 @@ export default defineModule({
   schema,
   prepare(a: Args, ctx) {
     if (a.var === undefined) return { ...a, shown: a.msg === undefined ? 'Hello world!' : pyPrint(a.msg) };
-    return { ...a, shown: `${a.var}: ${pyPrint(evaluated(ctx, a.var))}` };
+    const value = evaluated(ctx, a.var);
+    return { ...a, shown: `${a.var}: ${pyPrint(value)}`, value };
   },
   facts: () => ({}),
   plan(a: Args): Plan {
     const shown = a.shown ?? pyPrint(a.msg ?? 'Hello world!');
-    return { steps: [], reason: shown, result: a.var === undefined ? { msg: a.msg ?? 'Hello world!' } : {} };
+    // registered as Ansible's debug returns it: `msg`, or the variable's value under its own name
+    return { steps: [], reason: shown, result: a.var === undefined ? { msg: a.msg ?? 'Hello world!' } : { [a.var]: a.value } };
   },
 });
 

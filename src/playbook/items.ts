@@ -5,13 +5,13 @@
  * before any host is contacted; an included file name must therefore be a plain path.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { InputError } from '../core/input-error.js';
 import { nearest } from '../core/suggest.js';
 import { YamlFile, describeNode, type YNode } from '../inventory/yaml-doc.js';
 import { bool, stringList, text, when, type FieldContext } from './fields.js';
 import type { RoleDef } from './role.js';
-import { parseTask, UNSUPPORTED, type TaskContext } from './task.js';
+import { LOOP_KEYS, parseTask, readLoop, UNSUPPORTED, type TaskContext } from './task.js';
 import { isTemplate } from './template.js';
 import type { BlockItem, PlayItem, RoleItem } from './types.js';
 
@@ -52,10 +52,15 @@ function parseItem(c: ItemContext, node: YNode): PlayItem[] {
 }
 
 /** name, when, become, tags and vars of a block or include, shared by every task it holds */
-function wrapper(c: ItemContext, node: YNode, allowed: string[], what: string): BlockItem {
+function wrapper(c: ItemContext, node: YNode, allowed: string[], what: string, loops: 'yes' | 'no' | 'import' = 'no'): BlockItem {
   const { file, errors } = c;
   const item: BlockItem = { kind: 'block', block: [], rescue: [], always: [], tags: [], phase: c.phase, source: file.source(node) };
+  const loopKw = new Map<string, YNode | null>();
   for (const e of file.entries(node)) {
+    if (loops === 'yes' && (LOOP_KEYS.includes(e.key) || e.key === 'loop_control')) {
+      loopKw.set(e.key, e.value);
+      continue;
+    }
     if (e.key === 'name') item.name = text(c, 'name', e.value);
     else if (e.key === 'when') {
       const w = when(c, e.value);
@@ -72,14 +77,21 @@ function wrapper(c: ItemContext, node: YNode, allowed: string[], what: string): 
     } else if (allowed.includes(e.key)) continue;
     else if (e.key in UNSUPPORTED) errors.push(file.error(e.keyNode, `\`${e.key}\` is not supported`, UNSUPPORTED[e.key]));
     else if (e.key === 'loop' || e.key.startsWith('with_')) {
-      errors.push(file.error(e.keyNode, `\`${e.key}\` on ${what} is not supported`, 'put the loop on the tasks inside'));
+      // Ansible's own rule: an import is read once, before any loop could run it again
+      if (loops === 'import') errors.push(file.error(e.keyNode, `\`${e.key}\` on ${what} is not possible (Ansible refuses it too)`, `use \`${what.replace(/`/g, '').replace('import_', 'include_')}\` to loop`));
+      else errors.push(file.error(e.keyNode, `\`${e.key}\` on ${what} is not supported`, 'put the loop on the tasks inside'));
     } else {
       const near = nearest(e.key, [...WRAPPER_KEYS, ...allowed]);
       errors.push(file.error(e.keyNode, `unknown key \`${e.key}\` in ${what}`, near ? `did you mean \`${near}\`?` : undefined));
     }
   }
+  const loop = loopKw.size ? readLoop(c, loopKw) : undefined;
+  if (loop) item.loop = loop;
   return item;
 }
+
+/** include_* may loop; import_* are read once, so Ansible refuses a loop on them */
+const loopsOn = (key: string) => (key.includes('import_') ? 'import' : 'yes');
 
 function block(c: ItemContext, node: YNode): PlayItem[] {
   const { file } = c;
@@ -100,7 +112,7 @@ function includeTasks(c: ItemContext, node: YNode, key: string): PlayItem[] {
       else errors.push(file.error(e.keyNode, `\`${key}\` takes only \`file\` here`, e.key === 'apply' ? 'put the keywords on the tasks of the file' : undefined));
     }
   }
-  const item = wrapper(c, node, [key, 'args'], `\`${key}\``);
+  const item = wrapper(c, node, [key, 'args'], `\`${key}\``, loopsOn(key));
   const name = text(c, key, nameNode);
   if (name === undefined) return [];
   if (key === 'include') errors.push(file.error(entry.keyNode, '`include` was removed from Ansible', 'write `include_tasks` (or `import_tasks`)'));
@@ -132,14 +144,17 @@ function includeRole(c: ItemContext, node: YNode, key: string): PlayItem[] {
   const entry = file.entries(node).find((e) => e.key === key)!;
   const args = entry.value && file.isMap(entry.value) ? file.entries(entry.value) : [];
   const nameNode = args.find((e) => e.key === 'name')?.value ?? null;
+  const fromNode = args.find((e) => e.key === 'tasks_from')?.value ?? null;
   for (const e of args) {
-    if (e.key !== 'name') errors.push(file.error(e.keyNode, `\`${key}\` takes only \`name\``, e.key === 'tasks_from' ? 'split the role, or include the task file with include_tasks' : 'pass role variables with `vars:` on this task'));
+    if (e.key === 'name' || e.key === 'tasks_from') continue;
+    const hint = ROLE_ARG_HINTS[e.key] ?? 'pass role variables with `vars:` on this task';
+    errors.push(file.error(e.keyNode, `\`${key}\` takes \`name\` and \`tasks_from\`; \`${e.key}\` is not supported`, hint));
   }
   if (!nameNode) {
     errors.push(file.error(entry.value ?? entry.keyNode, `\`${key}\` needs \`name\`: the role to run`));
     return [];
   }
-  const wrap = wrapper(c, node, [key], `\`${key}\``);
+  const wrap = wrapper(c, node, [key], `\`${key}\``, loopsOn(key));
   const name = text(c, 'name', nameNode);
   if (name === undefined) return [];
   const role = c.roles[name];
@@ -148,10 +163,58 @@ function includeRole(c: ItemContext, node: YNode, key: string): PlayItem[] {
     errors.push(file.error(nameNode, `unknown role \`${name}\``, near ? `did you mean \`${near}\`?` : undefined));
     return [];
   }
-  const item: RoleItem = { kind: 'role', role: name, params: wrap.vars ?? {}, tags: wrap.tags, phase: c.phase, source: file.source(node), ...(wrap.name ? { name: wrap.name } : {}) };
+  const item: RoleItem = { kind: 'role', role: name, params: wrap.vars ?? {}, tags: wrap.tags, phase: c.phase, source: file.source(node), included: true, ...(wrap.name ? { name: wrap.name } : {}) };
   if (wrap.when !== undefined) item.when = wrap.when;
   if (wrap.become !== undefined) item.become = wrap.become;
+  if (wrap.loop) item.loop = wrap.loop;
+  if (fromNode) {
+    const from = text(c, 'tasks_from', fromNode);
+    if (from === undefined) return [];
+    if (!role.ansible) errors.push(file.error(fromNode, `\`tasks_from\` needs an Ansible role folder; \`${name}\` is a TypeScript role`, 'a TypeScript role takes variables: choose its tasks with one'));
+    else if (isTemplate(from)) errors.push(file.error(fromNode, '`tasks_from` must be a plain file name: every task is read before any host is contacted'));
+    else if (roleTaskFile(c, name, from, fromNode)) item.tasksFrom = from;
+  }
   return [item];
+}
+
+const ROLE_ARG_HINTS: Record<string, string> = {
+  apply: 'put the keywords on this task (when, tags, become apply to every task of the role)',
+  vars_from: 'put the variables in the role\'s vars/main.yml, or pass them with `vars:` on this task',
+  defaults_from: 'put the defaults in the role\'s defaults/main.yml, or pass them with `vars:` on this task',
+  handlers_from: 'the role\'s handlers/main.yml is read; put the handlers there',
+  public: 'the role\'s variables stay inside it; set what later tasks need with set_fact',
+  allow_duplicates: 'include_role runs the role every time already',
+  rolespec_validate: 'not supported',
+};
+
+/**
+ * `tasks_from: NAME` (or NAME.yml): tasks/NAME.yml of an Ansible role, parsed once with the role's
+ * directory for includes, kept on the role beside main. False (and an error at the name) when missing.
+ */
+function roleTaskFile(c: ItemContext, roleName: string, from: string, at: YNode): boolean {
+  const role = c.roles[roleName];
+  const a = role.ansible!;
+  a.taskFiles ??= {};
+  if (a.taskFiles[from]) return true;
+  const tasksDir = join(role.dir!, 'tasks');
+  const path = (/\.(ya?ml|json)$/.test(from) ? [from] : [`${from}.yml`, `${from}.yaml`, from]).map((n) => join(tasksDir, n)).find((p) => existsSync(p));
+  if (!path || !resolve(path).startsWith(resolve(tasksDir) + sep)) {
+    c.errors.push(c.file.error(at, `role \`${roleName}\` has no task file \`${from}\``, `looked for ${from}.yml in ${tasksDir}`));
+    return false;
+  }
+  a.taskFiles[from] = [];
+  let f: YamlFile;
+  try {
+    f = YamlFile.parse(path, readFileSync(path, 'utf8'));
+  } catch (e) {
+    if (e instanceof InputError) c.errors.push(e, ...e.others);
+    else throw e;
+    return false;
+  }
+  // the role's tasks notify the role's handlers, which the play's list of names does not hold
+  if (f.root !== null) a.taskFiles[from] = itemList({ ...c, file: f, dir: role.dir, handlerNames: undefined, includeDir: dirname(path), including: [path] }, f.root);
+  for (const r of allRoleItems(a.taskFiles[from])) prepareAnsibleRole(c, r);
+  return true;
 }
 
 function meta(c: ItemContext, node: YNode): PlayItem[] {

@@ -67,6 +67,8 @@ export interface AnsibleRoleParts {
   /** parsed by the playbook loader (it knows the modules and the other roles) */
   tasks?: PlayItem[];
   handlers?: TaskSpec[];
+  /** other files of tasks/ named by `include_role`/`import_role` `tasks_from`, parsed when first named */
+  taskFiles?: Record<string, PlayItem[]>;
 }
 
 /**

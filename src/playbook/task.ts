@@ -27,8 +27,8 @@ export interface TaskContext extends FieldContext {
   dir?: string;
 }
 
-const LOOP_KEYS = ['loop', 'with_items', 'with_list', 'with_dict', 'with_sequence', 'with_subelements', 'with_indexed_items', 'with_together', 'with_nested'];
-const KEYWORDS = ['name', 'tags', 'notify', 'when', 'become', 'no_log', 'args', 'vars', 'register', 'changed_when', 'failed_when', 'ignore_errors', 'loop_control', ...LOOP_KEYS];
+export const LOOP_KEYS = ['loop', 'with_items', 'with_list', 'with_dict', 'with_sequence', 'with_subelements', 'with_indexed_items', 'with_together', 'with_nested'];
+const KEYWORDS = ['name', 'tags', 'notify', 'when', 'become', 'no_log', 'args', 'vars', 'register', 'changed_when', 'failed_when', 'ignore_errors', 'check_mode', 'loop_control', ...LOOP_KEYS];
 const HANDLER_KEYWORDS = [...KEYWORDS, 'listen'];
 
 /** Ansible task keywords shipshape refuses, with why: silently ignoring them would change what runs. */
@@ -44,7 +44,7 @@ export const UNSUPPORTED: Record<string, string> = {
   until: 'retries are not supported; make the task wait itself (e.g. a command that polls)',
   retries: 'retries are not supported; make the task wait itself (e.g. a command that polls)',
   delay: 'retries are not supported',
-  check_mode: 'check mode is the `check` command for the whole run',
+  check_mode: 'put `check_mode: false` on each task that only reads (command/shell with `changed_when: false`, stat, debug, assert)',
   diff: 'diffs are shown for the whole run with --diff',
   any_errors_fatal: 'a failed host stops only itself',
   max_fail_percentage: 'a failed host stops only itself',
@@ -139,7 +139,45 @@ export function parseTask(c: TaskContext, node: YNode): TaskSpec | undefined {
   if (kw.has('listen')) task.listen = stringList(c, 'listen', kw.get('listen')!, false);
   if (c.dir) task.dir = c.dir;
   readControlKeywords(c, kw, task);
+  if (kw.has('check_mode')) checkMode(c, kw.get('check_mode')!, task);
   return task;
+}
+
+/** Modules that never change a host: `check_mode` does not change what they do. */
+const READ_ONLY = ['stat', 'debug', 'assert', 'set_fact'];
+/** Modules that run what the author wrote: they may run during check only on the author's word that they only read. */
+const RUNS_COMMANDS = ['command', 'shell', 'raw'];
+
+/**
+ * Ansible's `check_mode` on a task. `false` runs the task for real during check: shipshape's check
+ * never changes a host, so that is accepted only where it cannot: read-only modules (no difference),
+ * and a command whose author declared it read-only with `changed_when: false` (it runs in check, as in
+ * Ansible, so what later tasks decide from its output is predicted from its real output).
+ * `true` (always only predict) is accepted on read-only modules; anything else is refused with why.
+ */
+function checkMode(c: TaskContext, node: YNode, task: TaskSpec): void {
+  const { file, errors } = c;
+  const v = bool(c, 'check_mode', node);
+  if (v === undefined) return;
+  if (READ_ONLY.includes(task.module)) return;
+  if (v === true) {
+    errors.push(file.error(node, `\`check_mode: true\` on \`${task.module}\` is not supported`, 'run the whole playbook with `shipshape check` to see what it would change'));
+    return;
+  }
+  const declaredReadOnly = task.changedWhen === false || (typeof task.changedWhen === 'string' && /^\s*false\s*$/i.test(task.changedWhen));
+  if (RUNS_COMMANDS.includes(task.module) && declaredReadOnly) {
+    task.runInCheck = true;
+    return;
+  }
+  errors.push(
+    file.error(
+      node,
+      `\`check_mode: false\` on \`${task.module}\` is not supported: shipshape's check never changes a host`,
+      RUNS_COMMANDS.includes(task.module)
+        ? 'add `changed_when: false` if the command only reads (it then runs in check too, as in Ansible), or remove check_mode'
+        : 'remove check_mode: check predicts this task like every other',
+    ),
+  );
 }
 
 /** Notified names must be handlers of the play: a typo would otherwise silently never restart anything. */
@@ -284,17 +322,24 @@ function readControlKeywords(c: TaskContext, kw: Map<string, YNode | null>, task
     if (v !== null && file.isMap(v)) task.vars = file.js(v) as Vars;
     else if (v !== null) errors.push(file.error(v, `task \`vars\` must be a mapping, not ${describeNode(file, v)}`));
   }
+  const loop = readLoop(c, kw);
+  if (loop) task.loop = loop;
+}
+
+/** `loop:` / `with_*:` and `loop_control` of a task or of an include (Ansible loops both the same way). */
+export function readLoop(c: FieldContext, kw: Map<string, YNode | null>): LoopSpec | undefined {
+  const { file, errors } = c;
   const loops = [...kw.keys()].filter((k) => LOOP_KEYS.includes(k));
   if (loops.length > 1) errors.push(file.error(kw.get(loops[1]) ?? null, `a task has one loop, but this one has \`${loops[0]}\` and \`${loops[1]}\``));
   const control = kw.get('loop_control') ?? null;
   if (loops.length === 0) {
     if (control !== null) errors.push(file.error(control, '`loop_control` without a loop'));
-    return;
+    return undefined;
   }
   const node = kw.get(loops[0]) ?? null;
   if (['with_together', 'with_nested'].includes(loops[0])) {
     errors.push(file.error(node, `\`${loops[0]}\` is not supported`, 'build the list of items in a variable and use `loop:`'));
-    return;
+    return undefined;
   }
   const loop: LoopSpec = { kind: loops[0], value: node === null ? null : file.js(node), loopVar: 'item', source: file.source(node) };
   if (typeof loop.value === 'string' && isTemplate(loop.value)) {
@@ -316,5 +361,5 @@ function readControlKeywords(c: TaskContext, kw: Map<string, YNode | null>, task
       errors.push(file.error(e.keyNode, `unknown key \`${e.key}\` in loop_control`, near ? `did you mean \`${near}\`?` : undefined));
     }
   }
-  task.loop = loop;
+  return loop;
 }

@@ -44,6 +44,8 @@ export interface TaskSpec {
   changedWhen?: string | boolean;
   failedWhen?: string | boolean;
   ignoreErrors?: boolean;
+  /** `check_mode: false` on a command declared read-only (`changed_when: false`): it runs in check too */
+  runInCheck?: boolean;
   /** the directory its template/ and files/ are looked up in (a role's or an included file's), when not the playbook's */
   dir?: string;
 }
@@ -74,6 +76,8 @@ export interface BlockItem {
   ignoreErrors?: boolean;
   /** `meta: flush_handlers`: run the handlers notified so far, here */
   flush?: boolean;
+  /** `include_tasks` with `loop:`: the included tasks once per item, the item under loop_var */
+  loop?: LoopSpec;
   phase: Phase;
   source: SourcePos;
 }
@@ -90,6 +94,12 @@ export interface RoleItem {
   source: SourcePos;
   /** `include_role` / `import_role` inside a task list: the task's own name */
   name?: string;
+  /** from include_role / import_role: runs every time it is reached (a `roles:` entry runs once per play) */
+  included?: boolean;
+  /** `tasks_from`: a file of the role's tasks/ run instead of main */
+  tasksFrom?: string;
+  /** `include_role` with `loop:`: the role once per item */
+  loop?: LoopSpec;
 }
 
 export type PlayItem = TaskSpec | RoleItem | BlockItem;

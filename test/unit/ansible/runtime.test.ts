@@ -101,6 +101,43 @@ describe('register, when on results, blocks, handlers: on a real shell', () => {
   });
 });
 
+describe('registered results of stat, debug and assert, as Ansible returns them', () => {
+  it('register: st, then when: st.stat.exists, debug: var=st, assert on st.stat.mode; debug and assert register too', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'ss-stat-'));
+    const { plays } = await expand({
+      'site.yml': [
+        '- hosts: all',
+        `  vars: { out: ${JSON.stringify(out)} }`,
+        '  tasks:',
+        '    - copy: { dest: "{{ out }}/f", content: "x", mode: "0644" }',
+        '    - stat: path={{ out }}/f',
+        '      register: st',
+        '    - name: seen',
+        '      copy: { dest: "{{ out }}/seen", content: "{{ st.stat.size }} {{ st.stat.isreg }} {{ st.changed }}" }',
+        '      when: st.stat.exists',
+        '    - stat: { path: "{{ out }}/missing" }',
+        '      register: gone',
+        '    - name: never',
+        '      copy: { dest: "{{ out }}/never", content: "x" }',
+        '      when: gone.stat.exists',
+        '    - debug: var=st',
+        '      register: shown',
+        '    - assert:',
+        '        that: st.stat.mode == "0644"',
+        '      register: checked',
+        '    - name: results of debug and assert',
+        '      copy: { dest: "{{ out }}/results", content: "{{ shown.st.stat.mode }} {{ checked.msg }}" }',
+        '',
+      ].join('\n'),
+    });
+    const report = await run(plays);
+    expect(report.failed, JSON.stringify(report.tasks.filter((t) => t.status === 'failed'))).toBe(0);
+    expect(readFileSync(join(out, 'seen'), 'utf8')).toBe('1 True False');
+    expect(existsSync(join(out, 'never'))).toBe(false);
+    expect(readFileSync(join(out, 'results'), 'utf8')).toBe('0644 All assertions passed');
+  });
+});
+
 describe('gathered facts parser', () => {
   it('reads one probe into Ansible-named facts', () => {
     const f = parseFacts(
