@@ -378,7 +378,7 @@ class PlayRunner {
   private async cacheOnly(task: TaskInstance, plan: Plan, rest: TaskInstance[], finish: Finish, commands: string[]): Promise<TaskResult> {
     if (this.opts.check) return finish({ status: 'ok', reason: `would ${plan.reason} (not a change: nothing managed is touched)`, diff: [], commands });
     const same = rest.filter((t) => t.become === task.become);
-    const out = await this.exec({ apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(same.flatMap(probesOf)) }, task.become, task.noLog);
+    const out = await this.exec({ apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(same.flatMap((t) => this.probesFor(t))) }, task.become, task.noLog);
     const applied = out.apply!;
     if (applied.code !== 0) {
       this.stopped = `task "${task.name}" failed; the tasks after it did not run`;
