@@ -10,7 +10,7 @@ import { editDistance, nearest } from '../core/suggest.js';
 import type { SshConfigResult } from '../transport/ssh-config.js';
 import type { ConnectionSpec } from '../transport/types.js';
 import { TemplateError, isTemplate, renderValue } from '../playbook/template.js';
-import { REDACTED, type Vars } from './vars.js';
+import { REDACTED, type VarOrigin, type Vars } from './vars.js';
 import type { YNode, YamlFile } from './yaml-doc.js';
 
 /** shipshape's name -> the Ansible names accepted unchanged, so an existing Ansible inventory works */
@@ -60,6 +60,8 @@ export type ConnLayer = Partial<Record<ConnKey, ConnValue>>;
 export interface VarsLayer {
   vars: Vars;
   conn: ConnLayer;
+  /** where each variable was written: an error about its value is reported there */
+  origins: Record<string, VarOrigin>;
 }
 
 /**
@@ -68,7 +70,7 @@ export interface VarsLayer {
  * otherwise be silently ignored.
  */
 export function splitVars(file: YamlFile, node: YNode | null, errors: InputError[], warnings: InputError[]): VarsLayer {
-  const layer: VarsLayer = { vars: {}, conn: {} };
+  const layer: VarsLayer = { vars: {}, conn: {}, origins: {} };
   for (const { key, keyNode, value } of file.entries(node)) {
     const canonical = CANONICAL.get(key);
     if (canonical) {
@@ -84,6 +86,8 @@ export function splitVars(file: YamlFile, node: YNode | null, errors: InputError
     const near = nearMiss(key);
     if (near) warnings.push(file.error(keyNode, `\`${key}\` is not a connection setting and is kept as a variable`, `did you mean \`${near}\`?`));
     layer.vars[key] = file.js(value);
+    // the file's own error: its position, its code frame with secret values redacted
+    layer.origins[key] = (message, hint) => file.error(value ?? keyNode, message, hint);
   }
   return layer;
 }
