@@ -67,9 +67,17 @@ describe('the Ansible corpus validates and means what Ansible says', () => {
     expect(p.tasks[0].args).toMatchObject({ mode: '0644', content: '# enabled=True\n' });
   });
 
-  it.each(['ini-style-yaml', 'vps'])('inventory %s: the same hosts and variables as ansible-inventory --list', async (name) => {
-    const theirs = JSON.parse(readFileSync(join(OUT, `inventory-${name}.json`), 'utf8')) as { _meta: { hostvars: Record<string, Record<string, unknown>> } };
+  // folder, mixed-folder: folders without hosts.yml, read file by file as Ansible reads them (INI and YAML, skipped extensions, subfolders)
+  it.each(['ini-style-yaml', 'vps', 'folder', 'mixed-folder'])('inventory %s: the same hosts, groups and variables as ansible-inventory --list', async (name) => {
+    const theirs = JSON.parse(readFileSync(join(OUT, `inventory-${name}.json`), 'utf8')) as { _meta: { hostvars: Record<string, Record<string, unknown>> } } & Record<string, { hosts?: string[]; children?: string[] }>;
     const inv = await loadInventory(join(CORPUS, 'inventories', name));
+    for (const [group, entry] of Object.entries(theirs)) {
+      if (group === '_meta') continue;
+      const g = entry as { hosts?: string[]; children?: string[] };
+      if (g.hosts) expect([...(inv.groups.get(group)?.hosts ?? [])].sort(), group).toEqual([...g.hosts].sort());
+      // Ansible lists an empty `ungrouped` under all; shipshape has no empty group
+      for (const child of (g.children ?? []).filter((c) => theirs[c])) expect(inv.groups.get(child)?.parents, `${child} in ${group}`).toContain(group);
+    }
     expect([...inv.hosts.keys()].sort()).toEqual(Object.keys(theirs._meta.hostvars).sort());
     for (const [host, vars] of Object.entries(theirs._meta.hostvars)) {
       const h = inv.hosts.get(host)!;
