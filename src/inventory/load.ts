@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, sortErrors, uniqueErrors } from '../core/input-error.js';
 import { nearest } from '../core/suggest.js';
 import { loadSshConfig, type SshConfigResult } from '../transport/ssh-config.js';
@@ -27,6 +27,11 @@ export interface LoadInventoryOptions {
   localUser?: string;
   /** connection keys given with -e: they win over every inventory layer, as in Ansible */
   extraConnection?: ConnLayer;
+  /**
+   * the playbook's directory: its group_vars/ and host_vars/ are read too, as Ansible reads them,
+   * each above the inventory's of the same group or host
+   */
+  playbookDir?: string;
 }
 
 const GROUP_KEYS = ['hosts', 'children', 'vars'];
@@ -264,8 +269,12 @@ export async function loadInventory(path: string, opts: LoadInventoryOptions = {
     }
   }
   b.addUngrouped();
-  await loadVarsDir(b, join(dir, 'group_vars'), [...b.groups.keys()], 'group', (name, layers) => b.group(name).layers.push(...layers));
-  await loadVarsDir(b, join(dir, 'host_vars'), [...b.hosts.keys()], 'host', (name, layers) => b.hosts.get(name)!.files.push(...layers));
+  // beside the inventory, then beside the playbook (Ansible: playbook group_vars/GROUP above inventory group_vars/GROUP)
+  const varsDirs = [dir, ...(opts.playbookDir && resolve(opts.playbookDir) !== resolve(dir) ? [opts.playbookDir] : [])];
+  for (const d of varsDirs) {
+    await loadVarsDir(b, join(d, 'group_vars'), [...b.groups.keys()], 'group', (name, layers) => b.group(name).layers.push(...layers));
+    await loadVarsDir(b, join(d, 'host_vars'), [...b.hosts.keys()], 'host', (name, layers) => b.hosts.get(name)!.files.push(...layers));
+  }
   const depth = b.depths();
 
   const knownHosts = join(dir, 'known_hosts');
