@@ -1,5 +1,8 @@
 // The bench's output: one markdown table per host count, shipshape beside Ansible, and verdict lines.
+import { DIST_LABEL, type Dist } from '../lab/dists.js';
 import type { Summary } from './measure.js';
+import type { SimPoint } from './simulate.js';
+import { breakdownLine, type Breakdown } from './stats.js';
 import type { ToolResult } from './tools.js';
 
 export interface Reference {
@@ -11,17 +14,26 @@ export interface Reference {
 
 export interface Round {
   hosts: string[];
+  dist: Dist;
   loadavgBefore: number[];
+  /** runs per no-op and check measurement, per tool */
+  repeat: { shipshape: number; ansible: number };
   shipshape: ToolResult;
   ansible?: ToolResult;
   reference?: Reference;
+  /** shipshape's own account of its no-op re-runs and checks (--json stats) */
+  breakdown?: { noop: Breakdown; check: Breakdown };
+  /** wall seconds each part of the round took, bench overhead (booting hosts) included */
+  durationsS: Record<string, number>;
 }
 
 const secs = (s: number) => (Number.isNaN(s) ? '–' : s < 10 ? `${s.toFixed(2)} s` : `${s.toFixed(1)} s`);
 const mb = (kb: number) => (Number.isNaN(kb) || kb === 0 ? '–' : `${Math.round(kb / 1024)} MB`);
 const ratio = (a: number, b: number) => (a > 0 && b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(a / b < 10 ? 2 : 1)}×` : '–');
 
-export function roundTable(r: Round, repeat: number): string {
+const hostsLabel = (r: Round) => `${r.hosts.length} host${r.hosts.length > 1 ? 's' : ''}`;
+
+export function roundTable(r: Round): string {
   const s = r.shipshape.summary;
   const a = r.ansible?.summary;
   const rows: [string, (x: Summary) => number, (n: number) => string][] = [
@@ -30,13 +42,14 @@ export function roundTable(r: Round, repeat: number): string {
     ['peak RSS, largest process', (x) => x.maxRssKb, mb],
     ['peak RSS, all controller processes summed', (x) => x.peakRssSumKb, mb],
   ];
+  const runs = a ? `median of ${r.repeat.shipshape} / ${r.repeat.ansible}` : `median of ${r.repeat.shipshape}`;
   const phases: [string, keyof ToolResult['summary']][] = [
     ['first run', 'first'],
-    [`no-op re-run (median of ${repeat})`, 'noop'],
-    [`check (median of ${repeat})`, 'check'],
+    [`no-op re-run (${runs})`, 'noop'],
+    [`check (${runs})`, 'check'],
   ];
   const lines = [
-    `| ${r.hosts.length} host${r.hosts.length > 1 ? 's' : ''} (${r.hosts[0]}${r.hosts.length > 1 ? `..${r.hosts.at(-1)}` : ''}) | shipshape |${a ? ' Ansible | Ansible ÷ shipshape |' : ''}`,
+    `| ${hostsLabel(r)} (${r.hosts[0]}${r.hosts.length > 1 ? `..${r.hosts.at(-1)}` : ''}), ${DIST_LABEL[r.dist]} | shipshape |${a ? ' Ansible | Ansible ÷ shipshape |' : ''}`,
     `| --- | ---: |${a ? ' ---: | ---: |' : ''}`,
   ];
   for (const [phase, key] of phases) {
@@ -49,8 +62,8 @@ export function roundTable(r: Round, repeat: number): string {
   return lines.join('\n');
 }
 
-export function verdictLines(r: Round): string[] {
-  const n = `${r.hosts.length} host${r.hosts.length > 1 ? 's' : ''}`;
+export function verdictLines(r: Round, plays: number): string[] {
+  const n = `${hostsLabel(r)}, ${r.dist}`;
   const s = r.shipshape.summary;
   const a = r.ansible?.summary;
   const out: string[] = [];
@@ -66,12 +79,43 @@ export function verdictLines(r: Round): string[] {
   } else {
     out.push(`${n}: shipshape first run ${secs(s.first.wallS)}, no-op ${secs(s.noop.wallS)}, check ${secs(s.check.wallS)}, peak RSS ${mb(s.first.maxRssKb)} (Ansible skipped)`);
   }
+  if (r.breakdown) {
+    out.push(`${n}: shipshape no-op, per host: ${breakdownLine(r.breakdown.noop, plays)}`);
+    out.push(`${n}: shipshape check, per host: ${breakdownLine(r.breakdown.check, plays)}`);
+  }
   if (r.reference && r.hosts.length === 1) {
     const rest = s.noop.wallS - r.reference.cliStartS - r.reference.sshLoginSudoS;
     out.push(
       `${n}: shipshape no-op ${secs(s.noop.wallS)} ≈ CLI start ${secs(r.reference.cliStartS)} + one OpenSSH login with sudo ${secs(r.reference.sshLoginSudoS)}` +
         ` + ${secs(Math.max(0, rest))} for reading the facts and everything else`,
     );
+  }
+  return out;
+}
+
+/** The controller simulation: wall, CPU per entry and memory as the inventory grows over the same hosts. */
+export function simulationTable(points: SimPoint[], dist: Dist): string {
+  const lines = [
+    `| shipshape check, N inventory entries over ${Math.max(...points.map((p) => p.hosts))} lab hosts, ${DIST_LABEL[dist]} | wall | controller CPU | CPU per entry | peak RSS, largest process | peak RSS, summed | round trips per entry |`,
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const p of points) {
+    const t = p.breakdown.roundTrips;
+    lines.push(
+      `| ${p.entries} (median of ${p.runs.length}) | ${secs(p.summary.wallS)} | ${secs(p.summary.cpuS)} | ${(p.cpuPerEntryS * 1000).toFixed(0)} ms | ` +
+        `${mb(p.summary.maxRssKb)} | ${mb(p.summary.peakRssSumKb)} | ${t === undefined ? 'n/a' : t.min === t.max ? t.min : `${t.min}-${t.max}`} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** CPU an extra entry costs between consecutive points: flat means the controller scales linearly. */
+export function simulationVerdict(points: SimPoint[]): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < points.length; i++) {
+    const [a, b] = [points[i - 1], points[i]];
+    const perExtra = (b.summary.cpuS - a.summary.cpuS) / (b.entries - a.entries);
+    out.push(`simulation: ${a.entries} -> ${b.entries} entries: ${(perExtra * 1000).toFixed(0)} ms controller CPU per extra entry, peak RSS ${mb(a.summary.maxRssKb)} -> ${mb(b.summary.maxRssKb)}`);
   }
   return out;
 }

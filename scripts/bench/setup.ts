@@ -3,6 +3,7 @@
 // playbook, and Ansible runs exactly those blocks.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { Lab, LabHost } from '../lab/index.js';
@@ -15,10 +16,10 @@ export const SHIPSHAPE_BIN = path.join(ROOT, 'bin', 'shipshape');
 type Play = { roles?: (string | { role?: string; name?: string })[]; tasks?: { tags?: string | string[] }[] };
 
 /** Role names of site.yml, in order, over all plays. Plain tasks in a play are reported as such. */
-export function siteRoles(file = SITE): { roles: string[]; plainTasks: number } {
+export function siteRoles(file = SITE): { roles: string[]; plainTasks: number; plays: number } {
   const plays = (parse(fs.readFileSync(file, 'utf8')) ?? []) as Play[];
   const roles = plays.flatMap((p) => (p.roles ?? []).map((r) => (typeof r === 'string' ? r : (r.role ?? r.name ?? '?'))));
-  return { roles: [...new Set(roles)], plainTasks: plays.reduce((n, p) => n + (p.tasks?.length ?? 0), 0) };
+  return { roles: [...new Set(roles)], plainTasks: plays.reduce((n, p) => n + (p.tasks?.length ?? 0), 0), plays: plays.length };
 }
 
 /** The tags of the Ansible playbook's top-level blocks: one per shipshape role it mirrors. */
@@ -54,16 +55,31 @@ export function hostVars(host: LabHost): Record<string, unknown> {
   return { caddy_sites: [{ domain: host.fqdn, respond: `hello from ${host.name}` }] };
 }
 
+/** An inventory entry: a name of its own, and the lab host it reaches. */
+export interface Entry {
+  name: string;
+  host: LabHost;
+}
+
+/**
+ * The controller simulation: `count` inventory entries spread round-robin over the lab hosts, each its
+ * own inventory host (its own connection, facts and report), named s001.. so they never look like
+ * lab host names. Each gets its lab host's variables (the same site, the same certificate to check).
+ */
+export function simulatedEntries(hosts: LabHost[], count: number): Entry[] {
+  return Array.from({ length: count }, (_, i) => ({ name: `s${String(i + 1).padStart(3, '0')}`, host: hosts[i % hosts.length] }));
+}
+
 /**
  * shipshape's inventory as an operator writes it for fresh VPSs: deploy from now on, root only while
  * deploy cannot log in yet; the lab's host keys beside it (strict checking).
  */
-export function writeShipshapeInventory(dir: string, lab: Lab, hosts: LabHost[]): string {
+export function writeShipshapeInventory(dir: string, lab: Lab, hosts: LabHost[], entries: Entry[] = hosts.map((h) => ({ name: h.name, host: h }))): string {
   fs.mkdirSync(dir, { recursive: true });
   const doc = {
     all: {
       vars: { user: 'deploy', bootstrap_user: 'root', identity_file: lab.keyPath, ...roleVars(lab) },
-      hosts: Object.fromEntries(hosts.map((h) => [h.name, { host: h.addr, ...hostVars(h) }])),
+      hosts: Object.fromEntries(entries.map((e) => [e.name, { host: e.host.addr, ...hostVars(e.host) }])),
     },
   };
   fs.writeFileSync(path.join(dir, 'hosts.yml'), `# written by npm run bench\n${stringify(doc)}`);
@@ -88,12 +104,15 @@ export function writeAnsibleSetup(dir: string, lab: Lab, hosts: LabHost[]): Ansi
   fs.mkdirSync(dir, { recursive: true });
   const knownHosts = path.join(dir, 'known_hosts');
   fs.copyFileSync(lab.knownHostsPath, knownHosts);
-  const muxDir = path.join(dir, 'cp');
-  fs.mkdirSync(muxDir, { recursive: true });
+  // a short path of its own: OpenSSH's socket names (the directory plus ~30 characters) must fit a Unix
+  // socket's 108 bytes, which the run's log directory does not leave room for
+  const muxDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssb-cp-'));
   const inventory = path.join(dir, 'hosts.yml');
   const doc = {
     all: {
-      vars: { ansible_user: 'deploy', ansible_ssh_private_key_file: lab.keyPath, ...roleVars(lab) },
+      // the controller's address as the hosts see it: the fail2ban role never bans it (shipshape learns it
+      // from the connection; the playbook gathers no facts, so it is given)
+      vars: { ansible_user: 'deploy', ansible_ssh_private_key_file: lab.keyPath, bench_controller_addr: lab.gateway, ...roleVars(lab) },
       hosts: Object.fromEntries(hosts.map((h) => [h.name, { ansible_host: h.addr, ...hostVars(h) }])),
     },
   };

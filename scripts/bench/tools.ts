@@ -77,19 +77,25 @@ export function judgeShipshape(stdout: string, exitCode: number | null, hosts: s
   return problems;
 }
 
-export function benchShipshape(o: PhaseOptions & { inventoryDir: string }, progress: (msg: string) => void): Promise<ToolResult> {
-  const argv = (kind: Kind) => [
+/** One shipshape run of site.yml, JSON report on stdout. */
+export function shipshapeArgv(kind: Kind, inventoryDir: string, forks = 50): string[] {
+  return [
     SHIPSHAPE_BIN,
     kind === 'check' ? 'check' : 'apply',
     SITE,
-    '-i', o.inventoryDir,
+    '-i', inventoryDir,
     '--json',
     // as many hosts at once as Ansible's forks
-    '--forks', '50',
+    '--forks', String(forks),
     ...(kind === 'check' ? [] : ['--yes']),
   ];
+}
+
+export const SHIPSHAPE_ENV = (): NodeJS.ProcessEnv => ({ ...process.env, NO_COLOR: '1' });
+
+export function benchShipshape(o: PhaseOptions & { inventoryDir: string }, progress: (msg: string) => void): Promise<ToolResult> {
   const judge: Judge = (r, kind) => judgeShipshape(fs.readFileSync(r.stdoutPath, 'utf8'), r.exitCode, o.hosts, kind);
-  return phases(o, argv, judge, { env: { ...process.env, NO_COLOR: '1' } }, progress);
+  return phases(o, (kind) => shipshapeArgv(kind, o.inventoryDir), judge, { env: SHIPSHAPE_ENV() }, progress);
 }
 
 // ---- Ansible -----------------------------------------------------------------------------------
@@ -153,5 +159,7 @@ export function benchAnsible(o: PhaseOptions & { setup: AnsibleSetup; tags: stri
     ...(kind === 'check' ? ['--check'] : []),
   ];
   const judge: Judge = (r, kind) => judgeAnsible(fs.readFileSync(r.stdoutPath, 'utf8'), r.exitCode, o.hosts, kind);
-  return phases(o, argv, judge, { env: o.setup.env, cwd: path.dirname(o.setup.inventory), muxDir: o.setup.muxDir }, progress);
+  return phases(o, argv, judge, { env: o.setup.env, cwd: path.dirname(o.setup.inventory), muxDir: o.setup.muxDir }, progress).finally(() =>
+    fs.rmSync(o.setup.muxDir, { recursive: true, force: true }),
+  );
 }

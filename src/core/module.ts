@@ -31,6 +31,11 @@ export interface PlanContext {
   access: AccessInfo;
   /** true in `check`: plans must not differ, but some modules word their reasons for it */
   check: boolean;
+  /**
+   * In check, the paths earlier tasks of this run would write. Check reads the host once, so a plan
+   * that judges a file by its age (service restart_after) would otherwise miss a change still to come.
+   */
+  willWrite?: ReadonlySet<string>;
 }
 
 export interface PrepareContext {

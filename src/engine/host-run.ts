@@ -95,8 +95,9 @@ export async function runHost(
     }
     let info: HostInfo | undefined;
     const hostVars = new HostVars();
+    const willWrite = new Set<string>();
     for (const play of plays) {
-      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '');
+      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '', willWrite);
       info = await runner.run(info);
       if (runner.stopped) return done(emit, summarize(host, results, false, runner.stopped), link);
     }
@@ -192,6 +193,8 @@ class PlayRunner {
     private hostVars: HostVars = new HostVars(),
     /** keeps this run's host lock fresh: prepended to every round trip */
     private lockBeat = '',
+    /** in check, the paths that earlier tasks of this run would write (PlanContext.willWrite) */
+    private willWrite = new Set<string>(),
   ) {}
 
   private notified = new Set<string>();
@@ -347,6 +350,7 @@ class PlayRunner {
         const prev = this.link.predicted ?? { port: this.link.current.spec.port, user: this.link.current.spec.user };
         this.link.predicted = { port: plan.guard?.port ?? prev.port, user: this.link.spec.user };
       }
+      for (const s of plan.steps) if (s.kind === 'write' || s.kind === 'path') this.willWrite.add(s.path);
       return finish({ status: 'changed', reason: `would ${plan.reason}`, ...base });
     }
 
@@ -500,7 +504,7 @@ class PlayRunner {
     // check never moves the connection: after a predicted sshd port or login change, plans see the prediction
     const now = this.link.predicted ?? { port: spec.port, user: spec.user };
     const access = { ...now, ...(this.info.client ? { client: this.info.client } : {}) };
-    return { host: this.info, access, check: this.opts.check };
+    return { host: this.info, access, check: this.opts.check, ...(this.opts.check ? { willWrite: this.willWrite } : {}) };
   }
 
   /** check mode for this task: a command declared read-only with `check_mode: false` runs as in apply */

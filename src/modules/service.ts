@@ -43,7 +43,7 @@ export default defineModule({
   schema,
   aliases: { service: 'name', unit: 'name', 'daemon-reload': 'daemon_reload' },
   facts: (a) => ({ unit: unitState(a.name), ...(a.restart_after?.length ? { since: startedSince(a.name, a.restart_after) } : {}) }),
-  plan: (a, { unit, since }) => planService(a, unit, since as StartedSince | undefined),
+  plan: (a, { unit, since }, ctx) => planService(a, unit, since as StartedSince | undefined, a.restart_after?.find((p) => ctx.willWrite?.has(p))),
   preflight: (a) => sshdCut(a),
 });
 
@@ -78,7 +78,7 @@ function startedSince(name: string, files: string[]) {
   );
 }
 
-function planService(a: Args, u: UnitState, since?: StartedSince): Plan {
+function planService(a: Args, u: UnitState, since?: StartedSince, rewritten?: string): Plan {
   if (!u.available) {
     const msg = `systemctl cannot answer on this host (${u.error}); the service module manages systemd units only`;
     return { steps: [], reason: msg, fail: msg };
@@ -142,6 +142,8 @@ function planService(a: Args, u: UnitState, since?: StartedSince): Plan {
           why: 'it still runs with what that file said before',
           where: stale.path,
         });
+      // check only: an earlier task would rewrite the file, so apply will find the unit older than it
+      else if (running && rewritten) act(['restart', a.name], `restart ${a.name}: an earlier task rewrites ${rewritten}`);
       else if (running) kept.add(`${u.activeState} (${u.subState})${since?.changed ? `, started after ${since.changed.path} last changed` : ''}`);
       // not installed yet: an earlier task may install it; if not, systemctl start fails loudly at apply
       else

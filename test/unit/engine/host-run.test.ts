@@ -2,7 +2,10 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineModule } from '../../../src/core/module.js';
 import type { HostReport } from '../../../src/core/result.js';
+import { run } from '../../../src/core/step.js';
 import { runHost } from '../../../src/engine/host-run.js';
 import type { PlayInstance, TaskInstance } from '../../../src/engine/types.js';
 import { modules } from '../../../src/modules/index.js';
@@ -148,5 +151,38 @@ describe('probes run with the become of their task, as its steps do', () => {
     const play: PlayInstance = { name: 'p', become: false, tasks: [task('a', 'file', { path: dir, state: 'directory' }), task('b', 'file', { path: dir, state: 'directory' })], handlers: [] };
     await runHost(spec, () => t, [play], { check: true, forks: 1, guardTimeoutSec: 30 }, () => undefined);
     expect(t.calls.length).toBe(1);
+  });
+});
+
+describe('check sees the files earlier tasks would write (PlanContext.willWrite)', () => {
+  // a module that restarts "its service" when its config file is rewritten, judged by the plan alone
+  const watcher = defineModule({
+    name: 'watch_file',
+    summary: 'test: acts when an earlier task rewrites a file',
+    schema: z.object({ path: z.string() }),
+    facts: () => ({}),
+    plan: (a, _f, ctx) => (ctx.willWrite?.has(a.path) ? { steps: [run(['true'])], reason: `restart: ${a.path} rewritten` } : { steps: [], reason: 'nothing rewritten' }),
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'ss-willwrite-'));
+  const conf = join(dir, 'app.conf');
+  const play = (content: string): PlayInstance => ({
+    name: 'p',
+    become: false,
+    tasks: [task('config', 'copy', { dest: conf, content, mode: '0644' }), { name: 'watch', module: watcher, args: { path: conf }, tags: [], notify: [], become: false, noLog: false }],
+    handlers: [],
+  });
+
+  it('a task after a would-be write is predicted to act; once the file is right, it is not', async () => {
+    const check = await apply([play('a=1\n')], true);
+    expect(check.report.tasks.map((t) => [t.name, t.status])).toEqual([
+      ['config', 'changed'],
+      ['watch', 'changed'],
+    ]);
+    writeFileSync(conf, 'a=1\n', { mode: 0o644 });
+    const clean = await apply([play('a=1\n')], true);
+    expect(clean.report.tasks.map((t) => [t.name, t.status])).toEqual([
+      ['config', 'ok'],
+      ['watch', 'ok'],
+    ]);
   });
 });

@@ -4,10 +4,10 @@ import { parseSystemctlShow } from '../../../src/facts/systemd.js';
 import service from '../../../src/modules/service.js';
 import { debian12, sshAccess } from '../helpers/plan.js';
 
-function plan(args: unknown, facts: Record<string, unknown>, check = false): Plan {
+function plan(args: unknown, facts: Record<string, unknown>, check = false, willWrite?: string[]): Plan {
   const a = service.schema.parse(args);
   expect(Object.keys(facts).sort()).toEqual(Object.keys(service.facts(a)).sort());
-  return service.plan(a, facts as never, { host: debian12, access: sshAccess, check });
+  return service.plan(a, facts as never, { host: debian12, access: sshAccess, check, ...(willWrite ? { willWrite: new Set(willWrite) } : {}) });
 }
 const argv = (p: Plan) => p.steps.map((s) => (s.kind === 'run' ? s.argv.join(' ') : s.kind));
 
@@ -126,6 +126,11 @@ describe('service restart_after: started after its files last changed', () => {
   it('leaves a unit alone that started after (or in the same second as) the change', () => {
     expect(argv(plan(args, { unit: running, since: since(2000, 2000) }))).toEqual([]);
     expect(argv(plan(args, { unit: running, since: since(3000, 2000) }))).toEqual([]);
+  });
+
+  it("check predicts the restart an earlier task's rewrite of the file will cause", () => {
+    expect(argv(plan(args, { unit: running, since: since(3000, 2000) }, true, ['/etc/fail2ban/jail.d/shipshape.local']))).toEqual(['systemctl restart nginx']);
+    expect(argv(plan(args, { unit: running, since: since(3000, 2000) }, true, ['/etc/other']))).toEqual([]);
   });
 
   it('a stopped unit is started, once: starting reads the file anyway', () => {
