@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineModule } from '../../src/core/module.js';
 import { run } from '../../src/core/step.js';
 import { dockerDaemon } from '../../src/facts/docker.js';
+import { bridgeOverlap } from './bridge-overlap.js';
 
 const schema = z
   .object({
@@ -24,6 +25,8 @@ export default defineModule({
   summary: 'The running Docker daemon uses daemon.json as declared (judged with docker info); restarts it when it does not',
   schema,
   facts: () => ({ docker: dockerDaemon }),
+  // before the play's first change (the package install starts dockerd with this configuration)
+  preflight: (a, ctx) => bridgeOverlap(a.config, ctx.access.client ?? ctx.host.client, ctx.host.clientRoute),
   plan(a, { docker }) {
     if (!docker.running) return { steps: [], reason: 'the Docker daemon is not running (the service task starts it)' };
     let onDisk: unknown;

@@ -14,6 +14,19 @@ export interface HostInfo {
   arch: string;
   /** the controller's address as the host sees it, from $SSH_CONNECTION, when known */
   client?: string;
+  /**
+   * how the host reaches that address (`ip route get`): the next hop, and the addresses (with prefix)
+   * of the interface it leaves by. A new bridge (Docker's) overlapping any of them cuts the controller off.
+   */
+  clientRoute?: ClientRoute;
+}
+
+export interface ClientRoute {
+  via?: string;
+  dev?: string;
+  src?: string;
+  /** `10.0.0.5/24` of the interface `dev` */
+  nets: string[];
 }
 
 /** How the controller reaches the host right now; lets plans refuse changes that would cut that access. */

@@ -6,7 +6,7 @@ import { InputError, type SourcePos } from '../core/input-error.js';
 import type { ModuleDef, PrepareContext } from '../core/module.js';
 import { addSchemaSecrets } from '../core/redact.js';
 import { nearest } from '../core/suggest.js';
-import { magicVars, mergeVars, type Inventory, type Vars } from '../inventory/index.js';
+import { magicVars, mergeVars, type Inventory, type VarOrigin, type Vars } from '../inventory/index.js';
 import { coerceArgs, parseModuleArgs, validateAgainst } from '../playbook/args.js';
 import type { AnyRoleTask, RoleDef } from '../playbook/role.js';
 import { roleTaskSource } from '../playbook/role-source.js';
@@ -281,7 +281,10 @@ class Expander {
       }
       return;
     }
-    const vars = roleVars(role, item, mergeVars(scope.low, this.facts, scope.high, item.params, this.top));
+    const given = mergeVars(scope.low, this.facts, scope.high, item.params, this.top);
+    // a value that is still the inventory's was written in hosts.yml, group_vars or host_vars: report it there
+    const origin = (k: string) => (Object.hasOwn(this.inv.vars, k) && given[k] === this.inv.vars[k] ? this.inv.varOrigins?.[k] : undefined);
+    const vars = roleVars(role, item, given, origin);
     if (!when(item.when, vars, item.source)) return;
     const fromRole = (list: AnyRoleTask[], into: Resolved[]) => {
       for (const rt of list) {
@@ -394,9 +397,9 @@ function resolveTask(spec: TaskSpec, module: ModuleDef, vars: Vars, tags: string
   };
 }
 
-function roleVars(role: RoleDef, item: RoleItem, given: Vars): Vars {
-  const merged = renderRoleVars(role, given, item.source);
-  const r = validateAgainst(role.vars, merged, { module: role.name, at: item.source, noun: 'variable', subject: `role \`${role.name}\`` });
+function roleVars(role: RoleDef, item: RoleItem, given: Vars, origin: (k: string) => VarOrigin | undefined): Vars {
+  const merged = renderRoleVars(role, given, item.source, origin);
+  const r = validateAgainst(role.vars, merged, { module: role.name, at: item.source, noun: 'variable', subject: `role \`${role.name}\``, origin });
   if (!r.ok) throw InputError.combine(r.errors)!;
   // role variables marked secret() in the schema are masked in every output from here on
   addSchemaSecrets(role.vars, r.value as Vars);
@@ -408,7 +411,7 @@ function roleVars(role: RoleDef, item: RoleItem, given: Vars): Vars {
  * A role's own variables are rendered before they are checked, as Ansible renders a variable where it
  * is used: `domain: "{{ inventory_hostname }}.example.com"` is a domain by the time the role sees it.
  */
-function renderRoleVars(role: RoleDef, merged: Vars, at: SourcePos): Vars {
+function renderRoleVars(role: RoleDef, merged: Vars, at: SourcePos, origin: (k: string) => VarOrigin | undefined): Vars {
   const shape = (role.vars as { shape?: Record<string, unknown> }).shape;
   if (!shape) return merged;
   const out = { ...merged };
@@ -417,6 +420,8 @@ function renderRoleVars(role: RoleDef, merged: Vars, at: SourcePos): Vars {
     try {
       out[k] = renderValue(merged[k], merged);
     } catch (err) {
+      const where = origin(k);
+      if (where && !(err instanceof InputError)) throw where((err as Error).message, err instanceof TemplateError ? err.hint : undefined);
       throw templateError(err, at);
     }
   }

@@ -1,11 +1,17 @@
 import { shq } from '../core/quote.js';
 import type { Plan } from '../core/module.js';
+import { killRunLines } from '../transport/run-command.js';
 
 /**
  * Commit-confirmed for SSH: before an access-critical change, the host snapshots what the change
  * touches and arms a timer that restores it. Only a NEW login with the credentials the inventory
  * will use from now on disarms it. If the controller dies or the login fails, the host reverts by
  * itself, so no run can leave the operator locked out.
+ *
+ * The deadline is a lease: while the change is still being applied, the controller renews it over
+ * the connection it applies through (renewScript). A timer that fires while the lease runs waits
+ * for it instead of undoing a change that is still under way; a controller that dies stops
+ * renewing, and the host reverts at the last deadline it was given.
  */
 export interface Guard {
   id: string;
@@ -58,11 +64,45 @@ function bootUnit(g: Guard): string {
  */
 const claim = (g: Guard) => shq(`${g.dir}/claimed`);
 
+/** Epoch second until which the controller vouches for the change still being applied. */
+const lease = (g: Guard) => `${g.dir}/lease`;
+
+/** Write the lease: now + the guard's timeout, by the host's clock (the timer's clock too). */
+const writeLease = (g: Guard) => `echo $(($(date +%s) + ${g.timeoutSec})) > ${shq(lease(g) + '.new')} && mv -f ${shq(lease(g) + '.new')} ${shq(lease(g))}`;
+
+/**
+ * Run by the timer (argument `lease`): while the lease is still running the controller is alive and
+ * applying, so wait for it (re-read every few seconds: it may be renewed, or the change disarmed).
+ * The boot unit and revertNowScript call revert.sh without it: they undo at once.
+ */
+const waitForLease = (g: Guard) => [
+  'if [ "$1" = lease ]; then',
+  `  while [ -f ${shq(lease(g))} ] && [ ! -d ${claim(g)} ]; do`,
+  `    left=$(( $(cat ${shq(lease(g))} 2>/dev/null || echo 0) - $(date +%s) ))`,
+  '    [ "$left" -gt 0 ] || break',
+  '    [ "$left" -gt 5 ] && left=5',
+  '    sleep "$left"',
+  '  done',
+  'fi',
+];
+
 /** Snapshot, write the revert script, arm the timer. Runs as the first step of the guarded task. */
 export function armScript(g: Guard): string {
   const d = shq(g.dir);
-  const lines = [`rm -rf ${d}`, `mkdir -p ${d}`, `chmod 700 ${d}`];
-  const revert = ['#!/bin/sh', '# written by shipshape: undoes one access-critical change', `mkdir ${claim(g)} 2>/dev/null || exit 0`, 'set +e'];
+  // the run applying the change (its SHIPSHAPE_RUN id): a revert first stops it, so an apply that
+  // outlived its controller cannot finish writing after the snapshot was put back
+  const lines = [`rm -rf ${d}`, `mkdir -p ${d}`, `chmod 700 ${d}`, writeLease(g), `printf '%s\\n' "\${SHIPSHAPE_RUN:-}" > ${shq(g.dir + '/run')}`];
+  const revert = [
+    '#!/bin/sh',
+    '# written by shipshape: undoes one access-critical change',
+    ...waitForLease(g),
+    `mkdir ${claim(g)} 2>/dev/null || exit 0`,
+    'set +e',
+    `run=$(cat ${shq(g.dir + '/run')} 2>/dev/null)`,
+    'if [ -n "$run" ]; then',
+    ...killRunLines('"SHIPSHAPE_RUN=$run"').map((l) => `  ${l}`),
+    'fi',
+  ];
   g.paths.forEach((p, i) => {
     const saved = `${g.dir}/${i}`;
     lines.push(`if [ -e ${shq(p)} ]; then cp -a ${shq(p)} ${shq(saved)}; else : > ${shq(saved + '.absent')}; fi`);
@@ -78,17 +118,29 @@ export function armScript(g: Guard): string {
   // --collect: the transient units disappear once the revert ran, even if a command in it failed
   lines.push(
     `if command -v systemd-run >/dev/null 2>&1 && [ -d /run/systemd/system ]; then`,
-    `  systemd-run --quiet --collect --unit=${unit(g)} --on-active=${g.timeoutSec}s --timer-property=AccuracySec=1s /bin/sh ${shq(g.dir + '/revert.sh')}`,
+    `  systemd-run --quiet --collect --unit=${unit(g)} --on-active=${g.timeoutSec}s --timer-property=AccuracySec=1s /bin/sh ${shq(g.dir + '/revert.sh')} lease`,
     // a transient timer dies with a reboot: a boot unit runs the revert before sshd starts instead
     // (after a reboot the confirming login cannot have happened: the connection that applied is gone)
     `  printf '%s\\n' ${shq(bootUnit(g))} > ${shq(bootFiles(g)[0])}`,
     `  mkdir -p ${shq(WANTS)} && ln -sf ${shq(bootFiles(g)[0])} ${shq(bootFiles(g)[1])}`,
     `else`,
-    `  setsid sh -c ${shq(`sleep ${g.timeoutSec}; [ -f ${g.dir}/revert.sh ] && sh ${g.dir}/revert.sh`)} </dev/null >/dev/null 2>&1 &`,
+    // without the run's id: the revert must not stop itself
+    `  setsid env -u SHIPSHAPE_RUN sh -c ${shq(`sleep ${g.timeoutSec}; [ -f ${g.dir}/revert.sh ] && sh ${g.dir}/revert.sh lease`)} </dev/null >/dev/null 2>&1 &`,
     `  echo $! > ${shq(g.dir + '/sleeper.pid')}`,
     `fi`,
   );
   return lines.join('\n');
+}
+
+/** Printed by renewScript when the lease was extended. */
+export const RENEWED = 'renewed';
+
+/**
+ * The controller is alive and still applying: push the deadline to now + timeout. Does nothing once
+ * the revert claimed the change (the disarm then reports it as reverted) or before the arm ran.
+ */
+export function renewScript(g: Guard): string {
+  return [`if [ -f ${shq(g.dir + '/revert.sh')} ] && [ ! -d ${claim(g)} ]; then`, `  ${writeLease(g)} && echo ${RENEWED}`, 'fi', 'true'].join('\n');
 }
 
 /**

@@ -10,7 +10,7 @@ import { acquireScript, LOCK_DIR, LOCK_HELD, refreshScript, releaseScript, type 
 import { hostInfo } from '../facts/host.js';
 import { parseKey } from '../modules/authorized_key.js';
 import { UnreachableError, type ConnectionSpec } from '../transport/types.js';
-import { armScript, canRevert, disarmScript, guardFor, revertNowScript, TOO_LATE, type Guard } from './guard.js';
+import { armScript, canRevert, disarmScript, guardFor, RENEWED, renewScript, revertNowScript, TOO_LATE, type Guard } from './guard.js';
 import { describeKey, HostLink, type MakeTransport, type OfferedKeys, type PortMove } from './host-link.js';
 import type { EngineOptions, EventSink, PlayInstance, TaskInstance } from './types.js';
 import { ansibleFactsProbe, factVars, type Facts } from '../ansible/facts.js';
@@ -431,22 +431,27 @@ class PlayRunner {
       return finish({ status: 'failed', reason, ...extra, ...base });
     };
     let out: Awaited<ReturnType<PlayRunner['exec']>>;
+    // an apply that outlasts the timeout is still alive: its lease is renewed while it runs
+    const lease = this.renewWhileApplying(guard, become, armedAt);
     try {
       out = await this.exec({ apply: { id: task.name, steps }, probes: [] }, become, task.noLog);
     } catch (err) {
+      const renewedAt = await lease.stop();
       if (!(err instanceof UnreachableError)) throw err;
       // the change itself (a firewall rule, an sshd reload) may have cut us off: the timer undoes it
-      return fail(`${plan.reason}: ${err.message}; ${timerReverts(guard, armedAt)}`, `the connection was lost while applying "${task.name}"; ${timerReverts(guard, armedAt)}`);
+      return fail(`${plan.reason}: ${err.message}; ${timerReverts(guard, renewedAt)}`, `the connection was lost while applying "${task.name}"; ${timerReverts(guard, renewedAt)}`);
     }
+    const renewedAt = await lease.stop();
     const applied = out.apply!;
     if (applied.code !== 0) {
-      const undone = await this.revertNow(guard, become, armedAt);
+      const undone = await this.revertNow(guard, become, renewedAt);
       return fail(`${plan.reason}: exit ${applied.code}; ${undone}`, `"${task.name}" failed; ${undone}`, { output: tail(applied.stdout) });
     }
-    // leave the disarm a few seconds before the host's timer fires
-    const login = await this.link.confirm(plan.guard?.port, become, armedAt + guard.timeoutSec * 1000 - 3_000);
+    // leave the disarm a few seconds before the host's timer fires (the lease is not renewed while
+    // confirming: the new login has the whole window the operator chose, from the last renewal)
+    const login = await this.link.confirm(plan.guard?.port, become, renewedAt + guard.timeoutSec * 1000 - 3_000);
     if (!login.ok) {
-      const undone = await this.revertNow(guard, become, armedAt);
+      const undone = await this.revertNow(guard, become, renewedAt);
       return fail(`${plan.reason}; then ${login.why}; ${undone}`, `the new login after "${task.name}" failed; ${undone}`);
     }
     const who = `${login.transport.spec.user}@${login.transport.spec.host}:${login.transport.spec.port}`;
@@ -456,8 +461,8 @@ class PlayRunner {
       const why =
         disarm.code === TOO_LATE
           ? `the new login as ${who} worked, but only after the host's ${guard.timeoutSec}s timer had already reverted the change (raise --guard-timeout)`
-          : `the new login as ${who} worked, but disarming the revert failed (${disarm.stderr.trim() || `exit ${disarm.code}`}); ${timerReverts(guard, armedAt)}`;
-      return fail(`${plan.reason}; ${why}`, `"${task.name}" could not be confirmed in time; ${disarm.code === TOO_LATE ? 'it was reverted' : timerReverts(guard, armedAt)}`);
+          : `the new login as ${who} worked, but disarming the revert failed (${disarm.stderr.trim() || `exit ${disarm.code}`}); ${timerReverts(guard, renewedAt)}`;
+      return fail(`${plan.reason}; ${why}`, `"${task.name}" could not be confirmed in time; ${disarm.code === TOO_LATE ? 'it was reverted' : timerReverts(guard, renewedAt)}`);
     }
     await this.link.switchTo(login.transport);
     // the change may have invalidated facts of later tasks
@@ -465,11 +470,48 @@ class PlayRunner {
     return finish({ status: 'changed', reason: `${plan.reason} (confirmed by a new login as ${who})`, ...base });
   }
 
+  /**
+   * While the guarded apply runs, renew the host's revert deadline every third of the timeout over
+   * the same connection (a channel of its own). Renewal stops when the apply returns, when the
+   * connection fails, or once the revert has claimed the change; a controller that dies simply stops
+   * renewing. `stop()` resolves to when the last successful renewal was sent (or `since`): the host's
+   * deadline is at least the timeout after it.
+   */
+  private renewWhileApplying(guard: Guard, become: boolean, since: number): { stop: () => Promise<number> } {
+    let renewedAt = since;
+    let stopped = false;
+    let inFlight: Promise<unknown> = Promise.resolve();
+    const every = Math.max(1, guard.timeoutSec / 3) * 1000;
+    const beat = () => {
+      if (stopped) return;
+      const sent = Date.now();
+      inFlight = this.link.current.run(renewScript(guard), { become, timeoutMs: every }).then(
+        (r) => {
+          if (r.code === 0 && r.stdout.includes(RENEWED)) renewedAt = sent;
+          else if (r.code === null) stopped = true;
+        },
+        () => (stopped = true),
+      );
+      inFlight.then(() => {
+        if (!stopped) timer = setTimeout(beat, Math.max(0, sent + every - Date.now()));
+      });
+    };
+    let timer: NodeJS.Timeout | undefined = setTimeout(beat, every);
+    return {
+      stop: async () => {
+        stopped = true;
+        clearTimeout(timer);
+        await inFlight;
+        return renewedAt;
+      },
+    };
+  }
+
   /** Undo now over the connection still open, then prove the previous login works again. */
-  private async revertNow(guard: Guard, become: boolean, armedAt: number): Promise<string> {
+  private async revertNow(guard: Guard, become: boolean, deadlineFrom: number): Promise<string> {
     if (!canRevert(guard)) return 'this change has nothing the guard could snapshot, so it could NOT be undone automatically; fix the host by hand';
     const r = await this.link.current.run(revertNowScript(guard), { become }).catch(() => undefined);
-    if (!r || r.code !== 0) return timerReverts(guard, armedAt);
+    if (!r || r.code !== 0) return timerReverts(guard, deadlineFrom);
     const restore = guard.restore === undefined ? '' : guard.restore.includes('\n') ? ' and ran its restore commands' : ` and ran \`${guard.restore}\``;
     const what = `reverted at once (restored ${guard.paths.join(', ') || 'nothing'}${restore})`;
     const again = await this.link.verifyPrevious(become);
@@ -568,9 +610,10 @@ function accessNote(plan: Plan, link: HostLink): string {
   return port !== undefined && port !== now ? `${plan.accessCritical}; SSH moves from port ${now} to ${port}: confirmed by a new login as ${link.spec.user} on ${port}` : plan.accessCritical!;
 }
 
-function timerReverts(g: Guard, armedAt: number): string {
+/** `since`: when the guard was armed, or its lease last renewed. */
+function timerReverts(g: Guard, since: number): string {
   if (!canRevert(g)) return 'this change has nothing the guard could snapshot, so it will NOT be undone automatically';
-  const at = new Date(armedAt + g.timeoutSec * 1000).toISOString().slice(11, 19);
+  const at = new Date(since + g.timeoutSec * 1000).toISOString().slice(11, 19);
   return `the host reverts it by itself within ${g.timeoutSec}s (by ${at} UTC), armed before the change`;
 }
 

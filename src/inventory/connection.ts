@@ -11,7 +11,7 @@ import type { SshConfigResult } from '../transport/ssh-config.js';
 import type { ConnectionSpec } from '../transport/types.js';
 import { TemplateError, isTemplate, renderValue } from '../playbook/template.js';
 import { parseSshArgs } from './ssh-args.js';
-import { REDACTED, type Vars } from './vars.js';
+import { REDACTED, type VarOrigin, type Vars } from './vars.js';
 import type { YNode, YamlFile } from './yaml-doc.js';
 
 /** shipshape's name -> the Ansible names accepted unchanged, so an existing Ansible inventory works */
@@ -64,6 +64,8 @@ export type ConnLayer = Partial<Record<ConnKey, ConnValue>>;
 export interface VarsLayer {
   vars: Vars;
   conn: ConnLayer;
+  /** where each variable was written: an error about its value is reported there */
+  origins: Record<string, VarOrigin>;
 }
 
 /**
@@ -72,7 +74,7 @@ export interface VarsLayer {
  * otherwise be silently ignored.
  */
 export function splitVars(file: YamlFile, node: YNode | null, errors: InputError[], warnings: InputError[]): VarsLayer {
-  const layer: VarsLayer = { vars: {}, conn: {} };
+  const layer: VarsLayer = { vars: {}, conn: {}, origins: {} };
   for (const { key, keyNode, value } of file.entries(node)) {
     const canonical = CANONICAL.get(key);
     if (canonical) {
@@ -88,6 +90,8 @@ export function splitVars(file: YamlFile, node: YNode | null, errors: InputError
     const near = nearMiss(key);
     if (near) warnings.push(file.error(keyNode, `\`${key}\` is not a connection setting and is kept as a variable`, `did you mean \`${near}\`?`));
     layer.vars[key] = file.js(value);
+    // the file's own error: its position, its code frame with secret values redacted
+    layer.origins[key] = (message, hint) => file.error(value ?? keyNode, message, hint);
   }
   return layer;
 }

@@ -304,12 +304,14 @@ export async function loadInventory(path: string, opts: LoadInventoryOptions = {
     const groupNames = [...b.memberOf(h)].sort(order);
     const layers = [...groupNames.flatMap((g) => b.groups.get(g)!.layers), ...h.inline, ...h.files];
     const vars = mergeVars(...layers.map((l) => l.vars));
+    const varOrigins = Object.assign({}, ...layers.map((l) => l.origins)) as NonNullable<InventoryHost['varOrigins']>;
     const conn: ConnLayer = Object.assign({}, ...layers.map((l) => l.conn), opts.extraConnection);
     const resolved = resolveConnection(conn, vars, b.errors);
     hosts.set(h.name, {
       name: h.name,
       groups: groupNames,
       vars,
+      varOrigins,
       ...(resolved.become === undefined ? {} : { become: resolved.become }),
       connection: buildSpec(h.name, resolved, specCtx, b.errors),
       source: h.source,

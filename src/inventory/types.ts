@@ -1,7 +1,7 @@
 import type { InputError, SourcePos } from '../core/input-error.js';
 import type { ConnectionSpec } from '../transport/types.js';
 import { redactSpec } from './connection.js';
-import { redactVars as redact, type Vars } from './vars.js';
+import { redactVars as redact, type VarOrigin, type Vars } from './vars.js';
 
 export interface InventoryHost {
   name: string;
@@ -12,6 +12,8 @@ export interface InventoryHost {
   groups: string[];
   /** inventory-level variables, merged (see vars.ts); connection keys are not among them */
   vars: Vars;
+  /** where each of `vars` was written (the layer that won): errors about a value point there */
+  varOrigins?: Record<string, VarOrigin>;
   /** `become` set in the inventory, when it is */
   become?: boolean;
   connection: ConnectionSpec;

@@ -18,6 +18,10 @@
  * right after that group's inline vars rather than above every group's inline vars: the rule
  * "deeper group wins" then holds without exceptions.
  */
+import type { InputError } from '../core/input-error.js';
+
+/** Where a variable was written, as the error to report about its value there (file:line:col, code frame). */
+export type VarOrigin = (message: string, hint?: string) => InputError;
 export type Vars = Record<string, unknown>;
 
 /** Shallow merge per top-level key, later layers winning; undefined layers are skipped. */

@@ -27,6 +27,11 @@ export interface ArgsLocation {
   noun?: string;
   /** how the owner is named in messages; defaults to `module` in backquotes (e.g. "role `docker`") */
   subject?: string;
+  /**
+   * where a top-level value was written when that is another file than `at` (a role variable set in
+   * group_vars/all.yml): a bad value is reported there, with that file's code frame
+   */
+  origin?: (key: string) => ((message: string, hint?: string) => InputError) | undefined;
 }
 
 export type ArgsResult<A> = { ok: true; value: A } | { ok: false; errors: InputError[] };
@@ -98,7 +103,10 @@ export function validateAgainst<A>(schema: z.ZodType<A>, args: unknown, loc: Arg
     } else if (issue.code === 'invalid_type' && issue.expected === 'boolean' && typeof value === 'string') {
       hint = 'write true or false (YAML reads yes/no as strings)';
     }
-    err(s?.value, `bad value for ${noun} \`${pathKey(path)}\` of ${who}: ${lowerFirst(issue.message)}`, hint);
+    const message = `bad value for ${noun} \`${pathKey(path)}\` of ${who}: ${lowerFirst(issue.message)}`;
+    const origin = loc.origin?.(String(path[0]));
+    if (origin) errors.push(origin(message, hint));
+    else err(s?.value, message, hint);
   }
   // every issue concerned a value still to be rendered: nothing is wrong yet
   return errors.length ? { ok: false, errors } : { ok: true, value: args as A };

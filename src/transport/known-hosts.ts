@@ -106,6 +106,26 @@ export function knownKeyTypes(entries: KnownHostEntry[], host: string, port: num
 }
 
 /**
+ * Lines that vouch for the same host on ANOTHER port (`host` for 22, `[host]:N`): a pin of that
+ * server. A key a host presents on a port nobody recorded must be one of these, or something else
+ * answers there. Plain host fields are read for their ports; a hashed field can only be tested for
+ * port 22. No alias: a HostKeyAlias names one server whatever its port.
+ */
+export function pinsOnOtherPorts(entries: KnownHostEntry[], host: string, port: number, alias?: string): KnownHostEntry[] {
+  if (alias) return [];
+  const h = host.toLowerCase();
+  const names = new Set<string>(port === 22 ? [] : [h]);
+  for (const e of entries) {
+    if (e.marker || e.hosts.startsWith('|')) continue;
+    for (const pattern of e.hosts.split(',')) {
+      const m = /^\[([^\]]+)\]:(\d+)$/.exec(pattern);
+      if (m && m[1].toLowerCase() === h && Number(m[2]) !== port) names.add(pattern.toLowerCase());
+    }
+  }
+  return entries.filter((e) => !e.marker && [...names].some((n) => hostFieldMatches(e.hosts, n)));
+}
+
+/**
  * Decide about a presented host key.
  * - A revoked key is refused for every host: a key someone took the trouble to revoke is never
  *   good news, whatever host line it sits on.

@@ -46,14 +46,19 @@ export function runCommand(tokens: RunTokens, become: 'none' | 'sudo' | 'sudo-pa
  * not its environment.
  */
 export function killScript(runId: string): string {
-  const want = `SHIPSHAPE_RUN=${runId}`;
+  return [...killRunLines(shQuote(`SHIPSHAPE_RUN=${runId}`)), 'exit 0', ''].join('\n');
+}
+
+/**
+ * The kill loop, for a run id known only on the host: `word` is a shell word that expands to
+ * `SHIPSHAPE_RUN=<id>` (the guard's revert stops an apply that outlived its controller this way).
+ */
+export function killRunLines(word: string): string[] {
   return [
     'for pass in 1 2; do',
     '  for d in /proc/[0-9]*; do',
-    `    if tr '\\000' '\\n' < "$d/environ" 2>/dev/null | grep -qx ${shQuote(want)}; then kill -KILL "\${d#/proc/}" 2>/dev/null; fi`,
+    `    if tr '\\000' '\\n' < "$d/environ" 2>/dev/null | grep -qx ${word}; then kill -KILL "\${d#/proc/}" 2>/dev/null; fi`,
     '  done',
     'done',
-    'exit 0',
-    '',
-  ].join('\n');
+  ];
 }

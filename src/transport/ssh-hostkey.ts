@@ -13,6 +13,7 @@ import {
   fingerprintSha256,
   knownHostsName,
   knownKeyTypes,
+  pinsOnOtherPorts,
   type KnownHostEntry,
 } from './known-hosts.js';
 import { UnreachableError, type ConnectionSpec } from './types.js';
@@ -126,6 +127,18 @@ export function makeHostKeyCheck(
               `cannot verify host certificates; the host presented the plain key ${type} ${fp}`,
             `verify that key (on the server: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and add it as a plain line for ${name} ` +
               `to ${writeFile}; --accept-new-host-keys does not apply to hosts covered by a @cert-authority line`,
+          );
+        }
+        // the same host is on record on another port: accept-new may only record one of ITS keys
+        // (the operator moved sshd), never a key nobody vouched for (whatever answers on that port)
+        const pins = pinsOnOtherPorts(entries, spec.host, spec.port, alias);
+        if (spec.acceptNewHostKeys && pins.length && !pins.some((e) => e.key.equals(key))) {
+          const theirs = pins.map((e) => `${e.keyType} ${fingerprintSha256(e.key)} (line ${e.line} of ${e.file})`).join(', ');
+          return refuse(
+            `${name} presents host key ${type} ${fp}, but ${spec.host} is on record with other keys on another port: ${theirs}. ` +
+              'Something else may answer on this port; nothing was sent to it and nothing was recorded.',
+            `check what listens on ${spec.host} port ${spec.port}; if it really is another server, verify its key and add a line for ${name} ` +
+              `to ${writeFile}: --accept-new-host-keys never overrides a key on record for the host`,
           );
         }
         if (!spec.acceptNewHostKeys) {

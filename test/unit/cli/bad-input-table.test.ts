@@ -5,7 +5,8 @@
  * mistake is, with what to do. The only host is a TCP listener of this test: no case may connect.
  * No message may show the inventory's become_password.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/core/input-error.js';
 import { prepareRun, type RunFlags } from '../../../src/cli/run-command.js';
 
+const ROOT = join(import.meta.dirname, '..', '..', '..');
 const SECRET = 'Bad-Input-S3cret';
 let server: Server;
 let connections = 0;
@@ -73,6 +75,8 @@ const cases: Case[] = [
   { what: 'group_vars not a mapping', files: { 'group_vars/all.yml': '- a\n- b\n' }, at: ['group_vars/all.yml', 1], says: /mapping/ },
   { what: 'group_vars template of an undefined variable', files: { 'group_vars/all.yml': 'identity_file: "{{ nope_key }}"\n' }, at: ['group_vars/all.yml', 1], says: /nope_key/ },
   { what: 'group_vars password login', files: { 'group_vars/web.yml': 'ansible_ssh_pass: x\n', 'hosts.yml': `all:\n  children:\n    web:\n      hosts:\n        web1: {}\n` }, at: ['group_vars/web.yml', 1], says: /password/ },
+  { what: 'role variable of the wrong type in group_vars', files: { 'group_vars/all.yml': '# ssh\nssh_port: twenty-two\n', 'site.yml': '- hosts: all\n  roles: [ssh]\n' }, at: ['group_vars/all.yml', 2], says: /ssh_port/ },
+  { what: 'role variable of the wrong type in host_vars', files: { 'host_vars/web1.yml': 'a: 1\nssh_port: "{{ 22 }}x"\n', 'site.yml': '- hosts: all\n  roles: [ssh]\n' }, at: ['host_vars/web1.yml', 2], says: /ssh_port/ },
   // playbooks
   { what: 'unknown task key', files: { 'site.yml': '- hosts: all\n  tasks:\n    - nmae: x\n      file: { path: /srv, state: directory }\n' }, at: ['site.yml', 3], says: /did you mean `name`/ },
   { what: 'unknown module', files: { 'site.yml': task('      fiel: { path: /srv }\n') }, at: ['site.yml', 4], says: /did you mean `file`/ },
@@ -111,13 +115,19 @@ const cases: Case[] = [
   { what: '--limit of no host', flags: { limit: 'web2' }, at: '--limit', says: /did you mean `web1`/ },
 ];
 
-async function attempt(c: Case): Promise<InputError> {
+/** The case's scratch project: its directory. */
+function project(c: Case): string {
   const dir = mkdtempSync(join(tmpdir(), 'ss-bad-'));
   const files = { 'hosts.yml': HOSTS(), 'site.yml': PLAY, ...c.files };
   for (const [rel, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
     writeFileSync(join(dir, rel), text);
   }
+  return dir;
+}
+
+async function attempt(c: Case): Promise<InputError> {
+  const dir = project(c);
   const flags: RunFlags = { inventory: dir, forks: 1, extraVars: [], color: false, guardTimeout: 120, updateInventory: true, ...c.flags };
   try {
     await prepareRun(join(dir, 'site.yml'), flags);
@@ -147,4 +157,50 @@ describe('bad input: refused before any connection, at the file and line of the 
     expect(text).not.toContain(SECRET);
     expect(connections).toBe(before);
   });
+});
+
+/**
+ * The same cases through the real CLI, one child process each: `apply` exits 64, names the file and
+ * line, shows no secret, and the listener in the inventory sees no connection. bin/shipshape runs the
+ * build when it is newer than every source file (four times cheaper than compiling on the fly, which
+ * matters for fifty processes); otherwise the sources through tsx, so a unit run always tests the code
+ * as it is now.
+ */
+const BUILT = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+function newest(dir: string): number {
+  return Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
+}
+const CLI = existsSync(BUILT) && statSync(BUILT).mtimeMs > Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'roles'))) ? [join(ROOT, 'bin', 'shipshape')] : ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
+
+function cli(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, out: `${stdout}\n${stderr}` }),
+    );
+  });
+}
+
+function argsOf(c: Case, dir: string): string[] {
+  const f = c.flags ?? {};
+  return ['apply', join(dir, 'site.yml'), '-i', dir, '--yes', ...(f.extraVars ?? []).flatMap((e) => ['-e', e]), ...(f.limit ? ['-l', f.limit] : [])];
+}
+
+describe('bad input through the real CLI: exit 64 for every case, no connection, no secret', () => {
+  it('every flag a case uses is passed on the command line', () => {
+    for (const c of cases) expect(Object.keys(c.flags ?? {}).filter((k) => !['extraVars', 'limit'].includes(k))).toEqual([]);
+  });
+
+  it.concurrent.each(cases)('$what', async (c) => {
+    const before = connections;
+    const dir = project(c);
+    const r = await cli(argsOf(c, dir));
+    expect(r.code, r.out).toBe(64);
+    if (typeof c.at === 'string') expect(r.out).toContain(c.at.startsWith('--') ? c.at : join(dir, c.at));
+    else expect(r.out).toContain(`${join(dir, c.at[0])}:${c.at[1]}`);
+    expect(r.out).toMatch(c.says);
+    expect(r.out).not.toContain(SECRET);
+    // other cases run at the same time: none of them may have connected either
+    expect(connections).toBe(before);
+    expect(connections).toBe(0);
+  }, 120_000);
 });

@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { armScript, disarmScript, revertNowScript, type Guard } from '../../../src/engine/guard.js';
+import { armScript, disarmScript, renewScript, revertNowScript, type Guard } from '../../../src/engine/guard.js';
 
 // No systemd on this controller: these exercise the detached-sleeper fallback through a real /bin/sh.
 const sh = (script: string) => execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
@@ -30,6 +30,39 @@ describe('access guard scripts', () => {
     expect(existsSync(created)).toBe(false);
     expect(existsSync(g.dir)).toBe(false);
   });
+
+  it('a renewed lease holds the revert while the controller is alive; once renewals stop it reverts at the last deadline', async () => {
+    const { root, kept, g } = setup(3);
+    sh(armScript(g));
+    writeFileSync(kept, 'after\n');
+    // the controller renews every half second for 8 s: the 3 s timer fires meanwhile and must wait
+    const until = Date.now() + 8_000;
+    while (Date.now() < until) {
+      expect(sh(renewScript(g)).trim()).toBe('renewed');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(readFileSync(kept, 'utf8')).toBe('after\n');
+    expect(existsSync(join(root, 'restore-ran'))).toBe(false);
+    // the controller is gone: nobody renews, and the host reverts by itself (generous bound: a loaded machine)
+    const stoppedAt = Date.now();
+    while (existsSync(g.dir) && Date.now() < stoppedAt + 30_000) await new Promise((r) => setTimeout(r, 100));
+    expect(readFileSync(kept, 'utf8')).toBe('before\n');
+    expect(existsSync(join(root, 'restore-ran'))).toBe(true);
+    // a renewal after the revert changes nothing and says nothing was renewed
+    expect(sh(renewScript(g)).trim()).toBe('');
+  }, 60_000);
+
+  it('an apply that outlived its controller is stopped before the revert, so it cannot finish writing afterwards', async () => {
+    const { root, kept, g } = setup(2);
+    // the apply, as the transport starts it (its run id in the environment): arm, a slow step, then the write
+    const apply = spawn('/bin/sh', ['-c', `${armScript(g)}\nsleep 6\necho after > ${kept}`], { env: { ...process.env, SHIPSHAPE_RUN: 'run-under-test' }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => apply.on('exit', (code, signal) => r(signal ? null : code)));
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(join(root, 'restore-ran')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await exited).toBeNull();
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect(readFileSync(kept, 'utf8')).toBe('before\n');
+  }, 60_000);
 
   it('a confirmed login disarms it: the change stays', async () => {
     const { root, kept, g } = setup(1);

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineModule, type AccessInfo, type ModuleDef } from '../../../src/core/module.js';
 import { GUARD_ROOT } from '../../../src/engine/guard.js';
+import { sh } from '../../../src/core/step.js';
 import { loginKeysRefusal, runHost } from '../../../src/engine/host-run.js';
 import { HostLink } from '../../../src/engine/host-link.js';
 import type { PlayInstance, TaskInstance } from '../../../src/engine/types.js';
@@ -40,6 +41,20 @@ const risky = defineModule({
     reason: `write ${a.path}`,
     accessCritical: 'changes how sshd accepts logins',
     ...(a.port ? { guard: { paths: [a.path], port: a.port } } : {}),
+  }),
+});
+
+/** an access-critical write that first takes `seconds` (a slow package hook, a slow validate) */
+const slow = defineModule({
+  name: 'slow',
+  summary: 'test',
+  schema: z.object({ path: z.string(), content: z.string(), seconds: z.number() }),
+  facts: () => ({}),
+  plan: (a) => ({
+    steps: [sh(`sleep ${a.seconds}`, 'take a while'), { kind: 'write', path: a.path, content: a.content, mode: '0644' }],
+    reason: `slowly write ${a.path}`,
+    accessCritical: 'changes how sshd accepts logins',
+    guard: { paths: [a.path] },
   }),
 });
 
@@ -165,6 +180,21 @@ describe('guarded apply', () => {
     expect(report.tasks[0].status).toBe('failed');
     expect(report.tasks[0].reason).toMatch(/only after the host's 30s timer had already reverted the change \(raise --guard-timeout\)/);
   });
+
+  it('an apply that outlasts --guard-timeout is not reverted while the run is alive: its lease is renewed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-safe-'));
+    const conf = join(dir, 'sshd.conf');
+    writeFileSync(conf, 'PermitRootLogin yes\n');
+    const { w, make, guardDir } = world(['root@22', 'deploy@22']);
+    // 3 s timeout, a 9 s apply: without renewals the host's timer would undo it half-way
+    const report = await runHost(spec, make, [play([task('slow sshd change', slow, { path: conf, content: 'PermitRootLogin no\n', seconds: 9 })])], { ...opts(), guardTimeoutSec: 3 }, () => undefined);
+    expect(report.tasks[0].status).toBe('changed');
+    expect(report.tasks[0].reason).toMatch(/confirmed by a new login as deploy/);
+    expect(readFileSync(conf, 'utf8')).toBe('PermitRootLogin no\n');
+    const renewals = w.opened[0].scripts.filter((s) => s.includes('/lease.new'));
+    expect(renewals.length).toBeGreaterThanOrEqual(3);
+    expect(readdirSync(guardDir)).toEqual([]);
+  }, 60_000);
 
   it('a connection lost while applying leaves the revert to the host timer, and says by when', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ss-safe-'));

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,31 @@ describe('host key policy', () => {
     expect(r.problem?.hint).toMatch(/never overrides/);
     // nothing recorded for the rogue
     expect(r.file).not.toContain(rogue.b64);
+  });
+
+  it('the inventory pointed at a rogue on another port: refused with --accept-new-host-keys while the host is on record on port 22', async () => {
+    const r = await verify({ port: 2222, acceptNewHostKeys: true }, `10.0.0.5 ssh-ed25519 ${server.ed.b64}\n`, rogue.blob);
+    expect(r.ok).toBe(false);
+    expect(r.problem?.kind).toBe('hostkey');
+    expect(r.problem?.message).toContain(fingerprintSha256(rogue.blob));
+    expect(r.problem?.message).toContain(fingerprintSha256(server.ed.blob));
+    expect(r.problem?.hint).toMatch(/never overrides/);
+    expect(r.file).not.toContain(rogue.b64);
+    // a record on another non-default port pins too; a hashed port-22 line as well
+    const other = await verify({ port: 2200, acceptNewHostKeys: true }, `[10.0.0.5]:2222 ssh-ed25519 ${server.ed.b64}\n`, rogue.blob);
+    expect(other.ok).toBe(false);
+    const salt = randomBytes(20);
+    const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('10.0.0.5').digest('base64')}`;
+    expect((await verify({ port: 2222, acceptNewHostKeys: true }, `${hashed} ssh-ed25519 ${server.ed.b64}\n`, rogue.blob)).ok).toBe(false);
+  });
+
+  it('the same server moved to another port by the operator: its recorded key is accepted with --accept-new-host-keys and recorded for the port', async () => {
+    const r = await verify({ port: 2222, acceptNewHostKeys: true }, `10.0.0.5 ssh-ed25519 ${server.ed.b64}\n`, server.ed.blob);
+    expect(r.ok).toBe(true);
+    expect(r.file).toContain(`[10.0.0.5]:2222 ssh-ed25519 ${server.ed.b64}`);
+    // another host's record pins nothing here
+    const fresh = await verify({ port: 2222, acceptNewHostKeys: true }, `10.0.0.6 ssh-ed25519 ${server.ed.b64}\n`, rogue.blob);
+    expect(fresh.ok).toBe(true);
   });
 
   it('a pinned key of the same server on a new port is accepted and recorded under [host]:port', async () => {
