@@ -90,7 +90,9 @@ export default defineRole({
       args: {
         cmd: openSshPort(v.ssh_port, v.ssh_allow_from),
         // skipped when ufw is not active, or when some rule already lets this port in
-        unless: `! (ufw status 2>/dev/null | grep -q '^Status: active') || ufw show added | grep -Eq '^ufw (allow|limit) (${v.ssh_port}/tcp|.* port ${v.ssh_port} proto tcp)( |$)'`,
+        // ufw is active when its chains are loaded (what `ufw status` checks); its rules are the tuples of
+        // user.rules (what `ufw show added` prints): no Python interpreter started for a check
+        unless: `! iptables -w -n -L ufw-user-input >/dev/null 2>&1 || grep -Eq '^### tuple ### (allow|limit)(_log|_log-all)? tcp ${v.ssh_port} ' /etc/ufw/user.rules`,
       },
     },
     {

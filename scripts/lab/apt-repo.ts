@@ -1,11 +1,17 @@
-// A signed apt repository served from the gateway: the lab's honest stand-in for a vendor repository (Docker's,
-// Caddy's) that the hosts cannot reach. Everything a real one has on the wire: a Release file with SHA256 sums,
-// signed inline (InRelease) and detached (Release.gpg) by a key of its own, Packages indexes, .deb files in a
-// pool. The packages are tiny stand-ins carrying the vendor's names (docker-ce, containerd.io...), built with
-// dpkg-deb; their Description says what they are. docker-ce ships a docker.service that only sleeps, and creates
-// the docker group as the real package does, so a role can run its whole vendor path against it.
+// Signed apt repositories served from the gateway: the lab's honest stand-ins for the vendor repositories
+// (Docker's, Caddy's) that the hosts cannot reach. Everything a real one has on the wire: a Release file with
+// SHA256 sums, signed inline (InRelease) and detached (Release.gpg) by a key of its own, Packages indexes, .deb
+// files in a pool. Their Description says what they are.
 //
-//   http://10.99.0.1:8098/linux/debian  suites bookworm and trixie, component stable (Docker's layout)
+//   http://10.99.0.1:8098/linux/debian                    suites bookworm and trixie, component stable (Docker's layout)
+//   http://10.99.0.1:8098/public/caddy/stable/deb/debian  suite any-version, component main (Caddy's, on Cloudsmith)
+//
+// Docker's packages are tiny stand-ins carrying the vendor's names (docker-ce, containerd.io...), built with
+// dpkg-deb: docker-ce ships a docker.service that only sleeps, and creates the docker group as the real package
+// does, so a role can run its whole vendor path against it. Caddy's `caddy` is a real web server: Debian's caddy
+// package of the controller's release (fetched through the lab's apt cache) repackaged under a version above
+// Debian's, as Caddy's own package is, so a host installs it from this repository only when the role points apt
+// here, and then serves HTTPS with it.
 //
 // The key is made once and kept in <lab dir>/apt-repo/gnupg; the repository is rebuilt when REPO_RECIPE changes.
 // The hosts' apt goes through the lab's apt-cacher-ng proxy: hostAptDirectConf() is the apt.conf line that lets
@@ -21,7 +27,7 @@ import { withLabLock } from './lock.js';
 import { labPaths } from './paths.js';
 import { missingPackages } from './prerequisites.js';
 import { livePid, log, retryUntil, sh, shTry, spawnDaemon, tail, terminate, writeFileAtomic } from './shell.js';
-import { tcpOpen } from './services.js';
+import { ACNG_PORT, tcpOpen } from './services.js';
 
 export const APT_REPO_PORT = 8098;
 /** Debian 12's suite (what the repository had before it served Debian 13 too) */
@@ -40,6 +46,20 @@ export interface LabPackage {
   /** extra files: path inside the package -> content */
   files?: Record<string, string>;
   postinst?: string;
+  /**
+   * Repackage this Debian package (of the controller's release) instead of building an empty stand-in: its
+   * files, maintainer scripts and dependencies, under this entry's name, version and description.
+   */
+  repack?: string;
+}
+
+/** One repository of the server: its path under the server's root, suites, component and packages. */
+interface RepoLayout {
+  path: string;
+  label: string;
+  suites: readonly string[];
+  component: string;
+  packages: LabPackage[];
 }
 
 const V = '5:0.0.0~lab1-1~debian.12~bookworm';
@@ -68,8 +88,45 @@ export const LAB_PACKAGES: LabPackage[] = [
   { name: 'docker-compose-plugin', version: '0.0.0~lab1-1~debian.12~bookworm' },
 ];
 
+/**
+ * Caddy's package as Caddy's repository serves it, with a real caddy inside (see the top of this file). The
+ * version sorts above Debian's 2.6.2-N, as the vendor's 2.x releases do, so apt prefers it once the source is
+ * there; the "+lab" suffix says in `apt-cache policy` and `dpkg -l` where it came from.
+ */
+export const LAB_CADDY_PACKAGE: LabPackage = { name: 'caddy', version: '2.6.2+lab1', repack: 'caddy' };
+
+const DOCKER_LAYOUT: RepoLayout = {
+  path: 'linux/debian',
+  label: "shipshape lab stand-in for Docker's repository",
+  suites: APT_REPO_SUITES,
+  component: APT_REPO_COMPONENT,
+  packages: LAB_PACKAGES,
+};
+/** Cloudsmith's layout for Caddy: one suite, any-version, for every Debian and Ubuntu release */
+const CADDY_LAYOUT: RepoLayout = {
+  path: 'public/caddy/stable/deb/debian',
+  label: "shipshape lab stand-in for Caddy's repository",
+  suites: ['any-version'],
+  component: 'main',
+  packages: [LAB_CADDY_PACKAGE],
+};
+const LAYOUTS = [DOCKER_LAYOUT, CADDY_LAYOUT];
+
 /** Bump (or change the packages) to rebuild the repository; the key stays. */
-const REPO_RECIPE = `lab apt repo v2 ${APT_REPO_SUITES.join(',')}/${APT_REPO_COMPONENT} ${JSON.stringify(LAB_PACKAGES)}`;
+const REPO_RECIPE = `lab apt repo v3 ${JSON.stringify(LAYOUTS)}`;
+
+/** One vendor repository of the lab, as a role's variables point at it. */
+export interface LabVendorRepo {
+  /** the URI for a .sources file, as https://dl.cloudsmith.io/public/caddy/stable/deb/debian */
+  uri: string;
+  suites: readonly string[];
+  component: string;
+  /** the repository's public key, ASCII-armored */
+  key: string;
+  /** its fingerprint (40 hex digits) */
+  fingerprint: string;
+  packages: LabPackage[];
+}
 
 export interface LabAptRepo {
   /** the URI for a .sources file, as Docker's https://download.docker.com/linux/debian */
@@ -83,6 +140,8 @@ export interface LabAptRepo {
   /** its fingerprint (40 hex digits) */
   fingerprint: string;
   packages: LabPackage[];
+  /** Caddy's repository (Cloudsmith's layout), with a real caddy */
+  caddy: LabVendorRepo;
 }
 
 function repoPaths() {
@@ -91,8 +150,9 @@ function repoPaths() {
     dir,
     gnupg: path.join(dir, 'gnupg'),
     www: path.join(dir, 'www'),
-    root: path.join(dir, 'www', 'linux', 'debian'),
     key: path.join(dir, 'key.asc'),
+    /** Debian packages fetched for repackaging, kept across rebuilds */
+    debs: path.join(dir, 'debs'),
     recipe: path.join(dir, 'recipe'),
     pid: path.join(labPaths().run, 'apt-repo.pid'),
     log: path.join(labPaths().log, 'apt-repo.log'),
@@ -114,15 +174,16 @@ export async function ensureAptRepo(): Promise<LabAptRepo> {
       writeFileAtomic(p.recipe, REPO_RECIPE);
     }
     await ensureServer(stale);
-    return {
-      uri: `http://${GATEWAY}:${APT_REPO_PORT}/linux/debian`,
-      suite: APT_REPO_SUITE,
-      suites: APT_REPO_SUITES,
-      component: APT_REPO_COMPONENT,
-      key: fs.readFileSync(p.key, 'utf8'),
+    const key = fs.readFileSync(p.key, 'utf8');
+    const vendor = (l: RepoLayout): LabVendorRepo => ({
+      uri: `http://${GATEWAY}:${APT_REPO_PORT}/${l.path}`,
+      suites: l.suites,
+      component: l.component,
+      key,
       fingerprint,
-      packages: LAB_PACKAGES,
-    };
+      packages: l.packages,
+    });
+    return { ...vendor(DOCKER_LAYOUT), suite: APT_REPO_SUITE, caddy: vendor(CADDY_LAYOUT) };
   });
 }
 
@@ -192,39 +253,42 @@ async function buildRepo(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-lab-apt-repo-'));
   try {
     const www = path.join(tmp, 'www');
-    const root = path.join(www, 'linux', 'debian');
-    const entries: string[] = [];
-    for (const pkg of LAB_PACKAGES) entries.push(await buildPackage(pkg, root, tmp));
-    for (const suite of APT_REPO_SUITES) await writeSuite(root, suite, entries.join('\n'));
+    for (const layout of LAYOUTS) {
+      const root = path.join(www, layout.path);
+      const entries: string[] = [];
+      for (const pkg of layout.packages) entries.push(await buildPackage(pkg, layout.component, root, tmp));
+      for (const suite of layout.suites) await writeSuite(root, layout, suite, entries.join('\n'));
+    }
     fs.rmSync(p.www, { recursive: true, force: true });
     fs.mkdirSync(p.dir, { recursive: true });
     fs.renameSync(www, p.www);
-    log(`built the lab apt repository (${LAB_PACKAGES.length} packages) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const count = LAYOUTS.reduce((n, l) => n + l.packages.length, 0);
+    log(`built the lab apt repositories (${count} packages) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
 /** dists/<suite>: the Packages index and a Release file signed inline and detached, as apt verifies them. */
-async function writeSuite(root: string, suite: string, packages: string): Promise<void> {
-  const indexDir = path.join(root, 'dists', suite, APT_REPO_COMPONENT, `binary-${ARCH}`);
+async function writeSuite(root: string, layout: RepoLayout, suite: string, packages: string): Promise<void> {
+  const indexDir = path.join(root, 'dists', suite, layout.component, `binary-${ARCH}`);
   fs.mkdirSync(indexDir, { recursive: true });
   fs.writeFileSync(path.join(indexDir, 'Packages'), packages);
   fs.writeFileSync(path.join(indexDir, 'Packages.gz'), gzipSync(packages));
   const dist = path.join(root, 'dists', suite);
   const sums = ['Packages', 'Packages.gz'].map((f) => {
     const data = fs.readFileSync(path.join(indexDir, f));
-    return ` ${sha256(data)} ${data.length} ${APT_REPO_COMPONENT}/binary-${ARCH}/${f}`;
+    return ` ${sha256(data)} ${data.length} ${layout.component}/binary-${ARCH}/${f}`;
   });
   const release = [
     'Origin: shipshape-lab',
-    "Label: shipshape lab stand-in for Docker's repository",
+    `Label: ${layout.label}`,
     `Suite: ${suite}`,
     `Codename: ${suite}`,
     `Date: ${new Date().toUTCString().replace('GMT', 'UTC')}`,
     `Architectures: ${ARCH}`,
-    `Components: ${APT_REPO_COMPONENT}`,
-    'Description: tiny stand-in packages for testing apt repository handling (no Docker inside)',
+    `Components: ${layout.component}`,
+    `Description: stand-in packages for testing apt repository handling (${layout.packages.map((x) => x.name).join(', ')})`,
     'SHA256:',
     ...sums,
     '',
@@ -234,16 +298,33 @@ async function writeSuite(root: string, suite: string, packages: string): Promis
   await gpg(['--yes', '--local-user', UID, '--armor', '--detach-sign', '--output', path.join(dist, 'Release.gpg'), path.join(dist, 'Release')]);
 }
 
-/** One stand-in .deb in the pool; returns its Packages stanza. */
-async function buildPackage(pkg: LabPackage, root: string, tmp: string): Promise<string> {
+/** One .deb in the pool (a stand-in, or a repackaged Debian package); returns its Packages stanza. */
+async function buildPackage(pkg: LabPackage, component: string, root: string, tmp: string): Promise<string> {
   const tree = path.join(tmp, 'pkg', pkg.name);
+  const control = pkg.repack ? await repackTree(pkg, tree) : standInTree(pkg, tree);
+  fs.writeFileSync(path.join(tree, 'DEBIAN', 'control'), control);
+  const upstream = pkg.version.replace(/^\d+:/, '');
+  const rel = `pool/${component}/${pkg.name[0]}/${pkg.name}/${pkg.name}_${upstream}_${ARCH}.deb`;
+  const deb = path.join(root, rel);
+  fs.mkdirSync(path.dirname(deb), { recursive: true });
+  // gzip, fast: a repackaged caddy is 36 MB of binary, and xz would cost the shared CPU half a minute
+  await sh`dpkg-deb --root-owner-group -Zgzip -z1 --build ${tree} ${deb}`;
+  const data = fs.readFileSync(deb);
+  // the index stanza is the control file with the pool file's name, size and sum before the description
+  const at = control.indexOf('\nDescription:');
+  return `${control.slice(0, at)}\nFilename: ${rel}\nSize: ${data.length}\nSHA256: ${sha256(data)}${control.slice(at)}`;
+}
+
+/** An empty package carrying the vendor's name; returns its control file. */
+function standInTree(pkg: LabPackage, tree: string): string {
   fs.mkdirSync(path.join(tree, 'DEBIAN'), { recursive: true });
   const files = { [`usr/share/doc/${pkg.name}/README.shipshape-lab`]: `A stand-in for ${pkg.name}, served by the shipshape lab's apt repository.\n`, ...pkg.files };
   for (const [rel, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(tree, rel)), { recursive: true });
     fs.writeFileSync(path.join(tree, rel), content);
   }
-  const control = [
+  if (pkg.postinst) fs.writeFileSync(path.join(tree, 'DEBIAN', 'postinst'), pkg.postinst, { mode: 0o755 });
+  return [
     `Package: ${pkg.name}`,
     `Version: ${pkg.version}`,
     `Architecture: ${ARCH}`,
@@ -254,16 +335,48 @@ async function buildPackage(pkg: LabPackage, root: string, tmp: string): Promise
     'Priority: optional',
     `Description: lab stand-in for ${pkg.name}`,
     ' Carries the vendor package name only, for testing apt repository handling.',
-  ];
-  fs.writeFileSync(path.join(tree, 'DEBIAN', 'control'), control.join('\n') + '\n');
-  if (pkg.postinst) fs.writeFileSync(path.join(tree, 'DEBIAN', 'postinst'), pkg.postinst, { mode: 0o755 });
-  const upstream = pkg.version.replace(/^\d+:/, '');
-  const rel = `pool/${APT_REPO_COMPONENT}/${pkg.name[0]}/${pkg.name}/${pkg.name}_${upstream}_${ARCH}.deb`;
-  const deb = path.join(root, rel);
-  fs.mkdirSync(path.dirname(deb), { recursive: true });
-  await sh`dpkg-deb --root-owner-group -Zxz --build ${tree} ${deb}`;
-  const data = fs.readFileSync(deb);
-  return [...control.slice(0, -2), `Filename: ${rel}`, `Size: ${data.length}`, `SHA256: ${sha256(data)}`, ...control.slice(-2), ''].join('\n');
+    '',
+  ].join('\n');
+}
+
+/**
+ * Debian's package pkg.repack unpacked with its maintainer scripts; returns its control file with this entry's
+ * name and version, the lab as maintainer and a description saying what it is. Dependencies stay: the host's
+ * apt fetches them from Debian's mirror, as it would for the vendor's own package.
+ */
+async function repackTree(pkg: LabPackage, tree: string): Promise<string> {
+  const deb = await debianDeb(pkg.repack!);
+  fs.mkdirSync(path.dirname(tree), { recursive: true });
+  await sh`dpkg-deb -R ${deb} ${tree}`;
+  const original = fs.readFileSync(path.join(tree, 'DEBIAN', 'control'), 'utf8');
+  const fields = original
+    .replace(/\n(?=[ \t])/g, '\u0000')
+    .split('\n')
+    .filter((l) => l && !/^(Package|Version|Maintainer|Built-Using|Description|Homepage|Source):/.test(l))
+    .map((l) => l.replace(/\u0000/g, '\n'));
+  const from = /^Version: (.*)$/m.exec(original)?.[1] ?? '?';
+  return [
+    `Package: ${pkg.name}`,
+    `Version: ${pkg.version}`,
+    'Maintainer: shipshape lab <lab@lab.test>',
+    ...fields,
+    `Description: lab stand-in for the vendor's ${pkg.name} (Debian's ${pkg.repack} ${from} inside)`,
+    ` Debian's ${pkg.repack} package, repackaged by the shipshape lab as the vendor repository's ${pkg.name}.`,
+    '',
+  ].join('\n');
+}
+
+/** The .deb of a Debian package of the controller's release, fetched once (through the lab's apt cache when it runs). */
+async function debianDeb(name: string): Promise<string> {
+  const dir = repoPaths().debs;
+  fs.mkdirSync(dir, { recursive: true });
+  const have = () => fs.readdirSync(dir).find((f) => f.startsWith(`${name}_`) && f.endsWith('.deb'));
+  if (!have()) {
+    const proxy = (await tcpOpen('127.0.0.1', ACNG_PORT)) ? [`-o`, `Acquire::http::Proxy=http://127.0.0.1:${ACNG_PORT}`] : [];
+    const r = await shTry({ cwd: dir })`apt-get -q ${proxy} download ${name}`;
+    if (r.exitCode !== 0 || !have()) throw new Error(`could not fetch Debian's ${name} package to repackage (apt-get download exit ${r.exitCode}): ${r.stderr.trim()}`);
+  }
+  return path.join(dir, have()!);
 }
 
 function sha256(data: Buffer): string {

@@ -109,6 +109,7 @@ export function toJson(report: RunReport): string {
         ...(t.output ? { output: t.output } : {}),
         duration_ms: t.durationMs,
       })),
+      ...(h.stats ? { stats: h.stats } : {}),
     };
   }
   return JSON.stringify({ hosts }, null, 2);

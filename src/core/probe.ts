@@ -12,8 +12,36 @@ export interface Probe<T = unknown> {
    * read-only, so `check` never runs it and the plan sees the fact as undefined.
    */
   operatorCode?: true;
+  /**
+   * The script may run in the batch's own shell instead of a subshell (one process less per probe):
+   * it never calls `exit` or `cd`, and any variable it sets is its own (set before it is read).
+   */
+  inline?: true;
+  /**
+   * Gathered together with every other probe of the same batcher in one command (one `stat` for all
+   * paths, one `systemctl show` for all units...). `script` stays the probe's answer on its own.
+   */
+  batch?: { batcher: Batcher; key: string };
 }
 
-export function probe<T>(id: string, script: string, parse: (stdout: string, exitCode: number) => T, opts: { operatorCode?: true } = {}): Probe<T> {
+/**
+ * Reads many keys of one kind at once. `split` hands each key what the probe's own script would have
+ * printed (and its exit code), so a probe's parser is the same pure function of text either way.
+ */
+export interface Batcher {
+  /** names the batched section; one batcher per kind of question */
+  id: string;
+  /** one sh fragment for all keys (deduplicated, in first-asked order); inline-safe: no `exit`, no `cd` */
+  script(keys: string[]): string;
+  /** one output per key, in the order of `keys` */
+  split(stdout: string, exitCode: number, keys: string[]): { stdout: string; code: number }[];
+}
+
+export function probe<T>(
+  id: string,
+  script: string,
+  parse: (stdout: string, exitCode: number) => T,
+  opts: { operatorCode?: true; inline?: true; batch?: { batcher: Batcher; key: string } } = {},
+): Probe<T> {
   return { id, script, parse, ...opts };
 }

@@ -53,6 +53,17 @@ export interface HostReport {
   /** what the operator should know or do after this run (connection changes, inventory edits) */
   notes?: string[];
   tasks: TaskResult[];
+  /** what the run cost on this host (--json `stats`) */
+  stats?: HostStats;
+}
+
+/** Measurements of one host's run; each part is set by the layer that measures it. */
+export interface HostStats {
+  /**
+   * The fact scripts' cost on the host, summed over the run (a no-op run reads facts once per play):
+   * wall time (10 ms resolution) and the pids allocated meanwhile (see FactScriptStats in core/script.ts).
+   */
+  factScript?: { ms: number; processes: number };
 }
 
 export function summarize(host: string, tasks: TaskResult[], unreachable = false, error?: string): HostReport {

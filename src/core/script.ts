@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Probe } from './probe.js';
+import type { Batcher, Probe } from './probe.js';
 import { renderStep, type Step } from './step.js';
 
 /**
@@ -22,6 +22,20 @@ export interface BatchOutput {
   probes: Map<string, SectionOutput>;
   /** the host stopped before every section ran (connection lost, shell killed) */
   incomplete: boolean;
+  /** what reading the facts cost on the host, measured by the script itself (undefined: no probes, or /proc lacks it) */
+  factScript?: FactScriptStats;
+}
+
+/**
+ * The host-side cost of a batch's probes: wall time from /proc/uptime (10 ms resolution) and the pids the
+ * host allocated meanwhile (the last pid of /proc/loadavg: processes and threads the probes started). Both are
+ * read with shell builtins, so measuring starts nothing. The counter covers every pid of the host's pid
+ * namespace: exact in a container (the lab's hosts, LXC/OpenVZ VPS), an upper bound on a VM where other
+ * processes (cron, daemons) start pids during the same milliseconds.
+ */
+export interface FactScriptStats {
+  ms: number;
+  processes: number;
 }
 
 const HEADER = [
@@ -48,13 +62,61 @@ export function renderBatch(batch: Batch, nonce: string): string {
     // a failed task leaves the host as it is; probes after it would describe a state we do not continue from
     out.push('[ "$__ss_rc" -eq 0 ] || exit 0');
   }
+  if (batch.probes.length === 0) return out.join('\n') + '\n';
+  out.push(`{ read __ss_x __ss_x __ss_x __ss_x __ss_p0 __ss_x < ${LAST_PID}; read __ss_t0 __ss_x < /proc/uptime; } 2>/dev/null`);
+  // one command per batcher for all its keys: one stat for every path, one systemctl for every unit...
+  batchGroups(batch.probes).forEach((g, i) => {
+    out.push(begin('batch', String(i)));
+    out.push(`{\n${g.batcher.script(g.keys)}\n} </dev/null 2>/dev/null; __ss_rc=$?`);
+    out.push(end('batch', String(i)));
+  });
   // markers carry the probe's index, not its id: ids may hold any character a path can
   batch.probes.forEach((p, i) => {
+    if (p.batch) return;
     out.push(begin('probe', String(i)));
-    out.push(`(\n${p.script}\n) </dev/null 2>/dev/null; __ss_rc=$?`);
+    // a subshell costs a process: only for scripts that may exit, cd or leave variables behind
+    out.push(p.inline ? `{\n${p.script}\n} </dev/null 2>/dev/null; __ss_rc=$?` : `(\n${p.script}\n) </dev/null 2>/dev/null; __ss_rc=$?`);
     out.push(end('probe', String(i)));
   });
+  out.push(`{ read __ss_x __ss_x __ss_x __ss_x __ss_p1 __ss_x < ${LAST_PID}; read __ss_t1 __ss_x < /proc/uptime; } 2>/dev/null`);
+  out.push(begin('stats', '0'));
+  out.push(`printf '%s %s %s %s' "$__ss_p0" "$__ss_p1" "$__ss_t0" "$__ss_t1"; __ss_rc=0`);
+  out.push(end('stats', '0'));
   return out.join('\n') + '\n';
+}
+
+/**
+ * The 5th field of /proc/loadavg is the last pid of the reader's pid namespace (as ns_last_pid), and unlike
+ * /proc/sys/kernel/ns_last_pid it answers dash's byte-at-a-time `read`.
+ */
+const LAST_PID = '/proc/loadavg';
+
+interface BatchGroup {
+  batcher: Batcher;
+  keys: string[];
+}
+
+/** Batched probes by batcher, in first-asked order, each key once. */
+function batchGroups(probes: Probe[]): BatchGroup[] {
+  const groups = new Map<string, BatchGroup>();
+  for (const p of probes) {
+    if (!p.batch) continue;
+    const g = groups.get(p.batch.batcher.id) ?? { batcher: p.batch.batcher, keys: [] };
+    groups.set(p.batch.batcher.id, g);
+    if (!g.keys.includes(p.batch.key)) g.keys.push(p.batch.key);
+  }
+  return [...groups.values()];
+}
+
+/** "pid0 pid1 uptime0 uptime1" -> cost; uptime has two decimals (centiseconds). */
+export function parseFactStats(text: string): FactScriptStats | undefined {
+  const [p0, p1, t0, t1] = text.trim().split(' ');
+  const cs = (t: string | undefined) => (t && /^\d+\.\d\d$/.test(t) ? Number(t.replace('.', '')) : NaN);
+  const processes = Number(p1) - Number(p0);
+  const ms = (cs(t1) - cs(t0)) * 10;
+  // a pid counter that wrapped (pid_max) says nothing about this script
+  if (!Number.isInteger(processes) || processes < 0 || !Number.isFinite(ms) || ms < 0) return undefined;
+  return { ms, processes };
 }
 
 function sq(s: string): string {
@@ -80,14 +142,25 @@ export function parseBatch(stdout: string, batch: Batch, nonce: string): BatchOu
     pos = rcEnd < 0 ? stdout.length : rcEnd;
   }
   const probes = new Map<string, SectionOutput>();
+  batchGroups(batch.probes).forEach((g, i) => {
+    const s = sections.get(`batch:${i}`);
+    if (!s) return;
+    const outs = g.batcher.split(s.stdout, s.code, g.keys);
+    for (const p of batch.probes) {
+      const at = p.batch?.batcher.id === g.batcher.id ? g.keys.indexOf(p.batch.key) : -1;
+      if (at >= 0 && outs[at]) probes.set(p.id, outs[at]);
+    }
+  });
   batch.probes.forEach((p, i) => {
     const s = sections.get(`probe:${i}`);
-    if (s) probes.set(p.id, s);
+    if (s && !p.batch) probes.set(p.id, s);
   });
+  const stats = sections.get('stats:0');
+  const factScript = stats ? parseFactStats(stats.stdout) : undefined;
   const apply = batch.apply ? sections.get('apply:0') : undefined;
   const applyFailed = apply !== undefined && apply.code !== 0;
   const incomplete = (batch.apply !== undefined && apply === undefined) || (!applyFailed && probes.size < batch.probes.length);
-  return { ...(batch.apply ? { apply } : {}), probes, incomplete };
+  return { ...(batch.apply ? { apply } : {}), probes, incomplete, ...(factScript ? { factScript } : {}) };
 }
 
 /** Probes several tasks share (same id) run once. */

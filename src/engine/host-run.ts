@@ -66,6 +66,8 @@ export async function runHost(
   const host = spec.name;
   const results: TaskResult[] = [];
   const link = new HostLink(spec, make, deps.offeredKeys, opts.loginMemory);
+  const facts: FactCost = { ms: 0, processes: 0, scripts: 0 };
+  const done = (emit: EventSink, report: HostRunReport, link: HostLink) => finished(emit, report, link, facts);
   emit({ type: 'host-start', host });
   const lock = opts.hostLock && !opts.check ? newLock(opts.hostLock) : undefined;
   // /run is root's: the lock is taken as the tasks will run (without become only a root login can)
@@ -97,7 +99,7 @@ export async function runHost(
     const hostVars = new HostVars();
     const willWrite = new Set<string>();
     for (const play of plays) {
-      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '', willWrite);
+      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '', willWrite, facts);
       info = await runner.run(info);
       if (runner.stopped) return done(emit, summarize(host, results, false, runner.stopped), link);
     }
@@ -136,9 +138,18 @@ function refused(emit: EventSink, host: string, task: TaskInstance, reason: stri
   return result;
 }
 
-function done(emit: EventSink, report: HostRunReport, link: HostLink): HostRunReport {
+/** What this host's fact scripts cost, as they measured themselves. */
+interface FactCost {
+  ms: number;
+  processes: number;
+  /** scripts that reported a measurement */
+  scripts: number;
+}
+
+function finished(emit: EventSink, report: HostRunReport, link: HostLink, facts: FactCost): HostRunReport {
   if (link.notes.length) report.notes = [...link.notes];
   if (link.moved) report.moved = link.moved;
+  if (facts.scripts) report.stats = { ...report.stats, factScript: { ms: facts.ms, processes: facts.processes } };
   emit({ type: 'host-done', host: report.host, report });
   return report;
 }
@@ -195,6 +206,8 @@ class PlayRunner {
     private lockBeat = '',
     /** in check, the paths that earlier tasks of this run would write (PlanContext.willWrite) */
     private willWrite = new Set<string>(),
+    /** the host's fact-script cost, summed over its plays */
+    private factCost: FactCost = { ms: 0, processes: 0, scripts: 0 },
   ) {}
 
   private notified = new Set<string>();
@@ -598,6 +611,11 @@ class PlayRunner {
     for (const p of batch.probes) {
       const s = out.probes.get(p.id);
       if (s) this.facts.set(factKey(become, p.id), p.parse(s.stdout, s.code));
+    }
+    if (out.factScript) {
+      this.factCost.ms += out.factScript.ms;
+      this.factCost.processes += out.factScript.processes;
+      this.factCost.scripts++;
     }
     return out;
   }

@@ -1,4 +1,4 @@
-import { probe } from '../core/probe.js';
+import { probe, type Batcher } from '../core/probe.js';
 import { shJoin } from '../core/quote.js';
 
 /** One dpkg database entry as `dpkg-query -W` reports it. */
@@ -53,8 +53,29 @@ export function dpkgPackages(names: readonly string[]) {
     `dpkg:${bare.join(' ')}`,
     `command -v dpkg-query >/dev/null || exit 127\ndpkg-query -W -f='${DPKG_FORMAT}' -- ${shJoin(bare)}`,
     parseDpkgQuery,
+    { batch: { batcher: dpkgBatcher, key: bare.join(' ') } },
   );
 }
+
+const NO_DPKG = '@@ss-no-dpkg-query';
+
+/** Every package a play asks about in one dpkg-query; each probe gets the lines of its own names. */
+export const dpkgBatcher: Batcher = {
+  id: 'dpkg',
+  script(keys) {
+    const names = [...new Set(keys.flatMap((k) => k.split(' ')).filter(Boolean))].sort();
+    return `if command -v dpkg-query >/dev/null; then dpkg-query -W -f='${DPKG_FORMAT}' -- ${shJoin(names)}; else echo ${NO_DPKG}; fi`;
+  },
+  split(stdout, code, keys) {
+    if (stdout.includes(`${NO_DPKG}\n`)) return keys.map(() => ({ stdout: '', code: 127 }));
+    const lines = stdout.split('\n').filter((l) => l.includes('\t'));
+    return keys.map((k) => {
+      const mine = new Set(k.split(' '));
+      const own = lines.filter((l) => mine.has(l.slice(0, l.indexOf('\t'))));
+      return { stdout: own.map((l) => `${l}\n`).join(''), code };
+    });
+  },
+};
 
 /** States in which the package's files are in place and configured (triggers may still be pending). */
 const INSTALLED = new Set(['installed', 'triggers-awaited', 'triggers-pending']);
@@ -134,11 +155,12 @@ export function aptCache() {
   return probe<AptCache>(
     'apt:cache',
     [
-      `s=$(stat -c %Y ${UPDATE_STAMP} 2>/dev/null) || s=0`,
-      `l=$(stat -c %Y ${LISTS} 2>/dev/null) || l=0`,
-      `h=no; for f in ${LISTS}/*_Packages*; do [ -e "$f" ] && h=yes; break; done`,
-      `echo "$(date +%s) $s $l $h"`,
+      `__ss_s=0; __ss_l=0`,
+      `for __ss_x in $(stat -c '%Y:%n' -- ${UPDATE_STAMP} ${LISTS} 2>/dev/null); do case $__ss_x in *:${UPDATE_STAMP}) __ss_s=\${__ss_x%%:*};; *:${LISTS}) __ss_l=\${__ss_x%%:*};; esac; done`,
+      `__ss_h=no; for __ss_x in ${LISTS}/*_Packages*; do [ -e "$__ss_x" ] && __ss_h=yes; break; done`,
+      `echo "$(date +%s) $__ss_s $__ss_l $__ss_h"`,
     ].join('\n'),
     parseAptCache,
+    { inline: true },
   );
 }

@@ -1,5 +1,5 @@
 import { probe } from '../core/probe.js';
-import { shq } from '../core/quote.js';
+import { dumpFiles, splitFileDump } from './dump.js';
 
 export interface AptConfig {
   /** APT keyword (as apt-config dump spells it) -> value apt really uses; empty when apt-config is missing */
@@ -17,15 +17,26 @@ const FILES = '==files==';
  */
 export function aptConfig(keys: string[]) {
   const pattern = keys.map((k) => k.replace(/[.+*?()[\]{}|\\^$]/g, '\\$&')).join('|');
+  const line = new RegExp(`^(${pattern}) `, 'i');
+  const mentions = new RegExp(pattern, 'i');
   return probe<AptConfig>(
     `apt-config:${keys.join(',')}`,
     [
-      'command -v apt-config >/dev/null || exit 0',
-      `apt-config dump 2>/dev/null | grep -iE ${shq(`^(${pattern}) `)}`,
-      `echo ${FILES}`,
-      `for f in /etc/apt/apt.conf.d/* /etc/apt/apt.conf; do [ -f "$f" ] && grep -qiE ${shq(pattern)} "$f" || continue; printf '==> %s\\n' "$f"; cat "$f"; echo; done`,
+      // the whole dump and every file, filtered here: one process each instead of a grep per file
+      'if command -v apt-config >/dev/null; then',
+      '  apt-config dump 2>/dev/null',
+      `  echo ${FILES}`,
+      `  ${dumpFiles(['/etc/apt/apt.conf.d/*', '/etc/apt/apt.conf']).replace(/\n/g, '\n  ')}`,
+      'fi',
     ].join('\n'),
-    parseAptConfig,
+    (out) => {
+      const at = out.indexOf(`${FILES}\n`);
+      if (at < 0) return parseAptConfig(out);
+      const dump = out.slice(0, at).split('\n').filter((l) => line.test(l));
+      const { dump: values } = parseAptConfig(`${dump.join('\n')}\n${FILES}\n`);
+      return { dump: values, files: splitFileDump(out.slice(at + FILES.length + 1)).filter((f) => mentions.test(f.content)) };
+    },
+    { inline: true },
   );
 }
 
@@ -36,12 +47,7 @@ export function parseAptConfig(out: string): AptConfig {
     const m = /^(\S+) "(.*)";$/.exec(l.trim());
     if (m) dump[m[1]] = m[2];
   }
-  const files: AptConfig['files'] = [];
-  for (const chunk of (at < 0 ? '' : out.slice(at + FILES.length + 1)).split(/^==> /m).slice(1)) {
-    const nl = chunk.indexOf('\n');
-    files.push({ path: chunk.slice(0, nl), content: chunk.slice(nl + 1).replace(/\n$/, '') });
-  }
-  return { dump, files };
+  return { dump, files: splitFileDump(at < 0 ? '' : out.slice(at + FILES.length + 1)) };
 }
 
 /** A plain `Key "value";` line, as apt.conf(5) files set scalars; 1-based line numbers. */

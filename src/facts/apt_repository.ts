@@ -19,14 +19,15 @@ export function sourceFetch(sourcesPath: string, stampPath: string) {
   return probe<SourceFetch>(
     `apt-source-fetch:${sourcesPath}`,
     [
-      `cat ${shq(stampPath)} 2>/dev/null || echo`,
-      `[ -f ${p} ] || exit 0`,
-      `apt-get indextargets -o Dir::Etc::sourcelist=${p} -o Dir::Etc::sourceparts=- --format '$(FILENAME)' | head -n 1`,
+      // the stamp's one line by the shell's own read: no process while the source is not there
+      `__ss_l=; { IFS= read -r __ss_l; } < ${shq(stampPath)} 2>/dev/null; printf '%s\\n' "$__ss_l"`,
+      `if [ -f ${p} ]; then apt-get indextargets -o Dir::Etc::sourcelist=${p} -o Dir::Etc::sourceparts=- --format '$(FILENAME)' | head -n 1; fi`,
     ].join('\n'),
     (out) => {
       const [stamp = '', index = ''] = out.split('\n');
       return { ...(stamp.trim() ? { stamp: stamp.trim() } : {}), indexed: index.trim() !== '' };
     },
+    { inline: true },
   );
 }
 

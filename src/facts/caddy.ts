@@ -152,23 +152,33 @@ const CADDY_ERRORS = `journalctl -u caddy --no-pager -o cat -n 3000 2>/dev/null 
  */
 export function servedCertificates(domains: readonly string[]) {
   const names = [...new Set(domains)].sort();
+  const BEGIN = '-----BEGIN CERTIFICATE-----';
+  const END = '-----END CERTIFICATE-----';
+  // the certificate a client gets, fed to openssl from the shell's own here-documents: no pipe processes
+  const x509 = (args: string) => [`    openssl x509 -noout ${args} <<__SS_PEM__`, '$__ss_pem', '__SS_PEM__'];
   return probe<CaddyCertificates>(
     `caddy-certs:${names.join(' ')}`,
     [
-      "command -v openssl >/dev/null 2>&1 || { echo '@@no-openssl'; exit 0; }",
-      `errors=$(${CADDY_ERRORS})`,
+      'if ! command -v openssl >/dev/null 2>&1; then echo @@no-openssl; else',
+      `__ss_err=$(journalctl -u caddy --no-pager -o cat -n 3000 2>/dev/null | grep -F '"level":"error"')`,
       `for d in ${shJoin(names)}; do`,
       '  echo "@@domain $d"',
-      '  pem=$(echo | timeout 5 openssl s_client -connect 127.0.0.1:443 -servername "$d" 2>/dev/null | openssl x509 2>/dev/null)',
-      '  if [ -n "$pem" ]; then',
+      '  __ss_o=$(timeout 5 openssl s_client -connect 127.0.0.1:443 -servername "$d" </dev/null 2>/dev/null)',
+      // the first certificate of the handshake (the leaf), cut out by the shell
+      `  case $__ss_o in *"${BEGIN}"*"${END}"*) __ss_pem="${BEGIN}\${__ss_o#*${BEGIN}}"; __ss_pem="\${__ss_pem%%${END}*}${END}";; *) __ss_pem=;; esac`,
+      '  if [ -n "$__ss_pem" ]; then',
       // -checkend must be asked separately: openssl prints nothing else once it is given
-      '    printf \'%s\\n\' "$pem" | openssl x509 -noout -checkhost "$d" -enddate -serial -issuer -fingerprint -sha256 2>/dev/null',
-      "    if printf '%s\\n' \"$pem\" | openssl x509 -noout -checkend 0 >/dev/null 2>&1; then echo '@@current'; else echo '@@expired'; fi",
+      ...x509('-checkhost "$d" -enddate -serial -issuer -fingerprint -sha256 2>/dev/null'),
+      ...x509('-checkend 0 >/dev/null 2>&1').map((l, i) => (i === 0 ? `    if ${l.trim()}` : l)),
+      "    then echo '@@current'; else echo '@@expired'; fi",
       '  fi',
-      '  printf \'%s\\n\' "$errors" | grep -F "\\"identifier\\":\\"$d\\"" | tail -n 1 | sed \'s/^/@@error /\'',
       'done',
+      // Caddy's errors, each domain's last one picked by the parser
+      'printf \'@@errors\\n%s\\n\' "$__ss_err"',
+      'fi',
     ].join('\n'),
     parseServedCertificates,
+    { inline: true },
   );
 }
 
@@ -178,6 +188,7 @@ export function parseServedCertificates(out: string): CaddyCertificates {
   let cur: DomainCertificate | undefined;
   const served = () => (cur!.served ??= { matches: false, current: false });
   for (const line of out.split('\n')) {
+    if (line === '@@errors') break;
     const d = /^@@domain (\S+)$/.exec(line);
     if (d) {
       cur = domains[d[1]] = {};
@@ -193,6 +204,14 @@ export function parseServedCertificates(out: string): CaddyCertificates {
     else if (line === '@@current') served().current = true;
     else if (line === '@@expired') served().current = false;
     else if (line.startsWith('@@error ')) cur.lastError = describeCaddyError(line.slice('@@error '.length));
+  }
+  const at = out.indexOf('\n@@errors\n');
+  if (at >= 0) {
+    const errors = out.slice(at + '\n@@errors\n'.length).split('\n');
+    for (const [d, c] of Object.entries(domains)) {
+      const last = errors.filter((l) => l.includes(`"identifier":"${d}"`)).pop();
+      if (last) c.lastError = describeCaddyError(last);
+    }
   }
   return { openssl: true, domains };
 }
@@ -240,26 +259,35 @@ export interface CaddyLoaded {
  */
 export function caddyLoaded(service: string, files: readonly string[]) {
   const s = shq(service);
+  // the shell's own here-documents walk each command's output: one process per command, none per line
+  // (their lines stay unindented: a here-document ends only at its word alone on a line)
+  const lines = (v: string, body: string) => [`while IFS= read -r __ss_l; do ${body}; done <<__SS_OUT__`, `$${v}`, '__SS_OUT__'];
   return probe<CaddyLoaded>(
     `caddy-loaded:${service}:${files.join(' ')}`,
     [
-      `systemctl show -p LoadState,ActiveState,MainPID -- ${s} 2>/dev/null`,
-      `u=$(systemctl show -p User --value -- ${s} 2>/dev/null)`,
-      'h=$(getent passwd "${u:-root}" | cut -d: -f6)',
-      'x=',
-      `for kv in $(systemctl show -p Environment --value -- ${s} 2>/dev/null); do`,
+      `__ss_p=$(systemctl show -p LoadState,ActiveState,MainPID,User,Environment -- ${s} 2>/dev/null)`,
+      'u=; __ss_env=',
+      ...lines('__ss_p', `case $__ss_l in LoadState=*|ActiveState=*|MainPID=*) printf '%s\\n' "$__ss_l";; User=*) u=\${__ss_l#User=};; Environment=*) __ss_env=\${__ss_l#Environment=};; esac`),
+      'h=; x=',
+      'for kv in $__ss_env; do',
       '  case $kv in HOME=*) h=${kv#HOME=} ;; XDG_CONFIG_HOME=*) x=${kv#XDG_CONFIG_HOME=} ;; esac',
       'done',
+      'if [ -z "$x" ] && [ -z "$h" ] && __ss_e=$(getent passwd "${u:-root}"); then h=${__ss_e#*:*:*:*:*:}; h=${h%%:*}; fi',
       'a="${x:-$h/.config}/caddy/autosave.json"',
       'echo "Autosave=$a"',
       'if [ -f "$a" ]; then echo "LoadedAt=$(stat -c %y "$a")"; fi',
-      `for f in ${shJoin(files)}; do`,
-      '  [ -f "$f" ] || continue',
-      '  echo "Sha256=$(sha256sum < "$f" | cut -d" " -f1) $f"',
-      '  if [ -f "$a" ] && [ -n "$(find "$f" -prune -newer "$a")" ]; then echo "Newer=$f"; fi',
-      'done',
+      `set --; for f in ${shJoin(files)}; do [ -f "$f" ] && set -- "$@" "$f"; done`,
+      'if [ $# -gt 0 ]; then',
+      '  __ss_o=$(sha256sum -- "$@")',
+      ...lines('__ss_o', `[ -n "$__ss_l" ] && printf 'Sha256=%s %s\\n' "\${__ss_l%% *}" "\${__ss_l#*  }"`),
+      '  if [ -f "$a" ]; then',
+      '    __ss_o=$(find "$@" -prune -newer "$a")',
+      ...lines('__ss_o', `[ -n "$__ss_l" ] && printf 'Newer=%s\\n' "$__ss_l"`),
+      '  fi',
+      'fi',
     ].join('\n'),
     parseCaddyLoaded,
+    { inline: true },
   );
 }
 

@@ -8,9 +8,15 @@ import { shq } from '../core/quote.js';
  * so `check` never runs it (see Probe.operatorCode).
  */
 export function checkStatus(cmd: string, chdir?: string) {
-  const cd = chdir ? `cd ${shq(chdir)} && ` : '';
-  return probe<number>(`status:${JSON.stringify([chdir ?? null, cmd])}`, `(${cd}sh -c ${shq(cmd)}) >/dev/null 2>&1\necho $?`, (out) => {
-    const code = Number(out.trim());
-    return out.trim() === '' || !Number.isInteger(code) ? 255 : code;
-  }, { operatorCode: true });
+  // a subshell only to change directory: sh -c alone leaves the batch's shell where it was
+  const run = chdir ? `(cd ${shq(chdir)} && sh -c ${shq(cmd)})` : `sh -c ${shq(cmd)}`;
+  return probe<number>(
+    `status:${JSON.stringify([chdir ?? null, cmd])}`,
+    `${run} >/dev/null 2>&1\necho $?`,
+    (out) => {
+      const code = Number(out.trim());
+      return out.trim() === '' || !Number.isInteger(code) ? 255 : code;
+    },
+    { operatorCode: true, inline: true },
+  );
 }

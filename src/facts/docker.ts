@@ -13,11 +13,11 @@ export interface ChainRules {
 
 export function chainRules(chain: string) {
   if (!/^[A-Za-z0-9_-]+$/.test(chain)) throw new Error(`not an iptables chain name: ${chain}`);
-  const list = (cmd: string, tag: string) =>
-    `if command -v ${cmd} >/dev/null && s=$(${cmd} -w -S 2>/dev/null); then echo '${tag}'; printf '%s\\n' "$s" | grep -E '^-[AN] ${chain}( |$)'; fi`;
-  return probe<ChainRules>(`iptables-chain:${chain}`, [list('iptables', '--ipv4--'), list('ip6tables', '--ipv6--')].join('\n'), (out) =>
-    parseChainRules(out, chain),
-  );
+  // the whole table, filtered by the parser: no grep process per family
+  const list = (cmd: string, tag: string) => `if command -v ${cmd} >/dev/null && __ss_s=$(${cmd} -w -S 2>/dev/null); then echo '${tag}'; printf '%s\\n' "$__ss_s"; fi`;
+  return probe<ChainRules>(`iptables-chain:${chain}`, [list('iptables', '--ipv4--'), list('ip6tables', '--ipv6--')].join('\n'), (out) => parseChainRules(out, chain), {
+    inline: true,
+  });
 }
 
 export function parseChainRules(out: string, chain: string): ChainRules {
@@ -49,17 +49,19 @@ const INFO_FIELDS = ['LoggingDriver', 'Driver', 'LiveRestoreEnabled', 'Debug'];
 const FILE_MARK = '==daemon.json==';
 
 /**
- * The daemon's own answer (GET /info): through the docker CLI, or straight from its socket with curl where
- * the CLI is missing (Debian 13's docker.io only recommends docker-cli).
+ * The daemon's own answer (GET /info): straight from its socket with curl (one process; the docker CLI
+ * starts a dozen threads), through the docker CLI where curl or the socket is missing. Both give the
+ * daemon's fields at the top level.
  */
 export const dockerDaemon = probe<DockerDaemon>(
   'docker:daemon',
   [
-    `if command -v docker >/dev/null; then docker info --format '{{json .}}' 2>/dev/null; elif [ -S /run/docker.sock ] && command -v curl >/dev/null; then curl -sf --max-time 10 --unix-socket /run/docker.sock http://localhost/info; fi`,
+    `if [ -S /run/docker.sock ] && command -v curl >/dev/null; then curl -sf --max-time 10 --unix-socket /run/docker.sock http://127.0.0.1/info; elif command -v docker >/dev/null; then docker info --format '{{json .}}' 2>/dev/null; fi`,
     'echo',
     `if [ -f /etc/docker/daemon.json ]; then echo '${FILE_MARK}'; cat /etc/docker/daemon.json; fi`,
   ].join('\n'),
   parseDockerDaemon,
+  { inline: true },
 );
 
 export function parseDockerDaemon(out: string): DockerDaemon {

@@ -1,5 +1,8 @@
 import { probe } from '../core/probe.js';
 import { shq } from '../core/quote.js';
+import { batchablePath, CONTENT_LIMIT, fileBatcher } from './file-batch.js';
+
+export { CONTENT_LIMIT };
 
 export type FileType = 'file' | 'directory' | 'link' | 'other';
 
@@ -42,6 +45,7 @@ export function fileStat(path: string) {
       const [line = '', target] = out.split('\n');
       return parseStatLine(line, target);
     },
+    batchablePath(path) ? { batch: { batcher: fileBatcher, key: `stat:${path}` } } : {},
   );
 }
 
@@ -51,8 +55,7 @@ export interface FileContent extends FileStat {
   sha256?: string;
 }
 
-/** Files larger than this are compared by hash only and get no text diff. */
-export const CONTENT_LIMIT = 512 * 1024;
+/* Files larger than CONTENT_LIMIT are compared by hash only and get no text diff. */
 
 export function fileContent(path: string) {
   const p = shq(path);
@@ -77,5 +80,6 @@ export function fileContent(path: string) {
       const content = idx >= 0 && (stat.size ?? 0) <= CONTENT_LIMIT ? out.slice(idx + 1) : undefined;
       return { ...stat, sha256, ...(content !== undefined ? { content } : {}) };
     },
+    batchablePath(path) ? { batch: { batcher: fileBatcher, key: `content:${path}` } } : {},
   );
 }

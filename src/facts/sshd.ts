@@ -1,4 +1,5 @@
 import { probe } from '../core/probe.js';
+import { dumpFiles, splitFileDump } from './dump.js';
 
 export interface SshdFiles {
   /** the main config and every drop-in, in the order sshd reads them, with their text */
@@ -20,11 +21,12 @@ const T_MARK = '==sshd-T== ';
 export const sshdFiles = probe<SshdFiles>(
   'sshd:files',
   [
-    `for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf; do [ -f "$f" ] || continue; printf '==> %s\\n' "$f"; cat "$f"; echo; done`,
+    dumpFiles(['/etc/ssh/sshd_config', '/etc/ssh/sshd_config.d/*.conf']),
     'u=${SUDO_USER:-$(id -un)}; a=${SSH_CONNECTION%% *}; a=${a:-127.0.0.1}',
     `if command -v sshd >/dev/null && t=$(sshd -T -C "user=$u,host=$a,addr=$a" 2>/dev/null); then printf '${T_MARK}%s %s\\n%s\\n' "$u" "$a" "$t"; fi`,
   ].join('\n'),
   parseSshdFiles,
+  { inline: true },
 );
 
 export function parseSshdFiles(out: string): SshdFiles {
@@ -32,10 +34,7 @@ export function parseSshdFiles(out: string): SshdFiles {
   const at = out.indexOf(`\n${T_MARK}`);
   const head = at < 0 ? (out.startsWith(T_MARK) ? '' : out) : out.slice(0, at + 1);
   const tail = at < 0 ? (out.startsWith(T_MARK) ? out : '') : out.slice(at + 1);
-  for (const chunk of head.split(/^==> /m).slice(1)) {
-    const nl = chunk.indexOf('\n');
-    files.push({ path: chunk.slice(0, nl), content: chunk.slice(nl + 1).replace(/\n$/, '') });
-  }
+  files.push(...splitFileDump(head));
   if (!tail) return { files };
   const [first, ...lines] = tail.split('\n');
   const [user = '', addr = ''] = first.slice(T_MARK.length).split(' ');

@@ -1,5 +1,6 @@
 import { probe } from '../core/probe.js';
 import { shq } from '../core/quote.js';
+import { dumpFiles, splitFileDump } from './dump.js';
 
 export interface SudoFacts {
   /** /etc/sudoers and every file in /etc/sudoers.d, with their text */
@@ -17,11 +18,12 @@ export function sudoPolicy(user: string) {
   return probe<SudoFacts>(
     `sudo-policy:${user}`,
     [
-      `for f in /etc/sudoers /etc/sudoers.d/*; do [ -f "$f" ] || continue; printf '==> %s\\n' "$f"; cat "$f"; echo; done`,
+      dumpFiles(['/etc/sudoers', '/etc/sudoers.d/*']),
       `echo ${RULES}`,
       `command -v sudo >/dev/null && sudo -n -l -U ${shq(user)} 2>&1`,
     ].join('\n'),
     parseSudo,
+    { inline: true },
   );
 }
 
@@ -29,11 +31,7 @@ export function parseSudo(out: string): SudoFacts {
   const at = out.indexOf(`${RULES}\n`);
   const head = at < 0 ? out : out.slice(0, at);
   const tail = at < 0 ? '' : out.slice(at + RULES.length + 1);
-  const files: SudoFacts['files'] = [];
-  for (const chunk of head.split(/^==> /m).slice(1)) {
-    const nl = chunk.indexOf('\n');
-    files.push({ path: chunk.slice(0, nl), content: chunk.slice(nl + 1).replace(/\n$/, '') });
-  }
+  const files = splitFileDump(head);
   const lines = tail.split('\n');
   const from = lines.findIndex((l) => /may run the following commands/.test(l));
   const rules = from < 0 ? [] : lines.slice(from + 1).map((l) => l.trim()).filter(Boolean);

@@ -1,4 +1,5 @@
-import { probe } from '../core/probe.js';
+import { probe, type Batcher } from '../core/probe.js';
+import { splitFileDump } from './dump.js';
 import { shq } from '../core/quote.js';
 
 /** sysctl prints multi-word values tab-separated (ip_local_port_range); playbooks write them with spaces. */
@@ -6,9 +7,43 @@ export function normalizeSysctlValue(value: string): string {
   return value.trim().split(/\s+/).join(' ');
 }
 
-/** The running kernel's value of one key; undefined when the key does not exist (module not loaded yet). */
-export function sysctlValue(name: string) {
-  return probe<string | undefined>(`sysctl:${name}`, `sysctl -n -- ${shq(name)}`, (out, code) =>
-    code === 0 ? normalizeSysctlValue(out) : undefined,
-  );
+/**
+ * The file of a key under /proc/sys, as sysctl(8) finds it: when the first separator is a dot, dots and
+ * slashes swap (net.ipv4.conf.eth0/100.rp_filter -> net/ipv4/conf/eth0.100/rp_filter). undefined for a
+ * name that would leave /proc/sys.
+ */
+export function sysctlPath(name: string): string | undefined {
+  const dot = name.indexOf('.');
+  const slash = name.indexOf('/');
+  const swap = dot >= 0 && (slash < 0 || dot < slash);
+  const rel = swap ? name.replace(/[./]/g, (c) => (c === '.' ? '/' : '.')) : name;
+  const parts = rel.split('/').filter(Boolean);
+  if (parts.length === 0 || parts.some((p) => p === '.' || p === '..')) return undefined;
+  return `/proc/sys/${parts.join('/')}`;
 }
+
+/**
+ * The running kernel's value of one key; undefined when the key does not exist (module not loaded yet).
+ * All keys of a play are read by one `head` over their /proc/sys files (sysctlBatcher); alone, by
+ * `sysctl -n`. Not by the shell's `read`: it reads a byte at a time, and most /proc/sys files answer
+ * only a read from offset 0.
+ */
+export function sysctlValue(name: string) {
+  const path = sysctlPath(name);
+  return probe<string | undefined>(`sysctl:${name}`, `sysctl -n -- ${shq(name)}`, (out, code) => (code === 0 ? normalizeSysctlValue(out) : undefined), {
+    ...(path ? { batch: { batcher: sysctlBatcher, key: name } } : {}),
+  });
+}
+
+/** One `head -v` over every key's file: "==> FILE <==" then its text, a newline between files. */
+export const sysctlBatcher: Batcher = {
+  id: 'sysctl',
+  script: (names) => `head -v -n 1000 -- ${names.map((n) => shq(sysctlPath(n)!)).join(' ')}; echo`,
+  split(stdout, _code, names) {
+    const texts = new Map(splitFileDump(stdout).map((f) => [f.path, f.content]));
+    return names.map((n) => {
+      const text = texts.get(sysctlPath(n)!);
+      return text === undefined ? { stdout: '', code: 1 } : { stdout: text, code: 0 };
+    });
+  },
+};

@@ -1,5 +1,5 @@
-import { probe } from '../core/probe.js';
-import { shq } from '../core/quote.js';
+import { probe, type Batcher } from '../core/probe.js';
+import { shJoin, shq } from '../core/quote.js';
 
 /** What `systemctl show` says about one unit; `available: false` when systemctl itself could not answer. */
 export interface UnitState {
@@ -36,8 +36,23 @@ export function unitState(name: string) {
     `systemd-unit:${name}`,
     `systemctl show -p ${PROPS.join(',')} -- ${shq(name)} 2>&1`,
     parseSystemctlShow,
+    { batch: { batcher: unitBatcher, key: name } },
   );
 }
+
+/**
+ * Every unit of a play in one `systemctl show`: it answers unit after unit in the order asked, a blank
+ * line between them. When systemctl itself fails, every unit gets its message.
+ */
+export const unitBatcher: Batcher = {
+  id: 'systemd-units',
+  script: (names) => `systemctl show -p ${PROPS.join(',')} -- ${shJoin(names)} 2>&1`,
+  split(stdout, code, names) {
+    const blocks = stdout.replace(/\n+$/, '').split(/\n\n+/);
+    if (code !== 0 || blocks.length !== names.length) return names.map(() => ({ stdout, code: code || 1 }));
+    return blocks.map((b) => ({ stdout: `${b}\n`, code: 0 }));
+  },
+};
 
 export function parseSystemctlShow(stdout: string, exitCode: number): UnitState {
   const props = new Map<string, string>();

@@ -1,4 +1,5 @@
 import { probe } from '../core/probe.js';
+import { splitFileDump } from './dump.js';
 
 export interface UfwState {
   installed: boolean;
@@ -12,33 +13,58 @@ export interface UfwState {
 
 const POLICY: Record<string, string> = { DROP: 'deny', ACCEPT: 'allow', REJECT: 'reject' };
 
-/** `ufw show added` reads the rule files, so it works before ufw is enabled, unlike `ufw status`. */
+const FILES = ['/etc/default/ufw', '/etc/ufw/user.rules', '/etc/ufw/user6.rules'];
+
+/**
+ * ufw's state without ufw's Python CLI (two interpreter starts): `ufw status` says active exactly when
+ * its chains are loaded in the kernel (it lists ufw-user-input, -output and -forward), read here from one
+ * `iptables -S`; `ufw show added` prints the `### tuple ###` lines of its rule files, rendered below as
+ * ufw renders them. The files work before ufw is enabled, as `ufw show added` does.
+ */
 export const ufwState = probe<UfwState>(
   'ufw:state',
   [
-    'command -v ufw >/dev/null || exit 0',
-    'echo installed',
-    'ufw status | head -n 1',
-    "grep -E '^(DEFAULT_INPUT_POLICY|DEFAULT_OUTPUT_POLICY|DEFAULT_FORWARD_POLICY|IPV6)=' /etc/default/ufw",
-    'echo --rules--',
-    'ufw show added',
+    'if command -v ufw >/dev/null; then',
+    '  echo installed',
+    '  __ss_s=$(iptables -w -S 2>/dev/null) || __ss_s=',
+    '  __ss_a=active',
+    '  for __ss_c in input output forward; do case $__ss_s in *"-N ufw-user-$__ss_c"*) ;; *) __ss_a=inactive;; esac; done',
+    '  echo "Status: $__ss_a"',
+    `  tail -v -n +1 -- ${FILES.join(' ')} 2>/dev/null; echo`,
+    'fi',
   ].join('\n'),
   parseUfw,
+  { inline: true },
 );
 
 export function parseUfw(out: string): UfwState {
   const lines = out.split('\n');
   if (lines[0] !== 'installed') return { installed: false, active: false, defaults: {}, ipv6: true, rules: [] };
+  const files = out.includes('==> /etc/default/ufw') ? splitFileDump(out) : undefined;
   const kv: Record<string, string> = {};
-  for (const l of lines) {
+  const settings = files ? (files.find((f) => f.path === '/etc/default/ufw')?.content ?? '').split('\n') : lines;
+  for (const l of settings) {
     const m = /^([A-Z_0-9]+)="?([^"]*)"?$/.exec(l);
     if (m) kv[m[1]] = m[2];
   }
-  const at = lines.indexOf('--rules--');
-  const rules = lines
-    .slice(at + 1)
-    .filter((l) => l.startsWith('ufw '))
-    .map((l) => l.slice(4).trim());
+  const ipv6 = kv.IPV6 !== 'no';
+  let rules: string[];
+  if (files) {
+    // ufw reads user6.rules only while IPv6 is on; a rule in both files is shown once
+    const tuples = [files.find((f) => f.path === '/etc/ufw/user.rules'), ipv6 ? files.find((f) => f.path === '/etc/ufw/user6.rules') : undefined]
+      .flatMap((f) => (f?.content ?? '').split('\n'))
+      .filter((l) => l.startsWith('### tuple ###'))
+      .map(tupleCommand)
+      .filter((c): c is string => c !== undefined);
+    rules = [...new Set(tuples)];
+  } else {
+    // the output of `ufw show added` (recorded before ufw's files were read directly)
+    const at = lines.indexOf('--rules--');
+    rules = lines
+      .slice(at + 1)
+      .filter((l) => l.startsWith('ufw '))
+      .map((l) => l.slice(4).trim());
+  }
   return {
     installed: true,
     active: /^Status: active/.test(lines[1] ?? ''),
@@ -47,7 +73,76 @@ export function parseUfw(out: string): UfwState {
       outgoing: POLICY[kv.DEFAULT_OUTPUT_POLICY],
       routed: POLICY[kv.DEFAULT_FORWARD_POLICY],
     },
-    ipv6: kv.IPV6 !== 'no',
+    ipv6,
     rules,
   };
+}
+
+/**
+ * One `### tuple ###` line of user.rules as `ufw show added` prints the rule (ufw's parser.py, get_command):
+ * `ACTION[_LOG] PROTO DPORT DST SPORT SRC [DAPP SAPP] [DIRECTION[_IFACE]] [comment=HEX]`, `route:` before the
+ * action for routed rules. undefined for a line ufw itself would skip as malformed.
+ */
+export function tupleCommand(line: string): string | undefined {
+  let t = line.replace(/^### tuple ###\s*/, '').trim();
+  let comment = '';
+  const c = / comment=([0-9a-fA-F]*)$/.exec(t);
+  if (c) {
+    comment = Buffer.from(c[1], 'hex').toString('utf8');
+    t = t.slice(0, c.index);
+  }
+  const f = t.split(/\s+/);
+  if (f.length < 6 || f.length > 9) return undefined;
+  let direction = 'in';
+  let ifIn = '';
+  let ifOut = '';
+  if (f.length === 7 || f.length === 9) {
+    for (const part of f[f.length - 1].split('!')) {
+      const u = part.indexOf('_');
+      const d = u < 0 ? part : part.slice(0, u);
+      const iface = u < 0 ? '' : part.slice(u + 1);
+      direction = d;
+      if (iface && d === 'in') ifIn = iface;
+      if (iface && d === 'out') ifOut = iface;
+    }
+  }
+  let action = f[0];
+  const forward = action.includes(':');
+  if (forward) action = action.slice(action.indexOf(':') + 1);
+  const u = action.indexOf('_');
+  const logtype = u < 0 ? '' : action.slice(u + 1);
+  if (u >= 0) action = action.slice(0, u);
+  const [, protocol, dport, dst, sport, src] = f;
+  const app = (v: string | undefined) => (v === undefined || v === '-' ? '' : v.replace(/%20/g, ' '));
+  const dapp = f.length >= 8 ? app(f[6]) : '';
+  const sapp = f.length >= 8 ? app(f[7]) : '';
+  const anyAddr = (a: string) => a === '0.0.0.0/0' || a === '::/0';
+  const appWord = (a: string) => (a.includes(' ') ? `'${a}'` : a);
+  let res = action;
+  if (anyAddr(dst) && anyAddr(src) && sport === 'any' && sapp === '' && ifIn === '' && ifOut === '' && dport !== 'any') {
+    if (direction === 'out') res += ` ${direction}`;
+    if (logtype) res += ` ${logtype}`;
+    if (dapp) res += ` ${appWord(dapp)}`;
+    else res += ` ${dport}${protocol !== 'any' ? `/${protocol}` : ''}`;
+  } else {
+    if (ifIn) res += ` in on ${ifIn}`;
+    if (ifOut) res += ` out on ${ifOut}`;
+    else if (direction === 'out') res += ` ${direction}`;
+    if (logtype) res += ` ${logtype}`;
+    for (const [word, loc0, port, a] of [
+      ['from', src, sport, sapp],
+      ['to', dst, dport, dapp],
+    ] as const) {
+      const loc = anyAddr(loc0) ? 'any' : loc0;
+      if (loc !== 'any' || port !== 'any' || a !== '') {
+        res += ` ${word} ${loc}`;
+        if (a) res += ` app ${appWord(a)}`;
+        else if (port !== 'any') res += ` port ${port}`;
+      }
+    }
+    if (!res.includes(' to ') && !res.includes(' from ') && ifIn === '' && ifOut === '') res += ' to any';
+    if (protocol !== 'any' && dapp === '' && sapp === '') res += ` proto ${protocol}`;
+  }
+  if (comment) res += ` comment '${comment}'`;
+  return forward ? `route ${res}` : res;
 }

@@ -47,7 +47,8 @@ export function passwdEntry(name: string) {
   const n = shq(name);
   return probe<PasswdEntry>(
     `passwd:${name}`,
-    `if e=$(getent passwd ${n}); then printf '%s\\n' "$e"; if [ -d "$(printf '%s' "$e" | cut -d: -f6)" ]; then echo home=yes; else echo home=no; fi; fi`,
+    // the home is the 6th field: cut by the shell itself, no process
+    `if __ss_e=$(getent passwd ${n}); then printf '%s\\n' "$__ss_e"; __ss_h=\${__ss_e#*:*:*:*:*:}; if [ -d "\${__ss_h%%:*}" ]; then echo home=yes; else echo home=no; fi; fi`,
     (out) => {
       const [line = '', home] = out.split('\n');
       const entry = parsePasswdLine(line);
@@ -55,20 +56,26 @@ export function passwdEntry(name: string) {
       if (!entry.exists || entry.name !== name) return { exists: false };
       return { ...entry, homeExists: home === 'home=yes' };
     },
+    { inline: true },
   );
 }
 
 /** One group by name. */
 export function groupEntry(name: string) {
-  return probe<GroupEntry | undefined>(`group:${name}`, `getent group ${shq(name)}`, (out) => {
-    const g = parseGroupLine(out.split('\n')[0] ?? '');
-    return g && g.name === name ? g : undefined;
-  });
+  return probe<GroupEntry | undefined>(
+    `group:${name}`,
+    `getent group ${shq(name)}`,
+    (out) => {
+      const g = parseGroupLine(out.split('\n')[0] ?? '');
+      return g && g.name === name ? g : undefined;
+    },
+    { inline: true },
+  );
 }
 
 /** Every group: memberships and gid -> name, for the user module. */
 export function allGroups() {
-  return probe<GroupEntry[]>('groups', 'getent group', parseGroups);
+  return probe<GroupEntry[]>('groups', 'getent group', parseGroups, { inline: true });
 }
 
 export function parseGroups(out: string): GroupEntry[] {
@@ -129,19 +136,24 @@ export interface AuthorizedKeysFile {
  * controller cannot know before the probe runs, so one probe both resolves and reads it.
  */
 export function authorizedKeysOf(user: string) {
-  const stat = `stat -c '%F|%a|%U|%G|%s'`;
+  const stat = `stat -c '%F|%a|%U|%G|%s' --`;
   return probe<AuthorizedKeysFile>(
     `authorized_keys:${user}`,
     [
-      `h=$(getent passwd ${shq(user)} | cut -d: -f6)`,
-      `[ -n "$h" ] || exit 0`,
-      `d="$h/.ssh"; f="$d/authorized_keys"`,
-      `printf '%s\\n' "$f"`,
-      `if [ -e "$d" ] || [ -L "$d" ]; then ${stat} "$d"; else echo; fi`,
-      `if [ -e "$f" ] || [ -L "$f" ]; then ${stat} "$f"; else echo; fi`,
-      `if [ -f "$f" ] && [ "$(stat -L -c %s "$f")" -le ${CONTENT_LIMIT} ]; then cat "$f"; fi`,
+      // the home cut from the passwd line by the shell; one stat for whichever of the two exist
+      `if __ss_e=$(getent passwd ${shq(user)}); then __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*}; else __ss_h=; fi`,
+      `if [ -n "$__ss_h" ]; then`,
+      `  __ss_d="$__ss_h/.ssh"; __ss_f="$__ss_d/authorized_keys"; __ss_w=`,
+      `  printf '%s\\n' "$__ss_f"`,
+      `  { [ -e "$__ss_d" ] || [ -L "$__ss_d" ]; } && __ss_w=d`,
+      `  { [ -e "$__ss_f" ] || [ -L "$__ss_f" ]; } && __ss_w=\${__ss_w}f`,
+      `  case $__ss_w in df) ${stat} "$__ss_d" "$__ss_f";; d) ${stat} "$__ss_d"; echo;; f) echo; ${stat} "$__ss_f";; *) echo; echo;; esac`,
+      // one byte past the limit: the parser drops a larger file's text
+      `  [ ! -f "$__ss_f" ] || head -c ${CONTENT_LIMIT + 1} -- "$__ss_f"`,
+      'fi',
     ].join('\n'),
     parseAuthorizedKeysFile,
+    { inline: true },
   );
 }
 

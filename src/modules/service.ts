@@ -6,6 +6,7 @@ import { probe } from '../core/probe.js';
 import { shq } from '../core/quote.js';
 import { run, type Step } from '../core/step.js';
 import { UNIT_NAME, unitState, type UnitState } from '../facts/systemd.js';
+import { socketActivated, SSH_SOCKET, sshSocket, type SshSocket } from '../facts/ssh-socket.js';
 
 const schema = z
   .object({
@@ -42,8 +43,16 @@ export default defineModule({
   summary: 'Start, stop, restart, reload, enable, disable or mask a systemd unit (Ansible: service / systemd_service)',
   schema,
   aliases: { service: 'name', unit: 'name', 'daemon-reload': 'daemon_reload' },
-  facts: (a) => ({ unit: unitState(a.name), ...(a.restart_after?.length ? { since: startedSince(a.name, a.restart_after) } : {}) }),
-  plan: (a, { unit, since }, ctx) => planService(a, unit, since as StartedSince | undefined, a.restart_after?.find((p) => ctx.willWrite?.has(p))),
+  facts: (a) => ({
+    unit: unitState(a.name),
+    ...(a.restart_after?.length ? { since: startedSince(a.name, a.restart_after) } : {}),
+    ...(SSH_SERVICE.test(a.name) ? { socket: sshSocket } : {}),
+  }),
+  plan: (a, { unit, since, socket }, ctx) => {
+    const s = socket as SshSocket | undefined;
+    if (socketActivated(s)) return planSshSocket(a, unit, s!);
+    return planService(a, unit, since as StartedSince | undefined, a.restart_after?.find((p) => ctx.willWrite?.has(p)));
+  },
   preflight: (a) => sshdCut(a),
 });
 
@@ -53,6 +62,56 @@ function sshdCut(a: Args): string | undefined {
   const what = a.state === 'stopped' ? 'stop' : a.masked ? 'mask' : a.enabled === false ? 'disable' : undefined;
   if (!what) return undefined;
   return `this would ${what} ${a.name}, the SSH server this run and every later login come through: refused. Remove the task (or move SSH behind something else first, by hand).`;
+}
+
+/** The SSH server's service unit (sshd is Debian's alias for ssh.service). */
+const SSH_SERVICE = /^sshd?(\.service)?$/;
+
+/**
+ * sshd started by its socket (Ubuntu 24.04's default: ssh.socket enabled and listening, ssh.service disabled
+ * and started by the first connection). The socket is then what "enabled" and "started" mean: enabling
+ * ssh.service would start a second, permanent way in at boot beside the socket, against the release's design,
+ * and a port move must move the socket (sshd_config does that). ssh.service's own enablement is left as
+ * the release has it. Restarted and reloaded act on the running sshd as for any unit (planService).
+ */
+function planSshSocket(a: Args, u: UnitState, s: SshSocket): Plan {
+  const sock = s.unit;
+  const steps: Step[] = [];
+  const did: string[] = [];
+  const kept: string[] = [];
+  const drift: Drift[] = [];
+  const service = u.id ?? a.name;
+  const where = `systemd unit ${SSH_SOCKET} (sshd is socket-activated: ${SSH_SOCKET} starts ${service} on the first connection)`;
+  const act = (verb: string, what: string, why: string) => {
+    steps.push(run(['systemctl', verb, SSH_SOCKET]));
+    did.push(`${verb} ${SSH_SOCKET}`);
+    drift.push({ what, why, where, fix: `systemctl ${verb} ${SSH_SOCKET}` });
+  };
+  if (a.enabled === true) {
+    if (['enabled', 'enabled-runtime'].includes(sock.unitFileState ?? '')) kept.push(`${SSH_SOCKET} enabled`);
+    else act('enable', `${SSH_SOCKET} is ${sock.unitFileState || 'not enabled'}`, 'sshd would not be reachable after the next boot');
+  }
+  if (a.state === 'started') {
+    if (RUNNING.includes(sock.activeState ?? '')) kept.push(`${SSH_SOCKET} ${sock.activeState} (${sock.subState})${s.listen.length ? ` on ${s.listen.join(', ')}` : ''}`);
+    else act('start', `${SSH_SOCKET} is ${sock.activeState} (${sock.subState})`, 'nothing listens for new SSH logins');
+  }
+  // the rest (restarted, reloaded, daemon_reload, masked, enabled: false) is about the service as for any unit
+  const rest = { ...a, enabled: a.enabled === true ? undefined : a.enabled, state: a.state === 'started' ? undefined : a.state };
+  const other = rest.state !== undefined || rest.enabled !== undefined || rest.masked !== undefined || rest.daemon_reload ? planService(rest, u) : undefined;
+  if (other?.fail) return other;
+  const left = `${service} ${u.unitFileState || 'as it is'}, started on demand`;
+  if (!steps.length && !other?.steps.length) {
+    if (other) kept.push(other.reason.replace(/^.*? needs nothing: /, ''));
+    return { steps: [], reason: `${a.name} needs nothing: socket-activated, ${kept.join(', ')} (${left})` };
+  }
+  return {
+    steps: [...steps, ...(other?.steps ?? [])],
+    reason: [...(did.length ? [`${did.join('; ')} (sshd is socket-activated; ${left})`] : []), ...(other?.steps.length ? [other.reason] : [])].join('; '),
+    ...(did.length
+      ? { diff: [{ subject: `service ${SSH_SOCKET}`, before: `${sock.activeState}, ${sock.unitFileState}\n`, after: `${a.state === 'started' ? 'active' : sock.activeState}, ${a.enabled ? 'enabled' : sock.unitFileState}\n` }] }
+      : {}),
+    ...(drift.length || other?.drift?.length ? { drift: [...drift, ...(other?.drift ?? [])] } : {}),
+  };
 }
 
 /** When the unit last entered the active state, and the newest change among its files (unix seconds). */
@@ -75,6 +134,7 @@ function startedSince(name: string, files: string[]) {
       }
       return { ...(first.trim() && Number.isFinite(started) && started > 0 ? { started } : {}), ...(changed ? { changed } : {}) };
     },
+    { inline: true },
   );
 }
 

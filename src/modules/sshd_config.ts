@@ -1,8 +1,10 @@
+import { posix } from 'node:path';
 import { z } from 'zod';
 import { defineModule } from '../core/module.js';
 import { shq } from '../core/quote.js';
 import { run, sh, type Step } from '../core/step.js';
 import { effectiveSettings, matchSettings, sshdFiles, type SettingSource, type SshdFiles } from '../facts/sshd.js';
+import { socketActivated, socketDropIn, SSH_SOCKET, SSH_SOCKET_DROPIN, sshSocket } from '../facts/ssh-socket.js';
 
 // one line each: a newline in a value would inject directives of its own into sshd's configuration
 const oneLine = z.string().regex(/^[^\n\r\0]*$/, 'an sshd setting must be one line (a newline would add a directive of its own)');
@@ -40,8 +42,8 @@ export default defineModule({
   name: 'sshd_config',
   summary: 'sshd settings in a validated drop-in, checked against the effective configuration (first value wins, Match blocks, sshd -T)',
   schema,
-  facts: () => ({ sshd: sshdFiles }),
-  plan(a, { sshd }) {
+  facts: () => ({ sshd: sshdFiles, socket: sshSocket }),
+  plan(a, { sshd, socket }) {
     const lines = renderSettings(a.settings);
     const content = [a.header, ...lines, ''].join('\n');
     const current = sshd.files.find((f) => f.path === a.path);
@@ -60,14 +62,27 @@ export default defineModule({
       if (want !== undefined && !sameValue(m.value, want) && !repeatable(m.key)) overrides.push({ key: m.key, want, src: m, match: m.match });
     }
     const fileChanges = current?.content.replace(/\n?$/, '\n') !== content;
-    if (!fileChanges && !overrides.length) {
-      return { steps: [], reason: `${a.path} is as declared and every setting in it is in effect${asSeen(sshd, declared)}` };
+    // socket-activated sshd (Ubuntu 24.04): systemd listens, on the socket's ListenStream, not on sshd's Port
+    const ports = declaredPorts(a.settings);
+    const dropIn = socketActivated(socket) && ports.length ? socketDropIn(ports) : undefined;
+    const dropInChanges = dropIn !== undefined && socket.dropIn !== dropIn;
+    if (!fileChanges && !overrides.length && !dropInChanges) {
+      const listening = dropIn !== undefined ? `; ${SSH_SOCKET} listens on ${socket.listen.join(', ') || ports.join(', ')} (socket activation)` : '';
+      return { steps: [], reason: `${a.path} is as declared and every setting in it is in effect${asSeen(sshd, declared)}${listening}` };
     }
     const neutralised = neutralise(files, overrides, a.path);
     const port = a.settings.Port ?? a.settings.port;
     const listens = Object.keys(a.settings).some((k) => /^(port|listenaddress)$/i.test(k));
-    const activate = listens && fileChanges ? [socketStep(a.service)] : [];
+    const activate = (listens && fileChanges) || dropInChanges ? [socketStep(a.service)] : [];
     const drift = overrides.map((o) => overrideDrift(o, a.path, sshd));
+    if (dropInChanges && socket.dropIn !== undefined) {
+      drift.push({
+        what: `${SSH_SOCKET_DROPIN} was edited: ${SSH_SOCKET} does not listen where sshd_config says`,
+        why: 'sshd is socket-activated: the socket, not sshd, decides which port takes logins',
+        where: SSH_SOCKET_DROPIN,
+        fix: `rewrite ${SSH_SOCKET_DROPIN} (ListenStream ${ports.join(', ')}) and restart ${SSH_SOCKET}`,
+      });
+    }
     if (fileChanges && current) {
       drift.unshift({
         what: `${a.path} was edited: it is not what this task declares`,
@@ -79,17 +94,21 @@ export default defineModule({
     const what = [
       ...(fileChanges ? [`${current ? 'update' : 'create'} ${a.path} (${lines.length} settings, validated with sshd -t)`] : []),
       ...neutralised.map((n) => `neutralise ${n.lines.length} overriding line${n.lines.length === 1 ? '' : 's'} in ${n.path} (${n.lines.map((l) => l.text).join('; ')})`),
+      ...(dropInChanges ? [`${SSH_SOCKET} (sshd is socket-activated) listens on port ${ports.join(', ')}: ${SSH_SOCKET_DROPIN}`] : []),
     ];
     return {
       steps: [
         ...(fileChanges ? [{ kind: 'write' as const, path: a.path, content, mode: '0644', owner: 'root', group: 'root', validate: VALIDATE }] : []),
         ...neutralised.map((n) => ({ kind: 'write' as const, path: n.path, content: n.after, validate: n.path === MAIN ? MAIN_VALIDATE : VALIDATE })),
+        ...(dropInChanges
+          ? [run(['mkdir', '-p', '--', posix.dirname(SSH_SOCKET_DROPIN)]), { kind: 'write' as const, path: SSH_SOCKET_DROPIN, content: dropIn!, mode: '0644', owner: 'root', group: 'root' }]
+          : []),
         ...activate,
         // reload, not restart: open sessions (ours included) survive, and a bad config never stops sshd
         run(['systemctl', 'reload-or-restart', a.service]),
       ],
       guard: {
-        paths: [...(fileChanges ? [a.path] : []), ...neutralised.map((n) => n.path)],
+        paths: [...(fileChanges ? [a.path] : []), ...neutralised.map((n) => n.path), ...(dropInChanges ? [SSH_SOCKET_DROPIN] : [])],
         restore: [...activate.map((s) => (s.kind === 'sh' ? s.script : '')), `systemctl reload-or-restart ${a.service}`].join('\n'),
         ...(port !== undefined ? { port: Number(port) } : {}),
       },
@@ -97,6 +116,7 @@ export default defineModule({
       diff: [
         ...(fileChanges ? [{ subject: a.path, before: current?.content ?? '', after: content }] : []),
         ...neutralised.map((n) => ({ subject: n.path, before: n.before, after: n.after })),
+        ...(dropInChanges ? [{ subject: SSH_SOCKET_DROPIN, before: socket.dropIn ?? '', after: dropIn! }] : []),
       ],
       ...(current ? { drift } : drift.length ? { drift } : {}),
       accessCritical: 'changes how sshd accepts logins',
@@ -105,6 +125,12 @@ export default defineModule({
 });
 
 const MAIN = '/etc/ssh/sshd_config';
+
+/** The Port values a task declares (sshd's default 22 when it declares none is not ours to write). */
+function declaredPorts(settings: Settings): number[] {
+  const v = Object.entries(settings).find(([k]) => k.toLowerCase() === 'port')?.[1];
+  return (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(Number).filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
+}
 const MAIN_VALIDATE = 'sshd -t -f %s';
 
 interface Override {

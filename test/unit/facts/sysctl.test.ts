@@ -29,3 +29,16 @@ describe('sysctl runtime value', () => {
     expect(probeLocally(sysctlValue("shipshape.no.such'key"))).toBeUndefined();
   });
 });
+
+describe('sysctl values of a play, read together', () => {
+  it.skipIf(!hasSysctl)('one head over /proc/sys gives what sysctl -n gives, multi-digit and missing keys too', async () => {
+    const { probesLocally, alone } = await import('../helpers/probe.js');
+    const names = ['kernel.ostype', 'kernel.pid_max', 'net.ipv4.ip_local_port_range', 'shipshape.no.such.key', 'fs.file-max'];
+    const probes = names.map(sysctlValue);
+    expect(probes.every((p) => p.batch)).toBe(true);
+    const batched = probesLocally(probes);
+    expect(batched).toEqual(probes.map((p) => probesLocally([alone(p)])[0]));
+    expect(String(batched[1])).toMatch(/^\d{2,}$/);
+    expect(batched[3]).toBeUndefined();
+  });
+});

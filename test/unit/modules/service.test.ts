@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../../src/core/module.js';
 import { parseSystemctlShow } from '../../../src/facts/systemd.js';
 import service from '../../../src/modules/service.js';
+import { parseSshSocket } from '../../../src/facts/ssh-socket.js';
 import { debian12, sshAccess } from '../helpers/plan.js';
 
 function plan(args: unknown, facts: Record<string, unknown>, check = false, willWrite?: string[]): Plan {
@@ -65,7 +66,8 @@ describe('service module plans', () => {
 
   it('enables an alias by its unit name, which systemctl enable requires', () => {
     const ssh = unit('ssh.service', 'loaded', 'active', 'running', 'disabled');
-    expect(argv(plan({ name: 'sshd', enabled: true }, { unit: ssh }))).toEqual(['systemctl enable ssh.service']);
+    const socket = parseSshSocket('Id=ssh.socket\nLoadState=loaded\nActiveState=inactive\nSubState=dead\nUnitFileState=disabled\n', 0);
+    expect(argv(plan({ name: 'sshd', enabled: true }, { unit: ssh, socket }))).toEqual(['systemctl enable ssh.service']);
   });
 
   it('shows state changes as a diff, and none for a restart', () => {

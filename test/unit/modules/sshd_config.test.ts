@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { effectiveSettings } from '../../../src/facts/sshd.js';
 import { renderSettings } from '../../../src/modules/sshd_config.js';
+import { parseSshSocket, SSH_SOCKET_DROPIN, socketDropIn } from '../../../src/facts/ssh-socket.js';
 import { planFor } from '../helpers/plan.js';
+import { SSH_UNITS_SHOW } from '../fixtures/releases.js';
+
+/** ssh.socket as Debian ships it (disabled, inactive): sshd listens itself */
+const NO_SOCKET = parseSshSocket(`${SSH_UNITS_SHOW.debian12.socket}--- shipshape ssh.socket drop-in ---\n`, 0);
 
 // Debian 12's sshd_config, trimmed to what matters: the Include comes first, so drop-ins win
 const debianMain = `Include /etc/ssh/sshd_config.d/*.conf
@@ -27,7 +32,7 @@ describe('sshd_config', () => {
   });
 
   it('writes a validated drop-in and reloads sshd, guarded as access-critical', () => {
-    const p = planFor('sshd_config', { settings: { PermitRootLogin: 'no', X11Forwarding: false } }, { sshd: { files: [main] } });
+    const p = planFor('sshd_config', { settings: { PermitRootLogin: 'no', X11Forwarding: false } }, { sshd: { files: [main] }, socket: NO_SOCKET });
     expect(p.steps[0]).toMatchObject({ kind: 'write', path: PATH, mode: '0644' });
     expect(p.steps[0].kind === 'write' && p.steps[0].validate).toMatch(/sshd -t/);
     expect(p.steps.at(-1)).toEqual({ kind: 'run', argv: ['systemctl', 'reload-or-restart', 'ssh'] });
@@ -39,7 +44,7 @@ describe('sshd_config', () => {
   it('neutralises a drop-in that sorts before ours (drift at its cause), with a diff and a validated write', () => {
     const ours = { path: PATH, content: '# managed by shipshape: edits here are reported as drift and replaced\nPasswordAuthentication no\n' };
     const cloud = { path: '/etc/ssh/sshd_config.d/00-aaa.conf', content: '# debugging\nPasswordAuthentication yes' };
-    const p = planFor('sshd_config', { settings: { PasswordAuthentication: false } }, { sshd: { files: [main, cloud, ours] } });
+    const p = planFor('sshd_config', { settings: { PasswordAuthentication: false } }, { sshd: { files: [main, cloud, ours] }, socket: NO_SOCKET });
     expect(p.fail).toBeUndefined();
     // our file is right: only the overriding line is touched, not our file again
     expect(p.steps.filter((s) => s.kind === 'write').map((s) => s.kind === 'write' && s.path)).toEqual(['/etc/ssh/sshd_config.d/00-aaa.conf']);
@@ -63,7 +68,7 @@ describe('sshd_config', () => {
     const edited = { path: '/etc/ssh/sshd_config', content: `PermitRootLogin yes\nMaxAuthTries 3\n${debianMain}\nMatch User deploy\n    X11Forwarding yes\n` };
     const settings = { PermitRootLogin: 'no', X11Forwarding: false, MaxAuthTries: 3 };
     const effective = { user: 'deploy', addr: '10.99.0.1', settings: { permitrootlogin: ['yes'], x11forwarding: ['yes'], maxauthtries: ['3'] } };
-    const p = planFor('sshd_config', { settings }, { sshd: { files: [edited, ours], effective } });
+    const p = planFor('sshd_config', { settings }, { sshd: { files: [edited, ours], effective }, socket: NO_SOCKET });
     expect(p.drift!.map((d) => d.where)).toEqual(['/etc/ssh/sshd_config:1', '/etc/ssh/sshd_config:11 (in "Match User deploy")']);
     expect(p.drift![1].what).toMatch(/sshd -T for deploy@10.99.0.1 confirms "x11forwarding yes"/);
     const w = p.steps[0];
@@ -78,13 +83,13 @@ describe('sshd_config', () => {
   it('says when sshd -T disagrees with files it judged clean', () => {
     const ours = { path: PATH, content: '# managed by shipshape: edits here are reported as drift and replaced\nMaxAuthTries 3\n' };
     const sshd = { files: [main, ours], effective: { user: 'deploy', addr: '10.99.0.1', settings: { maxauthtries: ['6'] } } };
-    expect(planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd }).reason).toMatch(/sshd -T for deploy@10.99.0.1 says maxauthtries 6/);
+    expect(planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd, socket: NO_SOCKET }).reason).toMatch(/sshd -T for deploy@10.99.0.1 says maxauthtries 6/);
     sshd.effective.settings.maxauthtries = ['3'];
-    expect(planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd }).reason).toMatch(/agrees/);
+    expect(planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd, socket: NO_SOCKET }).reason).toMatch(/agrees/);
   });
 
   it('socket-activated sshd (Ubuntu 22.10+): a Port change regenerates and restarts ssh.socket; the guard follows the port', () => {
-    const p = planFor('sshd_config', { settings: { Port: 2222 } }, { sshd: { files: [main] } });
+    const p = planFor('sshd_config', { settings: { Port: 2222 } }, { sshd: { files: [main] }, socket: NO_SOCKET });
     const socket = p.steps.find((s) => s.kind === 'sh');
     expect(socket?.kind === 'sh' && socket.script).toBe(
       "if systemctl is-active --quiet ssh.socket; then systemctl daemon-reload && systemctl restart ssh.socket; fi",
@@ -92,12 +97,41 @@ describe('sshd_config', () => {
     expect(p.guard).toMatchObject({ port: 2222 });
     expect(p.guard?.restore).toContain('restart ssh.socket');
     // other settings do not touch the socket
-    expect(planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd: { files: [main] } }).steps.some((s) => s.kind === 'sh')).toBe(false);
+    expect(planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd: { files: [main] }, socket: NO_SOCKET }).steps.some((s) => s.kind === 'sh')).toBe(false);
+  });
+
+  it('socket-activated sshd (Ubuntu 24.04): the socket listens where Port says, through a drop-in that wins; then a no-op', () => {
+    const show = `${SSH_UNITS_SHOW.ubuntu2404.socket}--- shipshape ssh.socket drop-in ---\n`;
+    const socket = parseSshSocket(show, 0);
+    const ours = { path: PATH, content: '# managed by shipshape: edits here are reported as drift and replaced\nPort 2222\n' };
+    const p = planFor('sshd_config', { settings: { Port: 2222 } }, { sshd: { files: [main] }, socket });
+    const dropIn = p.steps.find((s) => s.kind === 'write' && s.path === SSH_SOCKET_DROPIN);
+    expect(dropIn?.kind === 'write' && dropIn.content).toBe(
+      '# managed by shipshape: ssh.socket starts sshd (socket activation), so it listens where sshd_config says (Port)\n[Socket]\nListenStream=\nListenStream=2222\n',
+    );
+    // written before the socket restarts, snapshotted by the guard, which restarts the socket on revert
+    const kinds = p.steps.map((s) => (s.kind === 'write' ? `write ${s.path}` : s.kind === 'run' ? s.argv.join(' ') : 'sh'));
+    expect(kinds.indexOf(`write ${SSH_SOCKET_DROPIN}`)).toBeLessThan(kinds.indexOf('sh'));
+    expect(p.guard?.paths).toContain(SSH_SOCKET_DROPIN);
+    expect(p.guard).toMatchObject({ port: 2222 });
+    expect(p.reason).toMatch(/ssh\.socket \(sshd is socket-activated\) listens on port 2222/);
+    // the sshd file already as declared, but the socket still on 22 (say, Ubuntu's upgrade left addresses.conf in /etc): the drop-in alone
+    const only = planFor('sshd_config', { settings: { Port: 2222 } }, { sshd: { files: [main, ours] }, socket });
+    expect(only.steps.filter((s) => s.kind === 'write').map((s) => s.kind === 'write' && s.path)).toEqual([SSH_SOCKET_DROPIN]);
+    // both in place: nothing to do, and the reason says where the socket listens
+    const done = parseSshSocket(show.replace('[::]:22', '[::]:2222') + socketDropIn([2222]) + '--- shipshape ssh.socket drop-in ---\n', 0);
+    const noop = planFor('sshd_config', { settings: { Port: 2222 } }, { sshd: { files: [main, ours] }, socket: done });
+    expect(noop.steps).toEqual([]);
+    expect(noop.reason).toMatch(/ssh\.socket listens on \[::\]:2222 \(Stream\) \(socket activation\)/);
+    // an edited drop-in is drift, named at its file
+    const edited = parseSshSocket(show + socketDropIn([22]) + '--- shipshape ssh.socket drop-in ---\n', 0);
+    const fix = planFor('sshd_config', { settings: { Port: 2222 } }, { sshd: { files: [main, ours] }, socket: edited });
+    expect(fix.drift?.map((d) => d.where)).toEqual([SSH_SOCKET_DROPIN]);
   });
 
   it('is a no-op when the drop-in is as declared', () => {
     const files = [main, { path: PATH, content: '# managed by shipshape: edits here are reported as drift and replaced\nMaxAuthTries 3\n' }];
-    const p = planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd: { files } });
+    const p = planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd: { files }, socket: NO_SOCKET });
     expect(p.steps).toEqual([]);
     expect(p.reason).toMatch(/every setting in it is in effect/);
   });

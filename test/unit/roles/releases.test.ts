@@ -11,10 +11,13 @@ import { describe, expect, it } from 'vitest';
 import type { Step } from '../../../src/core/step.js';
 import { parseStatLine } from '../../../src/facts/file.js';
 import { inEffect, socketStep } from '../../../src/modules/sshd_config.js';
+import { parseSshSocket, SSH_SOCKET_DROPIN } from '../../../src/facts/ssh-socket.js';
+import { parseSystemctlShow } from '../../../src/facts/systemd.js';
+import ssh from '../../../roles/ssh/index.js';
 import { effectiveKex, KEX_REMOVED } from '../../../roles/ssh/index.js';
 import docker, { DOCKER_CLI_TASK } from '../../../roles/docker/index.js';
 import { ORIGINS } from '../../../roles/unattended_upgrades/index.js';
-import { APT_POLICY_RELEASES, CODENAME, kexList, OS, RELEASES, SSH_SOCKET, SSHD_DEFAULT_KEX, type Release } from '../fixtures/releases.js';
+import { APT_POLICY_RELEASES, CODENAME, kexList, OS, RELEASES, SSH_SOCKET, SSH_UNITS_SHOW, SSHD_DEFAULT_KEX, type Release } from '../fixtures/releases.js';
 import { planFor } from '../helpers/plan.js';
 
 /** One `release ...` line of apt-cache policy as unattended-upgrades sees an origin. */
@@ -71,10 +74,49 @@ describe('socket-activated sshd (Ubuntu 24.04): a port move changes the socket, 
     else expect(calls).toEqual(['is-active --quiet ssh.socket']);
   });
 
-  it('the ssh role moving the port plans the socket step and the guard restores it', () => {
-    const p = planFor('sshd_config', { settings: { Port: 2222 } }, { sshd: { files: [{ path: '/etc/ssh/sshd_config', content: 'Include /etc/ssh/sshd_config.d/*.conf\n' }] } }, OS.ubuntu2404);
-    expect(p.steps.map((s) => s.kind)).toEqual(['write', 'sh', 'run']);
+  it.each(RELEASES)('%s: the ssh role moving the port moves the listener (the socket\'s ListenStream where sshd is socket-activated), guarded', (release) => {
+    const socket = parseSshSocket(`${SSH_UNITS_SHOW[release].socket}--- shipshape ssh.socket drop-in ---\n`, 0);
+    const p = planFor('sshd_config', { settings: { Port: 2222 } }, { sshd: { files: [{ path: '/etc/ssh/sshd_config', content: 'Include /etc/ssh/sshd_config.d/*.conf\n' }] }, socket }, OS[release]);
+    const written = p.steps.flatMap((s) => (s.kind === 'write' ? [s.path] : []));
     expect(p.guard?.restore).toMatch(/restart ssh\.socket/);
+    expect(p.guard?.port).toBe(2222);
+    if (release === 'ubuntu2404') {
+      expect(written).toEqual(['/etc/ssh/sshd_config.d/00-shipshape.conf', SSH_SOCKET_DROPIN]);
+      expect(p.guard?.paths).toContain(SSH_SOCKET_DROPIN);
+    } else expect(written).toEqual(['/etc/ssh/sshd_config.d/00-shipshape.conf']);
+  });
+});
+
+describe('"sshd running, enabled" on each release: the socket is the service where sshd is socket-activated (Ubuntu 24.04)', () => {
+  const sshTask = ssh.tasks(ssh.vars.parse({})).find((t) => t.name === 'sshd running')!;
+  const facts = (release: Release) => ({
+    unit: parseSystemctlShow(SSH_UNITS_SHOW[release].service, 0),
+    socket: parseSshSocket(`${SSH_UNITS_SHOW[release].socket}--- shipshape ssh.socket drop-in ---\n`, 0),
+  });
+
+  it.each(RELEASES)('%s: a stock host needs nothing, and ssh.service is never enabled beside a listening socket', (release) => {
+    const p = planFor('service', sshTask.args, facts(release), OS[release]);
+    expect(p.steps).toEqual([]);
+    if (release === 'ubuntu2404') expect(p.reason).toBe('ssh needs nothing: socket-activated, ssh.socket enabled, ssh.socket active (running) on [::]:22 (Stream), not masked (ssh.service disabled, started on demand)');
+    else expect(p.reason).toMatch(/^ssh needs nothing: not masked, enabled, active \(running\)/);
+  });
+
+  it('Ubuntu 24.04 with the socket stopped and disabled by hand: enable and start the socket, not ssh.service', () => {
+    const f = facts('ubuntu2404');
+    // still socket-activated by what systemd reports? enabled-or-active decides; a stopped, disabled socket is not
+    const off = { ...f, socket: parseSshSocket(SSH_UNITS_SHOW.ubuntu2404.socket.replace('ActiveState=active', 'ActiveState=inactive').replace('SubState=running', 'SubState=dead').replace('UnitFileState=enabled', 'UnitFileState=disabled') + '--- shipshape ssh.socket drop-in ---\n', 0) };
+    expect(planFor('service', sshTask.args, off, OS.ubuntu2404).steps).toEqual([{ kind: 'run', argv: ['systemctl', 'enable', 'ssh.service'] }]);
+    const listening = { ...f, socket: parseSshSocket(SSH_UNITS_SHOW.ubuntu2404.socket.replace('UnitFileState=enabled', 'UnitFileState=disabled') + '--- shipshape ssh.socket drop-in ---\n', 0) };
+    const p = planFor('service', sshTask.args, listening, OS.ubuntu2404);
+    expect(p.steps).toEqual([{ kind: 'run', argv: ['systemctl', 'enable', 'ssh.socket'] }]);
+    expect(p.reason).toBe('enable ssh.socket (sshd is socket-activated; ssh.service disabled, started on demand)');
+    expect(p.drift?.[0]).toMatchObject({ what: 'ssh.socket is disabled', why: 'sshd would not be reachable after the next boot' });
+  });
+
+  it('the reload handler still reloads the running sshd', () => {
+    const handler = ssh.handlers!(ssh.vars.parse({}))[0];
+    const p = planFor('service', handler.args, facts('ubuntu2404'), OS.ubuntu2404);
+    expect(p.steps).toEqual([{ kind: 'run', argv: ['systemctl', 'reload', 'ssh'] }]);
   });
 });
 

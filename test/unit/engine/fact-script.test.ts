@@ -1,0 +1,81 @@
+/**
+ * Issue 15: the site playbook's fact script for one host, as the engine renders it, starts a bounded number
+ * of processes whatever the number of managed files, packages, units and kernel keys. The count here is an
+ * upper bound read from the script's text (helpers/process-count.ts: both branches of every `if`); the e2e
+ * test (fact-script.test.ts) measures the real number on lab hosts of both releases.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Probe } from '../../../src/core/probe.js';
+import { renderBatch, uniqueProbes } from '../../../src/core/script.js';
+import { expandForHost } from '../../../src/engine/expand.js';
+import { dpkgPackages } from '../../../src/facts/apt.js';
+import { fileContent, fileStat } from '../../../src/facts/file.js';
+import { hostInfo } from '../../../src/facts/host.js';
+import { sysctlValue } from '../../../src/facts/sysctl.js';
+import { unitState } from '../../../src/facts/systemd.js';
+import { loadInventory } from '../../../src/inventory/index.js';
+import { modules } from '../../../src/modules/index.js';
+import { loadPlaybook, loadRoles } from '../../../src/playbook/index.js';
+import { countProcesses } from '../helpers/process-count.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+
+/** The probes of the site's one play for one host, as the bench configures it (Docker, Caddy with one site). */
+async function siteProbes(): Promise<Probe[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'ss-factscript-'));
+  writeFileSync(join(dir, 'root.pem'), 'not read here\n');
+  writeFileSync(
+    join(dir, 'hosts.yml'),
+    [
+      'all:',
+      '  vars:',
+      '    user: deploy',
+      '    bootstrap_user: root',
+      '    docker_source: debian',
+      '    caddy_source: debian',
+      '    caddy_email: ops@lab.test',
+      '    caddy_acme_ca: https://10.99.0.1:14000/dir',
+      `    caddy_acme_ca_root: ${join(dir, 'root.pem')}`,
+      "    deploy_authorized_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobDebugKeyBobDebugKeyBobDebugKeyBobDebugKey0 x']",
+      '  hosts:',
+      '    web1: { host: 10.0.0.1, caddy_sites: [{ domain: web1.example.com, respond: hi }] }',
+      '',
+    ].join('\n'),
+  );
+  const inventory = await loadInventory(join(dir, 'hosts.yml'));
+  const roles = await loadRoles([join(ROOT, 'roles')]);
+  const playbook = await loadPlaybook(join(ROOT, 'playbooks', 'site.yml'), { modules, roles });
+  const [play] = playbook.plays.map((p) => expandForHost({ playbook, inventory, roles, modules, extraVars: {}, tags: [], skipTags: [] }, p, 'web1'));
+  const tasks = play.tasks.filter((t) => !t.deferred && !t.skipped && !t.flush && t.args !== undefined);
+  return uniqueProbes([hostInfo, ...tasks.flatMap((t) => Object.values(t.module.facts(t.args)))]);
+}
+
+const count = (probes: Probe[]) => countProcesses(renderBatch({ probes }, '0123456789abcdef'));
+
+describe("the site playbook's fact script", () => {
+  it('has a bounded process count, with one stat, sha256sum, systemctl show and dpkg-query for everything', async () => {
+    const probes = await siteProbes();
+    const { total, commands } = count(probes);
+    // upper bound from the text (about 20 run on a provisioned lab host: see the e2e test)
+    expect(total).toBeLessThanOrEqual(100);
+    expect(commands.sysctl ?? 0).toBe(0);
+    expect(commands.ufw ?? 0).toBe(0);
+    expect(commands['dpkg-query']).toBe(1);
+    expect(commands.cut ?? 0).toBe(0);
+  });
+
+  it('does not grow with the number of managed files, packages, units or kernel keys', async () => {
+    const probes = await siteProbes();
+    const more = Array.from({ length: 40 }, (_, i) => [
+      fileContent(`/etc/shipshape-extra/file${i}.conf`),
+      fileStat(`/etc/shipshape-extra/dir${i}`),
+      dpkgPackages([`extra-package-${i}`]),
+      unitState(`extra-${i}.service`),
+      sysctlValue(`net.ipv4.conf.extra${i}.rp_filter`),
+    ]).flat();
+    expect(count([...probes, ...more]).total).toBe(count(probes).total);
+  });
+});
