@@ -1,11 +1,12 @@
+// Only what every command needs is imported here: each command loads its own code when it runs, so
+// `shipshape --help` and the start of a run do not pay for the wizard, the SSH library, listr2 or
+// the schema tooling (see README "Speed": CLI start).
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/input-error.js';
-import { runCommand, type RunFlags } from './run-command.js';
-import { listCommand } from './list-command.js';
+import type { RunFlags } from './run-command.js';
 import { notifyUrl } from './notify.js';
-import { schemaCommand } from './schema-command.js';
-import { backupCommand, type BackupAction, type BackupFlags } from './backup-command.js';
-import { initCommand, type InitFlags } from './init-command.js';
+import type { BackupAction, BackupFlags } from './backup-command.js';
+import type { InitFlags } from './init-command.js';
 import { maskSecretsInOutput } from './safe-output.js';
 
 maskSecretsInOutput();
@@ -72,7 +73,7 @@ Examples:
 Exit codes: 0 all hosts fine, 1 a task failed, 4 a host was unreachable, 64 bad command line or input files
 (nothing was contacted).`,
   )
-  .action((playbook: string, flags: RunFlags) => runCommand('apply', playbook, flags));
+  .action(async (playbook: string, flags: RunFlags) => (await import('./run-command.js')).runCommand('apply', playbook, flags));
 
 runOptions(program.command('check'))
   .addOption(new Option('--notify <url>', 'when anything drifted, POST a short JSON summary there (ntfy topic, healthchecks.io /fail URL, Slack webhook); nothing is sent for a clean run').argParser(notifyUrl))
@@ -88,7 +89,7 @@ Examples:
 Exit codes: 0 nothing would change, 2 changes or drift found, 1 a task could not be planned,
 4 a host was unreachable, 64 bad command line or input files (nothing was contacted).`,
   )
-  .action((playbook: string, flags: RunFlags) => runCommand('check', playbook, flags));
+  .action(async (playbook: string, flags: RunFlags) => (await import('./run-command.js')).runCommand('check', playbook, flags));
 
 program
   .command('init')
@@ -109,21 +110,21 @@ Examples:
 Exit codes: 0 done, 1 a check or task failed, 4 the server was unreachable, 64 bad answers file or
 command line (nothing was contacted), 130 interrupted (Ctrl-C; no file half-written).`,
   )
-  .action((dir: string, flags: InitFlags) => initCommand(dir, flags));
+  .action(async (dir: string, flags: InitFlags) => (await import('./init-command.js')).initCommand(dir, flags));
 
 program
   .command('modules')
   .description('list the task modules a playbook can use, with their arguments')
   .argument('[name]', 'show one module in detail')
   .option('--project <dir>', "the project whose own modules (modules/) are listed too", '.')
-  .action((name: string | undefined, o: { project: string }) => listCommand('modules', name, o.project));
+  .action(async (name: string | undefined, o: { project: string }) => (await import('./list-command.js')).listCommand('modules', name, o.project));
 
 program
   .command('roles')
   .description('list the roles and their variables with defaults')
   .argument('[name]', 'show one role in detail')
   .option('--project <dir>', "the project whose own roles (roles/, playbooks/roles/) are listed too", '.')
-  .action((name: string | undefined, o: { project: string }) => listCommand('roles', name, o.project));
+  .action(async (name: string | undefined, o: { project: string }) => (await import('./list-command.js')).listCommand('roles', name, o.project));
 
 program
   .command('schema')
@@ -141,7 +142,7 @@ Examples:
 Then the first line of a playbook, for editors with the YAML language server (VS Code's YAML extension):
   # yaml-language-server: $schema=../.shipshape/schemas/playbook.schema.json`,
   )
-  .action((which: string | undefined, o: { write?: string; project: string }) => schemaCommand(which, o));
+  .action(async (which: string | undefined, o: { write?: string; project: string }) => (await import('./schema-command.js')).schemaCommand(which, o));
 
 program
   .command('backup')
@@ -170,10 +171,10 @@ Examples:
 
 Exit codes: 0 fine on every host, 1 a host failed (verify: a difference), 4 a host was unreachable, 64 bad input.`,
   )
-  .action((action: string, flags: BackupFlags) => {
+  .action(async (action: string, flags: BackupFlags) => {
     const actions = ['run', 'list', 'verify', 'restore', 'key'];
     if (!actions.includes(action)) throw new InputError(`backup ${action}: not an action`, { hint: `one of ${actions.join(', ')}` });
-    return backupCommand(action as BackupAction, flags);
+    return (await import('./backup-command.js')).backupCommand(action as BackupAction, flags);
   });
 
 function positiveInt(v: string): number {

@@ -84,8 +84,16 @@ function recapLine(h: HostReport, width: number, check: boolean, c: ReturnType<t
   return `${h.host.padEnd(width)}  ${parts.join('  ')}`;
 }
 
+/** What the whole run cost on the controller (`stats` at the top of --json). */
+export interface RunStats {
+  /** ms from the process's start until the run started connecting (CLI start, loading, expansion) */
+  startMs: number;
+  /** the controller process's peak resident memory, MB */
+  peakRssMb: number;
+}
+
 /** The --json document: the contract scripts rely on. */
-export function toJson(report: RunReport): string {
+export function toJson(report: RunReport, stats?: RunStats): string {
   const hosts: Record<string, unknown> = {};
   for (const [name, h] of Object.entries(report.hosts)) {
     hosts[name] = {
@@ -112,5 +120,5 @@ export function toJson(report: RunReport): string {
       ...(h.stats ? { stats: h.stats } : {}),
     };
   }
-  return JSON.stringify({ hosts }, null, 2);
+  return JSON.stringify({ ...(stats ? { stats } : {}), hosts }, null, 2);
 }

@@ -8,7 +8,9 @@ import type { EngineEvent, EventSink } from '../engine/types.js';
  */
 export function terminalProgress(hosts: string[], check: boolean): { sink: EventSink; finished: Promise<void> } {
   const waiters = new Map<string, { update(e: EngineEvent): void; done(r: HostReport): void }>();
-  const pending: EngineEvent[] = [];
+  // events of a host whose line listr has not started yet, kept per host (a flat list would be
+  // searched once per host: quadratic at 100 hosts)
+  const pending = new Map<string, EngineEvent[]>();
   const list = new Listr(
     hosts.map((host) => ({
       title: `${host}: waiting`,
@@ -28,7 +30,9 @@ export function terminalProgress(hosts: string[], check: boolean): { sink: Event
               else resolve();
             },
           });
-          for (const e of pending.filter((p) => p.host === host)) this_update(e);
+          const early = pending.get(host) ?? [];
+          pending.delete(host);
+          for (const e of early) this_update(e);
         }),
     })),
     // Ctrl-C is the run's to report (cli/interrupt.ts), not listr's (which would exit 127)
@@ -36,7 +40,12 @@ export function terminalProgress(hosts: string[], check: boolean): { sink: Event
   );
   function this_update(e: EngineEvent) {
     const w = waiters.get(e.host);
-    if (!w) return void pending.push(e);
+    if (!w) {
+      const list = pending.get(e.host);
+      if (list) list.push(e);
+      else pending.set(e.host, [e]);
+      return;
+    }
     if (e.type === 'host-done') w.done(e.report);
     else w.update(e);
   }

@@ -5,7 +5,7 @@
  * `redact` (see cli/safe-output.ts), so progress, plain lines, the recap, --json, diffs, step output,
  * host errors and input errors cannot show one, whichever code path produced the text.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 
 export const MASK = '********';
 

@@ -59,6 +59,12 @@ export interface HostReport {
 
 /** Measurements of one host's run; each part is set by the layer that measures it. */
 export interface HostStats {
+  /** scripts run on the host over every connection of the run (counted in the transport: transport/metered.ts) */
+  roundTrips?: number;
+  /** SSH logins made: the first, and every confirmation or re-login */
+  logins?: number;
+  /** the host's time: logins, round trips that only read facts, all other round trips (ms) */
+  timings?: { loginMs: number; factsMs: number; applyMs: number };
   /**
    * The fact scripts' cost on the host, summed over the run (a no-op run reads facts once per play):
    * wall time (10 ms resolution) and the pids allocated meanwhile (see FactScriptStats in core/script.ts).

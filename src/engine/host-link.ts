@@ -1,8 +1,6 @@
 import { homedir } from 'node:os';
-import ssh2 from 'ssh2';
 import type { ParsedKey } from 'ssh2';
 import { blobKeyType, fingerprintSha256 } from '../transport/known-hosts.js';
-import { planAuth } from '../transport/ssh-auth.js';
 import { shq } from '../core/quote.js';
 import type { LoginMemory } from './login-memory.js';
 import { UnreachableError, type ConnectionSpec, type Transport } from '../transport/types.js';
@@ -239,6 +237,8 @@ export function describeKey(blob: string): string {
 export async function controllerKeys(spec: ConnectionSpec): Promise<string[] | undefined> {
   if (spec.kind !== 'ssh') return undefined;
   const agentSocket = process.env.SSH_AUTH_SOCK ?? null;
+  // loaded here, not at start: only a bootstrap login ever asks (see loginKeysRefusal)
+  const { planAuth } = await import('../transport/ssh-auth.js');
   const plan = planAuth(spec, { home: homedir(), agentSocket });
   const keys: string[] = [];
   for (const c of plan.candidates) {
@@ -258,7 +258,8 @@ export async function controllerKeys(spec: ConnectionSpec): Promise<string[] | u
   return keys;
 }
 
-function agentKeys(socket: string): Promise<string[] | undefined> {
+async function agentKeys(socket: string): Promise<string[] | undefined> {
+  const { default: ssh2 } = await import('ssh2');
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(undefined), 3_000);
     try {

@@ -1,6 +1,6 @@
 import type { HostInfo, Plan } from '../core/module.js';
 import type { Probe } from '../core/probe.js';
-import { summarize, type HostReport, type TaskResult } from '../core/result.js';
+import { summarize, type HostReport, type HostStats, type TaskResult } from '../core/result.js';
 import { newNonce, parseBatch, renderBatch, uniqueProbes, type Batch } from '../core/script.js';
 import { describeStep, sh } from '../core/step.js';
 import { driftOf, hideDrift } from '../core/drift.js';
@@ -10,6 +10,7 @@ import { acquireScript, LOCK_DIR, LOCK_HELD, refreshScript, releaseScript, type 
 import { hostInfo } from '../facts/host.js';
 import { parseKey } from '../modules/authorized_key.js';
 import { UnreachableError, type ConnectionSpec } from '../transport/types.js';
+import { Meter } from '../transport/metered.js';
 import { armScript, canRevert, disarmScript, guardFor, RENEWED, renewScript, revertNowScript, TOO_LATE, type Guard } from './guard.js';
 import { describeKey, HostLink, type MakeTransport, type OfferedKeys, type PortMove } from './host-link.js';
 import type { EngineOptions, EventSink, PlayInstance, TaskInstance } from './types.js';
@@ -65,14 +66,17 @@ export async function runHost(
 ): Promise<HostRunReport> {
   const host = spec.name;
   const results: TaskResult[] = [];
-  const link = new HostLink(spec, make, deps.offeredKeys, opts.loginMemory);
+  // every transport made for this host is counted: the first login and every later one
+  const meter = new Meter();
+  const link = new HostLink(spec, (s) => meter.wrap(make(s)), deps.offeredKeys, opts.loginMemory);
   const facts: FactCost = { ms: 0, processes: 0, scripts: 0 };
-  const done = (emit: EventSink, report: HostRunReport, link: HostLink) => finished(emit, report, link, facts);
+  const done = (emit: EventSink, report: HostRunReport, link: HostLink) => finished(emit, report, link, facts, meter);
   emit({ type: 'host-start', host });
   const lock = opts.hostLock && !opts.check ? newLock(opts.hostLock) : undefined;
   // /run is root's: the lock is taken as the tasks will run (without become only a root login can)
   const lockBecome = plays.some((p) => p.become || p.tasks.some((t) => t.become));
   let locked = false;
+  let report: HostRunReport | undefined;
   try {
     await link.open();
     if (lock && (lockBecome || link.current.spec.user === 'root')) {
@@ -82,7 +86,7 @@ export async function runHost(
       else if (r.code === LOCK_HELD && lock.waitSec > 0) r = await link.current.run(acquireScript(lock), { become: lockBecome });
       if (r.code === LOCK_HELD) {
         const why = `refused: another shipshape run is applying to ${host}: ${r.stdout.trim()}. Nothing was changed. Re-run when it is done (a lock whose run died expires ${lock.staleSec}s after its last activity).`;
-        return done(emit, summarize(host, results, false, why), link);
+        return (report = done(emit, summarize(host, results, false, why), link));
       }
       if (r.code !== 0) throw new Error(`could not take ${host}'s run lock ${lock.dir}: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
       locked = true;
@@ -93,25 +97,31 @@ export async function runHost(
     if (refusal) {
       const { task, why } = refusal;
       results.push(refused(emit, host, task, why));
-      return done(emit, summarize(host, results, false, `refused before anything was applied: task "${task.name}" would leave ${spec.user} unable to log in from here; ${host} is unchanged`), link);
+      return (report = done(emit, summarize(host, results, false, `refused before anything was applied: task "${task.name}" would leave ${spec.user} unable to log in from here; ${host} is unchanged`), link));
     }
     let info: HostInfo | undefined;
     const hostVars = new HostVars();
     const willWrite = new Set<string>();
     for (const play of plays) {
-      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '', willWrite, facts);
+      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '', willWrite, facts, meter);
       info = await runner.run(info);
-      if (runner.stopped) return done(emit, summarize(host, results, false, runner.stopped), link);
+      if (runner.stopped) return (report = done(emit, summarize(host, results, false, runner.stopped), link));
     }
-    return done(emit, summarize(host, results), link);
+    return (report = done(emit, summarize(host, results), link));
   } catch (err) {
     const unreachable = err instanceof UnreachableError;
     const msg = err instanceof Error ? err.message + (err instanceof UnreachableError && err.hint ? `\n${err.hint}` : '') : String(err);
-    return done(emit, summarize(host, results, unreachable, msg), link);
+    return (report = done(emit, summarize(host, results, unreachable, msg), link));
   } finally {
     if (locked && lock) await link.current.run(releaseScript(lock), { become: lockBecome }).catch(() => undefined);
     await link.close();
+    // counted again after the lock's release: the report shows every round trip of the run
+    if (report) report.stats = { ...report.stats, ...meterStats(meter) };
   }
+}
+
+function meterStats(meter: Meter): Pick<HostStats, 'roundTrips' | 'logins' | 'timings'> {
+  return { roundTrips: meter.roundTrips, logins: meter.logins, timings: { ...meter.timings } };
 }
 
 /** The holder is a run of this controller whose process no longer exists. */
@@ -146,9 +156,10 @@ interface FactCost {
   scripts: number;
 }
 
-function finished(emit: EventSink, report: HostRunReport, link: HostLink, facts: FactCost): HostRunReport {
+function finished(emit: EventSink, report: HostRunReport, link: HostLink, facts: FactCost, meter: Meter): HostRunReport {
   if (link.notes.length) report.notes = [...link.notes];
   if (link.moved) report.moved = link.moved;
+  report.stats = { ...report.stats, ...meterStats(meter) };
   if (facts.scripts) report.stats = { ...report.stats, factScript: { ms: facts.ms, processes: facts.processes } };
   emit({ type: 'host-done', host: report.host, report });
   return report;
@@ -208,6 +219,7 @@ class PlayRunner {
     private willWrite = new Set<string>(),
     /** the host's fact-script cost, summed over its plays */
     private factCost: FactCost = { ms: 0, processes: 0, scripts: 0 },
+    private meter = new Meter(),
   ) {}
 
   private notified = new Set<string>();
@@ -600,7 +612,8 @@ class PlayRunner {
   /** One round trip; parsed probe results go into the fact cache. */
   private async exec(batch: Batch, become: boolean, noLog = false) {
     const nonce = newNonce();
-    const res = await this.link.current.run(this.lockBeat + renderBatch(batch, nonce), { become });
+    const script = this.lockBeat + renderBatch(batch, nonce);
+    const res = await this.meter.as(batch.apply ? 'apply' : 'facts', () => this.link.current.run(script, { become }));
     const out = parseBatch(res.stdout, batch, nonce);
     if (res.code === null || out.incomplete) {
       const what = batch.apply ? `while applying "${batch.apply.id}"` : 'while reading facts';

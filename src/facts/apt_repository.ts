@@ -50,6 +50,24 @@ const END = '-----END PGP PUBLIC KEY BLOCK-----';
  * damaged copy (the CRC24 line does not match), no key inside.
  */
 export function readArmoredKey(text: string): PublicKeyBlock {
+  // the same key text is validated for every host of a run: decode it once
+  let known = decoded.get(text);
+  if (!known) {
+    try {
+      known = { block: decodeArmoredKey(text) };
+    } catch (err) {
+      known = { error: err as Error };
+    }
+    if (decoded.size > 100) decoded.clear();
+    decoded.set(text, known);
+  }
+  if (known.error) throw known.error;
+  return { primary: [...known.block!.primary], subkeys: [...known.block!.subkeys] };
+}
+
+const decoded = new Map<string, { block?: PublicKeyBlock; error?: Error }>();
+
+function decodeArmoredKey(text: string): PublicKeyBlock {
   if (text.includes('PRIVATE KEY BLOCK')) throw new Error('this is a PRIVATE key block; apt needs the public key only');
   const lines = text.split(/\r?\n/).map((l) => l.trim());
   const start = lines.indexOf(BEGIN);

@@ -179,8 +179,19 @@ export function keysAt(schema: z.ZodType, path: Path): string[] {
   return [...new Set(level.flatMap((s) => Object.keys(s._zod.def.shape ?? {})))];
 }
 
+// every host's expansion asks the same schemas about the same keys: answered once per schema and key
+const kindsSeen = new WeakMap<z.ZodType, Map<string, Set<string>>>();
+
 /** The kinds of value (zod def types) the object schema accepts for top-level `key`. */
 function kindsAt(schema: z.ZodType, key: string): Set<string> {
+  let seen = kindsSeen.get(schema);
+  if (!seen) kindsSeen.set(schema, (seen = new Map()));
+  let kinds = seen.get(key);
+  if (!kinds) seen.set(key, (kinds = findKinds(schema, key)));
+  return kinds;
+}
+
+function findKinds(schema: z.ZodType, key: string): Set<string> {
   const fields = unwrap(schema as unknown as Schema).flatMap((s) => {
     const f = s._zod.def.shape?.[key];
     return f ? unwrap(f) : [];

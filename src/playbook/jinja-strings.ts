@@ -4,7 +4,7 @@
  * `\s` or `\d` keeps its backslash. nunjucks would drop that backslash, turning the `'\s+'` an
  * Ansible playbook writes into `'s+'`.
  */
-import nunjucks from 'nunjucks';
+import { nunjucks } from './nunjucks-lib.js';
 
 interface Tokenizer {
   forward(): void;
@@ -20,7 +20,7 @@ let patched = false;
 export function pythonStringLiterals(): void {
   if (patched) return;
   patched = true;
-  const lexer = (nunjucks as unknown as { lexer: { lex(src: string): Tokenizer } }).lexer;
+  const lexer = (nunjucks() as unknown as { lexer: { lex(src: string): Tokenizer } }).lexer;
   const proto = Object.getPrototypeOf(lexer.lex('')) as Tokenizer;
   proto._parseString = function (this: Tokenizer, delimiter: string): string {
     this.forward();

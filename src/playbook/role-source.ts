@@ -17,9 +17,18 @@ function sourceText(file: string): string | undefined {
   return texts.get(file);
 }
 
+// asked for every task of every host: the file is searched once per task name
+const found = new Map<string, SourcePos | undefined>();
+
 /** The position of `name: '<task name>'` in the role's file; undefined when the name is computed. */
 export function roleTaskSource(roleFile: string | undefined, taskName: string): SourcePos | undefined {
   if (!roleFile) return undefined;
+  const key = `${roleFile}\0${taskName}`;
+  if (!found.has(key)) found.set(key, findTask(roleFile, taskName));
+  return found.get(key);
+}
+
+function findTask(roleFile: string, taskName: string): SourcePos | undefined {
   const text = sourceText(roleFile);
   if (text === undefined) return undefined;
   for (const q of ["'", '"', '`']) {

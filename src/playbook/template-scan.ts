@@ -8,7 +8,7 @@
  * as the subject of `default(...)`, and in the branch an `is defined` test guards
  * (`foo is defined and foo`, `x if x is defined else 1`, `{% if x is defined %}{{ x }}{% endif %}`).
  */
-import nunjucks from 'nunjucks';
+import { nunjucks } from './nunjucks-lib.js';
 
 interface AstNode {
   typename: string;
@@ -19,10 +19,10 @@ interface AstNode {
 }
 
 // nunjucks ships its parser but @types/nunjucks does not describe it
-const parser = (nunjucks as unknown as { parser: { parse(src: string, ext?: unknown, opts?: unknown): AstNode } }).parser;
+const parser = () => (nunjucks() as unknown as { parser: { parse(src: string, ext?: unknown, opts?: unknown): AstNode } }).parser;
 
 export function parseTemplate(src: string): AstNode {
-  return parser.parse(src, [], {});
+  return parser().parse(src, [], {});
 }
 
 const DEFAULT_FILTERS = new Set(['default', 'd']);

@@ -4,12 +4,13 @@
  * one `{{ expr }}` keeps the expression's type (a list stays a list), and variables whose own values
  * are templates are rendered when used (`app_dir: "/srv/{{ app }}"` then `"{{ app_dir }}/x"`).
  */
-import nunjucks from 'nunjucks';
+import type Nunjucks from 'nunjucks';
 import { ansibleBool } from '../ansible/yaml11.js';
 import { nearest } from '../core/suggest.js';
 import { GLOBAL_NAMES, installAnsibleFilters, OMIT } from './filters.js';
 import { pyPrint } from './python-repr.js';
 import { parseTemplate, requiredNames } from './template-scan.js';
+import { nunjucks } from './nunjucks-lib.js';
 
 export type Vars = Record<string, unknown>;
 
@@ -27,19 +28,26 @@ export class TemplateError extends Error {
   }
 }
 
-const env = new nunjucks.Environment([], { autoescape: false, throwOnUndefined: true, trimBlocks: true });
-// Ansible playbooks are written against Python's spellings
-env.addGlobal('True', true);
-env.addGlobal('False', false);
-env.addGlobal('None', null);
-env.addFilter('d', env.getFilter('default'));
-env.addFilter('bool', (v: unknown) => ansibleBool(v) ?? false);
-installAnsibleFilters(env, { render: (text, ctx) => renderString(text, ctx) });
+let env: Nunjucks.Environment | undefined;
 
-// Jinja runs on Python: booleans print as True/False, lists and dicts as Python's repr (never `[object Object]`)
-const runtime = (nunjucks as unknown as { runtime: { suppressValue(v: unknown, autoescape: boolean): string } }).runtime;
-const suppressValue = runtime.suppressValue;
-runtime.suppressValue = (v, autoescape) => suppressValue((typeof v === 'object' && v !== null) || typeof v === 'boolean' ? pyPrint(v) : v, autoescape);
+/** The environment, made by the first template compiled (see nunjucks-lib.ts). */
+function environment(): Nunjucks.Environment {
+  if (env) return env;
+  const lib = nunjucks();
+  const e = new lib.Environment([], { autoescape: false, throwOnUndefined: true, trimBlocks: true });
+  // Ansible playbooks are written against Python's spellings
+  e.addGlobal('True', true);
+  e.addGlobal('False', false);
+  e.addGlobal('None', null);
+  e.addFilter('d', e.getFilter('default'));
+  e.addFilter('bool', (v: unknown) => ansibleBool(v) ?? false);
+  installAnsibleFilters(e, { render: (text, ctx) => renderString(text, ctx) });
+  // Jinja runs on Python: booleans print as True/False, lists and dicts as Python's repr (never `[object Object]`)
+  const runtime = (lib as unknown as { runtime: { suppressValue(v: unknown, autoescape: boolean): string } }).runtime;
+  const suppressValue = runtime.suppressValue;
+  runtime.suppressValue = (v, autoescape) => suppressValue((typeof v === 'object' && v !== null) || typeof v === 'boolean' ? pyPrint(v) : v, autoescape);
+  return (env = e);
+}
 
 /** names that exist without being variables: globals, and what nunjucks defines inside loops/macros */
 const BUILTIN_NAMES = new Set(['loop', 'caller', 'varargs', 'kwargs', 'True', 'False', 'None', 'range', 'cycler', 'joiner', ...GLOBAL_NAMES]);
@@ -68,7 +76,7 @@ function soleExpression(s: string): string | undefined {
 }
 
 interface Compiled {
-  template: nunjucks.Template;
+  template: Nunjucks.Template;
   names: string[];
 }
 
@@ -78,7 +86,7 @@ function compile(src: string, shown = src): Compiled {
   let c = compiled.get(src);
   if (c) return c;
   try {
-    c = { template: new nunjucks.Template(src, env, undefined, true), names: requiredNames(parseTemplate(src)) };
+    c = { template: new (nunjucks().Template)(src, environment(), undefined, true), names: requiredNames(parseTemplate(src)) };
   } catch (e) {
     throw new TemplateError(`template syntax error in \`${shown}\`: ${cleanMessage(e)}`, shown);
   }

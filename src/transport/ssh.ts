@@ -11,13 +11,13 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import type ssh2 from 'ssh2';
 import type { ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
 import { BecomeNegotiator } from './become.js';
 import { killScript, newRunTokens, runCommand } from './run-command.js';
 import { feedScript, type ScriptProcess } from './feed-script.js';
-import { makeAuthHandler, planAuth, type AuthPlan } from './ssh-auth.js';
+import type { AuthPlan } from './ssh-auth.js';
 import { hostKeyAlgorithms, makeHostKeyCheck } from './ssh-hostkey.js';
 import { loadKnownHosts } from './known-hosts.js';
 import { UnreachableError, type ConnectionSpec, type ExecResult, type RunOptions, type Transport } from './types.js';
@@ -77,6 +77,9 @@ export class SshTransport implements Transport {
       agentSocket = null;
     }
     const sock = spec.jump ? await this.throughBastion(spec.jump) : undefined;
+    // the SSH library is loaded by the first connection, not at start: `--help`, input errors and
+    // the local transport never pay for it
+    const [{ NodeSSH }, { makeAuthHandler, planAuth }] = await Promise.all([import('node-ssh'), import('./ssh-auth.js')]);
 
     for (let attempt = 0; ; attempt++) {
       const hostKey = makeHostKeyCheck(spec, entries, writeFile, (m) => this.log(m));

@@ -1,0 +1,112 @@
+/**
+ * Round trips per host, as the run reports them (`stats` in --json, counted in the transport): a
+ * no-op is one round trip per play, a change one more (its steps and the re-read of the facts after
+ * it ride together), and a guarded change adds its confirmation: a new login that disarms the revert.
+ * Runs on a real shell (local transport); the host lock and the guard live in temporary directories.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineModule, type ModuleDef } from '../../../src/core/module.js';
+import { GUARD_ROOT } from '../../../src/engine/guard.js';
+import { LOCK_DIR } from '../../../src/engine/host-lock.js';
+import { runHost, type HostRunReport } from '../../../src/engine/host-run.js';
+import type { EngineOptions, PlayInstance, TaskInstance } from '../../../src/engine/types.js';
+import { modules } from '../../../src/modules/index.js';
+import { LocalTransport } from '../../../src/transport/local.js';
+import type { ConnectionSpec, ExecResult, RunOptions, Transport } from '../../../src/transport/types.js';
+
+const spec: ConnectionSpec = { name: 'h', host: '192.0.2.9', port: 22, user: 'root', knownHostsFiles: [], acceptNewHostKeys: false, connectTimeoutMs: 2000, kind: 'local' };
+
+/** an access-critical file write (like the ssh role's drop-in): guarded */
+const risky = defineModule({
+  name: 'risky',
+  summary: 'test',
+  schema: z.object({ path: z.string(), content: z.string() }),
+  facts: () => ({}),
+  plan: (a) => ({
+    steps: [{ kind: 'write', path: a.path, content: a.content, mode: '0644' }],
+    reason: `write ${a.path}`,
+    accessCritical: 'changes how sshd accepts logins',
+  }),
+});
+
+function task(name: string, mod: ModuleDef, args: unknown): TaskInstance {
+  return { name, module: mod, args: mod.schema.parse(args), tags: [], notify: [], become: false, noLog: false };
+}
+const play = (...tasks: TaskInstance[]): PlayInstance => ({ name: 'p', become: false, tasks, handlers: [] });
+
+/** This machine's shell as the host, with the lock and guard directories moved into a temporary one. */
+function world() {
+  const root = mkdtempSync(join(tmpdir(), 'ss-trips-'));
+  let scripts = 0;
+  const make = (s: ConnectionSpec): Transport => {
+    const inner = new LocalTransport(s);
+    return {
+      spec: s,
+      hostKey: 'AAAA',
+      connect: async () => undefined,
+      close: async () => undefined,
+      run(script: string, opts: RunOptions = {}): Promise<ExecResult> {
+        scripts++;
+        return inner.run(script.replaceAll(GUARD_ROOT, join(root, 'guard')).replaceAll(LOCK_DIR, join(root, 'lock')), opts);
+      },
+    };
+  };
+  return { root, make, scripts: () => scripts };
+}
+
+const opts = (o: Partial<EngineOptions> = {}): EngineOptions => ({ check: false, forks: 1, guardTimeoutSec: 30, ...o });
+
+async function run(plays: PlayInstance[], o: Partial<EngineOptions> = {}) {
+  const w = world();
+  const report: HostRunReport = await runHost(spec, w.make, plays, opts(o), () => undefined);
+  expect(report.error).toBeUndefined();
+  // the transport's count is the report's: nothing talks to the host around the meter
+  expect(report.stats?.roundTrips).toBe(w.scripts());
+  return report;
+}
+
+describe('round trips per host (stats.roundTrips)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ss-trips-files-'));
+  const files = (n: number, content = 'x\n') =>
+    Array.from({ length: n }, (_, i) => task(`file ${i}`, modules.copy, { dest: join(dir, `f${i}`), content, mode: '0644' }));
+
+  it('a no-op check is one round trip per play, whatever the number of tasks', async () => {
+    files(12).forEach((t) => writeFileSync((t.args as { dest: string }).dest, 'x\n', { mode: 0o644 }));
+    const r = await run([play(...files(12)), play(...files(3))], { check: true });
+    expect(r.tasks.every((t) => t.status === 'ok')).toBe(true);
+    expect(r.stats).toMatchObject({ roundTrips: 2, logins: 1 });
+    expect(r.stats!.timings!.applyMs).toBe(0);
+  });
+
+  it('a no-op apply is one round trip per play, plus taking and releasing the host lock', async () => {
+    const noLock = await run([play(...files(12)), play(...files(3))]);
+    expect(noLock.stats?.roundTrips).toBe(2);
+    const locked = await run([play(...files(12)), play(...files(3))], { hostLock: { waitSec: 0, staleSec: 900 } });
+    expect(locked.tasks.every((t) => t.status === 'ok')).toBe(true);
+    expect(locked.stats?.roundTrips).toBe(2 + 2);
+  });
+
+  it('a change adds one round trip: its steps and the re-read of the later tasks facts ride together', async () => {
+    const tasks = files(6, 'changed\n');
+    const r = await run([play(...tasks)]);
+    expect(r.tasks.filter((t) => t.status === 'changed')).toHaveLength(6);
+    expect(r.stats?.roundTrips).toBe(1 + 6);
+    expect(readFileSync(join(dir, 'f5'), 'utf8')).toBe('changed\n');
+    const again = await run([play(...files(6, 'changed\n'))]);
+    expect(again.stats?.roundTrips).toBe(1);
+  });
+
+  it("a guarded change adds its confirmation: one new login, and the disarm over it", async () => {
+    const conf = join(dir, 'sshd.conf');
+    writeFileSync(conf, 'PermitRootLogin yes\n');
+    const r = await run([play(task('harden', risky, { path: conf, content: 'PermitRootLogin no\n' }))]);
+    expect(r.tasks[0].status).toBe('changed');
+    // gather, arm+apply, the new login's `true`, disarm, re-read of the rest
+    expect(r.stats).toMatchObject({ logins: 2 });
+    expect(r.stats?.roundTrips).toBe(5);
+  });
+});
