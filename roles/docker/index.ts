@@ -63,7 +63,7 @@ export const DOCKER_CLI_TASK: RoleTask = {
   name: 'docker command installed (Debian 13: docker-cli)',
   module: 'command',
   args: {
-    argv: ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-o', 'DPkg::Lock::Timeout=300', '-y', '-q', '--no-install-recommends', 'install', 'docker-cli'],
+    argv: ['env', 'DEBIAN_FRONTEND=noninteractive', 'NEEDRESTART_MODE=a', 'apt-get', '-o', 'DPkg::Lock::Timeout=300', '-y', '-q', '--no-install-recommends', 'install', 'docker-cli'],
     unless: 'command -v docker',
   },
 };

@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../core/input-error.js';
+import { withAptPrefetch } from '../engine/apt-prefetch.js';
 import { expandForHost } from '../engine/expand.js';
 import { exitCode, runAll, type HostJob } from '../engine/run.js';
 import { fileLoginMemory } from '../engine/login-memory.js';
@@ -67,7 +68,8 @@ export async function prepareRun(playbookPath: string, flags: RunFlags): Promise
     const hosts = selectHosts(inventory, play.hosts, play.hostsSource).filter((h) => !limit || limit.has(h));
     for (const host of hosts) {
       try {
-        const instance = expandForHost(opts, play, host);
+        // the packages of the play's apt tasks that will run, fetched in one transaction first
+        const instance = withAptPrefetch(expandForHost(opts, play, host));
         const spec = { ...inventory.hosts.get(host)!.connection, acceptNewHostKeys: !!flags.acceptNewHostKeys };
         const job = byHost.get(host) ?? { spec, plays: [] };
         job.plays.push(instance);

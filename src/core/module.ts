@@ -85,6 +85,12 @@ export interface Plan {
   reboot?: { bootId: string; timeoutSec: number; postDelaySec: number; test: string };
   /** values the task returns beside changed/failed, as Ansible's module of that name does (for `register`) */
   result?: Record<string, unknown>;
+  /**
+   * The steps change nothing any task manages (they fill a cache, e.g. apt's download of the play's
+   * packages): the engine runs them in apply and reports the task as ok, never as a change, in check
+   * (where nothing runs) as in apply, so check's prediction and apply's changes stay the same list.
+   */
+  cacheOnly?: boolean;
   /** set when applying this plan can lock the operator out; the engine guards it */
   accessCritical?: string;
   /**

@@ -367,6 +367,7 @@ class PlayRunner {
     }
     if (plan.skip) return finish({ status: 'skipped', reason: plan.skip, diff: [], commands: [] });
     if (plan.steps.length === 0) return finish({ status: 'ok', reason: plan.reason, diff: [], commands: [] });
+    if (plan.cacheOnly) return this.cacheOnly(task, plan, rest, finish, base.commands);
     // only tasks that change (or would) carry drift: what check found is what apply fixes
     base.drift = driftOf(plan, task);
     if (this.opts.check && !task.runInCheck) {
@@ -393,6 +394,23 @@ class PlayRunner {
     }
     await this.gather(rest.filter((t) => t.become !== task.become));
     return finish({ status: 'changed', reason: plan.reason, ...(applied.stdout.trim() ? { output: tail(applied.stdout) } : {}), ...base });
+  }
+
+  /**
+   * Steps that fill a cache and change nothing managed (Plan.cacheOnly): run in apply, with the facts of
+   * later tasks re-read as any change does (an index update makes the cache fresh for them); ok either way.
+   */
+  private async cacheOnly(task: TaskInstance, plan: Plan, rest: TaskInstance[], finish: Finish, commands: string[]): Promise<TaskResult> {
+    if (this.opts.check) return finish({ status: 'ok', reason: `would ${plan.reason} (not a change: nothing managed is touched)`, diff: [], commands });
+    const same = rest.filter((t) => t.become === task.become);
+    const out = await this.exec({ apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(same.flatMap((t) => this.probesFor(t))) }, task.become, task.noLog);
+    const applied = out.apply!;
+    if (applied.code !== 0) {
+      this.stopped = `task "${task.name}" failed; the tasks after it did not run`;
+      return finish({ status: 'failed', reason: `${plan.reason}: exit ${applied.code}`, output: tail(applied.stdout), diff: [], commands });
+    }
+    await this.gather(rest.filter((t) => t.become !== task.become));
+    return finish({ status: 'ok', reason: plan.reason, ...(applied.stdout.trim() ? { output: tail(applied.stdout) } : {}), diff: [], commands });
   }
 
   /**

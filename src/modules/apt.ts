@@ -65,6 +65,8 @@ const schema = z
   });
 
 type Args = z.infer<typeof schema>;
+/** An apt task's arguments as its plan sees them (defaults applied). */
+export type AptArgs = Args;
 
 interface AptFacts {
   upgradable?: Upgradable;
@@ -75,7 +77,7 @@ interface AptFacts {
 
 // Ubuntu (22.04 on) runs needrestart after every install: with a UI other than debconf's it would ask on
 // stdin which services to restart. NEEDRESTART_MODE=a answers as noninteractive debconf does (restart them).
-const ENV = { DEBIAN_FRONTEND: 'noninteractive', NEEDRESTART_MODE: 'a' };
+export const ENV = { DEBIAN_FRONTEND: 'noninteractive', NEEDRESTART_MODE: 'a' };
 // wait for a dpkg lock held by unattended-upgrades or cloud-init on a fresh VPS instead of failing at once
 const LOCK = ['-o', 'DPkg::Lock::Timeout=300'];
 const CONFIGURE = 'finish a dpkg run interrupted earlier (dpkg --configure -a), if any';
@@ -108,7 +110,7 @@ export const UPDATE_SCRIPT = aptUpdateScript(LOCK.join(' '));
 
 const upgradeCommand = (a: Args) => (a.upgrade === 'full' || a.upgrade === 'dist' ? 'dist-upgrade' : 'upgrade');
 
-const wantsUpdate = (a: Args) => a.update_cache ?? a.cache_valid_time !== undefined;
+export const wantsUpdate = (a: Args) => a.update_cache ?? a.cache_valid_time !== undefined;
 
 export default defineModule({
   name: 'apt',
@@ -260,7 +262,7 @@ function removals(a: Args, packages: DpkgPackages): PackageChanges {
 }
 
 /** Why the cache must be updated because of its age, or undefined when its age does not call for it. */
-function cacheAge(a: Args, cache: AptCache | undefined): string | undefined {
+export function cacheAge(a: Args, cache: AptCache | undefined): string | undefined {
   if (!wantsUpdate(a) || !cache) return undefined;
   if (!cache.hasLists || cache.updated === undefined) return 'no package index yet';
   if (a.cache_valid_time === undefined) return undefined;

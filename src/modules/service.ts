@@ -95,8 +95,15 @@ function planSshSocket(a: Args, u: UnitState, s: SshSocket): Plan {
     if (RUNNING.includes(sock.activeState ?? '')) kept.push(`${SSH_SOCKET} ${sock.activeState} (${sock.subState})${s.listen.length ? ` on ${s.listen.join(', ')}` : ''}`);
     else act('start', `${SSH_SOCKET} is ${sock.activeState} (${sock.subState})`, 'nothing listens for new SSH logins');
   }
-  // the rest (restarted, reloaded, daemon_reload, masked, enabled: false) is about the service as for any unit
-  const rest = { ...a, enabled: a.enabled === true ? undefined : a.enabled, state: a.state === 'started' ? undefined : a.state };
+  // restarted/reloaded act on sshd only if it runs: a stopped one is started by the next login and reads the
+  // configuration then (and sshd_config may just have stopped it to move the socket, after this was gathered)
+  if (a.state === 'restarted' || a.state === 'reloaded') {
+    const verb = a.state === 'restarted' ? 'try-restart' : 'try-reload-or-restart';
+    steps.push(run(['systemctl', verb, a.name]));
+    did.push(`${a.state === 'restarted' ? 'restart' : 'reload'} ${a.name} if it runs`);
+  }
+  // the rest (daemon_reload, masked, enabled: false) is about the service as for any unit
+  const rest = { ...a, enabled: a.enabled === true ? undefined : a.enabled, state: a.state === 'stopped' ? a.state : undefined };
   const other = rest.state !== undefined || rest.enabled !== undefined || rest.masked !== undefined || rest.daemon_reload ? planService(rest, u) : undefined;
   if (other?.fail) return other;
   const left = `${service} ${u.unitFileState || 'as it is'}, started on demand`;
@@ -107,7 +114,7 @@ function planSshSocket(a: Args, u: UnitState, s: SshSocket): Plan {
   return {
     steps: [...steps, ...(other?.steps ?? [])],
     reason: [...(did.length ? [`${did.join('; ')} (sshd is socket-activated; ${left})`] : []), ...(other?.steps.length ? [other.reason] : [])].join('; '),
-    ...(did.length
+    ...(drift.length
       ? { diff: [{ subject: `service ${SSH_SOCKET}`, before: `${sock.activeState}, ${sock.unitFileState}\n`, after: `${a.state === 'started' ? 'active' : sock.activeState}, ${a.enabled ? 'enabled' : sock.unitFileState}\n` }] }
       : {}),
     ...(drift.length || other?.drift?.length ? { drift: [...drift, ...(other?.drift ?? [])] } : {}),

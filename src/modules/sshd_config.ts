@@ -73,7 +73,7 @@ export default defineModule({
     const neutralised = neutralise(files, overrides, a.path);
     const port = a.settings.Port ?? a.settings.port;
     const listens = Object.keys(a.settings).some((k) => /^(port|listenaddress)$/i.test(k));
-    const activate = (listens && fileChanges) || dropInChanges ? [socketStep(a.service)] : [];
+    const activate = dropInChanges ? [socketMoveStep(a.service)] : listens && fileChanges ? [socketStep(a.service)] : [];
     const drift = overrides.map((o) => overrideDrift(o, a.path, sshd));
     if (dropInChanges && socket.dropIn !== undefined) {
       drift.push({
@@ -243,5 +243,20 @@ export function socketStep(service: string): Step {
   return sh(
     `if systemctl is-active --quiet ${unit}; then systemctl daemon-reload && systemctl restart ${unit}; fi`,
     `socket-activated sshd: daemon-reload and restart ${service}.socket so it listens where sshd_config says`,
+  );
+}
+
+/**
+ * The socket of a socket-activated sshd moved to where SSH_SOCKET_DROPIN says. A running sshd holds a copy of
+ * the socket it was handed, still bound to the old port: the socket could not bind it again, and the old port
+ * would stay open. So sshd stops first (KillMode=process: open sessions, ours included, stay), then the socket
+ * restarts; the next login starts sshd on the new socket. (Ubuntu's socket is RequiredBy ssh.service, which
+ * does the same; Debian's is not.) Only when the socket is active, so the guard can run it to restore as well.
+ */
+export function socketMoveStep(service: string): Step {
+  const unit = shq(`${service}.socket`);
+  return sh(
+    `if systemctl is-active --quiet ${unit}; then systemctl daemon-reload && systemctl stop ${shq(service)} && systemctl restart ${unit}; fi`,
+    `socket-activated sshd: sshd lets go of the old socket, then ${service}.socket restarts where ${SSH_SOCKET_DROPIN} says`,
   );
 }
