@@ -27,6 +27,8 @@ export async function recordPortInInventory(inventoryPath: string, host: string,
   const hostsFile = inventoryFile(inventoryPath);
   let place: Place | string;
   try {
+    // a folder of Ansible inventory files (no hosts.yml): which file to edit is not ours to guess
+    if (statSync(hostsFile).isDirectory()) throw new Error('the inventory is a folder of files without hosts.yml');
     place = portInHostVars(hostsFile, host, to) ?? portInHostsFile(hostsFile, host, from, to);
   } catch (err) {
     place = (err as Error).message;

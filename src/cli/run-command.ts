@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../core/input-error.js';
 import { withAptPrefetch } from '../engine/apt-prefetch.js';
@@ -51,7 +52,7 @@ const list = (s?: string) => (s ? s.split(',').map((t) => t.trim()).filter(Boole
 export async function prepareRun(playbookPath: string, flags: RunFlags): Promise<HostJob[]> {
   await setupVault(flags);
   const extra = splitExtraVars(parseExtraVars(flags.extraVars));
-  const inventory = await loadInventory(flags.inventory, { extraConnection: extra.conn });
+  const inventory = await loadInventory(flags.inventory, { extraConnection: extra.conn, playbookDir: dirname(playbookPath) });
   declareSecrets(inventory);
   for (const w of inventory.warnings) process.stderr.write(`warning: ${w.format()}\n`);
   // a project's own roles and modules beside its playbooks, then the built-in ones

@@ -10,6 +10,7 @@ import { editDistance, nearest } from '../core/suggest.js';
 import type { SshConfigResult } from '../transport/ssh-config.js';
 import type { ConnectionSpec } from '../transport/types.js';
 import { TemplateError, isTemplate, renderValue } from '../playbook/template.js';
+import { parseSshArgs } from './ssh-args.js';
 import { REDACTED, type VarOrigin, type Vars } from './vars.js';
 import type { YNode, YamlFile } from './yaml-doc.js';
 
@@ -23,6 +24,9 @@ export const CONNECTION_KEYS = {
   become_password: ['ansible_become_password', 'ansible_become_pass'],
   become: ['ansible_become'],
   connection: ['ansible_connection'],
+  // options Ansible adds to its ssh command line: a bastion is honoured, anything else refused (ssh-args.ts)
+  ssh_common_args: ['ansible_ssh_common_args'],
+  ssh_extra_args: ['ansible_ssh_extra_args'],
 } as const;
 
 export type ConnKey = keyof typeof CONNECTION_KEYS;
@@ -111,6 +115,8 @@ export interface ResolvedConnection {
   becomePassword?: string;
   become?: boolean;
   connection?: 'ssh' | 'local';
+  /** `-o ProxyJump=...` / `-J` from ansible_ssh_common_args or ansible_ssh_extra_args: wins over ~/.ssh/config */
+  proxyJump?: { chain: string; from: ConnValue };
 }
 
 export function parseBool(v: unknown): boolean | undefined {
@@ -160,6 +166,20 @@ export function resolveConnection(conn: ConnLayer, vars: Vars, errors: InputErro
           const near = typeof v === 'string' ? nearest(v, CONNECTION_KINDS) : undefined;
           bad('must be `ssh` or `local`', near && `did you mean \`${near}\`?`);
         } else out.connection = kind as 'ssh' | 'local';
+        break;
+      }
+      case 'ssh_common_args':
+      case 'ssh_extra_args': {
+        if (typeof v !== 'string') {
+          bad('must be a string of ssh options, like `-o ProxyJump=deploy@bastion.example.com`');
+          break;
+        }
+        const r = parseSshArgs(v);
+        if (r.refused) errors.push(cv.file.error(cv.node, `\`${cv.key}\`: \`${r.refused.option}\` is not supported`, r.refused.why));
+        else if (r.proxyJump !== undefined) {
+          if (out.proxyJump && out.proxyJump.chain !== r.proxyJump) bad(`names the bastion \`${r.proxyJump}\`, but \`${out.proxyJump.from.key}\` names \`${out.proxyJump.chain}\``, 'name the bastion once');
+          else out.proxyJump = { chain: r.proxyJump, from: cv };
+        }
         break;
       }
       case 'become_password':
@@ -214,7 +234,11 @@ export function buildSpec(name: string, c: ResolvedConnection, ctx: SpecContext,
     ? expandPath(c.identityFile, ctx.dir, ctx.home)
     : cfg.identityFiles.map((f) => expandPath(f, ctx.home, ctx.home)).find((f) => existsSync(f));
   refuseUnsupported(name, alias, cfg, errors);
-  const jump = cfg.proxyJump && kind === 'ssh' ? jumpSpec(name, cfg.proxyJump.split(','), ctx, errors, 0) : undefined;
+  // ssh options on Ansible's command line win over ~/.ssh/config, as they do for ssh itself
+  const fromInventory = c.proxyJump;
+  const at: JumpOrigin = fromInventory ? (message, hint) => fromInventory.from.file.error(fromInventory.from.node, `${message} (\`${fromInventory.from.key}\`)`, hint) : sshConfigError;
+  const chain = fromInventory?.chain ?? cfg.proxyJump;
+  const jump = chain && kind === 'ssh' ? jumpSpec(name, chain.split(','), ctx, errors, 0, at) : undefined;
   const spec: ConnectionSpec = {
     name,
     host: cfg.hostName ?? alias,
@@ -252,12 +276,16 @@ function refuseUnsupported(name: string, alias: string, cfg: SshConfigResult, er
  * a host of its own in ~/.ssh/config (HostName, User, Port, IdentityFile); the first hop may have a
  * ProxyJump of its own.
  */
-function jumpSpec(target: string, chain: string[], ctx: SpecContext, errors: InputError[] | undefined, depth: number): ConnectionSpec | undefined {
+/** where a ProxyJump was written, for its errors: ~/.ssh/config, or the inventory value naming it */
+type JumpOrigin = (message: string, hint?: string) => InputError;
+const sshConfigError: JumpOrigin = (message, hint) => new InputError(`${message} in ~/.ssh/config`, { file: '~/.ssh/config', ...(hint ? { hint } : {}) });
+
+function jumpSpec(target: string, chain: string[], ctx: SpecContext, errors: InputError[] | undefined, depth: number, at: JumpOrigin = sshConfigError): ConnectionSpec | undefined {
   const hop = chain[chain.length - 1]?.trim();
   if (!hop) return undefined;
   const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.replace(/^ssh:\/\//, ''));
   if (!m || depth > 8) {
-    errors?.push(new InputError(`${target}: ProxyJump \`${hop}\` in ~/.ssh/config cannot be read${depth > 8 ? ' (a chain longer than 8 hops, or a loop)' : ''}`, { file: '~/.ssh/config', hint: 'write it as [user@]host[:port]' }));
+    errors?.push(at(`${target}: ProxyJump \`${hop}\` cannot be read${depth > 8 ? ' (a chain longer than 8 hops, or a loop)' : ''}`, 'write it as [user@]host[:port]'));
     return undefined;
   }
   const [, user, rawHost, port] = m;
@@ -265,7 +293,8 @@ function jumpSpec(target: string, chain: string[], ctx: SpecContext, errors: Inp
   const cfg: SshConfigResult = ctx.sshConfig ? ctx.sshConfig(alias) : { identityFiles: [] };
   refuseUnsupported(target, alias, cfg, errors);
   const before = chain.length > 1 ? chain.slice(0, -1) : cfg.proxyJump?.split(',');
-  const jump = before ? jumpSpec(target, before, ctx, errors, depth + 1) : undefined;
+  // the earlier hops of a chain written in the inventory are the inventory's too; a hop's own ProxyJump is its ssh config's
+  const jump = before ? jumpSpec(target, before, ctx, errors, depth + 1, chain.length > 1 ? at : sshConfigError) : undefined;
   const identity = cfg.identityFiles.map((f) => expandPath(f, ctx.home, ctx.home)).find((f) => existsSync(f));
   return {
     name: `${target} (bastion ${alias})`,

@@ -3,15 +3,17 @@
  * hosts with merged variables and a ConnectionSpec each. Every problem in every file is collected
  * and thrown as one InputError, before anything connects anywhere.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, sortErrors, uniqueErrors } from '../core/input-error.js';
 import { nearest } from '../core/suggest.js';
 import { loadSshConfig, type SshConfigResult } from '../transport/ssh-config.js';
 import { SECRET_KEYS, buildSpec, resolveConnection, splitVars, type ConnLayer, type VarsLayer } from './connection.js';
+import { isVaulted } from '../ansible/vault.js';
 import { expandHostRange } from './host-range.js';
+import { looksLikeIni, parseIniInventory } from './ini.js';
 import { inventoryToJSON, type Inventory, type InventoryGroup, type InventoryHost } from './types.js';
 import { mergeVars } from './vars.js';
 import { YamlFile, describeNode, type YNode } from './yaml-doc.js';
@@ -25,6 +27,11 @@ export interface LoadInventoryOptions {
   localUser?: string;
   /** connection keys given with -e: they win over every inventory layer, as in Ansible */
   extraConnection?: ConnLayer;
+  /**
+   * the playbook's directory: its group_vars/ and host_vars/ are read too, as Ansible reads them,
+   * each above the inventory's of the same group or host
+   */
+  playbookDir?: string;
 }
 
 const GROUP_KEYS = ['hosts', 'children', 'vars'];
@@ -177,34 +184,97 @@ class Builder {
   }
 }
 
-/** hosts.yml, or a directory holding hosts.yml / hosts.yaml */
+/** hosts.yml, or a directory holding hosts.yml / hosts.yaml (a folder without one: the folder itself) */
 export function inventoryFile(path: string): string {
   if (existsSync(path) && statSync(path).isDirectory()) {
     for (const n of ['hosts.yml', 'hosts.yaml']) if (existsSync(join(path, n))) return join(path, n);
-    throw new InputError('no hosts.yml or hosts.yaml in this directory', { file: path });
+    return path;
   }
   return path;
 }
 
+/** Names Ansible never reads as inventory in a folder: hidden files, its vars folders, and its INVENTORY_IGNORE_EXTS. */
+const IGNORED = /^\.|^(host_vars|group_vars|vars_plugins)$|(\.pyc|\.pyo|\.swp|\.bak|~|\.rpm|\.md|\.txt|\.rst|\.orig|\.ini|\.cfg|\.retry)$/;
+/** shipshape's own files beside an inventory (not inventories): host keys */
+const OWN_FILES = ['known_hosts'];
+
+/**
+ * The inventory files of a folder without hosts.yml, as Ansible reads such a folder: every file, in
+ * name order, subfolders too, except hidden ones, group_vars/host_vars, and the extensions Ansible
+ * skips (`.ini` among them, surprisingly, and `.md`, `.txt`, `.cfg`, `.retry`, `~`, ...).
+ */
+function folderSources(dir: string, warnings: InputError[]): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    if (IGNORED.test(name) || OWN_FILES.includes(name)) {
+      // the one skip that surprises: an INI inventory named *.ini is not read from a folder (Ansible's rule)
+      if (name.endsWith('.ini')) warnings.push(new InputError('not read: Ansible skips `.ini` files in an inventory folder, and so does shipshape', { file: join(dir, name), hint: 'name it without the extension to have it read, or pass it with -i itself' }));
+      continue;
+    }
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...folderSources(p, warnings));
+    else out.push(p);
+  }
+  return out;
+}
+
+/** One inventory file as YAML, or as Ansible's INI format when it reads as that; a reason when neither. */
+async function readSource(file: string): Promise<YamlFile | { notInventory: InputError }> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return { notInventory: new InputError(`cannot read file: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file }) };
+  }
+  let yaml: YamlFile | InputError;
+  try {
+    yaml = YamlFile.parse(file, text, { secretKeys: SECRET_KEYS });
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    yaml = e;
+  }
+  const yamlMap = !(yaml instanceof InputError) && (yaml.root === null || yaml.scalar(yaml.root) === null || yaml.isMap(yaml.root));
+  if (yamlMap) return yaml as YamlFile;
+  if (!isVaulted(text) && (looksLikeIni(text) || /^[^\s#;:=\[\]{}]+(\s+[^\s=]+=\S*)*\s*$/m.test(text))) {
+    try {
+      return parseIniInventory(file, text);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      return { notInventory: looksLikeIni(text) ? e : yaml instanceof InputError ? yaml : e };
+    }
+  }
+  if (yaml instanceof InputError) return { notInventory: yaml };
+  return { notInventory: yaml.error(yaml.root, `an inventory is a mapping of groups (usually \`all:\`), not ${describeNode(yaml, yaml.root)}`) };
+}
+
 export async function loadInventory(path: string, opts: LoadInventoryOptions = {}): Promise<Inventory> {
   const file = inventoryFile(path);
-  const dir = dirname(file);
+  const folder = existsSync(file) && statSync(file).isDirectory();
+  const dir = folder ? file : dirname(file);
   const home = opts.home ?? homedir();
-  const f = await YamlFile.read(file, { secretKeys: SECRET_KEYS }).catch((e: unknown) => {
-    throw iniInventory(file) ?? e;
-  });
-  if (f.root !== null && f.scalar(f.root) !== null && !f.isMap(f.root)) {
-    throw iniInventory(file) ?? f.error(f.root, `an inventory is a mapping of groups (usually \`all:\`), not ${describeNode(f, f.root)}`);
-  }
   const b = new Builder();
   b.group('all');
-  const root = f.root;
-  for (const { key, keyNode, value } of f.entries(root)) {
-    b.parseGroup(f, key, keyNode, value, key === 'all' ? undefined : 'all');
+  const sources = folder ? folderSources(dir, b.warnings) : [file];
+  if (folder && sources.length === 0) throw new InputError('no hosts.yml and no inventory file in this directory', { file: dir, hint: 'write hosts.yml (an Ansible YAML inventory), or put Ansible inventory files (YAML or INI) here' });
+  for (const source of sources) {
+    const f = await readSource(source);
+    if ('notInventory' in f) {
+      // a folder may hold other files: Ansible warns and skips what it cannot read as an inventory; a file named with -i must be one
+      if (folder) b.warnings.push(new InputError(`not read as an inventory (neither a YAML nor an INI inventory): ${f.notInventory.message}`, { file: f.notInventory.file ?? source, ...(f.notInventory.line ? { line: f.notInventory.line, column: f.notInventory.column } : {}) }));
+      else throw f.notInventory;
+      continue;
+    }
+    for (const { key, keyNode, value } of f.entries(f.root)) {
+      b.parseGroup(f, key, keyNode, value, key === 'all' ? undefined : 'all');
+    }
   }
   b.addUngrouped();
-  await loadVarsDir(b, join(dir, 'group_vars'), [...b.groups.keys()], 'group', (name, layers) => b.group(name).layers.push(...layers));
-  await loadVarsDir(b, join(dir, 'host_vars'), [...b.hosts.keys()], 'host', (name, layers) => b.hosts.get(name)!.files.push(...layers));
+  // beside the inventory, then beside the playbook (Ansible: playbook group_vars/GROUP above inventory group_vars/GROUP)
+  const varsDirs = [dir, ...(opts.playbookDir && resolve(opts.playbookDir) !== resolve(dir) ? [opts.playbookDir] : [])];
+  for (const d of varsDirs) {
+    await loadVarsDir(b, join(d, 'group_vars'), [...b.groups.keys()], 'group', (name, layers) => b.group(name).layers.push(...layers));
+    await loadVarsDir(b, join(d, 'host_vars'), [...b.hosts.keys()], 'host', (name, layers) => b.hosts.get(name)!.files.push(...layers));
+  }
   const depth = b.depths();
 
   const knownHosts = join(dir, 'known_hosts');
@@ -317,21 +387,6 @@ async function loadVarsDir(b: Builder, dir: string, known: string[], what: 'grou
 
 function push(m: Map<string, string[]>, k: string, v: string[]): void {
   m.set(k, [...(m.get(k) ?? []), ...v]);
-}
-
-/** Ansible's INI format reads as broken YAML; say so instead of reporting a YAML error. */
-function iniInventory(file: string): InputError | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  if (!/^\[[\w.:-]+\]\s*$/m.test(text)) return undefined;
-  return new InputError('this looks like an INI inventory; shipshape reads the YAML format', {
-    file,
-    hint: 'convert it with `ansible-inventory -i FILE --list --yaml > hosts.yml`',
-  });
 }
 
 function safeUser(): string {

@@ -3,7 +3,7 @@
  * loaders can report `file:line:column` for any value they reject.
  */
 import { readFile } from 'node:fs/promises';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Tags } from 'yaml';
+import { Document, LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Node, type Tags } from 'yaml';
 import { decrypt, isVaulted } from '../ansible/vault.js';
 import { ansibleTags } from '../ansible/yaml11.js';
 import { InputError, type SourcePos } from '../core/input-error.js';
@@ -37,6 +37,7 @@ export class YamlFile {
     readonly path: string,
     readonly text: string,
     opts: YamlFileOptions,
+    built?: Node,
   ) {
     this.lines = text.split(/\r?\n/);
     if (opts.secretKeys?.length) {
@@ -44,7 +45,20 @@ export class YamlFile {
       this.secretLine = new RegExp(`["']?\\b(?:${keys})\\b["']?\\s*:[ \\t]*(?=\\S)`);
     }
     // YAML 1.1 as Ansible (PyYAML) reads it: `yes` is true, an unquoted `0644` is octal; merge keys expand
+    if (built) {
+      // nodes built from another format (an INI inventory), their ranges pointing into its text
+      this.doc = new Document();
+      this.doc.contents = built;
+      this.lineCounter.addNewLine(0);
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.lineCounter.addNewLine(i + 1);
+      return;
+    }
     this.doc = parseDocument(text, { lineCounter: this.lineCounter, prettyErrors: true, uniqueKeys: true, merge: true, version: '1.1', customTags: ansibleTags(opts.tags) });
+  }
+
+  /** A file of another format read into the same node shape (ranges are offsets into `text`), so its errors are positioned alike. */
+  static fromNodes(path: string, text: string, root: Node, opts: YamlFileOptions = {}): YamlFile {
+    return new YamlFile(path, text, opts, root);
   }
 
   /** Parse, throwing the first syntax error with its position (the ones after it are mostly its echoes). */

@@ -55,6 +55,8 @@ const CONNECTION_TYPES: Record<keyof typeof CONNECTION_KEYS, Json> = {
   become_password: { type: 'string', description: 'sudo password (a secret: never printed)' },
   become: { type: 'boolean', description: 'run tasks through sudo as root' },
   connection: { enum: ['ssh', 'smart', 'local'] },
+  ssh_common_args: { type: 'string', description: 'ssh options: only `-o ProxyJump=[user@]bastion[:port]` or `-J ...` (a bastion); others are refused' },
+  ssh_extra_args: { type: 'string', description: 'ssh options: only `-o ProxyJump=[user@]bastion[:port]` or `-J ...` (a bastion); others are refused' },
 };
 
 /** Host, group and group_vars/host_vars variables: connection keys and every role's variables, typed; anything else free. */

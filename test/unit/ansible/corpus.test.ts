@@ -58,6 +58,37 @@ describe('the Ansible corpus validates and means what Ansible says', () => {
     }
   });
 
+  it('group_vars/ and host_vars/ beside the playbook: read as ansible-inventory --playbook-dir and ansible-playbook read them (above the inventory\'s)', async () => {
+    const theirs = JSON.parse(readFileSync(join(OUT, 'inventory-split+playbook-vars.json'), 'utf8')) as { _meta: { hostvars: Record<string, Record<string, unknown>> } };
+    const inv = await loadInventory(join(CORPUS, 'inventories/split'), { playbookDir: join(CORPUS, 'playbook-vars') });
+    for (const [host, vars] of Object.entries(theirs._meta.hostvars)) {
+      const { ansible_host, ...rest } = vars;
+      expect(inv.hosts.get(host)!.vars, host).toEqual(rest);
+      expect(inv.hosts.get(host)!.connection.host).toBe(ansible_host);
+    }
+    // and the play sees them as ansible-playbook printed them
+    const roles = await loadRoles([join(CORPUS, 'roles')]);
+    const playbook = await loadPlaybook(join(CORPUS, 'playbook-vars/site.yml'), { modules, roles });
+    const run = readFileSync(join(OUT, 'playbook-vars.run.txt'), 'utf8');
+    for (const host of ['web1', 'web2', 'db1']) {
+      const p = expandForHost({ playbook, inventory: inv, roles, modules, extraVars: {}, tags: [], skipTags: [] }, playbook.plays[0], host);
+      const msg = (p.tasks[0].args as { msg: string }).msg;
+      expect(run).toContain(`ok: [${host}] => {\n    "msg": "${msg}"`);
+    }
+  });
+
+  it('11-includes-loops: an include per loop item, tasks_from per vhost, the vaulted task file, check_mode: false on a read-only command', async () => {
+    const inventory = await loadInventory(join(CORPUS, 'inventories/ini-style-yaml/hosts.yml'));
+    const roles = await loadRoles([join(CORPUS, 'roles')]);
+    const playbook = await loadPlaybook(join(CORPUS, 'playbooks/11-includes-loops.yml'), { modules, roles });
+    const p = expandForHost({ playbook, inventory, roles, modules, extraVars: {}, tags: [], skipTags: [] }, playbook.plays[0], 'web1');
+    const dest = (name: string) => p.tasks.filter((t) => t.name === name).map((t) => (t.args as { dest?: string; path?: string }).dest ?? (t.args as { path: string }).path);
+    expect(dest('user home marker')).toEqual(['/home/alice/.managed', '/home/bob/.managed']);
+    expect(dest('vhost file')).toEqual(['/etc/nginx/sites-available/default.example.org', '/etc/nginx/sites-available/www.example.org', '/etc/nginx/sites-available/api.example.org']);
+    expect(dest('vaulted step')).toEqual(['/etc/motd']);
+    expect(p.tasks.find((t) => t.name === 'kernel release')?.runInCheck).toBe(true);
+  });
+
   it('08-yaml11: `enable_firewall: no` skips the task, `mode: 0644` is 0644, a boolean prints True', async () => {
     const inventory = await loadInventory(join(CORPUS, 'inventories/ini-style-yaml/hosts.yml'));
     const roles = await loadRoles([join(CORPUS, 'roles')]);
@@ -67,9 +98,17 @@ describe('the Ansible corpus validates and means what Ansible says', () => {
     expect(p.tasks[0].args).toMatchObject({ mode: '0644', content: '# enabled=True\n' });
   });
 
-  it.each(['ini-style-yaml', 'vps'])('inventory %s: the same hosts and variables as ansible-inventory --list', async (name) => {
-    const theirs = JSON.parse(readFileSync(join(OUT, `inventory-${name}.json`), 'utf8')) as { _meta: { hostvars: Record<string, Record<string, unknown>> } };
+  // folder, mixed-folder: folders without hosts.yml, read file by file as Ansible reads them (INI and YAML, skipped extensions, subfolders)
+  it.each(['ini-style-yaml', 'vps', 'folder', 'mixed-folder'])('inventory %s: the same hosts, groups and variables as ansible-inventory --list', async (name) => {
+    const theirs = JSON.parse(readFileSync(join(OUT, `inventory-${name}.json`), 'utf8')) as { _meta: { hostvars: Record<string, Record<string, unknown>> } } & Record<string, { hosts?: string[]; children?: string[] }>;
     const inv = await loadInventory(join(CORPUS, 'inventories', name));
+    for (const [group, entry] of Object.entries(theirs)) {
+      if (group === '_meta') continue;
+      const g = entry as { hosts?: string[]; children?: string[] };
+      if (g.hosts) expect([...(inv.groups.get(group)?.hosts ?? [])].sort(), group).toEqual([...g.hosts].sort());
+      // Ansible lists an empty `ungrouped` under all; shipshape has no empty group
+      for (const child of (g.children ?? []).filter((c) => theirs[c])) expect(inv.groups.get(child)?.parents, `${child} in ${group}`).toContain(group);
+    }
     expect([...inv.hosts.keys()].sort()).toEqual(Object.keys(theirs._meta.hostvars).sort());
     for (const [host, vars] of Object.entries(theirs._meta.hostvars)) {
       const h = inv.hosts.get(host)!;

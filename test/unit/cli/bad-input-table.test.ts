@@ -48,7 +48,7 @@ interface Case {
 
 const cases: Case[] = [
   // inventory
-  { what: 'INI inventory', files: { 'hosts.yml': '[web]\nweb1 ansible_host=10.0.0.1\n' }, at: 'hosts.yml', says: /ansible-inventory|INI/ },
+  { what: 'INI inventory host line without key=value', files: { 'hosts.yml': '[web]\nweb1 ansible_host\n' }, at: ['hosts.yml', 2], says: /expected key=value/ },
   { what: 'bad indentation', files: { 'hosts.yml': 'all:\n  hosts:\n    web1:\n      host: 1.2.3.4\n     user: root\n' }, at: ['hosts.yml', 5], says: /invalid YAML/ },
   { what: 'unknown group key', files: { 'hosts.yml': 'all:\n  hostz:\n    web1: {}\n' }, at: ['hosts.yml', 2], says: /hostz/ },
   { what: 'port out of range', files: { 'hosts.yml': 'all:\n  hosts:\n    web1:\n      port: 99999\n' }, at: ['hosts.yml', 4], says: /1 to 65535/ },
