@@ -55,7 +55,7 @@ describe('access guard scripts', () => {
   it('an apply that outlived its controller is stopped before the revert, so it cannot finish writing afterwards', async () => {
     const { root, kept, g } = setup(2);
     // the apply, as the transport starts it (its run id in the environment): arm, a slow step, then the write
-    const apply = spawn('/bin/sh', ['-c', `${armScript(g)}\nsleep 6\necho after > ${kept}`], { env: { ...process.env, SHIPSHAPE_RUN: 'run-under-test' }, stdio: 'ignore' });
+    const apply = spawn('/bin/sh', ['-c', `${armScript(g)}\nsleep 15\necho after > ${kept}`], { env: { ...process.env, SHIPSHAPE_RUN: 'run-under-test' }, stdio: 'ignore' });
     const exited = new Promise<number | null>((r) => apply.on('exit', (code, signal) => r(signal ? null : code)));
     const deadline = Date.now() + 30_000;
     while (!existsSync(join(root, 'restore-ran')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
