@@ -11,11 +11,13 @@ import { freshHosts, PLAYBOOKS, shipshape, shipshapeJson, stopwatch, writeInvent
 
 const SITE = join(PLAYBOOKS, 'site.yml');
 /**
- * The issue's target is about 20; measured on a provisioned lab host: 60 (from about 240), the rest being
- * the site's own commands (sshd -T, sudo -l, apt-config, iptables, openssl for the served certificate,
- * systemctl, getent, the operator's `unless` checks) and their threads. This holds what was reached.
+ * The issue's target is about 20; measured on a provisioned lab host: 60 (from about 240), then 79 once the
+ * cron tables and the route to the controller joined the site's facts. The rest is the site's own commands
+ * (sshd -T, sudo -l, apt-config, iptables, openssl for the served certificate, systemctl, getent, the
+ * operator's `unless` checks) and their threads. The bound is the unit test's static one (every branch of
+ * the script counted), so a probe that forks per managed thing fails here as it fails there.
  */
-const MAX_PROCESSES = 70;
+const MAX_PROCESSES = 100;
 
 type Stats = { factScript?: { ms: number; processes: number } };
 
