@@ -16,11 +16,18 @@ type Tag = Tags[number] & { tag?: string; test?: RegExp; format?: string };
 const BOOL = 'tag:yaml.org,2002:bool';
 const INT = 'tag:yaml.org,2002:int';
 const TIMESTAMP = 'tag:yaml.org,2002:timestamp';
+const FLOAT = 'tag:yaml.org,2002:float';
 
 /** PyYAML's resolver for booleans (no single-letter y/n). */
 const PY_TRUE = /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/;
 const PY_FALSE = /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/;
 const PY_DECIMAL = /^[-+]?(?:0|[1-9][0-9_]*)$/;
+/**
+ * PyYAML's floats need a digit and a dot, and an exponent needs its sign: `e001` (a host name), `1e5`
+ * and `.` stay strings, where the `yaml` package would read NaN or a number.
+ */
+const PY_FLOAT = /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)$/;
+const PY_FLOAT_EXP = /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)[eE][-+][0-9]+$/;
 
 /** The `customTags` function for `parseDocument(..., { version: '1.1', customTags })`. */
 export function ansibleTags(extra: Tags = []): (tags: Tags) => Tags {
@@ -35,6 +42,10 @@ export function ansibleTags(extra: Tags = []): (tags: Tags) => Tags {
       if (t.tag === BOOL && t.test) {
         const truthy = t.test.test('true');
         out.push({ ...t, test: truthy ? PY_TRUE : PY_FALSE } as Tags[number]);
+        continue;
+      }
+      if (t.tag === FLOAT && t.test && (t.format === 'EXP' || (!t.format && t.test.test('1.5')))) {
+        out.push({ ...t, test: t.format === 'EXP' ? PY_FLOAT_EXP : PY_FLOAT } as Tags[number]);
         continue;
       }
       if (t.tag === INT && !t.format && t.test && t.test.test('12')) {
