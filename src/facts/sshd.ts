@@ -1,54 +1,104 @@
 import { probe } from '../core/probe.js';
-import { dumpFiles, splitFileDump } from './dump.js';
+import { splitFileDump } from './dump.js';
 
 export interface SshdFiles {
-  /** the main config and every drop-in, in the order sshd reads them, with their text */
+  /** the main config, every drop-in and every file an Include names (nested ones too), with their text */
   files: { path: string; content: string }[];
   /**
    * What sshd really uses for the connection this run came in on (`sshd -T -C user=,host=,addr=`, so
    * Match blocks count): keyword (lower case) -> values; absent when sshd -T could not answer.
    */
   effective?: { user: string; addr: string; settings: Record<string, string[]> };
+  /** sshd -T refused the configuration: its message (a reload would fail the same way, sshd keeps its old settings) */
+  refused?: string;
+  /**
+   * The listening sshd, when one runs: sshd -T reads the files, not the daemon, so this is what tells a daemon
+   * still on older settings. sshd writes its pid file each time it reads its configuration: at start and at
+   * every reload (SIGHUP re-executes it under the same pid, so neither the pid nor systemd's start time
+   * moves; seen on Debian 12 and 13). `changed` holds the change time (ctime: no copy tool can set it back)
+   * of every file read and of the directory of every Include glob (a drop-in removed), in microseconds.
+   */
+  running?: { pid: number; loadedAt: number; changed: { path: string; at: number }[] };
 }
 
 const T_MARK = '==sshd-T== ';
+const REFUSED = '==sshd-refused==';
+const LOADED = '==sshd-loaded== ';
+
+/** sshd's own limit on nested Includes (servconf.c SERVCONF_MAX_DEPTH): a file deeper than this makes sshd refuse its configuration. */
+export const INCLUDE_DEPTH = 16;
 
 /**
- * The main config and every drop-in it may include (sshd's "first value wins" is computed from these),
- * then sshd's own answer for this connection's user and address: the login user is sudo's caller, the
- * address the one sshd saw ($SSH_CONNECTION, carried through sudo by the transport).
+ * The files sshd reads and what it makes of them, in one script: sshd_config, its drop-ins and every file an
+ * Include names, followed as sshd follows them (recursively, globs expanded by the shell, relative paths under
+ * /etc/ssh; one sed per level of nesting); sshd's own answer for this connection's user and address (the login
+ * user is sudo's caller, the address the one sshd saw: $SSH_CONNECTION, carried through sudo by the
+ * transport); and when the listening sshd last read them (its pid file) against when they last changed.
+ * `dir` is /etc/ssh but for tests.
  */
-export const sshdFiles = probe<SshdFiles>(
-  'sshd:files',
-  [
-    // plus what an Include names elsewhere (globs expanded by the shell, relative paths under /etc/ssh), one level deep
-    `inc=$(sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]=][[:space:]=]*//p' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null)`,
-    // as dumpFiles does (one tail for them all), each file once
-    'set --; for __ss_w in /etc/ssh/sshd_config "/etc/ssh/sshd_config.d/*.conf" $inc; do case $__ss_w in /*) ;; *) __ss_w=/etc/ssh/$__ss_w;; esac',
-    `  for __ss_f in $__ss_w; do [ -f "$__ss_f" ] || continue; case " $* " in *" $__ss_f "*) continue;; esac; set -- "$@" "$__ss_f"; done; done`,
+export function sshdFilesScript(dir = '/etc/ssh'): string {
+  return [
+    `set --; __ss_next="${dir}/sshd_config ${dir}/sshd_config.d/*.conf"; __ss_dirs=; __ss_d=0`,
+    `while [ -n "$__ss_next" ] && [ $__ss_d -le ${INCLUDE_DEPTH} ]; do __ss_d=$((__ss_d + 1)); __ss_new=`,
+    // the shell expands the globs here; each file once (an Include loop ends)
+    '  for __ss_f in $__ss_next; do [ -f "$__ss_f" ] || continue; case " $* " in *" $__ss_f "*) continue;; esac; set -- "$@" "$__ss_f"; __ss_new="$__ss_new $__ss_f"; done',
+    '  __ss_next=; [ -n "$__ss_new" ] || break; set -f',
+    `  for __ss_w in $(sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]=][[:space:]=]*//p' $__ss_new 2>/dev/null); do`,
+    `    case $__ss_w in /*) ;; *) __ss_w=${dir}/$__ss_w;; esac`,
+    '    case $__ss_w in *[*?[]*) __ss_dirs="$__ss_dirs ${__ss_w%/*}";; esac; __ss_next="$__ss_next $__ss_w"',
+    '  done; set +f',
+    'done',
     '[ $# -eq 0 ] || { tail -v -n +1 -- "$@"; echo; }',
-    'u=${SUDO_USER:-$(id -un)}; a=${SSH_CONNECTION%% *}; a=${a:-127.0.0.1}',
-    `if command -v sshd >/dev/null && t=$(sshd -T -C "user=$u,host=$a,addr=$a" 2>/dev/null); then printf '${T_MARK}%s %s\\n%s\\n' "$u" "$a" "$t"; fi`,
-  ].join('\n'),
-  parseSshdFiles,
-  { inline: true },
-);
+    'u=${SUDO_USER:-$(id -un)}; a=${SSH_CONNECTION%% *}; a=${a:-127.0.0.1}; __ss_pf=/run/sshd.pid; __ss_t=; __ss_ok=',
+    'if command -v sshd >/dev/null; then',
+    // stderr too: when sshd refuses the configuration, its message (warnings beside a good answer are dropped by the parser)
+    '  if __ss_t=$(sshd -T -C "user=$u,host=$a,addr=$a" 2>&1); then __ss_ok=1',
+    // the pid file sshd -T names (PidFile), read without a process
+    '    __ss_p=${__ss_t#*pidfile }; [ "$__ss_p" = "$__ss_t" ] || __ss_pf=${__ss_p%%[!A-Za-z0-9/._-]*}',
+    `  else printf '${REFUSED}\\n%s\\n' "$__ss_t"; fi`,
+    'fi',
+    '__ss_pid=; [ -f "$__ss_pf" ] && read -r __ss_pid < "$__ss_pf"; __ss_c=; [ -n "$__ss_pid" ] && read -r __ss_c < "/proc/$__ss_pid/comm"',
+    `if [ "$__ss_c" = sshd ]; then printf '${LOADED}%s %s\\n' "$__ss_pid" "$__ss_pf"; stat -c '%.6Z %n' -- "$__ss_pf" "$@" $__ss_dirs; fi`,
+    `[ -z "$__ss_ok" ] || printf '${T_MARK}%s %s\\n%s\\n' "$u" "$a" "$__ss_t"`,
+  ].join('\n');
+}
+
+export const sshdFiles = probe<SshdFiles>('sshd:files', sshdFilesScript(), parseSshdFiles, { inline: true });
+
+/** Text before the last line starting with `mark`, and what follows the mark (undefined when there is none). */
+function cut(text: string, mark: string): [string, string | undefined] {
+  const i = text.lastIndexOf(`\n${mark}`);
+  const at = i >= 0 ? i + 1 : text.startsWith(mark) ? 0 : -1;
+  return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + mark.length)];
+}
 
 export function parseSshdFiles(out: string): SshdFiles {
-  const files: SshdFiles['files'] = [];
-  const at = out.indexOf(`\n${T_MARK}`);
-  const head = at < 0 ? (out.startsWith(T_MARK) ? '' : out) : out.slice(0, at + 1);
-  const tail = at < 0 ? (out.startsWith(T_MARK) ? out : '') : out.slice(at + 1);
-  files.push(...splitFileDump(head));
-  if (!tail) return { files };
+  // in the order the script prints them, taken from the end: file texts could hold anything
+  const [beforeT, tail] = cut(out, T_MARK);
+  const [beforeLoaded, loaded] = cut(beforeT, LOADED);
+  const [head, refused] = cut(beforeLoaded, REFUSED);
+  const result: SshdFiles = { files: splitFileDump(head) };
+  if (refused !== undefined) result.refused = refused.trim().split('\n').slice(-3).join('\n') || 'sshd -T failed without a message';
+  if (loaded !== undefined) {
+    const [first, ...lines] = loaded.split('\n');
+    const [pid, pidFile] = [Number(first.slice(0, first.indexOf(' '))), first.slice(first.indexOf(' ') + 1)];
+    const times = lines.flatMap((l) => {
+      const m = /^(\d+)(?:\.(\d{1,6}))? (.+)$/.exec(l);
+      return m ? [{ path: m[3], at: Number(m[1]) * 1e6 + Number((m[2] ?? '').padEnd(6, '0')) }] : [];
+    });
+    const own = times.find((t) => t.path === pidFile);
+    if (Number.isInteger(pid) && pid > 0 && own) result.running = { pid, loadedAt: own.at, changed: times.filter((t) => t !== own) };
+  }
+  if (tail === undefined) return result;
   const [first, ...lines] = tail.split('\n');
-  const [user = '', addr = ''] = first.slice(T_MARK.length).split(' ');
+  const [user = '', addr = ''] = first.split(' ');
   const settings: Record<string, string[]> = {};
   for (const l of lines) {
-    const m = /^(\S+) (.*)$/.exec(l.trim());
+    // keywords only: a warning sshd printed beside its answer ("/etc/ssh/sshd_config line 3: Deprecated option ...") is not one
+    const m = /^([a-z0-9]+) (.*)$/.exec(l.trim());
     if (m) (settings[m[1].toLowerCase()] ??= []).push(m[2]);
   }
-  return { files, effective: { user, addr, settings } };
+  return { ...result, effective: { user, addr, settings } };
 }
 
 export interface SettingSource {
@@ -81,15 +131,37 @@ export const MAIN_CONFIG = '/etc/ssh/sshd_config';
  *   global values, they are not global again.
  */
 export function directives(files: { path: string; content: string }[], root = MAIN_CONFIG): Directive[] {
+  return walk(files, root).directives;
+}
+
+export interface Walk {
+  /** every directive in the order sshd reads it */
+  directives: Directive[];
+  /** the files sshd reads, in the order it first opens them (an Include loop or a file included twice: once) */
+  read: string[];
+  /** the Include that nests deeper than sshd allows (INCLUDE_DEPTH): sshd refuses the whole configuration */
+  tooDeep?: { file: string; line: number };
+}
+
+/**
+ * The walk behind `directives`, as sshd reads: an Include is followed wherever it is, nested ones too
+ * (relative paths under /etc/ssh, not beside the including file), until a file would sit deeper than
+ * INCLUDE_DEPTH, where sshd gives up on the whole configuration ("Too many recursive configuration
+ * includes"; an Include loop ends there too). Rules recorded from sshd -T in sshd-oracle.json.
+ */
+export function walk(files: { path: string; content: string }[], root = MAIN_CONFIG): Walk {
   const byPath = new Map(files.map((f) => [f.path, f.content]));
   const out: Directive[] = [];
-  const read = (path: string, outer: string[], depth: number) => {
+  const read = new Set<string>();
+  let tooDeep: Walk['tooDeep'];
+  const visit = (path: string, outer: string[], depth: number) => {
     const content = byPath.get(path);
-    if (content === undefined || depth > 8) return;
+    if (content === undefined) return;
+    read.add(path);
     let matches = outer;
     content.split('\n').forEach((raw, i) => {
       const line = raw.trim();
-      if (!line || line.startsWith('#')) return;
+      if (tooDeep || !line || line.startsWith('#')) return;
       const m = /^(\S+?)(?:\s*=\s*|\s+)(.*)$/.exec(line) ?? /^(\S+)()$/.exec(line);
       if (!m) return;
       const key = m[1].toLowerCase();
@@ -100,15 +172,18 @@ export function directives(files: { path: string; content: string }[], root = MA
       if (key === 'include') {
         for (const pattern of m[2].split(/\s+/)) {
           const abs = pattern.startsWith('/') ? pattern : `/etc/ssh/${pattern}`;
-          for (const p of expandGlob(abs, [...byPath.keys()])) read(p, matches, depth + 1);
+          for (const p of expandGlob(abs, [...byPath.keys()])) {
+            if (depth + 1 > INCLUDE_DEPTH) tooDeep ??= { file: path, line: i + 1 };
+            else visit(p, matches, depth + 1);
+          }
         }
         return;
       }
       out.push({ key, value: m[2], file: path, line: i + 1, matches });
     });
   };
-  read(root, [], 0);
-  return out;
+  visit(root, [], 0);
+  return { directives: out, read: [...read], ...(tooDeep ? { tooDeep } : {}) };
 }
 
 /** Which file and line sets each keyword globally: the FIRST value sshd reads outside every Match block. */
@@ -137,4 +212,18 @@ export function matchSettings(files: { path: string; content: string }[]): Match
 function expandGlob(pattern: string, paths: string[]): string[] {
   const re = new RegExp('^' + pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '$');
   return paths.filter((p) => re.test(p)).sort();
+}
+
+/**
+ * What changed after the listening sshd last read its configuration: the files it reads (the walk from
+ * sshd_config, not a drop-in nothing includes) and the directories of Include globs (a drop-in added or
+ * removed changes them). Empty when no sshd listens (socket activation before the first login: the next
+ * sshd reads the files as they are).
+ */
+export function changedSinceLoad(sshd: SshdFiles): { path: string; at: number }[] {
+  if (!sshd.running) return [];
+  const { loadedAt, changed } = sshd.running;
+  const read = new Set(walk(sshd.files).read);
+  const dumped = new Set(sshd.files.map((f) => f.path));
+  return changed.filter((c) => (read.has(c.path) || !dumped.has(c.path)) && c.at > loadedAt);
 }

@@ -7,6 +7,7 @@ import { shq } from '../core/quote.js';
 import { run, type Step } from '../core/step.js';
 import { UNIT_NAME, unitState, type UnitState } from '../facts/systemd.js';
 import { socketActivated, SSH_SOCKET, sshSocket, type SshSocket } from '../facts/ssh-socket.js';
+import { reloadSshd } from './ssh-reload.js';
 
 const schema = z
   .object({
@@ -96,11 +97,14 @@ function planSshSocket(a: Args, u: UnitState, s: SshSocket): Plan {
     else act('start', `${SSH_SOCKET} is ${sock.activeState} (${sock.subState})`, 'nothing listens for new SSH logins');
   }
   // restarted/reloaded act on sshd only if it runs: a stopped one is started by the next login and reads the
-  // configuration then (and sshd_config may just have stopped it to move the socket, after this was gathered)
-  if (a.state === 'restarted' || a.state === 'reloaded') {
-    const verb = a.state === 'restarted' ? 'try-restart' : 'try-reload-or-restart';
-    steps.push(run(['systemctl', verb, a.name]));
-    did.push(`${a.state === 'restarted' ? 'restart' : 'reload'} ${a.name} if it runs`);
+  // configuration then (and sshd_config may just have stopped it to move the socket, after this was gathered).
+  // A reload is a restart here: SIGHUP kills a socket-activated sshd (see reloadSshd)
+  if (a.state === 'restarted') {
+    steps.push(run(['systemctl', 'try-restart', a.name]));
+    did.push(`restart ${a.name} if it runs`);
+  } else if (a.state === 'reloaded') {
+    steps.push(reloadSshd(a.name));
+    did.push(`reload ${a.name} if it runs (a restart: a SIGHUP would stop a socket-activated sshd)`);
   }
   // the rest (daemon_reload, masked, enabled: false) is about the service as for any unit
   const rest = { ...a, enabled: a.enabled === true ? undefined : a.enabled, state: a.state === 'stopped' ? a.state : undefined };

@@ -2,9 +2,11 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { defineModule } from '../core/module.js';
 import { shq } from '../core/quote.js';
+import type { Drift } from '../core/result.js';
 import { run, sh, type Step } from '../core/step.js';
-import { effectiveSettings, matchSettings, sshdFiles, type SettingSource, type SshdFiles } from '../facts/sshd.js';
+import { changedSinceLoad, effectiveSettings, matchSettings, sshdFiles, type SettingSource, type SshdFiles } from '../facts/sshd.js';
 import { socketActivated, socketDropIn, SSH_SOCKET, SSH_SOCKET_DROPIN, sshSocket } from '../facts/ssh-socket.js';
+import { reloadSshd, reloadSshdScript } from './ssh-reload.js';
 
 // one line each: a newline in a value would inject directives of its own into sshd's configuration
 const oneLine = z.string().regex(/^[^\n\r\0]*$/, 'an sshd setting must be one line (a newline would add a directive of its own)');
@@ -62,6 +64,8 @@ export default defineModule({
       if (want !== undefined && !sameValue(m.value, want) && !repeatable(m.key)) overrides.push({ key: m.key, want, src: m, match: m.match });
     }
     const fileChanges = current?.content.replace(/\n?$/, '\n') !== content;
+    // the running sshd may not be what sshd -T (which reads the files) says: edited, never reloaded
+    const stale = staleDrift(sshd, a.service);
     // socket-activated sshd (Ubuntu 24.04): systemd listens, on the socket's ListenStream, not on sshd's Port
     const ports = declaredPorts(a.settings);
     const dropIn = socketActivated(socket) && ports.length ? socketDropIn(ports) : undefined;
@@ -69,14 +73,20 @@ export default defineModule({
     if (!fileChanges && !overrides.length && !dropInChanges) {
       const listening = dropIn !== undefined ? `; ${SSH_SOCKET} listens on ${socket.listen.join(', ') || ports.join(', ')} (socket activation)` : '';
       const off = disagreements(sshd, declared);
-      if (!off.length) return { steps: [], reason: `${a.path} is as declared and every setting in it is in effect${asSeen(sshd, declared)}${listening}` };
-      return unexplained(a.service, sshd, off, a.path);
+      if (off.length) return unexplained(a.service, sshd, off, a.path, stale);
+      if (!stale) return { steps: [], reason: `${a.path} is as declared and every setting in it is in effect${asSeen(sshd, declared)}${listening}` };
+      return {
+        steps: [reloadSshd(a.service)],
+        reason: `reload sshd: ${stale.what}`,
+        drift: [stale],
+        accessCritical: 'changes how sshd accepts logins',
+      };
     }
     const neutralised = neutralise(files, overrides, a.path);
     const port = a.settings.Port ?? a.settings.port;
     const listens = Object.keys(a.settings).some((k) => /^(port|listenaddress)$/i.test(k));
     const activate = dropInChanges ? [socketMoveStep(a.service)] : listens && fileChanges ? [socketStep(a.service)] : [];
-    const drift = overrides.map((o) => overrideDrift(o, a.path, sshd));
+    const drift = [...overrides.map((o) => overrideDrift(o, a.path, sshd)), ...(stale ? [stale] : [])];
     if (dropInChanges && socket.dropIn !== undefined) {
       drift.push({
         what: `${SSH_SOCKET_DROPIN} was edited: ${SSH_SOCKET} does not listen where sshd_config says`,
@@ -107,11 +117,11 @@ export default defineModule({
           : []),
         ...activate,
         // reload, not restart: open sessions (ours included) survive, and a bad config never stops sshd
-        run(['systemctl', 'reload-or-restart', a.service]),
+        reloadSshd(a.service),
       ],
       guard: {
         paths: [...(fileChanges ? [a.path] : []), ...neutralised.map((n) => n.path), ...(dropInChanges ? [SSH_SOCKET_DROPIN] : [])],
-        restore: [...activate.map((s) => (s.kind === 'sh' ? s.script : '')), `systemctl reload-or-restart ${a.service}`].join('\n'),
+        restore: [...activate.map((s) => (s.kind === 'sh' ? s.script : '')), reloadSshdScript(a.service)].join('\n'),
         ...(port !== undefined ? { port: Number(port) } : {}),
       },
       reason: what.join('; '),
@@ -242,24 +252,46 @@ function disagreements(sshd: SshdFiles, declared: Map<string, string>): { key: s
 
 /**
  * sshd -T disagrees with what every file sshd reads says (the walk above found no overriding line): the
- * value comes from somewhere this task does not read (an Include two levels down, an option sshd is
- * started with), or sshd reads the files another way. Drift all the same, with sshd -T's word as the
+ * value comes from somewhere this task does not read (an option sshd is started with), or sshd reads the
+ * files another way. Drift all the same, with sshd -T's word as the
  * place; apply reloads sshd, which is all it can do without knowing the cause, and check keeps saying so
  * until a person finds it.
  */
-function unexplained(service: string, sshd: SshdFiles, off: { key: string; want: string; live: string }[], ours: string) {
+function unexplained(service: string, sshd: SshdFiles, off: { key: string; want: string; live: string }[], ours: string, stale?: Drift) {
   const seen = sshd.effective!;
   const probe = `sshd -T -C user=${seen.user},host=${seen.addr},addr=${seen.addr}`;
   return {
-    steps: [run(['systemctl', 'reload-or-restart', service])],
+    steps: [reloadSshd(service)],
     reason: `reload sshd: sshd -T says ${off.map((o) => `${o.key} ${o.live}`).join(', ')}, which no file sshd reads explains`,
-    drift: off.map((o) => ({
+    drift: [
+      ...off.map((o) => ({
       what: `sshd -T for ${seen.user}@${seen.addr} says "${o.key} ${o.live}", declared "${o.want}" in ${ours}`,
       why: `${WHY[o.key] ?? `it defeats the declared ${o.key}`}: and no line of the files sshd reads (sshd_config, its drop-ins, what they include) sets it`,
       where: `not explained by any file sshd reads; sshd -T says "${o.key} ${o.live}"`,
-      fix: `apply reloads sshd (${service}); if \`${probe} | grep -i ^${o.key}\` still says "${o.live}", look for ${o.key} in the includes of included files and in how sshd is started (systemctl cat ${service})`,
-    })),
+      fix: `apply reloads sshd (${service}); if \`${probe} | grep -i ^${o.key}\` still says "${o.live}", look for ${o.key} in how sshd is started (systemctl cat ${service})`,
+      })),
+      ...(stale ? [stale] : []),
+    ],
     accessCritical: 'changes how sshd accepts logins',
+  };
+}
+
+/**
+ * The listening sshd read its configuration before the last change to it (a file edited, added or removed
+ * without a reload, or a reload that failed): it still decides logins by the settings it read then, which
+ * neither the files nor sshd -T show. Drift until sshd reads them again.
+ */
+function staleDrift(sshd: SshdFiles, service: string): Drift | undefined {
+  const changed = changedSinceLoad(sshd);
+  if (!changed.length || !sshd.running) return undefined;
+  const at = (us: number) => new Date(Math.floor(us / 1000)).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const last = changed.reduce((x, y) => (y.at > x.at ? y : x));
+  const refused = sshd.refused ? `; and sshd refuses the configuration as it is now (${sshd.refused.split('\n').at(-1)}), so a reload fails and it keeps the old settings` : '';
+  return {
+    what: `the running sshd (pid ${sshd.running.pid}) last read its configuration at ${at(sshd.running.loadedAt)}; ${changed.map((c) => c.path).join(', ')} changed after that (${at(last.at)})`,
+    why: `sshd decides logins by the settings it read then, not by the files: a setting edited or removed since (a forbidden password login, a weak algorithm) may still be in force, and neither the files nor sshd -T show it${refused}`,
+    where: changed.map((c) => c.path).join(', '),
+    fix: `reload sshd (apply runs \`${reloadSshdScript(service)}\`, guarded)`,
   };
 }
 

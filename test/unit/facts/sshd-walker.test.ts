@@ -1,17 +1,18 @@
 /**
  * The sshd directive walker against sshd itself: test/unit/fixtures/sshd-oracle.json holds what
  * `sshd -T -C user=U,...` answered on lab hosts (Debian 12, OpenSSH 9.2; Debian 13, OpenSSH 10.0) for
- * configurations with Includes inside Match blocks, `Match all`, Match blocks ending with their file.
+ * configurations with Includes inside Match blocks, `Match all`, Match blocks ending with their file, Includes
+ * nested in included files (down to sshd's depth limit, and a loop, which sshd refuses).
  * The walker must predict every answer: the value for a connection is the first one from a Match block
  * that matches it, else the first global one, else sshd's default.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { directives, effectiveSettings, matchSettings, type Directive } from '../../../src/facts/sshd.js';
+import { effectiveSettings, matchSettings, walk, type Directive } from '../../../src/facts/sshd.js';
 
 interface Oracle {
-  releases: Record<string, { openssh: string; cases: { title: string; main: string; sshdT: Record<string, Record<string, string>> }[] }>;
+  releases: Record<string, { openssh: string; cases: { title: string; main: string; sshdT?: Record<string, Record<string, string>>; error?: string }[] }>;
   files: Record<string, string>;
 }
 const oracle = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'sshd-oracle.json'), 'utf8')) as Oracle;
@@ -36,8 +37,11 @@ function valueFor(ds: Directive[], key: string, user: string): string {
 describe.each(Object.entries(oracle.releases))('the sshd directive walker agrees with sshd -T -C (%s)', (_release, { openssh, cases }) => {
   it.each(cases.map((c) => [c.title, c] as const))('%s', (_title, c) => {
     const files = [{ path: MAIN, content: c.main }, ...Object.entries(oracle.files).map(([path, content]) => ({ path, content }))];
-    const ds = directives(files, MAIN);
-    for (const [user, settings] of Object.entries(c.sshdT)) {
+    const w = walk(files, MAIN);
+    // an Include nested deeper than sshd allows (a loop among them): sshd refuses the whole configuration
+    expect(w.tooDeep !== undefined, `${openssh}: sshd ${c.error ? `refuses it (${c.error})` : 'reads it'}`).toBe(c.error !== undefined);
+    const ds = w.directives;
+    for (const [user, settings] of Object.entries(c.sshdT ?? {})) {
       for (const [key, want] of Object.entries(settings)) expect(valueFor(ds, key, user), `${openssh}: ${key} for ${user}`).toBe(want);
     }
   });

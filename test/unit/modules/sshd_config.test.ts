@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { effectiveSettings } from '../../../src/facts/sshd.js';
 import { renderSettings } from '../../../src/modules/sshd_config.js';
 import { parseSshSocket, SSH_SOCKET_DROPIN, socketDropIn } from '../../../src/facts/ssh-socket.js';
+import { reloadSshd } from '../../../src/modules/ssh-reload.js';
 import { planFor } from '../helpers/plan.js';
 import { SSH_UNITS_SHOW } from '../fixtures/releases.js';
 
@@ -35,7 +36,7 @@ describe('sshd_config', () => {
     const p = planFor('sshd_config', { settings: { PermitRootLogin: 'no', X11Forwarding: false } }, { sshd: { files: [main] }, socket: NO_SOCKET });
     expect(p.steps[0]).toMatchObject({ kind: 'write', path: PATH, mode: '0644' });
     expect(p.steps[0].kind === 'write' && p.steps[0].validate).toMatch(/sshd -t/);
-    expect(p.steps.at(-1)).toEqual({ kind: 'run', argv: ['systemctl', 'reload-or-restart', 'ssh'] });
+    expect(p.steps.at(-1)).toEqual(reloadSshd('ssh'));
     expect(p.accessCritical).toBeTruthy();
     // X11Forwarding yes in the main file comes after the Include: ours is read first and wins
     expect(p.fail).toBeUndefined();
@@ -92,7 +93,7 @@ describe('sshd_config', () => {
         fix: expect.stringMatching(/^apply reloads sshd \(ssh\); if `sshd -T -C user=deploy,host=10.99.0.1,addr=10.99.0.1 \| grep -i \^maxauthtries` still says "6"/),
       },
     ]);
-    expect(p.steps).toEqual([{ kind: 'run', argv: ['systemctl', 'reload-or-restart', 'ssh'] }]);
+    expect(p.steps).toEqual([reloadSshd('ssh')]);
     expect(p.accessCritical).toBeTruthy();
     // an Include the probe followed explains it: then it is an overriding line, commented out at its cause
     const extra = { path: '/etc/ssh/extra/a.conf', content: 'MaxAuthTries 6' };
@@ -111,7 +112,7 @@ describe('sshd_config', () => {
     expect(p.guard).toMatchObject({ port: 2222 });
     expect(p.guard?.restore).toContain('restart ssh.socket');
     // other settings do not touch the socket
-    expect(planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd: { files: [main] }, socket: NO_SOCKET }).steps.some((s) => s.kind === 'sh')).toBe(false);
+    expect(planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd: { files: [main] }, socket: NO_SOCKET }).steps.some((s) => s.kind === 'sh' && /restart ssh\.socket/.test(s.script))).toBe(false);
   });
 
   it('socket-activated sshd (Ubuntu 24.04): the socket listens where Port says, through a drop-in that wins; then a no-op', () => {
@@ -148,5 +149,65 @@ describe('sshd_config', () => {
     const p = planFor('sshd_config', { settings: { MaxAuthTries: 3 } }, { sshd: { files }, socket: NO_SOCKET });
     expect(p.steps).toEqual([]);
     expect(p.reason).toMatch(/every setting in it is in effect/);
+  });
+
+  it('an override two Includes down is drift at its own file and line, commented out there', () => {
+    const ours = { path: PATH, content: '# managed by shipshape: edits here are reported as drift and replaced\nPasswordAuthentication no\n' };
+    const hook = { path: '/etc/ssh/sshd_config.d/00-aaa-site.conf', content: 'Include /etc/ssh/site/*.conf\n' };
+    const deep = { path: '/etc/ssh/site/10-debug.conf', content: '# temporary\nPasswordAuthentication yes\n' };
+    const p = planFor('sshd_config', { settings: { PasswordAuthentication: false } }, { sshd: { files: [main, hook, ours, deep] }, socket: NO_SOCKET });
+    expect(p.drift!.map((d) => d.where)).toEqual(['/etc/ssh/site/10-debug.conf:2']);
+    expect(p.steps[0]).toMatchObject({ kind: 'write', path: '/etc/ssh/site/10-debug.conf', content: '# temporary\n# disabled by shipshape (it overrode a hardened setting): PasswordAuthentication yes\n' });
+    expect(p.steps.at(-1)).toEqual(reloadSshd('ssh'));
+  });
+
+  describe('a running sshd older than its configuration (edited without a reload, or a reload that failed)', () => {
+    const ours = { path: PATH, content: '# managed by shipshape: edits here are reported as drift and replaced\nPasswordAuthentication no\n' };
+    const files = [main, ours];
+    const effective = { user: 'deploy', addr: '10.99.0.1', settings: { passwordauthentication: ['no'] } };
+    // microseconds: sshd (pid 45) read its configuration at 10:00:00 UTC
+    const loadedAt = Date.UTC(2026, 10, 29, 10, 0, 0) * 1000;
+    const running = (changed: { path: string; at: number }[]) => ({ pid: 45, loadedAt, changed });
+    const plan = (sshd: object) => planFor('sshd_config', { settings: { PasswordAuthentication: false } }, { sshd: { files, effective, ...sshd }, socket: NO_SOCKET });
+
+    it('nothing changed since sshd read it: no-op', () => {
+      const p = plan({ running: running([{ path: main.path, at: loadedAt - 5e6 }, { path: PATH, at: loadedAt - 1 }, { path: '/etc/ssh/sshd_config.d', at: loadedAt - 1 }]) });
+      expect(p.steps).toEqual([]);
+    });
+
+    it('sshd_config changed after: drift naming the file and both times; apply reloads sshd, guarded', () => {
+      const p = plan({ running: running([{ path: main.path, at: loadedAt + 90e6 }, { path: PATH, at: loadedAt - 1 }]) });
+      expect(p.drift).toEqual([
+        {
+          what: 'the running sshd (pid 45) last read its configuration at 2026-11-29 10:00:00 UTC; /etc/ssh/sshd_config changed after that (2026-11-29 10:01:30 UTC)',
+          why: expect.stringMatching(/^sshd decides logins by the settings it read then, not by the files/),
+          where: '/etc/ssh/sshd_config',
+          fix: expect.stringMatching(/^reload sshd \(apply runs `if systemctl is-active --quiet ssh\.socket; then sshd -t && systemctl try-restart ssh; else systemctl reload-or-restart ssh; fi`, guarded\)$/),
+        },
+      ]);
+      expect(p.steps).toEqual([reloadSshd('ssh')]);
+      expect(p.accessCritical).toBeTruthy();
+      expect(p.reason).toMatch(/^reload sshd: the running sshd \(pid 45\)/);
+    });
+
+    it('a drop-in removed (its directory changed) counts; a file sshd does not read does not', () => {
+      expect(plan({ running: running([{ path: '/etc/ssh/sshd_config.d', at: loadedAt + 1 }]) }).drift![0].where).toBe('/etc/ssh/sshd_config.d');
+      // a drop-in in a directory no Include names: sshd never reads it
+      const unread = { path: '/etc/ssh/other.d/x.conf', content: 'PasswordAuthentication yes\n' };
+      const p = planFor('sshd_config', { settings: { PasswordAuthentication: false } }, { sshd: { files: [...files, unread], effective, running: running([{ path: unread.path, at: loadedAt + 1 }]) }, socket: NO_SOCKET });
+      expect(p.steps).toEqual([]);
+    });
+
+    it('a configuration sshd now refuses: the reason the old settings stay is in the drift', () => {
+      const p = plan({ effective: undefined, refused: '/etc/ssh/sshd_config line 3: Bad configuration option: Frobnicate\n/etc/ssh/sshd_config: terminating, 1 bad configuration options', running: running([{ path: main.path, at: loadedAt + 1 }]) });
+      expect(p.drift![0].why).toMatch(/sshd refuses the configuration as it is now \(\/etc\/ssh\/sshd_config: terminating, 1 bad configuration options\), so a reload fails/);
+    });
+
+    it('beside other drift: reported too, and the same one reload fixes both', () => {
+      const cloud = { path: '/etc/ssh/sshd_config.d/00-aaa.conf', content: 'PasswordAuthentication yes\n' };
+      const p = planFor('sshd_config', { settings: { PasswordAuthentication: false } }, { sshd: { files: [main, cloud, ours], effective, running: running([{ path: cloud.path, at: loadedAt + 1 }]) }, socket: NO_SOCKET });
+      expect(p.drift!.map((d) => d.where)).toEqual(['/etc/ssh/sshd_config.d/00-aaa.conf:1', '/etc/ssh/sshd_config.d/00-aaa.conf']);
+      expect(p.steps.filter((s) => s.kind === 'sh')).toEqual([reloadSshd('ssh')]);
+    });
   });
 });

@@ -18,6 +18,7 @@ import { effectiveKex, KEX_REMOVED } from '../../../roles/ssh/index.js';
 import docker, { DOCKER_CLI_TASK } from '../../../roles/docker/index.js';
 import { ORIGINS } from '../../../roles/unattended_upgrades/index.js';
 import { APT_POLICY_RELEASES, CODENAME, kexList, OS, RELEASES, SSH_SOCKET, SSH_UNITS_SHOW, SSHD_DEFAULT_KEX, type Release } from '../fixtures/releases.js';
+import { reloadSshd } from '../../../src/modules/ssh-reload.js';
 import { planFor } from '../helpers/plan.js';
 
 /** One `release ...` line of apt-cache policy as unattended-upgrades sees an origin. */
@@ -113,10 +114,11 @@ describe('"sshd running, enabled" on each release: the socket is the service whe
     expect(p.drift?.[0]).toMatchObject({ what: 'ssh.socket is disabled', why: 'sshd would not be reachable after the next boot' });
   });
 
-  it('the reload handler reloads sshd if it runs (a stopped one reads the new configuration at the next login)', () => {
+  it('the reload handler restarts a socket-activated sshd if it runs (a SIGHUP would kill it; a stopped one reads the new configuration at the next login)', () => {
     const handler = ssh.handlers!(ssh.vars.parse({}))[0];
     const p = planFor('service', handler.args, facts('ubuntu2404'), OS.ubuntu2404);
-    expect(p.steps).toEqual([{ kind: 'run', argv: ['systemctl', 'try-reload-or-restart', 'ssh'] }]);
+    expect(p.steps).toEqual([reloadSshd('ssh')]);
+    expect(p.steps[0].kind === 'sh' && p.steps[0].script).toBe('if systemctl is-active --quiet ssh.socket; then sshd -t && systemctl try-restart ssh; else systemctl reload-or-restart ssh; fi');
     expect(planFor('service', handler.args, facts('debian12'), OS.debian12).steps).toEqual([{ kind: 'run', argv: ['systemctl', 'reload', 'ssh'] }]);
   });
 });
