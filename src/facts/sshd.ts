@@ -225,5 +225,8 @@ export function changedSinceLoad(sshd: SshdFiles): { path: string; at: number }[
   const { loadedAt, changed } = sshd.running;
   const read = new Set(walk(sshd.files).read);
   const dumped = new Set(sshd.files.map((f) => f.path));
-  return changed.filter((c) => (read.has(c.path) || !dumped.has(c.path)) && c.at > loadedAt);
+  const after = changed.filter((c) => (read.has(c.path) || !dumped.has(c.path)) && c.at > loadedAt);
+  // a directory is named only when no changed file in it says more (an editor's rename changes both)
+  const files = after.filter((c) => dumped.has(c.path));
+  return after.filter((c) => dumped.has(c.path) || !files.some((f) => f.path.startsWith(`${c.path}/`)));
 }

@@ -10,7 +10,7 @@
 import ssh2 from 'ssh2';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshHosts, hostExec, PLAYBOOKS, shipshapeJson, sshLogin, stopwatch, writeInventory, type Lab, type LabHost } from './support.js';
+import { changedTasks, freshHosts, hostExec, PLAYBOOKS, shipshapeJson, sshLogin, stopwatch, writeInventory, type Lab, type LabHost } from './support.js';
 
 const SITE = join(PLAYBOOKS, 'site.yml');
 const TAGS = ['-t', 'deploy_user,ssh'];
@@ -74,7 +74,7 @@ describe('sshd drift the files do not show: a daemon older than its files, an ov
     expect(r.code, JSON.stringify(hosts.map((h) => sshTask(r.report, h.name)))).toBe(0);
   });
 
-  it('passwords allowed and reloaded, then forbidden again in the file without a reload: check exits 2 naming it', async () => {
+  it('passwords allowed and reloaded, then forbidden again in the file without a reload: check exits 2 naming it; apply reloads; the password is refused', async () => {
     for (const h of hosts) {
       await onHost(
         h.name,
@@ -88,50 +88,60 @@ describe('sshd drift the files do not show: a daemon older than its files, an ov
       );
     }
     for (const h of hosts) expect(await passwordLogin(h.addr, 'alice', PASSWORD), `${h.name}: passwords in force after the reload`).toBe('logged in');
+    // taken back in the file, no reload: the files (and sshd -T) forbid passwords again, the daemon does not
+    for (const h of hosts) {
+      await onHost(h.name, "sed -i 's/^/#/' /etc/ssh/sshd_config.d/00-aaa.conf");
+      expect(await onHost(h.name, 'sshd -T | grep -E "^passwordauthentication "'), h.name).toBe('passwordauthentication no\n');
+    }
+    // what check used to miss: the daemon still takes the password the files forbid
+    for (const h of hosts) expect(await passwordLogin(h.addr, 'alice', PASSWORD), `${h.name}: the stale daemon`).toBe('logged in');
+
+    const r = await timed('check, stale sshd', () => shipshapeJson('check', SITE, inv, TAGS));
+    expect(r.code, r.stderr.slice(-2000)).toBe(2);
+    for (const h of hosts) {
+      const t = sshTask(r.report, h.name);
+      expect(t.status, h.name).toBe('changed');
+      expect(t.drift, h.name).toHaveLength(1);
+      expect(t.drift![0].what, h.name).toMatch(/^the running sshd \(pid \d+\) last read its configuration at .* UTC; \/etc\/ssh\/sshd_config\.d\/00-aaa\.conf changed after that/);
+      expect(t.drift![0].where, h.name).toBe('/etc/ssh/sshd_config.d/00-aaa.conf');
+      expect(t.drift![0].why).toMatch(/a forbidden password login/);
+    }
+
+    const applied = await timed('apply, stale sshd', () => shipshapeJson('apply', SITE, inv, TAGS));
+    expect(applied.code, applied.stdout.slice(-3000)).toBe(0);
+    for (const h of hosts) expect(changedTasks(applied.report, h.name), h.name).toEqual([`ssh|${TASK}`]);
+    for (const h of hosts) expect(sshTask(applied.report, h.name).reason, h.name).toMatch(/^reload sshd: the running sshd/);
+    for (const h of hosts) expect(await passwordLogin(h.addr, 'alice', PASSWORD), h.name).toMatch(/^refused: All configured authentication methods failed/);
+    const again = await timed('check after the reload', () => shipshapeJson('check', SITE, inv, TAGS));
+    expect(again.code, JSON.stringify(hosts.map((h) => sshTask(again.report, h.name)))).toBe(0);
+  });
+
+  it('an override two Includes down: check names its file and line; apply comments it out there; root is refused; check exits 0', async () => {
     for (const h of hosts) {
       await onHost(
         h.name,
         [
-          // taken back in the file, no reload: the files (and sshd -T) forbid passwords again, the daemon does not
-          "sed -i 's/^/#/' /etc/ssh/sshd_config.d/00-aaa.conf",
-          // and a drop-in that includes a directory of its own, where root logins are allowed
+          // a drop-in that includes a directory of its own, where root logins are allowed
           "printf 'Include /etc/ssh/site.d/*.conf\\n' > /etc/ssh/sshd_config.d/00-aab-site.conf",
           'mkdir -p /etc/ssh/site.d',
           "printf '# while debugging\\nPermitRootLogin yes\\n' > /etc/ssh/site.d/10-debug.conf",
         ].join(' && '),
       );
-      expect(await onHost(h.name, 'sshd -T | grep -E "^(passwordauthentication|permitrootlogin) "'), h.name).toBe('permitrootlogin yes\npasswordauthentication no\n');
+      expect(await onHost(h.name, 'sshd -T | grep -E "^permitrootlogin "'), h.name).toBe('permitrootlogin yes\n');
     }
-    // what check used to miss: the daemon still takes the password the files forbid
-    for (const h of hosts) expect(await passwordLogin(h.addr, 'alice', PASSWORD), `${h.name}: the stale daemon`).toBe('logged in');
-
-    const r = await timed('drifted check', () => shipshapeJson('check', SITE, inv, TAGS));
+    const r = await timed('check, nested override', () => shipshapeJson('check', SITE, inv, TAGS));
     expect(r.code, r.stderr.slice(-2000)).toBe(2);
     for (const h of hosts) {
       const t = sshTask(r.report, h.name);
-      expect(t.status, h.name).toBe('changed');
-      const stale = t.drift!.find((d) => /^the running sshd \(pid \d+\) last read its configuration at /.test(d.what));
-      expect(stale, `${h.name}: ${JSON.stringify(t.drift)}`).toBeTruthy();
-      expect(stale!.where, h.name).toContain('/etc/ssh/sshd_config.d/00-aaa.conf');
-      expect(stale!.why).toMatch(/a forbidden password login/);
-      // the nested override is named at its own file and line, two Includes down
       const nested = t.drift!.find((d) => d.where === '/etc/ssh/site.d/10-debug.conf:2');
       expect(nested, `${h.name}: ${JSON.stringify(t.drift)}`).toBeTruthy();
       expect(nested!.what).toMatch(/^permitrootlogin "yes" is in effect, not "no" as declared; sshd -T for deploy@10\.99\.0\.1 confirms "permitrootlogin yes"/);
     }
-  });
-
-  it('apply reloads sshd and neutralises the nested line: the password and the root login are refused; check exits 0', async () => {
-    const applied = await timed('apply', () => shipshapeJson('apply', SITE, inv, TAGS));
+    const applied = await timed('apply, nested override', () => shipshapeJson('apply', SITE, inv, TAGS));
     expect(applied.code, applied.stdout.slice(-3000)).toBe(0);
     for (const h of hosts) {
-      const t = sshTask(applied.report, h.name);
-      expect(t.status, h.name).toBe('changed');
-      expect(t.reason, h.name).toMatch(/neutralise 1 overriding line in \/etc\/ssh\/site\.d\/10-debug\.conf \(PermitRootLogin yes\)/);
+      expect(sshTask(applied.report, h.name).reason, h.name).toMatch(/neutralise 1 overriding line in \/etc\/ssh\/site\.d\/10-debug\.conf \(PermitRootLogin yes\)/);
       expect(await onHost(h.name, 'cat /etc/ssh/site.d/10-debug.conf'), h.name).toBe('# while debugging\n# disabled by shipshape (it overrode a hardened setting): PermitRootLogin yes\n');
-    }
-    for (const h of hosts) {
-      expect(await passwordLogin(h.addr, 'alice', PASSWORD), h.name).toMatch(/^refused: All configured authentication methods failed/);
       const root = await sshLogin(lab, 'root', h.addr, 'true');
       expect(root.stderr, h.name).toMatch(/Permission denied \(publickey\)/);
       const deploy = await sshLogin(lab, 'deploy', h.addr, 'sudo -n true && id -un');

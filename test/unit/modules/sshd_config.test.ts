@@ -192,6 +192,8 @@ describe('sshd_config', () => {
 
     it('a drop-in removed (its directory changed) counts; a file sshd does not read does not', () => {
       expect(plan({ running: running([{ path: '/etc/ssh/sshd_config.d', at: loadedAt + 1 }]) }).drift![0].where).toBe('/etc/ssh/sshd_config.d');
+      // a file changed in it says more: the directory is not named beside it
+      expect(plan({ running: running([{ path: PATH, at: loadedAt + 1 }, { path: '/etc/ssh/sshd_config.d', at: loadedAt + 1 }]) }).drift![0].where).toBe(PATH);
       // a drop-in in a directory no Include names: sshd never reads it
       const unread = { path: '/etc/ssh/other.d/x.conf', content: 'PasswordAuthentication yes\n' };
       const p = planFor('sshd_config', { settings: { PasswordAuthentication: false } }, { sshd: { files: [...files, unread], effective, running: running([{ path: unread.path, at: loadedAt + 1 }]) }, socket: NO_SOCKET });
