@@ -10,7 +10,7 @@
 // nunjucks, jsdiff, tsx) stay outside, loaded from node_modules as before.
 import { build } from 'esbuild';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const outdir = process.argv[2] ?? join(root, 'dist');
@@ -24,8 +24,18 @@ function entryPoints() {
   return ['src/cli/main.ts', 'src/index.ts', ...roles];
 }
 
-// old chunks have other hashes: never leave them beside the new ones
-rmSync(join(outdir, 'src', 'chunks'), { recursive: true, force: true });
+// zod's \`z.locales\` namespace holds 60-odd translations of its messages (half the bundle's size, all
+// compiled at every start); shipshape's messages are English, the locale zod sets by default. A
+// project's role could still call z.config(z.locales.en()): only \`en\` is kept.
+const englishOnlyZod = {
+  name: 'english-only-zod',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir) ? { path: join(args.resolveDir, '..', 'locales', 'en.js'), namespace: 'zod-en' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-en' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, resolveDir: root }));
+  },
+};
 
 const result = await build({
   absWorkingDir: root,
@@ -46,9 +56,16 @@ const result = await build({
   // not minified: stack traces keep the functions' names; `node --enable-source-maps` maps them to src/
   sourcemap: 'linked',
   sourcesContent: false,
+  plugins: [englishOnlyZod],
   metafile: true,
   logLevel: 'warning',
 });
+
+// chunks of an earlier build have other hashes: removed once the new ones are written (not before, so a
+// CLI already running from dist/ keeps finding the chunks it loads lazily for as long as possible)
+const chunks = join(outdir, 'src', 'chunks');
+const written = new Set(Object.keys(result.metafile.outputs).map((o) => resolve(root, o)));
+for (const f of readdirSync(chunks)) if (!written.has(join(chunks, f))) rmSync(join(chunks, f));
 
 if (process.env.SHIPSHAPE_BUNDLE_META) {
   const { writeFileSync } = await import('node:fs');
