@@ -13,11 +13,12 @@ import { sh, type Step } from '../core/step.js';
  *   then fails too, as OpenSSH 10 reports reloads to systemd). So it is restarted instead, only if it runs
  *   (a stopped one reads the configuration when the next login starts it): the socket keeps listening, so
  *   no login is refused, and KillMode=process keeps open sessions. `sshd -t` first, because a restart with
- *   a configuration sshd refuses would leave nothing to start logins with.
+ *   a configuration sshd refuses would leave nothing to start logins with (only while sshd runs: a stopped
+ *   ssh.service has no /run/sshd, and sshd -t then fails on that alone).
  */
 export function reloadSshdScript(service: string): string {
   const unit = shq(service);
-  return `if systemctl is-active --quiet ${shq(`${service}.socket`)}; then sshd -t && systemctl try-restart ${unit}; else systemctl reload-or-restart ${unit}; fi`;
+  return `if systemctl is-active --quiet ${shq(`${service}.socket`)}; then if systemctl is-active --quiet ${unit}; then sshd -t && systemctl restart ${unit}; fi; else systemctl reload-or-restart ${unit}; fi`;
 }
 
 export function reloadSshd(service: string): Step {

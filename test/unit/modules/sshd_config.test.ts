@@ -182,7 +182,7 @@ describe('sshd_config', () => {
           what: 'the running sshd (pid 45) last read its configuration at 2026-11-29 10:00:00 UTC; /etc/ssh/sshd_config changed after that (2026-11-29 10:01:30 UTC)',
           why: expect.stringMatching(/^sshd decides logins by the settings it read then, not by the files/),
           where: '/etc/ssh/sshd_config',
-          fix: expect.stringMatching(/^reload sshd \(apply runs `if systemctl is-active --quiet ssh\.socket; then sshd -t && systemctl try-restart ssh; else systemctl reload-or-restart ssh; fi`, guarded\)$/),
+          fix: expect.stringMatching(/^reload sshd \(apply runs `if systemctl is-active --quiet ssh\.socket; then if systemctl is-active --quiet ssh; then sshd -t && systemctl restart ssh; fi; else systemctl reload-or-restart ssh; fi`, guarded\)$/),
         },
       ]);
       expect(p.steps).toEqual([reloadSshd('ssh')]);

@@ -118,7 +118,7 @@ describe('"sshd running, enabled" on each release: the socket is the service whe
     const handler = ssh.handlers!(ssh.vars.parse({}))[0];
     const p = planFor('service', handler.args, facts('ubuntu2404'), OS.ubuntu2404);
     expect(p.steps).toEqual([reloadSshd('ssh')]);
-    expect(p.steps[0].kind === 'sh' && p.steps[0].script).toBe('if systemctl is-active --quiet ssh.socket; then sshd -t && systemctl try-restart ssh; else systemctl reload-or-restart ssh; fi');
+    expect(p.steps[0].kind === 'sh' && p.steps[0].script).toBe('if systemctl is-active --quiet ssh.socket; then if systemctl is-active --quiet ssh; then sshd -t && systemctl restart ssh; fi; else systemctl reload-or-restart ssh; fi');
     expect(planFor('service', handler.args, facts('debian12'), OS.debian12).steps).toEqual([{ kind: 'run', argv: ['systemctl', 'reload', 'ssh'] }]);
   });
 });
