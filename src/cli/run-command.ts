@@ -1,5 +1,6 @@
 import './zod-setup.js';
 import { dirname } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { InputError } from '../core/input-error.js';
 import { withAptPrefetch } from '../engine/apt-prefetch.js';
 import { expandForHost } from '../engine/expand.js';
@@ -17,7 +18,14 @@ import { confirm } from './confirm.js';
 import { recordPortInInventory } from './inventory-port.js';
 import { parseExtraVars, splitExtraVars } from './extra-vars.js';
 import { driftNotice, sendNotice } from './notify.js';
-import { formatEvent, formatRecap, toJson, type OutputOptions } from './output.js';
+import { formatEvent, formatRecap, writeJson, type OutputOptions } from './output.js';
+
+// V8 doubles the young generation up to 2 x 16 MB whenever many objects survive a scavenge, and a run's
+// expansion and its hosts' facts keep it growing; the pages then stay resident to the end. Kept at its
+// initial 1 MB per half (the one young-generation setting V8 takes after start), peak RSS at 100 hosts
+// falls from about 180 to 140 MB, 116 to 88 MB at 20, for a few percent more CPU (measured in the bench's
+// simulation). Only apply and check load this file.
+setFlagsFromString('--semi-space-growth-factor=1');
 
 export interface RunFlags extends VaultFlags {
   inventory: string;
@@ -133,7 +141,8 @@ export async function runCommand(mode: 'apply' | 'check', playbookPath: string, 
   await finished;
   uninstall();
   if (flags.json) {
-    process.stdout.write(toJson(report, { startMs, peakRssMb: peakRssMb() }) + '\n');
+    writeJson(report, { startMs, peakRssMb: peakRssMb() }, (text) => process.stdout.write(text));
+    process.stdout.write('\n');
   } else {
     for (const e of buffered) write(formatEvent(e, out));
     write(formatRecap(report, out));
