@@ -53,7 +53,7 @@ export interface HostRunReport extends HostReport {
  * Runs the plays of one host: every probe of a play gathered in one round trip; each change applied
  * in one more round trip that also re-reads the facts of the tasks still to come (a change can
  * invalidate them: a package install creates a user, a unit file...). A no-op run is one round trip
- * per play.
+ * per play, apply's host lock included: the first trip takes it, the end of the connection releases it.
  */
 export async function runHost(
   spec: ConnectionSpec,
