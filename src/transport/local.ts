@@ -43,6 +43,8 @@ export class LocalTransport implements Transport {
     if (!k || k.exitCode !== null || k.signalCode !== null) return;
     // gone (and reaped) before close() returns: the next run on this host finds the lock free
     const gone = new Promise((res) => k.once('exit', res));
+    // waited for: while it exits it must keep the event loop alive (it was unref'd)
+    k.ref();
     k.stdin?.end();
     await gone;
   }
