@@ -126,7 +126,8 @@ describe.each(RELEASES)('writes that are allowed, and probes with the task becom
 
 describe.each(RELEASES)('one run at a time per host (%s)', (_dist, name) => {
   it('a run holding the host lock makes another wait, then refuse naming it; two runs at once both finish', async () => {
-    await on(name, "mkdir -p /run/shipshape/lock && echo 'a run by eve@elsewhere (pid 42)' > /run/shipshape/lock/holder && echo other > /run/shipshape/lock/token");
+    // another controller's run, live (it has just been active; a lock without anchors lives by its activity alone)
+    await on(name, "rm -rf /run/shipshape/lock && mkdir -p /run/shipshape/lock && echo 'a run by eve@elsewhere (pid 42)' > /run/shipshape/lock/holder && echo other > /run/shipshape/lock/token");
     const held = await timed(`${name} lock held`, () => shipshapeJson('apply', pb, inv, ['-l', name, '-t', 'good', '--lock-wait', '2']));
     expect(held.code).toBe(1);
     expect(held.report.hosts[name].error).toMatch(/another shipshape run is applying to .*a run by eve@elsewhere \(pid 42\)/);
