@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshHosts, PLAYBOOKS, shipshape, shipshapeJson, stopwatch, writeInventory, type Lab, type LabHost } from './support.js';
+import { freshHosts, PLAYBOOKS, shipshape, shipshapeJson, siteLabVars, stopwatch, writeInventory, type Lab, type LabHost } from './support.js';
 
 const SITE = join(PLAYBOOKS, 'site.yml');
 /**
@@ -35,14 +35,7 @@ describe('the site fact script on provisioned hosts (Debian 12 and 13)', () => {
     lab = bookworm;
     hosts = [bookworm.hosts[0], trixie.hosts[0]];
     inv = writeInventory(lab, hosts, {
-      vars: {
-        docker_source: 'debian',
-        caddy_source: 'debian',
-        caddy_email: 'ops@lab.test',
-        caddy_acme_ca: lab.pebble.directory,
-        caddy_acme_ca_root: lab.pebble.listenerCaPath,
-        fail2ban_ignoreip: [lab.gateway],
-      },
+      vars: siteLabVars(lab),
       hostVars: Object.fromEntries(hosts.map((h) => [h.name, { caddy_sites: [{ domain: h.fqdn, respond: `hello from ${h.name}` }] }])),
     });
     const first = await timed('first apply, both hosts', () => shipshapeJson('apply', SITE, inv));

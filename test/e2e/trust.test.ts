@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { freshHosts, hostExec, labPublicKey, shipshape, shipshapeJson, sshLogin, stopwatch, type Dist, type Lab, type LabHost } from './support.js';
+import { deployUserScript, freshHosts, hostExec, labPublicKey, onHost, shipshape, shipshapeJson, sshLogin, stopwatch, writeDeployInventory, type Dist, type Lab, type LabHost } from './support.js';
 
 const { timings, timed } = stopwatch();
 const RELEASES: [Dist, string][] = [
@@ -19,19 +19,10 @@ const RELEASES: [Dist, string][] = [
   ['trixie', 'h151'],
 ];
 
-const on = async (host: string, cmd: string) => {
-  const r = await hostExec(host, cmd);
-  return r.stdout.trim();
-};
+const on = onHost;
 
 /** The local users of the scene: deploy (our login, sudo), mallory (owns /srv/app, swaps links in). */
-const SETUP = (key: string) => `
-set -e
-useradd -m -s /bin/sh deploy
-install -d -m 700 -o deploy -g deploy /home/deploy/.ssh
-printf '%s\\n' '${key}' > /home/deploy/.ssh/authorized_keys
-chown deploy:deploy /home/deploy/.ssh/authorized_keys; chmod 600 /home/deploy/.ssh/authorized_keys
-echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy; chmod 440 /etc/sudoers.d/deploy
+const SETUP = (key: string) => `${deployUserScript(key)}
 useradd -m -s /bin/sh mallory
 install -d -o mallory -g mallory /srv/app
 su mallory -c 'ln -s /etc /srv/app/conf.d; rm -rf /home/mallory/.ssh; ln -s /etc /home/mallory/.ssh'
@@ -81,10 +72,7 @@ beforeAll(async () => {
     const r = await hostExec(h.name, SETUP(key));
     expect(r.code, r.stderr).toBe(0);
   }
-  inv = mkdtempSync(join(tmpdir(), 'ss-e2e-trust-'));
-  const doc = { all: { vars: { user: 'deploy', identity_file: lab.keyPath }, hosts: Object.fromEntries(hosts.map((h) => [h.name, { host: h.addr }])) } };
-  writeFileSync(join(inv, 'hosts.yml'), stringify(doc));
-  writeFileSync(join(inv, 'known_hosts'), readFileSync(lab.knownHostsPath));
+  inv = writeDeployInventory(lab, hosts, 'ss-e2e-trust-');
   pb = playbook(inv);
 }, 600_000);
 
