@@ -1,0 +1,73 @@
+// Start-up (issue 15): Node 20 spends most of a run's start resolving, reading and compiling ~290
+// separate ES modules (zod alone is 95). After tsc has written dist/ (declarations, and per-file
+// JavaScript that test helpers import), this bundles the three kinds of entry point over it, at the
+// same paths: dist/src/cli/main.js (the CLI, what bin/shipshape runs), dist/src/index.js (the public
+// API a project's roles import as 'shipshape') and dist/roles/NAME/index.js (the built-in roles the
+// role loader imports). Code they share goes into chunks that all of them import, so every module,
+// zod included, exists once per process: a built-in role, the CLI and a project's own role see the
+// same defineRole, the same redaction registry, the same zod. The commands' lazy imports stay lazy
+// (separate chunks). Packages loaded only on use (the SSH library, listr2, the wizard's prompts,
+// nunjucks, jsdiff, tsx) stay outside, loaded from node_modules as before.
+import { build } from 'esbuild';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const outdir = process.argv[2] ?? join(root, 'dist');
+
+/** The entry points, relative to the repository (outbase): their outputs replace tsc's files of the same name. */
+function entryPoints() {
+  const roles = readdirSync(join(root, 'roles'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, 'roles', d.name, 'index.ts')))
+    .map((d) => `roles/${d.name}/index.ts`)
+    .sort();
+  return ['src/cli/main.ts', 'src/index.ts', ...roles];
+}
+
+// zod's \`z.locales\` namespace holds 60-odd translations of its messages (half the bundle's size, all
+// compiled at every start); shipshape's messages are English, the locale zod sets by default. A
+// project's role could still call z.config(z.locales.en()): only \`en\` is kept.
+const englishOnlyZod = {
+  name: 'english-only-zod',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir) ? { path: join(args.resolveDir, '..', 'locales', 'en.js'), namespace: 'zod-en' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-en' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, resolveDir: root }));
+  },
+};
+
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: entryPoints(),
+  outbase: '.',
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // two directories deep, like the src/ files they hold: a module that finds files relative to its own
+  // URL (the role loader's `../../roles/`) finds the same ones from its chunk
+  chunkNames: 'src/chunks/[name]-[hash]',
+  external: ['ssh2', 'node-ssh', 'nunjucks', 'diff', 'listr2', '@inquirer/*', 'tsx', 'tsx/*'],
+  // bundled CommonJS packages (commander, yaml) call require() for Node's own modules
+  banner: { js: "import { createRequire as __shipshapeRequire } from 'node:module'; const require = __shipshapeRequire(import.meta.url);" },
+  // not minified: stack traces keep the functions' names; `node --enable-source-maps` maps them to src/
+  sourcemap: 'linked',
+  sourcesContent: false,
+  plugins: [englishOnlyZod],
+  metafile: true,
+  logLevel: 'warning',
+});
+
+// chunks of an earlier build have other hashes: removed once the new ones are written (not before, so a
+// CLI already running from dist/ keeps finding the chunks it loads lazily for as long as possible)
+const chunks = join(outdir, 'src', 'chunks');
+const written = new Set(Object.keys(result.metafile.outputs).map((o) => resolve(root, o)));
+for (const f of readdirSync(chunks)) if (!written.has(join(chunks, f))) rmSync(join(chunks, f));
+
+if (process.env.SHIPSHAPE_BUNDLE_META) {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(process.env.SHIPSHAPE_BUNDLE_META, JSON.stringify(result.metafile));
+}
