@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Probe } from '../../../src/core/probe.js';
 import { fileContent, fileMtime, fileStat } from '../../../src/facts/file.js';
 import { CONTENT_LIMIT } from '../../../src/facts/file-batch.js';
 import { alone, probesLocally } from '../helpers/probe.js';
@@ -40,7 +41,7 @@ describe('batched file facts equal what each probe reads on its own', () => {
   });
 
   it('stat, content and mtime of the same paths share one batch', () => {
-    const probes = paths.flatMap((p) => [fileStat(p), fileContent(p), fileMtime(p)]);
+    const probes: Probe[] = paths.flatMap((p) => [fileStat(p), fileContent(p), fileMtime(p)] as Probe[]);
     expect(probesLocally(probes)).toEqual(probes.map((p) => probesLocally([alone(p)])[0]));
   });
 });
