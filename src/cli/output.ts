@@ -94,31 +94,47 @@ export interface RunStats {
 
 /** The --json document: the contract scripts rely on. */
 export function toJson(report: RunReport, stats?: RunStats): string {
-  const hosts: Record<string, unknown> = {};
-  for (const [name, h] of Object.entries(report.hosts)) {
-    hosts[name] = {
-      ok: h.ok,
-      changed: h.changed,
-      failed: h.failed,
-      skipped: h.skipped,
-      unreachable: h.unreachable,
-      ...(h.error ? { error: h.error } : {}),
-      ...(h.notes?.length ? { notes: h.notes } : {}),
-      ...((h as HostRunReport).moved ? { moved: (h as HostRunReport).moved } : {}),
-      tasks: h.tasks.map((t) => ({
-        name: t.name,
-        role: t.role ?? null,
-        module: t.module,
-        status: t.status,
-        reason: t.reason,
-        diff: t.diff,
-        ...(t.drift?.length ? { drift: t.drift } : {}),
-        ...(t.accessCritical ? { access_critical: t.accessCritical } : {}),
-        ...(t.output ? { output: t.output } : {}),
-        duration_ms: t.durationMs,
-      })),
-      ...(h.stats ? { stats: h.stats } : {}),
-    };
-  }
-  return JSON.stringify({ ...(stats ? { stats } : {}), hosts }, null, 2);
+  const parts: string[] = [];
+  writeJson(report, stats, (s) => parts.push(s));
+  return parts.join('');
+}
+
+/**
+ * The same document, written host by host: at 100 hosts the whole text at once (and the objects it is
+ * made from) was the run's last peak of memory; one host's part at a time is ~30 KB. The text is the
+ * one JSON.stringify(document, null, 2) gives.
+ */
+export function writeJson(report: RunReport, stats: RunStats | undefined, write: (text: string) => void): void {
+  const names = Object.keys(report.hosts);
+  const indent = (text: string) => text.replace(/\n/g, '\n    ');
+  if (names.length === 0) return write(JSON.stringify({ ...(stats ? { stats } : {}), hosts: {} }, null, 2));
+  write(`{\n${stats ? `  "stats": ${JSON.stringify(stats, null, 2).replace(/\n/g, '\n  ')},\n` : ''}  "hosts": {\n`);
+  names.forEach((name, i) => write(`    ${JSON.stringify(name)}: ${indent(JSON.stringify(hostJson(report.hosts[name]), null, 2))}${i < names.length - 1 ? ',' : ''}\n`));
+  write('  }\n}');
+}
+
+function hostJson(h: HostReport): unknown {
+  return {
+    ok: h.ok,
+    changed: h.changed,
+    failed: h.failed,
+    skipped: h.skipped,
+    unreachable: h.unreachable,
+    ...(h.error ? { error: h.error } : {}),
+    ...(h.notes?.length ? { notes: h.notes } : {}),
+    ...((h as HostRunReport).moved ? { moved: (h as HostRunReport).moved } : {}),
+    tasks: h.tasks.map((t) => ({
+      name: t.name,
+      role: t.role ?? null,
+      module: t.module,
+      status: t.status,
+      reason: t.reason,
+      diff: t.diff,
+      ...(t.drift?.length ? { drift: t.drift } : {}),
+      ...(t.accessCritical ? { access_critical: t.accessCritical } : {}),
+      ...(t.output ? { output: t.output } : {}),
+      duration_ms: t.durationMs,
+    })),
+    ...(h.stats ? { stats: h.stats } : {}),
+  };
 }

@@ -12,7 +12,11 @@ export interface RunReport {
   hosts: Record<string, HostReport>;
 }
 
-/** Hosts run in parallel, at most `forks` at a time; one host's failure never stops the others. */
+/**
+ * Hosts run in parallel, at most `forks` at a time; one host's failure never stops the others.
+ * The jobs are consumed: a host's expanded plays are dropped from its job as soon as it starts, so
+ * they live only as long as its run (at 100 hosts, every host's tasks would otherwise stay to the end).
+ */
 export async function runAll(
   jobs: HostJob[],
   opts: EngineOptions,
@@ -24,7 +28,9 @@ export async function runAll(
   const worker = async () => {
     while (next < jobs.length) {
       const job = jobs[next++];
-      reports.set(job.spec.name, await runHost(job.spec, makeTransport, job.plays, opts, emit));
+      const plays = job.plays;
+      job.plays = [];
+      reports.set(job.spec.name, await runHost(job.spec, makeTransport, plays, opts, emit));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.forks, jobs.length)) }, worker));

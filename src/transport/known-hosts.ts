@@ -3,7 +3,7 @@
  * and no maintained parser exists on npm. Pure functions first (tested with fixtures), file I/O last.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export interface KnownHostEntry {
@@ -70,6 +70,8 @@ export function fingerprintSha256(blob: Buffer): string {
 }
 
 function wildcardMatch(pattern: string, name: string): boolean {
+  // most patterns are plain names: no regex to build for each line of each connection's check
+  if (!/[*?]/.test(pattern)) return pattern.toLowerCase() === name.toLowerCase();
   const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${re}$`, 'i').test(name);
 }
@@ -168,17 +170,40 @@ export function certAuthorities(entries: KnownHostEntry[], host: string, port: n
 /** Parse every file that exists; a missing file is simply empty, as in OpenSSH. */
 export async function loadKnownHosts(files: string[]): Promise<KnownHostEntry[]> {
   const all: KnownHostEntry[] = [];
-  for (const file of [...new Set(files)]) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw err;
-    }
-    all.push(...parseKnownHosts(text, file));
-  }
+  for (const file of [...new Set(files)]) all.push(...(await knownHostsFile(file)));
   return all;
+}
+
+/**
+ * Each file parsed once while it stays the same (same inode, size and mtime), shared by every connection
+ * of the run: a run opens one connection per host, and a fleet's known_hosts grows with the fleet, so
+ * reading it per connection cost memory and CPU in the square of the fleet (at 100 hosts, 100 copies of
+ * every line, each holding its key's buffer). The entries are never changed by their users.
+ */
+const parsed = new Map<string, { stamp: string; entries: Promise<KnownHostEntry[]> }>();
+
+async function knownHostsFile(file: string): Promise<KnownHostEntry[]> {
+  let stamp: string;
+  try {
+    const s = await stat(file);
+    stamp = `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+  } catch (err) {
+    parsed.delete(file);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const known = parsed.get(file);
+  if (known?.stamp === stamp) return known.entries;
+  const entries = readFile(file, 'utf8').then(
+    (text) => parseKnownHosts(text, file),
+    (err: NodeJS.ErrnoException) => {
+      parsed.delete(file);
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    },
+  );
+  parsed.set(file, { stamp, entries });
+  return entries;
 }
 
 /** Record an accepted key; the directory is created private because ~/.ssh must be 0700. */
@@ -192,4 +217,6 @@ export async function appendKnownHost(file: string, host: string, port: number, 
     // new file
   }
   await appendFile(file, prefix + formatKnownHostsLine(host, port, key, alias), { mode: 0o600 });
+  // the next connection reads the new line (the stamp would tell too, unless size and mtime both repeat)
+  parsed.delete(file);
 }

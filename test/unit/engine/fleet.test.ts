@@ -8,6 +8,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { HostRunReport } from '../../../src/engine/host-run.js';
 import { runAll, type HostJob } from '../../../src/engine/run.js';
@@ -71,4 +73,38 @@ describe('100 inventory entries on one address', () => {
     }
     console.log(`fleet (local shells): ${lines.join('; ')}`);
   }, 120_000);
+});
+
+describe('a fleet run keeps a host\'s expanded tasks only while that host runs', () => {
+  it('lets the tasks of a host that has reported be collected while later hosts still run', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (let i = 0; i < 10; i++) writeFileSync(join(dir, `f${i}`), `${i}\n`, { mode: 0o644 });
+    const all = jobs(3);
+    // held weakly only: the test must not keep them alive itself
+    const plays = all.map((j) => new WeakRef(j.plays[0]));
+    const tasks = all.map((j) => new WeakRef(j.plays[0].tasks[0]));
+    const f = fleet();
+    let seenWhileLastRan: boolean[] = [];
+    const make = (spec: ConnectionSpec): Transport => {
+      const t = f.make(spec);
+      if (spec.name !== 'sim003') return t;
+      return {
+        ...t,
+        async connect() {
+          // the first two hosts have reported; the third has not finished its first step
+          await new Promise((r) => setTimeout(r, 0));
+          gc();
+          seenWhileLastRan = [...plays, ...tasks].map((w) => w.deref() !== undefined);
+          await t.connect();
+        },
+      };
+    };
+    const reported: string[] = [];
+    const report = await runAll(all, { check: true, forks: 1, guardTimeoutSec: 30 }, make, (e) => e.type === 'host-done' && reported.push(e.host));
+    expect(reported).toEqual(['sim001', 'sim002', 'sim003']);
+    expect(Object.values(report.hosts).map((h) => h.ok)).toEqual([10, 10, 10]);
+    // hosts 1 and 2: gone (plays and tasks); host 3: still in use by its own run
+    expect(seenWhileLastRan).toEqual([false, false, true, false, false, true]);
+  }, 60_000);
 });

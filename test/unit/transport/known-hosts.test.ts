@@ -173,4 +173,20 @@ describe('with OpenSSH tools', () => {
     const entries = await loadKnownHosts([join(dir, 'nope'), file]);
     expect(checkHostKey(entries, 'web', 2222, web.blob).kind).toBe('ok');
   });
+
+  it('parses a file once for every connection of a run, and again once it changes', async () => {
+    const file = join(dir, 'fleet_known_hosts');
+    writeFileSync(file, formatKnownHostsLine('web', 22, web.blob));
+    // 100 connections starting at once share one parse: the same entry objects, not 100 copies
+    const loads = await Promise.all(Array.from({ length: 100 }, () => loadKnownHosts([file])));
+    expect(new Set(loads.map((l) => l[0])).size).toBe(1);
+    // a key accepted during the run is seen by the next connection
+    await appendKnownHost(file, 'db', 22, other.blob);
+    expect(checkHostKey(await loadKnownHosts([file]), 'db', 22, other.blob).kind).toBe('ok');
+    // and so is a file edited by someone else (another size)
+    writeFileSync(file, formatKnownHostsLine('web', 22, other.blob));
+    expect(checkHostKey(await loadKnownHosts([file]), 'web', 22, web.blob).kind).toBe('changed');
+    rmSync(file);
+    expect(await loadKnownHosts([file])).toEqual([]);
+  });
 });
