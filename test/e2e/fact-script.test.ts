@@ -5,9 +5,11 @@
  * HTTPS site from the lab's Pebble); the no-op apply must change nothing and report its fact script's
  * cost (`stats.factScript`, measured by the script itself) within the target. Counts, never times.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshHosts, PLAYBOOKS, shipshape, shipshapeJson, stopwatch, writeInventory, type Lab, type LabHost } from './support.js';
+import { freshHosts, PLAYBOOKS, shipshape, shipshapeJson, siteLabVars, stopwatch, writeInventory, type Lab, type LabHost } from './support.js';
 
 const SITE = join(PLAYBOOKS, 'site.yml');
 /**
@@ -20,7 +22,7 @@ const SITE = join(PLAYBOOKS, 'site.yml');
  */
 const MAX_PROCESSES = 75;
 
-type Stats = { factScript?: { ms: number; processes: number } };
+type Stats = { roundTrips?: number; factScript?: { ms: number; processes: number } };
 
 describe('the site fact script on provisioned hosts (Debian 12 and 13)', () => {
   let lab: Lab;
@@ -34,14 +36,7 @@ describe('the site fact script on provisioned hosts (Debian 12 and 13)', () => {
     lab = bookworm;
     hosts = [bookworm.hosts[0], trixie.hosts[0]];
     inv = writeInventory(lab, hosts, {
-      vars: {
-        docker_source: 'debian',
-        caddy_source: 'debian',
-        caddy_email: 'ops@lab.test',
-        caddy_acme_ca: lab.pebble.directory,
-        caddy_acme_ca_root: lab.pebble.listenerCaPath,
-        fail2ban_ignoreip: [lab.gateway],
-      },
+      vars: siteLabVars(lab),
       hostVars: Object.fromEntries(hosts.map((h) => [h.name, { caddy_sites: [{ domain: h.fqdn, respond: `hello from ${h.name}` }] }])),
     });
     const first = await timed('first apply, both hosts', () => shipshapeJson('apply', SITE, inv));
@@ -66,6 +61,8 @@ describe('the site fact script on provisioned hosts (Debian 12 and 13)', () => {
       const changed = host.tasks.filter((t) => t.status === 'changed').map((t) => t.name);
       expect(changed, h.name).toEqual([]);
       expect(host.failed, h.name).toBe(0);
+      // issue 15: one round trip per play, the host lock of apply included (it rides in the facts' trip)
+      expect(host.stats?.roundTrips, h.name).toBe((parse(readFileSync(SITE, 'utf8')) as unknown[]).length);
       const cost = host.stats?.factScript;
       console.log(`${h.name}: no-op fact script ${JSON.stringify(cost)}`);
       expect(cost, `${h.name} reported no stats.factScript`).toBeDefined();
