@@ -14,12 +14,13 @@ import { freshHosts, PLAYBOOKS, shipshape, shipshapeJson, siteLabVars, stopwatch
 const SITE = join(PLAYBOOKS, 'site.yml');
 /**
  * The issue's target is about 20; measured on a provisioned lab host: 60 (from about 240), then 79 once the
- * cron tables and the route to the controller joined the site's facts. The rest is the site's own commands
- * (sshd -T, sudo -l, apt-config, iptables, openssl for the served certificate, systemctl, getent, the
- * operator's `unless` checks) and their threads. The bound is the unit test's static one (every branch of
- * the script counted), so a probe that forks per managed thing fails here as it fails there.
+ * cron tables and the route to the controller joined the site's facts, then 64-66 on both releases in
+ * session 4 (host info without pipes or sed, sysctl.d files in two processes, fail2ban's start time in the
+ * one systemctl show). The rest is the site's own commands (sshd -T, sudo -l, apt-config, iptables, openssl
+ * for the served certificate, systemctl, getent, the operator's `unless` checks) and curl's threads. The
+ * bound keeps a margin for the host's own daemons, whose pids count too.
  */
-const MAX_PROCESSES = 100;
+const MAX_PROCESSES = 75;
 
 type Stats = { roundTrips?: number; factScript?: { ms: number; processes: number } };
 
