@@ -73,7 +73,7 @@ Examples:
 Exit codes: 0 all hosts fine, 1 a task failed, 4 a host was unreachable, 64 bad command line or input files
 (nothing was contacted).`,
   )
-  .action(async (playbook: string, flags: RunFlags) => (await import('./run-command.js')).runCommand('apply', playbook, flags));
+  .action(async (playbook: string, flags: RunFlags) => (await runCode()).runCommand('apply', playbook, flags));
 
 runOptions(program.command('check'))
   .addOption(new Option('--notify <url>', 'when anything drifted, POST a short JSON summary there (ntfy topic, healthchecks.io /fail URL, Slack webhook); nothing is sent for a clean run').argParser(notifyUrl))
@@ -89,7 +89,7 @@ Examples:
 Exit codes: 0 nothing would change, 2 changes or drift found, 1 a task could not be planned,
 4 a host was unreachable, 64 bad command line or input files (nothing was contacted).`,
   )
-  .action(async (playbook: string, flags: RunFlags) => (await import('./run-command.js')).runCommand('check', playbook, flags));
+  .action(async (playbook: string, flags: RunFlags) => (await runCode()).runCommand('check', playbook, flags));
 
 program
   .command('init')
@@ -176,6 +176,12 @@ Exit codes: 0 fine on every host, 1 a host failed (verify: a difference), 4 a ho
     if (!actions.includes(action)) throw new InputError(`backup ${action}: not an action`, { hint: `one of ${actions.join(', ')}` });
     return (await import('./backup-command.js')).backupCommand(action as BackupAction, flags);
   });
+
+/** The run's code, after zod's settings: they apply to schemas created later (see zod-setup.ts). */
+async function runCode(): Promise<typeof import('./run-command.js')> {
+  await import('./zod-setup.js');
+  return import('./run-command.js');
+}
 
 function positiveInt(v: string): number {
   const n = Number(v);

@@ -1,6 +1,6 @@
+import './zod-setup.js';
 import { dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { z } from 'zod';
 import { InputError } from '../core/input-error.js';
 import { withAptPrefetch } from '../engine/apt-prefetch.js';
 import { expandForHost } from '../engine/expand.js';
@@ -19,11 +19,6 @@ import { recordPortInInventory } from './inventory-port.js';
 import { parseExtraVars, splitExtraVars } from './extra-vars.js';
 import { driftNotice, sendNotice } from './notify.js';
 import { formatEvent, formatRecap, writeJson, type OutputOptions } from './output.js';
-
-// zod compiles a fast parser for each object schema on its first use (new Function); a run parses each
-// schema once per host, and at start that compiling costs more than it saves (measured: the first host
-// about 20 ms less CPU, 100 hosts no slower)
-z.config({ jitless: true });
 
 // V8 doubles the young generation up to 2 x 16 MB whenever many objects survive a scavenge, and a run's
 // expansion and its hosts' facts keep it growing; the pages then stay resident to the end. Kept at its

@@ -34,8 +34,10 @@ export type Step =
    * controls: run as the user who controls the path's directory (root when only root does); with
    * `root`, as root by name inside that directory, for commands that never follow the name (chown -h).
    * A link at the path itself owned by another user is refused unless `nofollow` (rm, ln -sfn).
+   * With `into`, the path is a directory the command writes below (tar -C): it runs as whoever controls that
+   * directory itself, so a link planted inside it can only send the command where that user may write anyway.
    */
-  | { kind: 'path'; path: string; argv: string[]; root?: boolean; nofollow?: boolean }
+  | { kind: 'path'; path: string; argv: string[]; root?: boolean; nofollow?: boolean; into?: boolean }
   /** a raw POSIX sh fragment, for what argv cannot say (pipes, redirections); say why in `why` */
   | { kind: 'sh'; script: string; why: string };
 
@@ -65,9 +67,11 @@ export function renderStep(step: Step): string {
 }
 
 /** Paths a step touches on the host, with the same checks the write step makes (see safe-path.ts). */
-export const onPath = (path: string, argv: string[], o: { root?: boolean; nofollow?: boolean } = {}): Step => ({ kind: 'path', path, argv, ...o });
+export const onPath = (path: string, argv: string[], o: { root?: boolean; nofollow?: boolean; into?: boolean } = {}): Step => ({ kind: 'path', path, argv, ...o });
 
 function renderPath(step: Extract<Step, { kind: 'path' }>): string {
+  // the directory itself is walked: its owner (or the owner of one above it) acts; a link at it is refused by the walk
+  if (step.into) return [SAFE_PATH_LIB, `__ss_owner ${shq(step.path)}`, `__ss_run ${shJoin(step.argv)} "$__ss_dir"`].join('\n');
   const base = posix.basename(step.path);
   const lines = [SAFE_PATH_LIB, `__ss_owner ${shq(posix.dirname(step.path))}`, `__ss_p="$__ss_dir"/${shq(base)}`];
   if (!step.nofollow) {

@@ -33,8 +33,10 @@ interface Resolved extends TaskInstance {
 
 /** What a task inherits from the play, its role and its enclosing blocks. */
 interface Scope {
-  /** variables below set_fact (inventory, play, role vars, block and task vars) */
+  /** the variables below the roles' exposed vars/: the role's own defaults, inventory, play vars */
   low: Vars;
+  /** the variables above them and below set_fact: the role's own vars/, block vars */
+  local: Vars;
   /** role params: above set_fact, below -e */
   high: Vars;
   tags: string[];
@@ -71,6 +73,12 @@ class Expander {
   private loopSeq = 0;
   private rolesDone = new Set<string>();
   private handlersOf = new Set<string>();
+  /**
+   * Ansible role folders' defaults/ and vars/ visible to the whole play (Ansible's `private_role_vars: false`):
+   * roles listed under `roles:` and import_role from the start (Ansible reads them when it parses the play),
+   * include_role with `public: true` from the task after it. Defaults below the inventory, vars above play vars.
+   */
+  private exposed = { defaults: {} as Vars, vars: {} as Vars };
   private readonly top: Vars;
   private readonly base: Vars;
   private readonly inv;
@@ -87,7 +95,8 @@ class Expander {
   }
 
   run(): PlayInstance {
-    const root: Scope = { low: this.base, high: {}, tags: this.play.tags, dir: dirname(this.o.playbook.path), modules: this.o.modules, conditions: [], blocks: [] };
+    for (const r of staticRoles(this.play.items)) this.expose(r);
+    const root: Scope = { low: this.base, local: {}, high: {}, tags: this.play.tags, dir: dirname(this.o.playbook.path), modules: this.o.modules, conditions: [], blocks: [] };
     this.items(this.play.items, root, this.tasks);
     for (const h of this.play.handlers) this.task(h, { ...root, tags: [] }, this.handlers);
 
@@ -118,7 +127,16 @@ class Expander {
   }
 
   private vars(scope: Scope, own?: Vars): Vars {
-    return mergeVars(scope.low, own, this.facts, scope.high, this.top);
+    return mergeVars(this.exposed.defaults, scope.low, this.exposed.vars, scope.local, own, this.facts, scope.high, this.top);
+  }
+
+  /** An Ansible role's defaults and vars (its dependencies' first) join the play's variables; later roles win. */
+  private expose(name: string, seen = new Set<string>()): void {
+    const a = this.o.roles[name]?.ansible;
+    if (!a || seen.has(name)) return;
+    seen.add(name);
+    for (const d of a.dependencies) this.expose(d.role, seen);
+    this.exposed = { defaults: mergeVars(this.exposed.defaults, a.defaults), vars: mergeVars(this.exposed.vars, a.vars) };
   }
 
   private items(list: PlayItem[], scope: Scope, into: Resolved[]): void {
@@ -234,8 +252,8 @@ class Expander {
       into.push({ name: 'meta: flush_handlers', module: flushHandlers, args: {}, tags: [], notify: [], become: false, noLog: false, flush: true, phase: item.phase });
       return;
     }
-    const low = mergeVars(scope.low, item.vars);
-    const inner: Scope = { ...scope, low, tags: [...scope.tags, ...item.tags], become: item.become ?? scope.become, ...(item.ignoreErrors ? { ignoreErrors: true } : {}) };
+    const local = mergeVars(scope.local, item.vars);
+    const inner: Scope = { ...scope, local, tags: [...scope.tags, ...item.tags], become: item.become ?? scope.become, ...(item.ignoreErrors ? { ignoreErrors: true } : {}) };
     if (item.when !== undefined) {
       const vars = this.vars(inner);
       if (this.isRuntime(item.when, vars)) inner.conditions = [...scope.conditions, item.when];
@@ -266,7 +284,9 @@ class Expander {
     if (role.ansible) {
       const a = role.ansible;
       for (const dep of a.dependencies) this.role({ kind: 'role', role: dep.role, params: dep.params, tags: [], phase: item.phase, source: dep.source }, scope, into);
-      inner.low = mergeVars(a.defaults, scope.low, a.vars);
+      // the role's own defaults and vars win over other roles' exposed ones, inside it
+      inner.low = mergeVars(a.defaults, scope.low);
+      inner.local = mergeVars(scope.local, a.vars);
       inner.high = mergeVars(scope.high, item.params);
       if (item.when !== undefined) {
         const vars = this.vars(inner);
@@ -274,6 +294,8 @@ class Expander {
         else if (!when(item.when, vars, item.source)) return;
       }
       this.items((item.tasksFrom ? a.taskFiles?.[item.tasksFrom] : a.tasks) ?? [], inner, into);
+      // include_role `public: true`: the tasks after it see the role's variables (unless only the host decides it runs)
+      if (item.public && inner.conditions.length === 0) this.expose(item.role);
       // a role included again (include_role in a loop, or twice) has its handlers once, as Ansible notifies a name once
       if (!this.handlersOf.has(role.name)) {
         this.handlersOf.add(role.name);
@@ -281,7 +303,7 @@ class Expander {
       }
       return;
     }
-    const given = mergeVars(scope.low, this.facts, scope.high, item.params, this.top);
+    const given = mergeVars(this.exposed.defaults, scope.low, this.exposed.vars, scope.local, this.facts, scope.high, item.params, this.top);
     // a value that is still the inventory's was written in hosts.yml, group_vars or host_vars: report it there
     const origin = (k: string) => (Object.hasOwn(this.inv.vars, k) && given[k] === this.inv.vars[k] ? this.inv.varOrigins?.[k] : undefined);
     const vars = roleVars(role, item, given, origin);
@@ -298,6 +320,11 @@ class Expander {
     fromRole(safely(() => role.tasks(vars) as AnyRoleTask[], item), into);
     fromRole(safely(() => (role.handlers?.(vars) ?? []) as AnyRoleTask[], item), this.handlers);
   }
+}
+
+/** Roles whose variables Ansible exposes when it parses the play: `roles:` entries and import_role, in play order. */
+function staticRoles(items: PlayItem[]): string[] {
+  return items.flatMap((i) => (i.kind === 'role' ? (!i.included || i.imported ? [i.role] : []) : i.kind === 'block' ? staticRoles([...i.block, ...i.rescue, ...i.always]) : []));
 }
 
 /** Whether a task's when, loop or arguments name something `is` matches. */

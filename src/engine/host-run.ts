@@ -5,8 +5,7 @@ import { newNonce, parseBatch, renderBatch, uniqueProbes, type Batch } from '../
 import { describeStep, sh } from '../core/step.js';
 import { driftOf, hideDrift } from '../core/drift.js';
 import { randomBytes } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
-import { acquireScript, LOCK_DIR, LOCK_HELD, refreshScript, releaseScript, type HostLock } from './host-lock.js';
+import { HostLockHeld, HostLockHold, newLock } from './host-lock.js';
 import { hostInfo } from '../facts/host.js';
 import { parseKey } from '../modules/authorized_key.js';
 import { UnreachableError, type ConnectionSpec } from '../transport/types.js';
@@ -54,7 +53,7 @@ export interface HostRunReport extends HostReport {
  * Runs the plays of one host: every probe of a play gathered in one round trip; each change applied
  * in one more round trip that also re-reads the facts of the tasks still to come (a change can
  * invalidate them: a package install creates a user, a unit file...). A no-op run is one round trip
- * per play.
+ * per play, apply's host lock included: the first trip takes it, the end of the connection releases it.
  */
 export async function runHost(
   spec: ConnectionSpec,
@@ -68,31 +67,20 @@ export async function runHost(
   const results: TaskResult[] = [];
   // every transport made for this host is counted: the first login and every later one
   const meter = new Meter();
-  const link = new HostLink(spec, (s) => meter.wrap(make(s)), deps.offeredKeys, opts.loginMemory);
+  // apply holds the host's run lock: taken by the first round trip of the plays, kept by the
+  // transports of this host (every later root trip refreshes it), released when the run's
+  // connection closes (see host-lock.ts)
+  // /run is root's: the lock is taken as the tasks will run (without become only a root login can)
+  const lockBecome = plays.some((p) => p.become || p.tasks.some((t) => t.become));
+  const hold = opts.hostLock && !opts.check ? new HostLockHold(newLock(opts.hostLock), lockBecome) : undefined;
+  const link = new HostLink(spec, (s) => (hold ? hold.wrap(meter.wrap(make(s))) : meter.wrap(make(s))), deps.offeredKeys, opts.loginMemory);
   const facts: FactCost = { ms: 0, processes: 0, scripts: 0 };
   const done = (emit: EventSink, report: HostRunReport, link: HostLink) => finished(emit, report, link, facts, meter);
   emit({ type: 'host-start', host });
-  const lock = opts.hostLock && !opts.check ? newLock(opts.hostLock) : undefined;
-  // /run is root's: the lock is taken as the tasks will run (without become only a root login can)
-  const lockBecome = plays.some((p) => p.become || p.tasks.some((t) => t.become));
-  let locked = false;
   let report: HostRunReport | undefined;
   try {
     await link.open();
-    if (lock && (lockBecome || link.current.spec.user === 'root')) {
-      // a lock left by a run of this controller that is gone (Ctrl-C, a crash) is taken over at once
-      let r = await link.current.run(acquireScript({ ...lock, waitSec: 0 }), { become: lockBecome });
-      if (r.code === LOCK_HELD && deadLocalRun(r.stdout)) r = await link.current.run(acquireScript(lock, true), { become: lockBecome });
-      else if (r.code === LOCK_HELD && lock.waitSec > 0) r = await link.current.run(acquireScript(lock), { become: lockBecome });
-      if (r.code === LOCK_HELD) {
-        const why = `refused: another shipshape run is applying to ${host}: ${r.stdout.trim()}. Nothing was changed. Re-run when it is done (a lock whose run died expires ${lock.staleSec}s after its last activity).`;
-        return (report = done(emit, summarize(host, results, false, why), link));
-      }
-      if (r.code !== 0) throw new Error(`could not take ${host}'s run lock ${lock.dir}: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
-      locked = true;
-      const waited = Number(r.stdout.trim());
-      if (waited > 0) link.notes.push(`waited ${waited}s for another shipshape run on this host to finish`);
-    }
+    if (hold && (lockBecome || link.current.spec.user === 'root')) hold.take();
     const refusal = link.onBootstrap ? await loginKeysRefusal(link, plays) : undefined;
     if (refusal) {
       const { task, why } = refusal;
@@ -103,17 +91,27 @@ export async function runHost(
     const hostVars = new HostVars();
     const willWrite = new Set<string>();
     for (const play of plays) {
-      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, locked && lock ? refreshScript(lock) : '', willWrite, facts, meter);
+      const runner = new PlayRunner(link, play, opts, emit, results, hostVars, willWrite, facts, meter);
       info = await runner.run(info);
+      if (hold?.waited) {
+        link.notes.push(`waited ${hold.waited}s for another shipshape run on this host to finish`);
+        hold.waited = 0;
+      }
       if (runner.stopped) return (report = done(emit, summarize(host, results, false, runner.stopped), link));
     }
     return (report = done(emit, summarize(host, results), link));
   } catch (err) {
+    if (err instanceof HostLockHeld) {
+      // the lock's script stopped the trip before any of it ran: no fact was read, nothing changed
+      const why = `refused: another shipshape run is applying to ${host}: ${err.holder}. Nothing was changed. Re-run when it is done (a lock whose run died expires when its connection closes, or ${err.staleSec}s after its last activity).`;
+      return (report = done(emit, summarize(host, results, false, why), link));
+    }
     const unreachable = err instanceof UnreachableError;
     const msg = err instanceof Error ? err.message + (err instanceof UnreachableError && err.hint ? `\n${err.hint}` : '') : String(err);
     return (report = done(emit, summarize(host, results, unreachable, msg), link));
   } finally {
-    if (locked && lock) await link.current.run(releaseScript(lock), { become: lockBecome }).catch(() => undefined);
+    // only a lock the host could not tie to the connection needs a trip of its own
+    if (hold && link.current) await hold.release(link.current);
     await link.close();
     // counted again after the lock's release: the report shows every round trip of the run
     if (report) report.stats = { ...report.stats, ...meterStats(meter) };
@@ -122,23 +120,6 @@ export async function runHost(
 
 function meterStats(meter: Meter): Pick<HostStats, 'roundTrips' | 'logins' | 'timings'> {
   return { roundTrips: meter.roundTrips, logins: meter.logins, timings: { ...meter.timings } };
-}
-
-/** The holder is a run of this controller whose process no longer exists. */
-function deadLocalRun(holder: string): boolean {
-  const m = /@(\S+) \(pid (\d+)\)/.exec(holder);
-  if (!m || m[1] !== hostname()) return false;
-  try {
-    process.kill(Number(m[2]), 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
-function newLock(o: { waitSec: number; staleSec: number }): HostLock {
-  const holder = `a run by ${userInfo().username}@${hostname()} (pid ${process.pid}) started ${new Date().toISOString().slice(0, 19)}Z`;
-  return { dir: LOCK_DIR, token: randomBytes(8).toString('hex'), holder, ...o };
 }
 
 /** A task that failed before anything ran on the host: reported, never applied. */
@@ -213,8 +194,6 @@ class PlayRunner {
     private emit: EventSink,
     private results: TaskResult[],
     private hostVars: HostVars = new HostVars(),
-    /** keeps this run's host lock fresh: prepended to every round trip */
-    private lockBeat = '',
     /** in check, the paths that earlier tasks of this run would write (PlanContext.willWrite) */
     private willWrite = new Set<string>(),
     /** the host's fact-script cost, summed over its plays */
@@ -630,7 +609,7 @@ class PlayRunner {
   /** One round trip; parsed probe results go into the fact cache. */
   private async exec(batch: Batch, become: boolean, noLog = false) {
     const nonce = newNonce();
-    const script = this.lockBeat + renderBatch(batch, nonce);
+    const script = renderBatch(batch, nonce);
     const res = await this.meter.as(batch.apply ? 'apply' : 'facts', () => this.link.current.run(script, { become }));
     const out = parseBatch(res.stdout, batch, nonce);
     if (res.code === null || out.incomplete) {

@@ -27,13 +27,15 @@ export function domainResolution(domains: readonly string[]) {
     `caddy-dns:${names.join(' ')}`,
     [
       'if command -v ip >/dev/null 2>&1; then ip -o addr show scope global; else echo "@@hostname-I $(hostname -I)"; fi',
-      `for d in ${shJoin(names)}; do`,
-      '  echo "@@domain $d"',
-      '  timeout 10 getent -s dns ahosts "$d"',
+      `for __ss_d in ${shJoin(names)}; do`,
+      '  echo "@@domain $__ss_d"',
+      '  timeout 10 getent -s dns ahosts "$__ss_d"',
       '  echo "@@rc $?"',
       'done',
     ].join('\n'),
     parseDomainResolution,
+    // no exit, no cd, one variable of its own: runs in the batch's shell (a process less)
+    { inline: true },
   );
 }
 

@@ -6,7 +6,7 @@ import { shJoin } from '../core/quote.js';
  * paths, one `sha256sum` and one `head` for the regular files among them. Each probe then gets what its
  * own script (fileStat, fileContent) would have printed for its path.
  *
- * Keys are `stat:PATH` and `content:PATH`. Only plain paths are batched (see batchablePath): the output of
+ * Keys are `stat:PATH`, `content:PATH` and `mtime:PATH` (fileMtime). Only plain paths are batched (see batchablePath): the output of
  * stat, sha256sum and head names each file, and a name with blanks, quotes or newlines would not read back.
  */
 export const CONTENT_LIMIT = 512 * 1024;
@@ -21,6 +21,7 @@ interface StatInfo {
   line: string;
   kind: string;
   size: number;
+  mtime: string;
   target?: string;
 }
 
@@ -31,7 +32,7 @@ export const fileBatcher: Batcher = {
     const read = [...new Set(keys.filter((k) => k.startsWith('content:')).map((k) => k.slice('content:'.length)))];
     return [
       // %N with literal quoting: the name, or "name -> target" for a symbolic link
-      `QUOTING_STYLE=literal stat -c '%F|%a|%U|%G|%s|%N' -- ${shJoin(paths)}`,
+      `QUOTING_STYLE=literal stat -c '%F|%a|%U|%G|%s|%Y|%N' -- ${shJoin(paths)}`,
       `echo ${HASHES}`,
       ...(read.length
         ? [
@@ -57,15 +58,16 @@ export const fileBatcher: Batcher = {
     const stats = new Map<string, StatInfo>();
     for (const l of statPart.split('\n')) {
       const f = l.split('|');
-      if (f.length < 6) continue;
-      const [kind, mode, user, group, size] = f;
-      const named = f.slice(5).join('|');
+      if (f.length < 7) continue;
+      const [kind, mode, user, group, size, mtime] = f;
+      const named = f.slice(6).join('|');
       const arrow = named.indexOf(' -> ');
       const name = kind === 'symbolic link' && arrow >= 0 ? named.slice(0, arrow) : named;
       stats.set(name, {
         line: [kind, mode, user, group, size].join('|'),
         kind,
         size: Number(size),
+        mtime,
         ...(kind === 'symbolic link' && arrow >= 0 ? { target: named.slice(arrow + 4) } : {}),
       });
     }
@@ -80,6 +82,8 @@ export const fileBatcher: Batcher = {
       const path = key.slice(key.indexOf(':') + 1);
       const st = stats.get(path);
       if (!st) return { stdout: '', code: 0 };
+      // stat -c '%Y %n': a symbolic link's own time, as stat without -L reports it
+      if (key.startsWith('mtime:')) return { stdout: `${st.mtime} ${path}\n`, code: 0 };
       const link = st.kind === 'symbolic link';
       if (key.startsWith('stat:')) return { stdout: `${st.line}\n${link ? `${st.target ?? ''}\n` : ''}`, code: 0 };
       let out = `${st.line}\n${link ? (st.target ?? '') : ''}\n`;

@@ -49,6 +49,17 @@ export function fileStat(path: string) {
   );
 }
 
+/**
+ * A path's modification time as `stat -c '%Y %n'` prints it ("SECONDS PATH"; nothing when it does not
+ * exist), read by the play's one stat when the path is plain.
+ */
+export function fileMtime(path: string) {
+  return probe<string>(`mtime:${path}`, `stat -c '%Y %n' -- ${shq(path)} 2>/dev/null || true`, (out) => out, {
+    inline: true,
+    ...(batchablePath(path) ? { batch: { batcher: fileBatcher, key: `mtime:${path}` } } : {}),
+  });
+}
+
 export interface FileContent extends FileStat {
   /** the file's text; undefined when absent, not a regular file, or larger than the limit */
   content?: string;

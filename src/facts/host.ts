@@ -9,15 +9,26 @@ export const hostInfo = probe<HostInfo>(
     'echo "container=$v"',
     '. /etc/os-release 2>/dev/null',
     'echo "id=$ID"; echo "version=$VERSION_ID"; echo "codename=$VERSION_CODENAME"',
-    'echo "arch=$(dpkg --print-architecture 2>/dev/null || uname -m)"',
+    // every $(...) holds one external command (dash runs it in the substitution's own fork): no pipes, no sed
+    'a=$(dpkg --print-architecture 2>/dev/null) || a=$(uname -m)',
+    'echo "arch=$a"',
     // set by sshd for the login shell; the transport carries it through sudo
     'echo "client=${SSH_CONNECTION%% *}"',
     // and how this host reaches it: a bridge about to be created must not swallow that route
     'c=${SSH_CONNECTION%% *}',
+    "nl='",
+    "'",
     'if [ -n "$c" ] && command -v ip >/dev/null 2>&1; then',
-    '  r=$(ip route get "$c" 2>/dev/null | head -n 1); echo "route=$r"',
-    '  d=$(printf %s "$r" | sed -n \'s/.* dev \\([^ ]*\\).*/\\1/p\')',
-    '  if [ -n "$d" ]; then ip -o addr show dev "$d" 2>/dev/null | sed \'s/^/addr=/\'; fi',
+    // the first line only (a second one may follow: "    cache")
+    '  r=$(ip route get "$c" 2>/dev/null); r=${r%%"$nl"*}; echo "route=$r"',
+    // the word after the last " dev "
+    '  case $r in *" dev "*) d=${r##* dev }; d=${d%% *} ;; *) d= ;; esac',
+    '  if [ -n "$d" ]; then',
+    '    o=$(ip -o addr show dev "$d" 2>/dev/null)',
+    '    [ -z "$o" ] || while IFS= read -r l; do printf \'addr=%s\\n\' "$l"; done <<__SS_ADDR__',
+    '$o',
+    '__SS_ADDR__',
+    '  fi',
     'fi',
   ].join('\n'),
   (out) => {

@@ -4,20 +4,49 @@ import { probe } from '../core/probe.js';
 export const SYSCTL_DIRS = ['/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d', '/lib/sysctl.d'];
 
 /**
- * Every sysctl.d file systemd-sysctl may read at boot, with its text (base64: exact, and no line of one
- * file can pose as another file). Which of them counts, and in which order, is the judge's business.
+ * Every sysctl.d file systemd-sysctl may read at boot, with its text, in two processes whatever their
+ * number: `stat` prints each one's size ("S SIZE PATH"), then one `tail -v -c +1` prints them all, each
+ * after a "==> PATH <==" header. The text is cut by size, so no line of one file can pose as another
+ * file. Which of them counts, and in which order, is the judge's business.
  */
 export const sysctlFiles = probe<{ path: string; content: string }[]>(
   'sysctl:files',
-  `for f in ${SYSCTL_DIRS.map((d) => `${d}/*.conf`).join(' ')}; do [ -f "$f" ] && [ -r "$f" ] || continue; printf 'F %s %s\\n' "$(base64 -w0 < "$f")" "$f"; done`,
+  [
+    `set --; for __ss_f in ${SYSCTL_DIRS.map((d) => `${d}/*.conf`).join(' ')}; do [ -f "$__ss_f" ] && [ -r "$__ss_f" ] && set -- "$@" "$__ss_f"; done`,
+    `[ $# -eq 0 ] || { stat -L -c 'S %s %n' -- "$@"; tail -v -c +1 -- "$@"; }`,
+  ].join('\n'),
   parseSysctlFiles,
+  { inline: true },
 );
 
 export function parseSysctlFiles(out: string): { path: string; content: string }[] {
-  return out.split('\n').flatMap((l) => {
-    const m = /^F ([A-Za-z0-9+/=]*) (\/.*)$/.exec(l);
-    return m ? [{ path: m[2], content: Buffer.from(m[1], 'base64').toString('utf8') }] : [];
+  const buf = Buffer.from(out, 'utf8');
+  const sizes: { path: string; size: number }[] = [];
+  let cursor = 0;
+  while (cursor < buf.length && buf.subarray(cursor, cursor + 2).toString() === 'S ') {
+    const nl = buf.indexOf('\n', cursor);
+    if (nl < 0) break;
+    const m = /^S (\d+) (\/.*)$/.exec(buf.subarray(cursor, nl).toString('utf8'));
+    if (m) sizes.push({ path: m[2], size: Number(m[1]) });
+    cursor = nl + 1;
+  }
+  const files: { path: string; content: string }[] = [];
+  sizes.forEach(({ path, size }, i) => {
+    const header = Buffer.from(`${i === 0 ? '' : '\n'}==> ${path} <==\n`, 'utf8');
+    const at = buf.indexOf(header, cursor);
+    if (at < 0) return;
+    const start = at + header.length;
+    let end = start + size;
+    // the file changed between stat and tail: up to the next header
+    const last = i === sizes.length - 1;
+    if (end > buf.length || (last ? end !== buf.length : buf.subarray(end, end + 5).toString() !== '\n==> ')) {
+      const next = buf.indexOf('\n==> ', start);
+      end = next < 0 || last ? buf.length : next;
+    }
+    files.push({ path, content: buf.subarray(start, end).toString('utf8') });
+    cursor = end;
   });
+  return files;
 }
 
 /**

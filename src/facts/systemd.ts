@@ -40,17 +40,52 @@ export function unitState(name: string) {
   );
 }
 
+/** The key of a unit's "when did it last start" question in the unit batch (unitStarted). */
+const STARTED = 'started:';
+
+/**
+ * When the unit last entered the active state: `@SECONDS` (empty when it never did), as
+ * `systemctl show -p ActiveEnterTimestamp --timestamp=unix --value` prints it. Read in the play's one
+ * `systemctl show` with every other unit question.
+ */
+export function unitStarted(name: string) {
+  return probe<string>(
+    `systemd-started:${name}`,
+    `systemctl show -p ActiveEnterTimestamp --timestamp=unix --value -- ${shq(name)} 2>/dev/null`,
+    (out) => out,
+    { batch: { batcher: unitBatcher, key: `${STARTED}${name}` } },
+  );
+}
+
+const unitOf = (key: string) => (key.startsWith(STARTED) ? key.slice(STARTED.length) : key);
+
 /**
  * Every unit of a play in one `systemctl show`: it answers unit after unit in the order asked, a blank
- * line between them. When systemctl itself fails, every unit gets its message.
+ * line between them. Each key gets the lines its own probe asks for (unitState's PROPS, or unitStarted's
+ * timestamp). When systemctl itself fails, every unit gets its message.
  */
 export const unitBatcher: Batcher = {
   id: 'systemd-units',
-  script: (names) => `systemctl show -p ${PROPS.join(',')} -- ${shJoin(names)} 2>&1`,
-  split(stdout, code, names) {
+  script(keys) {
+    const units = [...new Set(keys.map(unitOf))];
+    // unix timestamps only change how timestamp properties print: none of PROPS is one
+    const started = keys.some((k) => k.startsWith(STARTED)) ? ',ActiveEnterTimestamp --timestamp=unix' : '';
+    return `systemctl show -p ${PROPS.join(',')}${started} -- ${shJoin(units)} 2>&1`;
+  },
+  split(stdout, code, keys) {
+    const units = [...new Set(keys.map(unitOf))];
     const blocks = stdout.replace(/\n+$/, '').split(/\n\n+/);
-    if (code !== 0 || blocks.length !== names.length) return names.map(() => ({ stdout, code: code || 1 }));
-    return blocks.map((b) => ({ stdout: `${b}\n`, code: 0 }));
+    const failed = code !== 0 || blocks.length !== units.length;
+    return keys.map((key) => {
+      if (key.startsWith(STARTED)) {
+        if (failed) return { stdout: '', code: code || 1 };
+        const line = blocks[units.indexOf(unitOf(key))].split('\n').find((l) => l.startsWith('ActiveEnterTimestamp='));
+        return { stdout: `${line === undefined ? '' : line.slice('ActiveEnterTimestamp='.length)}\n`, code: 0 };
+      }
+      if (failed) return { stdout, code: code || 1 };
+      const own = blocks[units.indexOf(key)].split('\n').filter((l) => !/^ActiveEnterTimestamp=/.test(l));
+      return { stdout: `${own.join('\n')}\n`, code: 0 };
+    });
   },
 };
 

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { defineModule, type Plan } from '../core/module.js';
 import { shJoin } from '../core/quote.js';
 import type { Drift } from '../core/result.js';
-import { probe } from '../core/probe.js';
-import { shq } from '../core/quote.js';
+import type { Probe } from '../core/probe.js';
+import { fileMtime } from '../facts/file.js';
 import { run, type Step } from '../core/step.js';
-import { UNIT_NAME, unitState, type UnitState } from '../facts/systemd.js';
+import { UNIT_NAME, unitStarted, unitState, type UnitState } from '../facts/systemd.js';
 import { socketActivated, SSH_SOCKET, sshSocket, type SshSocket } from '../facts/ssh-socket.js';
 import { reloadSshd } from './ssh-reload.js';
 
@@ -46,13 +46,16 @@ export default defineModule({
   aliases: { service: 'name', unit: 'name', 'daemon-reload': 'daemon_reload' },
   facts: (a) => ({
     unit: unitState(a.name),
-    ...(a.restart_after?.length ? { since: startedSince(a.name, a.restart_after) } : {}),
+    ...(a.restart_after?.length ? startedSinceFacts(a.name, a.restart_after) : {}),
     ...(SSH_SERVICE.test(a.name) ? { socket: sshSocket } : {}),
   }),
-  plan: (a, { unit, since, socket }, ctx) => {
+  plan: (a, facts, ctx) => {
+    const { unit, socket } = facts;
     const s = socket as SshSocket | undefined;
     if (socketActivated(s)) return planSshSocket(a, unit, s!);
-    return planService(a, unit, since as StartedSince | undefined, a.restart_after?.find((p) => ctx.willWrite?.has(p)));
+    const f = facts as Record<string, unknown>;
+    const since = a.restart_after?.length ? parseStartedSince(f.since as string, a.restart_after.map((_, i) => f[`mtime${i}`] as string)) : undefined;
+    return planService(a, unit, since, a.restart_after?.find((p) => ctx.willWrite?.has(p)));
   },
   preflight: (a) => sshdCut(a),
 });
@@ -131,22 +134,24 @@ export interface StartedSince {
   changed?: { path: string; mtime: number };
 }
 
-function startedSince(name: string, files: string[]) {
-  return probe<StartedSince>(
-    `started-since:${JSON.stringify([name, files])}`,
-    `systemctl show -p ActiveEnterTimestamp --timestamp=unix --value -- ${shq(name)} 2>/dev/null\nstat -c '%Y %n' -- ${files.map(shq).join(' ')} 2>/dev/null || true`,
-    (out) => {
-      const [first = '', ...rest] = out.split('\n');
-      const started = Number(first.trim().replace(/^@/, ''));
-      let changed: StartedSince['changed'];
-      for (const line of rest) {
-        const m = /^(\d+) (.+)$/.exec(line);
-        if (m && (!changed || Number(m[1]) > changed.mtime)) changed = { path: m[2], mtime: Number(m[1]) };
-      }
-      return { ...(first.trim() && Number.isFinite(started) && started > 0 ? { started } : {}), ...(changed ? { changed } : {}) };
-    },
-    { inline: true },
-  );
+/**
+ * The facts `since` is made of, each read with every other question of its kind (the play's one
+ * `systemctl show` and one `stat`): when the unit last started, and each file's modification time.
+ */
+function startedSinceFacts(name: string, files: string[]): Record<string, Probe<string>> {
+  return { since: unitStarted(name), ...Object.fromEntries(files.map((f, i) => [`mtime${i}`, fileMtime(f)])) };
+}
+
+/** `ActiveEnterTimestamp` (`@SECONDS`) and the files' `SECONDS PATH` lines, in the order given. */
+export function parseStartedSince(started: string, mtimes: string[]): StartedSince {
+  const first = started.split('\n')[0].trim();
+  const at = Number(first.replace(/^@/, ''));
+  let changed: StartedSince['changed'];
+  for (const line of mtimes.join('').split('\n')) {
+    const m = /^(\d+) (.+)$/.exec(line);
+    if (m && (!changed || Number(m[1]) > changed.mtime)) changed = { path: m[2], mtime: Number(m[1]) };
+  }
+  return { ...(first && Number.isFinite(at) && at > 0 ? { started: at } : {}), ...(changed ? { changed } : {}) };
 }
 
 function planService(a: Args, u: UnitState, since?: StartedSince, rewritten?: string): Plan {

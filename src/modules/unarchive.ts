@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { defineModule, type Plan } from '../core/module.js';
 import { probe } from '../core/probe.js';
 import { shq } from '../core/quote.js';
-import { run } from '../core/step.js';
+import { onPath } from '../core/step.js';
 import { fileStat, type FileStat } from '../facts/file.js';
 
 /**
  * Ansible's `unarchive` for an archive already on the host (`remote_src: true`, e.g. after
  * `get_url`): tar in any compression GNU tar detects. Done when `creates` exists, or when every entry
  * of the archive is already in `dest` (Ansible also compares sizes and times; this compares names).
+ * Unlike Ansible, tar runs as the user who controls dest (Ansible: root), so that user must be able to read src.
  */
 const schema = z
   .object({
@@ -54,7 +55,9 @@ export default defineModule({
   facts: (a: Args) => ({ archive: archiveState(a), dest: fileStat(a.dest), ...(a.creates ? { creates: fileStat(a.creates) } : {}) }),
   plan(a: Args, f: { archive: ArchiveState; dest: FileStat; creates?: FileStat }, ctx): Plan {
     if (a.creates && f.creates?.exists) return { steps: [], reason: `${a.creates} exists (creates)` };
-    const step = run(['tar', '-xf', a.src, '-C', a.dest, ...a.extra_opts]);
+    // tar runs as whoever controls dest (root when only root does), as the write step writes files: a user who owns
+    // dest could plant a link in it (conf -> /etc) between this plan and the extraction, and root's tar would follow it
+    const step = onPath(a.dest, ['tar', '-xf', a.src, ...a.extra_opts, '-C'], { into: true });
     if (!f.archive.readable) {
       // in check an earlier task (get_url) may bring the archive
       if (ctx.check) return { steps: [step], reason: `unpack ${a.src} into ${a.dest} (the archive is not there yet)` };

@@ -145,10 +145,13 @@ function includeRole(c: ItemContext, node: YNode, key: string): PlayItem[] {
   const args = entry.value && file.isMap(entry.value) ? file.entries(entry.value) : [];
   const nameNode = args.find((e) => e.key === 'name')?.value ?? null;
   const fromNode = args.find((e) => e.key === 'tasks_from')?.value ?? null;
+  // include_role's `public` (Ansible 2.7+); import_role has none: its variables are always the play's
+  const dynamic = key.endsWith('include_role');
+  const publicNode = dynamic ? (args.find((e) => e.key === 'public')?.value ?? null) : null;
   for (const e of args) {
-    if (e.key === 'name' || e.key === 'tasks_from') continue;
-    const hint = ROLE_ARG_HINTS[e.key] ?? 'pass role variables with `vars:` on this task';
-    errors.push(file.error(e.keyNode, `\`${key}\` takes \`name\` and \`tasks_from\`; \`${e.key}\` is not supported`, hint));
+    if (e.key === 'name' || e.key === 'tasks_from' || (e.key === 'public' && dynamic)) continue;
+    const hint = (!dynamic && e.key === 'public' ? 'import_role\'s variables are visible to the whole play already' : ROLE_ARG_HINTS[e.key]) ?? 'pass role variables with `vars:` on this task';
+    errors.push(file.error(e.keyNode, `\`${key}\` takes \`name\`${dynamic ? ', `tasks_from` and `public`' : ' and `tasks_from`'}; \`${e.key}\` is not supported`, hint));
   }
   if (!nameNode) {
     errors.push(file.error(entry.value ?? entry.keyNode, `\`${key}\` needs \`name\`: the role to run`));
@@ -167,6 +170,11 @@ function includeRole(c: ItemContext, node: YNode, key: string): PlayItem[] {
   if (wrap.when !== undefined) item.when = wrap.when;
   if (wrap.become !== undefined) item.become = wrap.become;
   if (wrap.loop) item.loop = wrap.loop;
+  if (!dynamic) item.imported = true;
+  if (publicNode) {
+    const pub = bool(c, 'public', publicNode);
+    if (pub) item.public = true;
+  }
   if (fromNode) {
     const from = text(c, 'tasks_from', fromNode);
     if (from === undefined) return [];
@@ -182,7 +190,6 @@ const ROLE_ARG_HINTS: Record<string, string> = {
   vars_from: 'put the variables in the role\'s vars/main.yml, or pass them with `vars:` on this task',
   defaults_from: 'put the defaults in the role\'s defaults/main.yml, or pass them with `vars:` on this task',
   handlers_from: 'the role\'s handlers/main.yml is read; put the handlers there',
-  public: 'the role\'s variables stay inside it; set what later tasks need with set_fact',
   allow_duplicates: 'include_role runs the role every time already',
   rolespec_validate: 'not supported',
 };

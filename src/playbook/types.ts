@@ -96,6 +96,10 @@ export interface RoleItem {
   name?: string;
   /** from include_role / import_role: runs every time it is reached (a `roles:` entry runs once per play) */
   included?: boolean;
+  /** import_role (not include_role): its variables are the play's from the start, as Ansible parses it */
+  imported?: boolean;
+  /** include_role `public: true`: its defaults and vars stay visible to the play's later tasks */
+  public?: boolean;
   /** `tasks_from`: a file of the role's tasks/ run instead of main */
   tasksFrom?: string;
   /** `include_role` with `loop:`: the role once per item */

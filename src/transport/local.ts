@@ -2,7 +2,7 @@
  * Runs scripts on the controller itself through the same `sh -s` contract as SSH, so a playbook
  * can target `localhost` and tests can exercise real shell behaviour without any host.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { BecomeNegotiator } from './become.js';
 import { newRunTokens, runCommand } from './run-command.js';
 import { feedScript, type ScriptProcess } from './feed-script.js';
@@ -19,9 +19,35 @@ export class LocalTransport implements Transport {
     private readonly options: LocalTransportOptions = {},
   ) {}
 
+  /** lives as long as this "connection": it reads our end of a pipe, which closes with close() or with this process */
+  private keeper?: ChildProcess;
+
+  get sessionPid(): number | undefined {
+    if (!this.keeper) {
+      const k = spawn('/bin/sh', ['-c', 'read _'], { stdio: ['pipe', 'ignore', 'ignore'] });
+      k.on('error', () => undefined);
+      k.stdin?.on('error', () => undefined);
+      // never what keeps the controller alive
+      k.unref();
+      (k.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+      this.keeper = k;
+    }
+    return this.keeper.pid;
+  }
+
   async connect(): Promise<void> {}
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    const k = this.keeper;
+    this.keeper = undefined;
+    if (!k || k.exitCode !== null || k.signalCode !== null) return;
+    // gone (and reaped) before close() returns: the next run on this host finds the lock free
+    const gone = new Promise((res) => k.once('exit', res));
+    // waited for: while it exits it must keep the event loop alive (it was unref'd)
+    k.ref();
+    k.stdin?.end();
+    await gone;
+  }
 
   async run(script: string, opts: RunOptions = {}): Promise<ExecResult> {
     // Here the "login user" is whoever runs shipshape, whatever the inventory says.

@@ -71,6 +71,10 @@ class MeteredTransport implements Transport {
     return this.inner.hostKey;
   }
 
+  get sessionPid() {
+    return this.inner.sessionPid;
+  }
+
   async connect(): Promise<void> {
     if (this.connected) return this.inner.connect();
     const started = performance.now();

@@ -64,6 +64,12 @@ export interface Transport {
   readonly spec: ConnectionSpec;
   /** base64 of the host key the connection verified (ssh only, once connected) */
   readonly hostKey?: string;
+  /**
+   * A process on the host that lives exactly as long as this connection, when the transport knows it
+   * (a local transport's keeper). Over SSH the host finds it itself: the sshd session above the script.
+   * The host lock is tied to it, so the end of the run releases the lock without a round trip.
+   */
+  readonly sessionPid?: number;
   connect(): Promise<void>;
   run(script: string, opts?: RunOptions): Promise<ExecResult>;
   close(): Promise<void>;

@@ -14,7 +14,7 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshHosts, hostExec, PLAYBOOKS, shipshape, shipshapeJson, stopwatch, writeInventory, type Lab, type LabHost } from './support.js';
+import { freshHosts, hostExec, PLAYBOOKS, shipshape, shipshapeJson, siteLabVars, stopwatch, writeInventory, type Lab, type LabHost } from './support.js';
 
 const SITE = join(PLAYBOOKS, 'site.yml');
 
@@ -125,16 +125,9 @@ describe('drift on hosts provisioned with site.yml (Debian 12 and 13)', () => {
     const trixie = await timed('boot h181', () => freshHosts(['h181'], { dist: 'trixie' }));
     lab = bookworm;
     hosts = [bookworm.hosts[0], trixie.hosts[0]];
-    // Debian's Docker (the lab reaches only Debian's archive); the controller never banned by fail2ban
     inv = writeInventory(lab, hosts, {
       vars: {
-        docker_source: 'debian',
-        fail2ban_ignoreip: [lab.gateway],
-        // Caddy over real ACME (Pebble on the gateway), Debian's package
-        caddy_source: 'debian',
-        caddy_email: 'ops@example.test',
-        caddy_acme_ca: lab.pebble.directory,
-        caddy_acme_ca_root: lab.pebble.listenerCaPath,
+        ...siteLabVars(lab),
         // backups on: a local restic repository is enough to judge the schedule
         backup_paths: ['/etc/hostname'],
         backup_restic_repository: '/var/backups/restic-drift',

@@ -8,7 +8,7 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DISTS, PLAYBOOKS, freshHosts, hostExec, hostFor, shipshapeJson, stopwatch, writeInventory, type JsonReport, type Lab, type LabHost } from './support.js';
+import { DISTS, PLAYBOOKS, freshHosts, hostExec, hostFor, shipshapeJson, siteLabVars, stopwatch, writeInventory, type JsonReport, type Lab, type LabHost } from './support.js';
 
 const SITE = join(PLAYBOOKS, 'site.yml');
 
@@ -32,14 +32,7 @@ describe.each(DISTS)('first apply of site.yml on a fresh host (%s)', (dist) => {
     lab = await freshHosts([hostFor('h62', dist)], { dist });
     [host] = lab.hosts;
     inv = writeInventory(lab, [host], {
-      vars: {
-        docker_source: 'debian',
-        caddy_source: 'debian',
-        caddy_email: 'ops@lab.test',
-        caddy_acme_ca: lab.pebble.directory,
-        caddy_acme_ca_root: lab.pebble.listenerCaPath,
-        fail2ban_ignoreip: [lab.gateway],
-      },
+      vars: siteLabVars(lab),
       hostVars: { [host.name]: { caddy_sites: [{ domain: host.fqdn, respond: `hello from ${host.name}` }] } },
     });
   }, 600_000);

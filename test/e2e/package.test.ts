@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { freshHosts, hostExec, sshLogin, stopwatch, writeInventory, type JsonReport, type Lab, type LabHost } from './support.js';
+import { freshHosts, hostExec, siteLabVars, sshLogin, stopwatch, writeInventory, type JsonReport, type Lab, type LabHost } from './support.js';
 
 const execP = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -106,7 +106,7 @@ describe('the installed package', () => {
     site.push({ name: 'ours', hosts: 'all', become: true, roles: ['motd'], tasks: [{ name: 'team marker', marker_file: { path: '/etc/team', word: 'platform' } }] });
     writeFileSync(join(project, 'playbooks', 'site.yml'), stringify(site));
     inventory = writeInventory(lab12, hosts, {
-      vars: { docker_source: 'debian', caddy_source: 'debian', motd_team: 'platform' },
+      vars: { ...siteLabVars(lab12), motd_team: 'platform' },
     });
   });
 

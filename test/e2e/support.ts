@@ -71,6 +71,50 @@ export function writeInventory(lab: Lab, hosts: LabHost[], o: InventoryOptions =
   return dir;
 }
 
+/**
+ * The site's variables on a lab host, as the bench applies them: Debian's docker.io and caddy (the lab reaches only
+ * Debian's archive), Caddy's certificates from the lab's Pebble (its ACME directory and the root its listener is
+ * signed with), and the controller (the gateway) never banned by fail2ban. A file adds or overrides its own.
+ */
+export function siteLabVars(lab: Lab): Record<string, unknown> {
+  return {
+    docker_source: 'debian',
+    caddy_source: 'debian',
+    caddy_email: 'ops@lab.test',
+    caddy_acme_ca: lab.pebble.directory,
+    caddy_acme_ca_root: lab.pebble.listenerCaPath,
+    fail2ban_ignoreip: [lab.gateway],
+  };
+}
+
+/** A command as root on a lab host (outside the engine), its stdout trimmed. */
+export async function onHost(host: string, cmd: string): Promise<string> {
+  const r = await hostExec(host, cmd);
+  return r.stdout.trim();
+}
+
+/**
+ * A host script that makes the login user the trust tests log in as: `deploy`, the lab's key, passwordless sudo
+ * (what an operator's first run leaves behind), so those files test the engine as an unprivileged login with sudo.
+ */
+export const deployUserScript = (key: string) => `
+set -e
+useradd -m -s /bin/sh deploy
+install -d -m 700 -o deploy -g deploy /home/deploy/.ssh
+printf '%s\\n' '${key}' > /home/deploy/.ssh/authorized_keys
+chown deploy:deploy /home/deploy/.ssh/authorized_keys; chmod 600 /home/deploy/.ssh/authorized_keys
+echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy; chmod 440 /etc/sudoers.d/deploy
+`;
+
+/** An inventory that logs in as that `deploy` user (no bootstrap user: root is never tried). */
+export function writeDeployInventory(lab: Lab, hosts: LabHost[], prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const doc = { all: { vars: { user: 'deploy', identity_file: lab.keyPath }, hosts: Object.fromEntries(hosts.map((h) => [h.name, { host: h.addr }])) } };
+  writeFileSync(join(dir, 'hosts.yml'), stringify(doc));
+  writeFileSync(join(dir, 'known_hosts'), readFileSync(lab.knownHostsPath));
+  return dir;
+}
+
 export interface CliResult {
   code: number;
   stdout: string;

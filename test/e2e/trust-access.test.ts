@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { freshHosts, hostExec, labPublicKey, shipshapeJson, stopwatch, type Lab, type LabHost } from './support.js';
+import { deployUserScript, freshHosts, hostExec, labPublicKey, onHost, shipshapeJson, stopwatch, writeDeployInventory, type Lab, type LabHost } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const { timings, timed } = stopwatch();
@@ -24,19 +24,7 @@ const NAMES = ['h45', 'h145'];
 const GUARD = 10;
 const SECRET = 'Rogue-Port-S3cret';
 
-const on = async (host: string, cmd: string) => {
-  const r = await hostExec(host, cmd);
-  return r.stdout.trim();
-};
-
-const SETUP = (key: string) => `
-set -e
-useradd -m -s /bin/sh deploy
-install -d -m 700 -o deploy -g deploy /home/deploy/.ssh
-printf '%s\\n' '${key}' > /home/deploy/.ssh/authorized_keys
-chown deploy:deploy /home/deploy/.ssh/authorized_keys; chmod 600 /home/deploy/.ssh/authorized_keys
-echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy; chmod 440 /etc/sudoers.d/deploy
-`;
+const on = onHost;
 
 /** a sudoers drop-in (guarded, confirmed by a new login with sudo) whose validate takes `secs` */
 const slowDropIn = (dest: string, secs: number, tag: string) => ({
@@ -57,13 +45,10 @@ beforeAll(async () => {
   lab = await timed('boot h145 (trixie)', () => freshHosts(['h145'], { dist: 'trixie' }));
   hosts.push(lab.hosts.find((h) => h.name === 'h145')!);
   for (const h of hosts) {
-    const r = await hostExec(h.name, SETUP(labPublicKey(lab)));
+    const r = await hostExec(h.name, deployUserScript(labPublicKey(lab)));
     expect(r.code, r.stderr).toBe(0);
   }
-  inv = mkdtempSync(join(tmpdir(), 'ss-e2e-lease-'));
-  const doc = { all: { vars: { user: 'deploy', identity_file: lab.keyPath }, hosts: Object.fromEntries(hosts.map((h) => [h.name, { host: h.addr }])) } };
-  writeFileSync(join(inv, 'hosts.yml'), stringify(doc));
-  writeFileSync(join(inv, 'known_hosts'), readFileSync(lab.knownHostsPath));
+  inv = writeDeployInventory(lab, hosts, 'ss-e2e-lease-');
   pb = join(inv, 'lease.yml');
   writeFileSync(pb, stringify([{ hosts: 'all', become: true, tasks: [slowDropIn('/etc/sudoers.d/ss-alive', 25, 'alive'), slowDropIn('/etc/sudoers.d/ss-killed', 25, 'killed')] }]));
   env.HOME = join(inv, 'home');

@@ -146,4 +146,43 @@ describe.skipIf(!root)('root never writes through a link another user controls',
     expect(existsSync(join(etc, 'tool'))).toBe(false);
     expect(existsSync(marker)).toBe(false);
   });
+
+  it('into a directory (unarchive): tar runs as the user who owns dest, so a planted conf -> /etc link makes it fail there, not write there', () => {
+    const { top, etc, home } = scene();
+    const src = join(top, 'src');
+    mkdirSync(join(src, 'conf'), { recursive: true });
+    writeFileSync(join(src, 'README'), 'readme\n');
+    writeFileSync(join(src, 'conf', 'shadow'), 'from the archive\n');
+    // no directory entry for conf/: tar follows an existing conf (root's tar writes through it)
+    const archive = join(top, 'app.tgz');
+    expect(spawnSync('tar', ['-czf', archive, '-C', src, '--no-recursion', 'README', 'conf/shadow']).status).toBe(0);
+    const dest = join(home, 'app');
+    mkdirSync(dest);
+    chownSync(dest, NOBODY, NOBODY);
+    symlinkSync(etc, join(dest, 'conf'));
+    lchownSync(join(dest, 'conf'), NOBODY, NOBODY);
+    const r = sh(onPath(dest, ['tar', '-xf', archive, '-C'], { into: true }));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/conf\/shadow: Cannot open/);
+    expect(readFileSync(join(etc, 'shadow'), 'utf8')).toBe('root-only\n');
+    // the rest is extracted, as the user
+    expect([readFileSync(join(dest, 'README'), 'utf8'), lstatSync(join(dest, 'README')).uid]).toEqual(['readme\n', NOBODY]);
+  });
+
+  it('into a directory only root controls: tar runs as root (owners from the archive kept); a dest that is a user\'s link is refused', () => {
+    const { top, home } = scene();
+    const src = join(top, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'README'), 'readme\n');
+    chownSync(join(src, 'README'), NOBODY, NOBODY);
+    const archive = join(top, 'app.tgz');
+    expect(spawnSync('tar', ['-czf', archive, '-C', src, 'README']).status).toBe(0);
+    const dest = join(top, 'opt');
+    mkdirSync(dest);
+    expect(sh(onPath(dest, ['tar', '-xf', archive, '-C'], { into: true })).status).toBe(0);
+    expect(lstatSync(join(dest, 'README')).uid).toBe(NOBODY);
+    const r = sh(onPath(join(home, '.ssh'), ['tar', '-xf', archive, '-C'], { into: true }));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/refused: .*\.ssh is a symbolic link owned by nobody/);
+  });
 });

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, utimesSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { shq } from '../../../src/core/quote.js';
 import { acquireScript, LOCK_HELD, refreshScript, releaseScript, type HostLock } from '../../../src/engine/host-lock.js';
 
 const sh = (script: string) => spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
@@ -41,5 +42,25 @@ describe('host-wide run lock (scripts run for real through /bin/sh, in a scratch
     sh(refreshScript(live));
     expect(sh(acquireScript(lock('t6', 'fourth'))).status).toBe(LOCK_HELD);
     sh(releaseScript(live));
+  });
+
+  it('the lock is tied to the nearest sshd session above the script: held while it lives, free once it is gone', () => {
+    // a shell started under the name sshd stands for the session process sshd forks per connection
+    const sshd = join(mkdtempSync(join(tmpdir(), 'ss-lock-sshd-')), 'sshd');
+    symlinkSync('/bin/sh', sshd);
+    sh(`rm -rf ${shq(dir)}`);
+    const mine = lock('t7', 'a run by carol@laptop (pid 7)');
+    // the session runs the acquiring script (a child, as sudo sh -s is), then asks a second run while it still lives
+    const session = spawnSync(sshd, ['-c', `echo "$$"; /bin/sh -c ${shq(acquireScript(mine))}; /bin/sh -c ${shq(acquireScript(lock('t8', 'other', 0)))}; echo "held:$?"`], { encoding: 'utf8' });
+    const [pid, acquired, refused, held] = session.stdout.trim().split('\n');
+    expect(acquired).toBe('0 1');
+    expect(refused).toMatch(/^a run by carol@laptop \(pid 7\)/);
+    expect(held).toBe(`held:${LOCK_HELD}`);
+    expect(readFileSync(join(dir, 'anchors'), 'utf8')).toMatch(new RegExp(`^${pid} \\d+\n$`));
+    // the session ended (the connection closed): no release ran, and the next run takes the lock at once
+    const next = sh(acquireScript(lock('t9', 'next', 0)));
+    expect(next.status).toBe(0);
+    expect(readFileSync(join(dir, 'token'), 'utf8')).toBe('t9\n');
+    sh(releaseScript(lock('t9', 'next')));
   });
 });

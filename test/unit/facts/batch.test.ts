@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fileContent, fileStat } from '../../../src/facts/file.js';
+import type { Probe } from '../../../src/core/probe.js';
+import { fileContent, fileMtime, fileStat } from '../../../src/facts/file.js';
 import { CONTENT_LIMIT } from '../../../src/facts/file-batch.js';
 import { alone, probesLocally } from '../helpers/probe.js';
 
@@ -39,8 +40,23 @@ describe('batched file facts equal what each probe reads on its own', () => {
     }
   });
 
-  it('stat and content of the same paths share one batch', () => {
-    const probes = paths.flatMap((p) => [fileStat(p), fileContent(p)]);
+  it('stat, content and mtime of the same paths share one batch', () => {
+    const probes: Probe[] = paths.flatMap((p) => [fileStat(p), fileContent(p), fileMtime(p)] as Probe[]);
     expect(probesLocally(probes)).toEqual(probes.map((p) => probesLocally([alone(p)])[0]));
+  });
+});
+
+describe('a modification time read in the batch is what stat -c "%Y %n" prints alone', () => {
+  it('files, links (their own time), directories, missing paths', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-mtime-'));
+    writeFileSync(join(dir, 'f'), 'x');
+    mkdirSync(join(dir, 'd'));
+    symlinkSync(join(dir, 'nowhere'), join(dir, 'l'));
+    const probes = ['f', 'd', 'l', 'missing'].map((n) => fileMtime(join(dir, n)));
+    expect(probes.every((p) => p.batch)).toBe(true);
+    const batched = probesLocally(probes);
+    expect(batched).toEqual(probes.map((p) => probesLocally([alone(p)])[0]));
+    expect(batched[0]).toMatch(new RegExp(`^\\d+ ${join(dir, 'f')}\\n$`));
+    expect(batched[3]).toBe('');
   });
 });

@@ -5,6 +5,7 @@ import type { Probe } from '../../../src/core/probe.js';
 import { newNonce, parseBatch, renderBatch } from '../../../src/core/script.js';
 import { normalizeSysctlValue, sysctlValue } from '../../../src/facts/sysctl.js';
 
+import { parseSysctlFiles } from '../../../src/facts/sysctl-files.js';
 const hasSysctl = spawnSync('sh', ['-c', 'command -v sysctl']).status === 0;
 
 describe('sysctl runtime value', () => {
@@ -40,5 +41,32 @@ describe('sysctl values of a play, read together', () => {
     expect(batched).toEqual(probes.map((p) => probesLocally([alone(p)])[0]));
     expect(String(batched[1])).toMatch(/^\d{2,}$/);
     expect(batched[3]).toBeUndefined();
+  });
+});
+
+describe('sysctl.d files: sizes from stat, every text from one tail, cut by size', () => {
+  const dump = (files: [string, string][]) =>
+    files.map(([p, c]) => `S ${Buffer.byteLength(c)} ${p}\n`).join('') + files.map(([p, c], i) => `${i ? '\n' : ''}==> ${p} <==\n${c}`).join('');
+
+  it('keeps texts exact: no final newline, empty files, a line posing as another file, UTF-8', () => {
+    const files: [string, string][] = [
+      ['/etc/sysctl.d/a.conf', 'kernel.x = 1\n==> /etc/sysctl.d/b.conf <==\nkernel.y = 0\n'],
+      ['/etc/sysctl.d/b.conf', ''],
+      ['/usr/lib/sysctl.d/c.conf', 'fs.z = 2 # grüße'],
+      ['/usr/lib/sysctl.d/d.conf', '\n\n'],
+    ];
+    expect(parseSysctlFiles(dump(files))).toEqual(files.map(([path, content]) => ({ path, content })));
+  });
+
+  it('no file at all prints nothing', () => {
+    expect(parseSysctlFiles('')).toEqual([]);
+  });
+
+  it('a file that grew between stat and tail is read up to the next header', () => {
+    const out = 'S 3 /etc/sysctl.d/a.conf\nS 2 /etc/sysctl.d/b.conf\n==> /etc/sysctl.d/a.conf <==\na=1\nb=2\n\n==> /etc/sysctl.d/b.conf <==\nc\n';
+    expect(parseSysctlFiles(out)).toEqual([
+      { path: '/etc/sysctl.d/a.conf', content: 'a=1\nb=2\n' },
+      { path: '/etc/sysctl.d/b.conf', content: 'c\n' },
+    ]);
   });
 });

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Probe } from '../../../src/core/probe.js';
 import { newNonce, parseBatch, renderBatch } from '../../../src/core/script.js';
-import { parseSystemctlShow, unitState, UNIT_NAME } from '../../../src/facts/systemd.js';
+import { parseSystemctlShow, unitBatcher, unitStarted, unitState, UNIT_NAME } from '../../../src/facts/systemd.js';
 
 // `systemctl show -p Id,LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload -- NAME` on Debian 12
 const recorded = {
@@ -65,4 +65,36 @@ describe('systemctl show', () => {
     expect(UNIT_NAME.test(n)).toBe(true),
   );
   it.each(['', 'a b', 'x;reboot', '$(id)'])('refuses unit name %j', (n) => expect(UNIT_NAME.test(n)).toBe(false));
+});
+
+describe('one systemctl show for unit states and start times', () => {
+  // recorded on Debian 12: `systemctl show -p Id,...,NeedDaemonReload,ActiveEnterTimestamp --timestamp=unix -- ssh fail2ban nope`
+  const both = [
+    'Id=ssh.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\nActiveEnterTimestamp=@1795912118\nNeedDaemonReload=no\n',
+    'Id=fail2ban.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\nActiveEnterTimestamp=@1795912470\nNeedDaemonReload=no\n',
+    'Id=nope.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\nActiveEnterTimestamp=\nNeedDaemonReload=no\n',
+  ].join('\n');
+  const keys = ['ssh', 'started:fail2ban', 'fail2ban', 'started:nope'];
+
+  it('asks each unit once, for the start time only when a probe wants it', () => {
+    expect(unitBatcher.script(keys)).toBe(
+      "systemctl show -p Id,LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,ActiveEnterTimestamp --timestamp=unix -- ssh fail2ban nope 2>&1",
+    );
+    expect(unitBatcher.script(['ssh'])).toBe('systemctl show -p Id,LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload -- ssh 2>&1');
+    expect(unitStarted('fail2ban').batch).toEqual({ batcher: unitBatcher, key: 'started:fail2ban' });
+  });
+
+  it("hands each probe what its own script prints (the start time as --value prints it: '@SECONDS', or empty)", () => {
+    const out = unitBatcher.split(both, 0, keys);
+    expect(out[0]).toEqual({ stdout: recorded.sshRunning, code: 0 });
+    expect(out[1]).toEqual({ stdout: '@1795912470\n', code: 0 });
+    expect(parseSystemctlShow(out[2].stdout, out[2].code)).toMatchObject({ id: 'fail2ban.service', activeState: 'active' });
+    expect(out[3]).toEqual({ stdout: '\n', code: 0 });
+  });
+
+  it('systemctl failing leaves start times empty and unit states unavailable', () => {
+    const out = unitBatcher.split(recorded.noSystemd, 1, keys);
+    expect(out[1]).toEqual({ stdout: '', code: 1 });
+    expect(parseSystemctlShow(out[0].stdout, out[0].code)).toMatchObject({ available: false });
+  });
 });

@@ -9,7 +9,7 @@ const EXTERNAL = new Set(
   (
     'stat sha256sum sha1sum head tail cat getent systemctl dpkg-query dpkg sshd sudo date apt-config iptables ip6tables curl docker ' +
     'openssl timeout journalctl grep sed awk cut find ip hostname uname systemd-detect-virt sysctl sh readlink ufw apt-get apt-cache ' +
-    'crontab id python3 wc sort tr xargs ls mktemp cmp diff nft iptables-save'
+    'crontab id python3 wc sort tr xargs ls mktemp cmp diff nft iptables-save base64'
   ).split(' '),
 );
 

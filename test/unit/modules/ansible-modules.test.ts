@@ -176,7 +176,10 @@ describe('unarchive', () => {
   const a = { src: '/opt/app.tar.gz', dest: '/opt/app', remote_src: true };
   const dir = { exists: true, type: 'directory', mode: '755', owner: 'root', group: 'root', size: 4096 };
   it('unpacks when entries are missing, and is done when all are there or creates exists', () => {
-    expect(planFor('unarchive', a, { archive: { readable: true, entries: 3, missing: 3 }, dest: dir }).steps).toEqual([{ kind: 'run', argv: ['tar', '-xf', '/opt/app.tar.gz', '-C', '/opt/app'] }]);
+    expect(planFor('unarchive', a, { archive: { readable: true, entries: 3, missing: 3 }, dest: dir }).steps).toEqual([
+      // as whoever controls dest (the path step's `into`), never root's tar in a directory another user owns
+      { kind: 'path', path: '/opt/app', argv: ['tar', '-xf', '/opt/app.tar.gz', '-C'], into: true },
+    ]);
     expect(planFor('unarchive', a, { archive: { readable: true, entries: 3, missing: 0 }, dest: dir }).reason).toBe('all 3 entries of /opt/app.tar.gz are in /opt/app');
     expect(planFor('unarchive', { ...a, creates: '/opt/app/bin' }, { archive: { readable: true, entries: 3, missing: 3 }, dest: dir, creates: dir }).steps).toEqual([]);
     expect(planFor('unarchive', a, { archive: { readable: false, entries: 0, missing: 0 }, dest: dir }).fail).toMatch(/missing or not an archive/);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../../src/core/module.js';
 import { parseSystemctlShow } from '../../../src/facts/systemd.js';
-import service from '../../../src/modules/service.js';
+import service, { parseStartedSince } from '../../../src/modules/service.js';
 import { parseSshSocket } from '../../../src/facts/ssh-socket.js';
 import { debian12, sshAccess } from '../helpers/plan.js';
 
@@ -116,26 +116,36 @@ describe('service drift', () => {
 });
 
 describe('service restart_after: started after its files last changed', () => {
-  const since = (started: number, mtime: number) => ({ started, changed: { path: '/etc/fail2ban/jail.d/shipshape.local', mtime } });
+  // the facts as systemctl show (ActiveEnterTimestamp, --timestamp=unix --value) and stat -c '%Y %n' print them
+  const since = (started: number, mtime: number) => ({ since: `@${started}\n`, mtime0: `${mtime} /etc/fail2ban/jail.d/shipshape.local\n` });
   const args = { name: 'nginx', state: 'started', restart_after: ['/etc/fail2ban/jail.d/shipshape.local'] };
 
   it('restarts a unit that started before the file changed, naming the file as the cause', () => {
-    const p = plan(args, { unit: running, since: since(1000, 2000) });
+    const p = plan(args, { unit: running, ...since(1000, 2000) });
     expect(argv(p)).toEqual(['systemctl restart nginx']);
     expect(p.drift?.[0]).toMatchObject({ where: '/etc/fail2ban/jail.d/shipshape.local', fix: 'systemctl restart nginx' });
   });
 
   it('leaves a unit alone that started after (or in the same second as) the change', () => {
-    expect(argv(plan(args, { unit: running, since: since(2000, 2000) }))).toEqual([]);
-    expect(argv(plan(args, { unit: running, since: since(3000, 2000) }))).toEqual([]);
+    expect(argv(plan(args, { unit: running, ...since(2000, 2000) }))).toEqual([]);
+    expect(argv(plan(args, { unit: running, ...since(3000, 2000) }))).toEqual([]);
   });
 
   it("check predicts the restart an earlier task's rewrite of the file will cause", () => {
-    expect(argv(plan(args, { unit: running, since: since(3000, 2000) }, true, ['/etc/fail2ban/jail.d/shipshape.local']))).toEqual(['systemctl restart nginx']);
-    expect(argv(plan(args, { unit: running, since: since(3000, 2000) }, true, ['/etc/other']))).toEqual([]);
+    expect(argv(plan(args, { unit: running, ...since(3000, 2000) }, true, ['/etc/fail2ban/jail.d/shipshape.local']))).toEqual(['systemctl restart nginx']);
+    expect(argv(plan(args, { unit: running, ...since(3000, 2000) }, true, ['/etc/other']))).toEqual([]);
   });
 
   it('a stopped unit is started, once: starting reads the file anyway', () => {
-    expect(argv(plan(args, { unit: stopped, since: { changed: { path: '/x', mtime: 5 } } }))).toEqual(['systemctl start nginx']);
+    expect(argv(plan(args, { unit: stopped, since: '\n', mtime0: '5 /etc/fail2ban/jail.d/shipshape.local\n' }))).toEqual(['systemctl start nginx']);
+  });
+});
+
+describe('parseStartedSince', () => {
+  it('reads the start time and the newest of the files, the first one on a tie', () => {
+    expect(parseStartedSince('@1700000000\n', ['1700000100 /a\n', '', '1700000100 /b\n', '1600000000 /c\n'])).toEqual({ started: 1700000000, changed: { path: '/a', mtime: 1700000100 } });
+  });
+  it('a unit that never started (empty value) has no start time; missing files print nothing', () => {
+    expect(parseStartedSince('\n', ['', ''])).toEqual({});
   });
 });
