@@ -3,7 +3,9 @@
 // after the round trip that armed the guard and applied an access-critical change, before the new
 // login that would confirm it. The host must then revert by itself. The change is the sshd one (its
 // drop-in is among the files the guard snapshots); earlier guarded tasks (sudoers) are let through.
-import { SshTransport } from '../../../dist/src/transport/ssh.js';
+import { cliSshTransport } from './cli-ssh-transport.mjs';
+
+const SshTransport = await cliSshTransport();
 
 const run = SshTransport.prototype.run;
 SshTransport.prototype.run = async function (script, opts) {

@@ -3,7 +3,9 @@
 // guard and applied the sshd change, the host reboots and the controller dies (SIGKILL), before the
 // login that would confirm it. The transient revert timer is gone with the reboot: the host must
 // revert by itself at boot.
-import { SshTransport } from '../../../dist/src/transport/ssh.js';
+import { cliSshTransport } from './cli-ssh-transport.mjs';
+
+const SshTransport = await cliSshTransport();
 
 const run = SshTransport.prototype.run;
 SshTransport.prototype.run = async function (script, opts) {
