@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { shq } from '../core/quote.js';
 import type { ExecResult, RunOptions, Transport } from '../transport/types.js';
+import { WrappedTransport } from '../transport/wrapped.js';
 
 /**
  * One run at a time per host. Two controllers applying to one host interleave their changes and
@@ -256,33 +257,15 @@ export class HostLockHold {
   }
 }
 
-class LockedTransport implements Transport {
+class LockedTransport extends WrappedTransport {
   constructor(
-    private readonly inner: Transport,
+    inner: Transport,
     private readonly hold: HostLockHold,
-  ) {}
-
-  get spec() {
-    return this.inner.spec;
+  ) {
+    super(inner);
   }
 
-  get hostKey() {
-    return this.inner.hostKey;
-  }
-
-  get sessionPid() {
-    return this.inner.sessionPid;
-  }
-
-  connect(): Promise<void> {
-    return this.inner.connect();
-  }
-
-  run(script: string, opts?: RunOptions): Promise<ExecResult> {
+  override run(script: string, opts?: RunOptions): Promise<ExecResult> {
     return this.hold.run(this.inner, script, opts);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }

@@ -6,6 +6,7 @@
  * connection carried them. Costs nothing measurable: two clock reads per call.
  */
 import type { ExecResult, RunOptions, Transport } from './types.js';
+import { WrappedTransport } from './wrapped.js';
 
 /** What a round trip was for, as its caller says: reading facts, or applying (steps, lock, guard). */
 export type TripKind = 'facts' | 'apply';
@@ -55,27 +56,17 @@ export class Meter {
   }
 }
 
-class MeteredTransport implements Transport {
+class MeteredTransport extends WrappedTransport {
   private connected = false;
 
   constructor(
-    private readonly inner: Transport,
+    inner: Transport,
     private readonly meter: Meter,
-  ) {}
-
-  get spec() {
-    return this.inner.spec;
+  ) {
+    super(inner);
   }
 
-  get hostKey() {
-    return this.inner.hostKey;
-  }
-
-  get sessionPid() {
-    return this.inner.sessionPid;
-  }
-
-  async connect(): Promise<void> {
+  override async connect(): Promise<void> {
     if (this.connected) return this.inner.connect();
     const started = performance.now();
     try {
@@ -86,7 +77,7 @@ class MeteredTransport implements Transport {
     }
   }
 
-  async run(script: string, opts?: RunOptions): Promise<ExecResult> {
+  override async run(script: string, opts?: RunOptions): Promise<ExecResult> {
     // run() connects when needed: a login that happens here is the login's time, not the trip's
     if (!this.connected) await this.connect();
     const started = performance.now();
@@ -95,9 +86,5 @@ class MeteredTransport implements Transport {
     } finally {
       this.meter.trip(performance.now() - started);
     }
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
