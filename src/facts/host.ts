@@ -77,17 +77,28 @@ export const hostInfo = probe<HostInfo>(
     'c=${SSH_CONNECTION%% *}',
     "nl='",
     "'",
+    // an address has no blank or newline: it goes into ip's batch below
+    'case $c in *[!0-9A-Za-z.:%_-]*) c= ;; esac',
     'if [ -n "$c" ] && command -v ip >/dev/null 2>&1; then',
-    // the first line only (a second one may follow: "    cache")
-    '  r=$(ip route get "$c" 2>/dev/null); r=${r%%"$nl"*}; echo "route=$r"',
+    // one ip for both questions: the route, then every address (-o: a line each). A route that fails ends
+    // the batch, so no address follows, as when the route named no device.
+    '  o=$(ip -o -batch - 2>/dev/null <<__SS_IP__',
+    'route get $c',
+    'addr show',
+    '__SS_IP__',
+    ')',
+    // the route's first line only: -o joins its "cache" line to it after a backslash
+    '  r=${o%%"$nl"*}; r=${r%%\\\\*}; echo "route=$r"',
     // the word after the last " dev "
     '  case $r in *" dev "*) d=${r##* dev }; d=${d%% *} ;; *) d= ;; esac',
-    '  if [ -n "$d" ]; then',
-    '    o=$(ip -o addr show dev "$d" 2>/dev/null)',
-    '    [ -z "$o" ] || while IFS= read -r l; do printf \'addr=%s\\n\' "$l"; done <<__SS_ADDR__',
-    '$o',
-    '__SS_ADDR__',
-    '  fi',
+    // the addresses of that device (the line's second word), as `ip -o addr show dev D` prints them
+    '  case $o in *"$nl"*) o=${o#*"$nl"} ;; *) o= ;; esac',
+    '  while [ -n "$d" ] && [ -n "$o" ]; do',
+    '    l=${o%%"$nl"*}',
+    '    case $o in *"$nl"*) o=${o#*"$nl"} ;; *) o= ;; esac',
+    '    n=${l#*: }; n=${n%% *}',
+    '    [ "$n" = "$d" ] && printf \'addr=%s\\n\' "$l"',
+    '  done',
     'fi',
   ].join('\n'),
   (out) => {

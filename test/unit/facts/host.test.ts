@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ARCH, CONTAINER } from '../../../src/facts/host.js';
+import { ARCH, CONTAINER, hostInfo } from '../../../src/facts/host.js';
 
 /**
  * The host facts' builtin replacements for systemd-detect-virt and dpkg, run for real through /bin/sh against
@@ -70,5 +70,45 @@ describe('the architecture, as dpkg --print-architecture says it', () => {
     writeFileSync(join(bin, 'dpkg'), '#!/bin/sh\necho armhf\n', { mode: 0o755 });
     expect(inRoot(ARCH, { '/var/lib/dpkg/info/libc6:armhf.list': '', '/var/lib/dpkg/info/libc6:arm64.list': '' }, bin).out).toBe('armhf');
     expect(inRoot(ARCH, {}, bin).out).toBe('armhf');
+  });
+});
+
+describe('the route to the controller and its device addresses, from one ip', () => {
+  // recorded on a lab host (Debian 13, Docker installed): `ip -o -batch -` with "route get 10.99.0.1" and "addr show"
+  const RECORDED = [
+    '10.99.0.1 dev eth0 src 10.99.0.132 uid 0 \\    cache ',
+    '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever',
+    '1: lo    inet6 ::1/128 scope host proto kernel_lo \\       valid_lft forever preferred_lft forever',
+    '2: eth0    inet 10.99.0.132/24 scope global eth0\\       valid_lft forever preferred_lft forever',
+    '2: eth0    inet6 fe80::99:2ff:fe00:7a/64 scope link proto kernel_ll \\       valid_lft forever preferred_lft forever',
+    '3: docker0    inet 172.17.0.1/16 brd 172.17.255.255 scope global docker0\\       valid_lft forever preferred_lft forever',
+  ].join('\n');
+
+  function hostWithIp(ipScript: string, sshConnection: string) {
+    const bin = mkdtempSync(join(tmpdir(), 'ss-host-ip-'));
+    writeFileSync(join(bin, 'ip'), `#!/bin/sh\necho "$*" >> ${join(bin, 'calls')}\ncat >> ${join(bin, 'calls')}\n${ipScript}\n`, { mode: 0o755 });
+    const r = spawnSync('/bin/sh', ['-c', hostInfo.script], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, SSH_CONNECTION: sshConnection } });
+    const calls = (() => {
+      try {
+        return readFileSync(join(bin, 'calls'), 'utf8');
+      } catch {
+        return '';
+      }
+    })();
+    return { info: hostInfo.parse(r.stdout, r.status ?? 0), calls };
+  }
+
+  it('asks ip once for the route and the addresses, keeping the route device lines only', () => {
+    const { info, calls } = hostWithIp(`cat <<'X'\n${RECORDED}\nX`, '10.99.0.1 59038 10.99.0.132 22');
+    expect(calls).toBe('-o -batch -\nroute get 10.99.0.1\naddr show\n');
+    expect(info.client).toBe('10.99.0.1');
+    expect(info.clientRoute).toEqual({ dev: 'eth0', src: '10.99.0.132', nets: ['10.99.0.132/24', 'fe80::99:2ff:fe00:7a/64'] });
+  });
+
+  it('a route ip cannot give (the batch stops there) means no route; an address with a blank never reaches ip', () => {
+    expect(hostWithIp('echo "RTNETLINK answers: Network is unreachable" >&2; exit 1', '203.0.113.9 5 10.0.0.1 22').info.clientRoute).toBeUndefined();
+    const odd = hostWithIp(`cat <<'X'\n${RECORDED}\nX`, '10.99.0.1\naddr\tdel 22');
+    expect(odd.calls).toBe('');
+    expect(odd.info.clientRoute).toBeUndefined();
   });
 });
