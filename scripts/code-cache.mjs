@@ -2,7 +2,8 @@
 // see src/cli/vendor-load.ts), kept beside each as NAME.v8cache. Made by the bundled CLI itself: a check of the
 // site playbook against a host that refuses at once (127.0.0.1 port 1), in a scratch HOME, so what the cache
 // holds is what a run compiles up to its first connection. Nothing is contacted and nothing outside the scratch
-// folder is written. Without a cache (or with one another Node made) the CLI is as correct, only slower to start.
+// folder is written. Without a cache (or with one another Node made) the CLI is as correct, only slower to start:
+// so a failed warm-up is a warning, never a failed build (test/unit/cli/bundle.test.ts checks the cache is used).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,7 @@ try {
     execFileSync(process.execPath, [join(outdir, 'src', 'cli', 'main.js'), 'check', join(work, 'site.yml'), '-i', join(work, 'hosts.yml'), '--json'], { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
   } catch (err) {
     // exit 4: the host was unreachable, as intended
-    if (err.status !== 4) throw new Error(`code-cache warm-up run failed (exit ${err.status}): ${err.stderr}`);
+    if (err.status !== 4) process.stderr.write(`warning: code-cache warm-up run failed (exit ${err.status}), the CLI starts slower: ${err.stderr}\n`);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
@@ -37,4 +38,4 @@ try {
 const missing = readdirSync(vendorDir)
   .filter((f) => f.endsWith('.cjs'))
   .filter((f) => !existsSync(join(vendorDir, f.replace(/\.cjs$/, '.v8cache'))));
-if (missing.length) throw new Error(`code cache not written for ${missing.join(', ')}`);
+if (missing.length) process.stderr.write(`warning: no code cache for ${missing.join(', ')}: the CLI starts slower\n`);
