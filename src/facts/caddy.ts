@@ -234,7 +234,8 @@ export function servedCertificates(domains: readonly string[]) {
       'fi',
     ].join('\n'),
     parseServedCertificates,
-    { inline: true },
+    // waits on Caddy's handshakes: beside the other probes
+    { inline: true, background: true },
   );
 }
 
