@@ -340,8 +340,15 @@ export function caddyLoaded(service: string, files: readonly string[]) {
       '  __ss_o=$(sha256sum -- "$@")',
       ...lines('__ss_o', `[ -n "$__ss_l" ] && printf 'Sha256=%s %s\\n' "\${__ss_l%% *}" "\${__ss_l#*  }"`),
       '  if [ -f "$a" ]; then',
+      // dash's -nt compares the mtimes to the nanosecond, as find -newer does, without a process; find stays
+      // where a link is involved (without -L it judges the link itself, where -nt follows it)
+      '    __ss_k=; for f; do [ -L "$f" ] && __ss_k=1; done; [ -L "$a" ] && __ss_k=1',
+      '    if [ -z "$__ss_k" ]; then',
+      `      for f; do [ "$f" -nt "$a" ] && printf 'Newer=%s\\n' "$f"; done`,
+      '    else',
       '    __ss_o=$(find "$@" -prune -newer "$a")',
       ...lines('__ss_o', `[ -n "$__ss_l" ] && printf 'Newer=%s\\n' "$__ss_l"`),
+      '    fi',
       '  fi',
       'fi',
     ].join('\n'),
