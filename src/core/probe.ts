@@ -22,6 +22,13 @@ export interface Probe<T = unknown> {
    * paths, one `systemctl show` for all units...). `script` stays the probe's answer on its own.
    */
   batch?: { batcher: Batcher; key: string };
+  /**
+   * The script mostly waits (on a daemon's answer: dockerd, Caddy's TLS, sudo's PAM, sshd -T) and needs
+   * nothing the script's earlier probes set: it may start at the top of the probe section, in a process of
+   * its own, beside the others (its output kept in a private file until the end). It must change no shell
+   * state the script relies on: it runs in a child shell, so nothing it sets is seen after it.
+   */
+  background?: true;
 }
 
 /**
@@ -41,7 +48,7 @@ export function probe<T>(
   id: string,
   script: string,
   parse: (stdout: string, exitCode: number) => T,
-  opts: { operatorCode?: true; inline?: true; batch?: { batcher: Batcher; key: string } } = {},
+  opts: { operatorCode?: true; inline?: true; batch?: { batcher: Batcher; key: string }; background?: true } = {},
 ): Probe<T> {
   return { id, script, parse, ...opts };
 }
