@@ -22,6 +22,13 @@ export interface Probe<T = unknown> {
    * paths, one `systemctl show` for all units...). `script` stays the probe's answer on its own.
    */
   batch?: { batcher: Batcher; key: string };
+  /**
+   * The script mostly waits (on a daemon's answer: dockerd, Caddy's TLS, sudo's PAM, sshd -T) and needs
+   * nothing the script's earlier probes set: it may start at the top of the probe section, in a process of
+   * its own, beside the others (its output kept in a private file until the end). It must change no shell
+   * state the script relies on: it runs in a child shell, so nothing it sets is seen after it.
+   */
+  background?: true;
 }
 
 /**
@@ -35,13 +42,15 @@ export interface Batcher {
   script(keys: string[]): string;
   /** one output per key, in the order of `keys` */
   split(stdout: string, exitCode: number, keys: string[]): { stdout: string; code: number }[];
+  /** as a probe's `background`: the one command waits (on systemd, say) and needs nothing set before it */
+  background?: true;
 }
 
 export function probe<T>(
   id: string,
   script: string,
   parse: (stdout: string, exitCode: number) => T,
-  opts: { operatorCode?: true; inline?: true; batch?: { batcher: Batcher; key: string } } = {},
+  opts: { operatorCode?: true; inline?: true; batch?: { batcher: Batcher; key: string }; background?: true } = {},
 ): Probe<T> {
   return { id, script, parse, ...opts };
 }

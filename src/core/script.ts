@@ -49,7 +49,13 @@ export function newNonce(): string {
   return randomBytes(8).toString('hex');
 }
 
-export function renderBatch(batch: Batch, nonce: string): string {
+/**
+ * Where background probes keep their output until the end of the script: root's own directory under
+ * /run (the host lock's). Tests give another.
+ */
+export const SPOOL_DIR = '/run/shipshape';
+
+export function renderBatch(batch: Batch, nonce: string, spoolDir = SPOOL_DIR): string {
   const out = [HEADER];
   const begin = (kind: string, id: string) => `printf '%s\\n' ${sq(`@@ss:${nonce}:begin:${kind}:${id}`)}`;
   const end = (kind: string, id: string) => `printf '\\n%s:%s\\n' ${sq(`@@ss:${nonce}:end:${kind}:${id}`)} "$__ss_rc"`;
@@ -64,26 +70,86 @@ export function renderBatch(batch: Batch, nonce: string): string {
   }
   if (batch.probes.length === 0) return out.join('\n') + '\n';
   out.push(`{ read __ss_x __ss_x __ss_x __ss_x __ss_p0 __ss_x < ${LAST_PID}; read __ss_t0 __ss_x < /proc/uptime; } 2>/dev/null`);
-  // one command per batcher for all its keys: one stat for every path, one systemctl for every unit...
-  batchGroups(batch.probes).forEach((g, i) => {
-    out.push(begin('batch', String(i)));
-    out.push(`{\n${g.batcher.script(g.keys)}\n} </dev/null 2>/dev/null; __ss_rc=$?`);
-    out.push(end('batch', String(i)));
-  });
-  // markers carry the probe's index, not its id: ids may hold any character a path can
-  batch.probes.forEach((p, i) => {
-    if (p.batch) return;
-    out.push(begin('probe', String(i)));
-    // a subshell costs a process: only for scripts that may exit, cd or leave variables behind
-    out.push(p.inline ? `{\n${p.script}\n} </dev/null 2>/dev/null; __ss_rc=$?` : `(\n${p.script}\n) </dev/null 2>/dev/null; __ss_rc=$?`);
-    out.push(end('probe', String(i)));
-  });
+  // one command per batcher for all its keys (one stat for every path, one systemctl for every unit...), then
+  // each probe of its own; markers carry the probe's index, not its id: ids may hold any character a path can
+  const sections: Section[] = [
+    ...batchGroups(batch.probes).map((g, i): Section => ({ kind: 'batch', id: String(i), body: `{\n${g.batcher.script(g.keys)}\n}`, background: g.batcher.background === true })),
+    ...batch.probes.flatMap((p, i): Section[] =>
+      p.batch
+        ? []
+        : // a subshell costs a process: only for scripts that may exit, cd or leave variables behind
+          [{ kind: 'probe', id: String(i), body: p.inline ? `{\n${p.script}\n}` : `(\n${p.script}\n)`, background: p.background === true && !p.operatorCode }],
+    ),
+  ];
+  const background = sections.filter((x) => x.background);
+  out.push(...startBackground(background, begin, spoolDir, nonce));
+  for (const x of sections) {
+    // started in the background above, unless there was no private place for its output: then here
+    if (x.background) out.push(`if [ -z "$${job(x)}" ]; then`);
+    out.push(begin(x.kind, x.id));
+    out.push(`${x.body} </dev/null 2>/dev/null; __ss_rc=$?`);
+    out.push(end(x.kind, x.id));
+    if (x.background) out.push('fi');
+  }
+  out.push(...endBackground(background, end));
   out.push(`{ read __ss_x __ss_x __ss_x __ss_x __ss_p1 __ss_x < ${LAST_PID}; read __ss_t1 __ss_x < /proc/uptime; } 2>/dev/null`);
   out.push(begin('stats', '0'));
   out.push(`printf '%s %s %s %s' "$__ss_p0" "$__ss_p1" "$__ss_t0" "$__ss_t1"; __ss_rc=0`);
   out.push(end('stats', '0'));
   return out.join('\n') + '\n';
 }
+
+/**
+ * Background probes (issue 15): each starts at the top of the probe section, in a child shell whose output
+ * (begin marker, the probe's output; the end marker with its exit status is added after `wait`) goes to a
+ * file of its own; one `cat` prints them all at the end and one `rm` removes them. parseBatch finds
+ * sections by their markers, in any order. The child runs the probe's script as its last command, so dash
+ * execs the script's last program in place: a background probe costs no process more than in line.
+ *
+ * The files are root's redirections, so no local user may choose where they land (issue 7): the directory
+ * must be a real directory (not a link) owned by the script's user, which for /run/shipshape means root's
+ * own under root's /run; each file is created with noclobber (O_EXCL: an existing file or a planted link
+ * refuses) under a name carrying the run's nonce, with umask 077. Where any of it fails (no such directory,
+ * not root's, the file exists), the probe runs in line at its place, as before: same sections, same facts.
+ */
+function startBackground(background: Section[], begin: (kind: string, id: string) => string, dir: string, nonce: string): string[] {
+  if (background.length === 0) return [];
+  const d = sq(dir);
+  const out = [`__ss_bg=; if [ -d ${d} ] && [ ! -L ${d} ] && [ -O ${d} ]; then __ss_bg=${sq(`${dir}/.probe-${nonce}`)}; set -C; umask 077; fi`];
+  for (const x of background) {
+    const f = `"$__ss_bg.${x.kind[0]}${x.id}"`;
+    // printf is a regular builtin: a refused redirection only fails it (a special builtin's would end the shell)
+    out.push(`${job(x)}=; if [ -n "$__ss_bg" ] && ${begin(x.kind, x.id)} 2>/dev/null >${f}; then`);
+    out.push(`${x.body} </dev/null >>${f} 2>/dev/null & ${job(x)}=$!`);
+    out.push('fi');
+  }
+  out.push('[ -z "$__ss_bg" ] || { set +C; umask 022; }');
+  return out;
+}
+
+/** Waits for each background section, closes it with its exit status, prints them all and removes them. */
+function endBackground(background: Section[], end: (kind: string, id: string) => string): string[] {
+  if (background.length === 0) return [];
+  const out = ['set --'];
+  for (const x of background) {
+    const f = `"$__ss_bg.${x.kind[0]}${x.id}"`;
+    out.push(`[ -z "$${job(x)}" ] || { wait "$${job(x)}"; __ss_rc=$?; ${end(x.kind, x.id)} >>${f}; set -- "$@" ${f}; }`);
+  }
+  out.push('[ $# -eq 0 ] || { cat -- "$@"; rm -f -- "$@"; }');
+  return out;
+}
+
+/** One section of the probe part: a batcher's for all its keys, or a probe's own. */
+interface Section {
+  kind: 'batch' | 'probe';
+  id: string;
+  /** `{ ... }` in the batch's shell, or `( ... )` */
+  body: string;
+  background: boolean;
+}
+
+/** The variable holding a background section's pid (empty: it runs in line). */
+const job = (x: Section) => `__ss_j${x.kind[0]}${x.id}`;
 
 /**
  * The 5th field of /proc/loadavg is the last pid of the reader's pid namespace (as ns_last_pid), and unlike

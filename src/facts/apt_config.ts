@@ -36,7 +36,8 @@ export function aptConfig(keys: string[]) {
       const { dump: values } = parseAptConfig(`${dump.join('\n')}\n${FILES}\n`);
       return { dump: values, files: splitFileDump(out.slice(at + FILES.length + 1)).filter((f) => mentions.test(f.content)) };
     },
-    { inline: true },
+    // apt-config parses every apt.conf.d file: beside the other probes
+    { inline: true, background: true },
   );
 }
 

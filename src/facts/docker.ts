@@ -61,7 +61,8 @@ export const dockerDaemon = probe<DockerDaemon>(
     `if [ -f /etc/docker/daemon.json ]; then echo '${FILE_MARK}'; cat /etc/docker/daemon.json; fi`,
   ].join('\n'),
   parseDockerDaemon,
-  { inline: true },
+  // waits on dockerd's answer: beside the other probes
+  { inline: true, background: true },
 );
 
 export function parseDockerDaemon(out: string): DockerDaemon {

@@ -23,7 +23,8 @@ export function sudoPolicy(user: string) {
       `command -v sudo >/dev/null && sudo -n -l -U ${shq(user)} 2>&1`,
     ].join('\n'),
     parseSudo,
-    { inline: true },
+    // sudo -l waits on PAM and the policy plugins: beside the other probes
+    { inline: true, background: true },
   );
 }
 

@@ -66,6 +66,8 @@ const unitOf = (key: string) => (key.startsWith(STARTED) ? key.slice(STARTED.len
  */
 export const unitBatcher: Batcher = {
   id: 'systemd-units',
+  // systemctl waits on systemd's answers over D-Bus: beside the other probes
+  background: true,
   script(keys) {
     const units = [...new Set(keys.map(unitOf))];
     // unix timestamps only change how timestamp properties print: none of PROPS is one
