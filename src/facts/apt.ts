@@ -1,5 +1,6 @@
 import { probe, type Batcher } from '../core/probe.js';
 import { shJoin } from '../core/quote.js';
+import { fileMtime } from './file.js';
 
 /** One dpkg database entry as `dpkg-query -W` reports it. */
 export interface DpkgEntry {
@@ -161,6 +162,21 @@ export function aptCache() {
       `echo "$(date +%s) $__ss_s $__ss_l $__ss_h"`,
     ].join('\n'),
     parseAptCache,
-    { inline: true },
+    {
+      inline: true,
+      compose: {
+        // both times from the play's one stat; the lists and the clock here
+        parts: [
+          fileMtime(UPDATE_STAMP),
+          fileMtime(LISTS),
+          probe('apt:lists-now', [`__ss_h=no; for __ss_x in ${LISTS}/*_Packages*; do [ -e "$__ss_x" ] && __ss_h=yes; break; done`, `echo "$(date +%s) $__ss_h"`].join('\n'), (out) => out, { inline: true }),
+        ],
+        join: ([stamp, lists, rest]) => {
+          const [now = '', has = ''] = rest.stdout.trim().split(' ');
+          const time = (a: { stdout: string }) => /^(\d+) /.exec(a.stdout)?.[1] ?? '0';
+          return { stdout: `${now} ${time(stamp)} ${time(lists)} ${has}\n`, code: rest.code };
+        },
+      },
+    },
   );
 }

@@ -9,13 +9,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Probe } from '../../../src/core/probe.js';
 import { renderBatch } from '../../../src/core/script.js';
+import { aptCache, type AptCache } from '../../../src/facts/apt.js';
 import { aptConfig } from '../../../src/facts/apt_config.js';
 import { chainRules, dockerDaemon } from '../../../src/facts/docker.js';
 import { dumpBatcher, fileDump, sizedDumpText, tailDumpText } from '../../../src/facts/dump.js';
+import { fileStat } from '../../../src/facts/file.js';
 import { sshSocket } from '../../../src/facts/ssh-socket.js';
 import { sudoPolicy } from '../../../src/facts/sudoers.js';
 import { sysctlFiles } from '../../../src/facts/sysctl-files.js';
 import { unitBatcher, unitProps, unitState } from '../../../src/facts/systemd.js';
+import { accountBatcher, authorizedKeysOf, parseAuthorizedKeysFile, passwdEntry } from '../../../src/facts/users.js';
 import { ufwState } from '../../../src/facts/ufw.js';
 import { countProcesses } from '../helpers/process-count.js';
 import { alone, probesLocally } from '../helpers/probe.js';
@@ -83,6 +86,14 @@ describe('composed probes answer what their own script printed', () => {
     expect(batched).toEqual(probesLocally([alone(p)])[0]);
   });
 
+  it("APT's cache times come from the play's one stat, and say what the probe said alone", () => {
+    const [batched] = probesLocally([aptCache(), fileStat('/etc/hostname')]) as AptCache[];
+    const single = probesLocally([alone(aptCache())])[0] as AptCache;
+    expect({ ...batched, now: 0 }).toEqual({ ...single, now: 0 });
+    expect(Math.abs(batched.now - single.now)).toBeLessThanOrEqual(2);
+    expect(countProcesses(renderBatch({ probes: [aptCache(), fileStat('/etc/hostname')] }, '0123456789abcdef')).commands.stat).toBe(1);
+  });
+
   it('all of them together start one stat, one tail, one systemctl and one iptables per family', () => {
     const { commands } = countProcesses(renderBatch({ probes: [...composed.map(([, p]) => p), unitState('ssh')] }, '0123456789abcdef'));
     expect(commands.stat).toBe(1);
@@ -107,3 +118,33 @@ describe('composed probes answer what their own script printed', () => {
     ]);
   });
 });
+
+describe('one getent per account for its passwd line and its authorized_keys', () => {
+  it('answers what each probe printed alone, on this machine', () => {
+    const probes: Probe[] = [passwdEntry('root'), authorizedKeysOf('root'), passwdEntry('nobody'), passwdEntry('no-such-user-ss'), authorizedKeysOf('no-such-user-ss')];
+    expect(probes.every((p) => p.batch)).toBe(true);
+    expect(probesLocally(probes)).toEqual(probes.map((p) => probesLocally([alone(p)])[0]));
+    const { commands } = countProcesses(renderBatch({ probes: [passwdEntry('root'), authorizedKeysOf('root')] }, '0123456789abcdef'));
+    expect(commands.getent).toBe(1);
+  });
+
+  it("cuts a key file's text by its size: a line in it cannot pose as the next account", () => {
+    const keys = ['keys:alice', 'passwd:alice', 'passwd:bob'];
+    const forged = '@@pw bob\nbob:x:0:0::/root:/bin/sh\nhome=yes\n';
+    const text = `ssh-ed25519 AAAA alice\n${forged}`;
+    const out = [
+      '@@pw alice\nalice:x:1000:1000::/home/alice:/bin/sh\nhome=yes\n@@keys alice\n/home/alice/.ssh/authorized_keys\n',
+      'directory|700|alice|alice|4096\n',
+      `regular file|600|alice|alice|${Buffer.byteLength(text)}\n${text}`,
+      '@@pw bob\n',
+    ].join('');
+    const [aliceKeys, alice, bob] = accountBatcher.split(out, 0, keys);
+    expect(parseAuthorizedKeysFile(aliceKeys.stdout).file).toMatchObject({ type: 'file', content: text });
+    expect(passwdEntry('alice').parse(alice.stdout, alice.code)).toMatchObject({ exists: true, uid: 1000 });
+    expect(passwdEntry('bob').parse(bob.stdout, bob.code)).toEqual({ exists: false });
+    // the file shrank after its stat: the bytes no longer line up, so no answer rather than a wrong one
+    const shrunk = out.replace(text, 'short\n');
+    expect(accountBatcher.split(shrunk, 0, keys).map((a) => a.stdout === '' && a.code !== 0)).toEqual([true, false, true]);
+  });
+});
+
