@@ -8,8 +8,13 @@
 // same defineRole, the same redaction registry, the same zod. The commands' lazy imports stay lazy
 // (separate chunks). Packages loaded only on use (the SSH library, listr2, the wizard's prompts,
 // nunjucks, jsdiff, tsx) stay outside, loaded from node_modules as before.
+//
+// zod, yaml and commander are each built apart as one CommonJS file (dist/src/vendor/NAME.cjs) that
+// src/cli/vendor-load.ts compiles with V8's code cache (made by scripts/code-cache.mjs after the build):
+// in the bundle, `import { z } from 'zod'` reads from a small module that takes the package's exports from
+// that loader, once per process.
 import { build } from 'esbuild';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -37,6 +42,50 @@ const englishOnlyZod = {
   },
 };
 
+/** The packages compiled from V8's code cache (see src/cli/vendor-load.ts); the source imports no subpath of them. */
+const VENDORED = ['zod', 'yaml', 'commander'];
+const vendorDir = join(outdir, 'src', 'vendor');
+rmSync(vendorDir, { recursive: true, force: true });
+mkdirSync(vendorDir, { recursive: true });
+const vendorResults = [];
+for (const name of VENDORED) {
+  // what `import` of the package gives a module in Node, default export included where there is one
+  const hasDefault = 'default' in (await import(name));
+  vendorResults.push(
+    await build({
+      absWorkingDir: root,
+      // through the package's import entry (zod's ES build: the English-only plugin applies to it)
+      stdin: { contents: `export * from ${JSON.stringify(name)};${hasDefault ? ` export { default } from ${JSON.stringify(name)};` : ''}`, resolveDir: root, sourcefile: `vendored-entry:${name}` },
+      outfile: join(vendorDir, `${name}.cjs`),
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      plugins: [englishOnlyZod],
+      metafile: true,
+      logLevel: 'warning',
+    }),
+  );
+}
+
+// `import ... from 'zod'` in the bundle: the package's exports, each under its own name, from the loader
+const loader = join(root, 'src', 'cli', 'vendor-load.ts');
+const vendored = {
+  name: 'vendored',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${VENDORED.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'vendored' }));
+    b.onLoad({ filter: /.*/, namespace: 'vendored' }, async (args) => {
+      const ns = await import(args.path);
+      const names = Object.keys(ns).filter((n) => n !== 'default');
+      const lines = [`import { vendor } from ${JSON.stringify(loader)};`, `const m = vendor(${JSON.stringify(args.path)});`];
+      names.forEach((n, i) => lines.push(`const v${i} = m[${JSON.stringify(n)}];`));
+      lines.push(`export { ${names.map((n, i) => `v${i} as ${n}`).join(', ')} };`);
+      if ('default' in ns) lines.push('export default m.default;');
+      return { contents: lines.join('\n'), resolveDir: root, loader: 'js' };
+    });
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: entryPoints(),
@@ -56,7 +105,7 @@ const result = await build({
   // not minified: stack traces keep the functions' names; `node --enable-source-maps` maps them to src/
   sourcemap: 'linked',
   sourcesContent: false,
-  plugins: [englishOnlyZod],
+  plugins: [englishOnlyZod, vendored],
   metafile: true,
   logLevel: 'warning',
 });
@@ -69,5 +118,8 @@ for (const f of readdirSync(chunks)) if (!written.has(join(chunks, f))) rmSync(j
 
 if (process.env.SHIPSHAPE_BUNDLE_META) {
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(process.env.SHIPSHAPE_BUNDLE_META, JSON.stringify(result.metafile));
+  // the vendored packages' inputs and outputs too: the bundle test sees every module in one place
+  const meta = { inputs: { ...result.metafile.inputs }, outputs: { ...result.metafile.outputs } };
+  for (const r of vendorResults) Object.assign(meta.inputs, r.metafile.inputs), Object.assign(meta.outputs, r.metafile.outputs);
+  writeFileSync(process.env.SHIPSHAPE_BUNDLE_META, JSON.stringify(meta));
 }

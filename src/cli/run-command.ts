@@ -19,13 +19,10 @@ import { recordPortInInventory } from './inventory-port.js';
 import { parseExtraVars, splitExtraVars } from './extra-vars.js';
 import { driftNotice, sendNotice } from './notify.js';
 import { formatEvent, formatRecap, writeJson, type OutputOptions } from './output.js';
+import { RUN_V8_FLAGS } from './v8-flags.js';
 
-// V8 doubles the young generation up to 2 x 16 MB whenever many objects survive a scavenge, and a run's
-// expansion and its hosts' facts keep it growing; the pages then stay resident to the end. Kept at its
-// initial 1 MB per half (the one young-generation setting V8 takes after start), peak RSS at 100 hosts
-// falls from about 180 to 140 MB, 116 to 88 MB at 20, for a few percent more CPU (measured in the bench's
-// simulation). Only apply and check load this file.
-setFlagsFromString('--semi-space-growth-factor=1');
+// the young generation held at its initial size (see v8-flags.ts). Only apply and check load this file.
+for (const flag of RUN_V8_FLAGS) setFlagsFromString(flag.set);
 
 export interface RunFlags extends VaultFlags {
   inventory: string;

@@ -7,15 +7,12 @@
  * shipshape reaches its hosts only through a bastion named in the inventory's ansible_ssh_common_args
  * (the hosts refuse any login that does not come from the bastion).
  */
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, freshHosts, hostExec, shipshape, shipshapeJson, stopwatch, type JsonReport, type Lab, type LabHost } from './support.js';
+import { ansiblePlaybook, FIXTURES, freshHosts, hostExec, shipshape, shipshapeJson, stopwatch, type JsonReport, type Lab, type LabHost } from './support.js';
 
-const run = promisify(execFile);
 const DIR = join(FIXTURES, 'ansible');
 const PLAYBOOK = join(DIR, 'site.yml');
 const VAULT = ['--vault-password-file', join(DIR, 'vault-password')];
@@ -144,19 +141,7 @@ describe('an Ansible playbook and YAML role, shipshape and ansible-playbook side
 
   it("Debian's ansible-playbook on a twin host reaches the same files, users and service", async () => {
     const twinInv = inventory(lab.hosts.filter((h) => twins.includes(h.name)));
-    const env = {
-      ...process.env,
-      ANSIBLE_SSH_ARGS: `-o UserKnownHostsFile=${lab.knownHostsPath} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
-      ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
-      ANSIBLE_NOCOLOR: '1',
-      ANSIBLE_RETRY_FILES_ENABLED: '0',
-    };
-    const r = await timed('ansible-playbook (twins)', () =>
-      run('ansible-playbook', ['-i', join(twinInv, 'hosts.yml'), PLAYBOOK, ...VAULT], { env, maxBuffer: 16 << 20, timeout: 600_000 }).then(
-        (x) => ({ code: 0, ...x }),
-        (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
-      ),
-    );
+    const r = await timed('ansible-playbook (twins)', () => ansiblePlaybook(lab, ['-i', join(twinInv, 'hosts.yml'), PLAYBOOK, ...VAULT]));
     expect(r.code, `${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`).toBe(0);
     expect(r.stdout).toMatch(/rescued=1/);
     for (const [a, b] of [

@@ -4,15 +4,12 @@
  * its own file; the two files must be the same, byte for byte (role vars over play vars, defaults below the
  * inventory, the last role's value, include_role `public: true`). A second shipshape apply changes nothing.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DISTS, freshHosts, hostFor, onHost, shipshapeJson, type Lab, type LabHost } from './support.js';
+import { ansiblePlaybook, DISTS, freshHosts, hostFor, onHost, shipshapeJson, type Lab, type LabHost } from './support.js';
 
-const run = promisify(execFile);
 
 const FILES: Record<string, string> = {
   'roles/base/defaults/main.yml': 'greeting: hello\napp_port: 80\n',
@@ -60,17 +57,7 @@ describe.each(DISTS)("a role's vars/ and defaults/ in the play's later tasks, sh
     const inv = join(dir, 'inv');
     const first = await shipshapeJson('apply', site, inv, ['-e', 'tool=shipshape']);
     expect(first.code, first.stdout.slice(-3000) + first.stderr.slice(-2000)).toBe(0);
-    const env = {
-      ...process.env,
-      ANSIBLE_SSH_ARGS: `-o UserKnownHostsFile=${lab.knownHostsPath} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
-      ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
-      ANSIBLE_NOCOLOR: '1',
-      ANSIBLE_RETRY_FILES_ENABLED: '0',
-    };
-    const ans = await run('ansible-playbook', ['-i', join(inv, 'hosts.yml'), site, '-e', 'tool=ansible'], { env, cwd: dir, maxBuffer: 16 << 20, timeout: 600_000 }).then(
-      (x) => ({ code: 0, ...x }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
-    );
+    const ans = await ansiblePlaybook(lab, ['-i', join(inv, 'hosts.yml'), site, '-e', 'tool=ansible'], { cwd: dir });
     expect(ans.code, ans.stdout.slice(-3000) + ans.stderr.slice(-2000)).toBe(0);
     const ours = await onHost(host.name, 'cat /etc/ss-rolevars-shipshape /etc/ss-web-shipshape');
     // role vars over play vars (app_dir), play vars over defaults (greeting), inventory over defaults (app_port),

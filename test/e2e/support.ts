@@ -94,6 +94,24 @@ export async function onHost(host: string, cmd: string): Promise<string> {
 }
 
 /**
+ * Debian's ansible-playbook against lab hosts, as the side-by-side tests run it: the lab's known_hosts with strict
+ * checking, the hosts' python3, plain output, no retry files. Never throws: a failed run is its exit code.
+ */
+export async function ansiblePlaybook(lab: Lab, args: string[], opts: { cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = {
+    ...process.env,
+    ANSIBLE_SSH_ARGS: `-o UserKnownHostsFile=${lab.knownHostsPath} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
+    ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_RETRY_FILES_ENABLED: '0',
+  };
+  return run('ansible-playbook', args, { env, cwd: opts.cwd, maxBuffer: 16 << 20, timeout: 600_000 }).then(
+    (x) => ({ code: 0, ...x }),
+    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+  );
+}
+
+/**
  * A host script that makes the login user the trust tests log in as: `deploy`, the lab's key, passwordless sudo
  * (what an operator's first run leaves behind), so those files test the engine as an unprivileged login with sudo.
  */

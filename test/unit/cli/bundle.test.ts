@@ -32,9 +32,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(CACHE, 'shipshape-bundle-test-'));
   const metaFile = join(dir, 'meta.json');
   await run(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), dir], { env: { ...process.env, SHIPSHAPE_BUNDLE_META: metaFile }, timeout: 120_000 });
+  await run(process.execPath, [join(ROOT, 'scripts', 'code-cache.mjs'), dir], { timeout: 120_000 });
   meta = JSON.parse(readFileSync(metaFile, 'utf8')) as Meta;
   for (const [out, o] of Object.entries(meta.outputs)) {
-    if (!out.endsWith('.js')) continue;
+    if (!/\.c?js$/.test(out)) continue;
     for (const input of Object.keys(o.inputs)) holders.set(input, [...(holders.get(input) ?? []), relative(dir, join(ROOT, out))]);
   }
 }, 180_000);
@@ -54,6 +55,11 @@ describe('the start-up bundle', () => {
       expect(holders.get(`roles/${role}/index.ts`), role).toEqual([join('roles', role, 'index.js')]);
     }
     expect(inputs.filter((i) => i.includes('node_modules/zod/')).length).toBeGreaterThan(10);
+    // zod, yaml and commander each in their one CommonJS file, compiled from V8's code cache (vendor-load.ts)
+    for (const [pkg, file] of [['zod', 'zod.cjs'], ['yaml', 'yaml.cjs'], ['commander', 'commander.cjs']]) {
+      const held = new Set(inputs.filter((i) => i.includes(`node_modules/${pkg}/`)).flatMap((i) => holders.get(i)!));
+      expect([...held], pkg).toEqual([join('src', 'vendor', file)]);
+    }
     // only English of zod's translations: the others were half the bundle, compiled at every start
     expect(inputs.filter((i) => /node_modules\/zod\/v4\/locales\/(?!en\.js)/.test(i))).toEqual([]);
   });
@@ -90,6 +96,7 @@ describe('the start-up bundle', () => {
         `let n = 0;`,
         `globalThis.Function = new Proxy(Function, { construct(t, a) { n++; return Reflect.construct(t, a); } });`,
         `process.on('exit', () => writeFileSync(${JSON.stringify(compiled)}, String(n)));`,
+        `process.on('exit', () => writeFileSync(${JSON.stringify(join(work, 'code-cache.json'))}, JSON.stringify(globalThis[Symbol.for('shipshape.codeCache')] ?? {})));`,
       ].join('\n'),
     );
     // a copy: beside the repository's playbooks/ its roles/ sources would count as the project's own roles
@@ -108,5 +115,7 @@ describe('the start-up bundle', () => {
     expect(outside.filter((u) => !/\/node_modules\/(ssh2|node-ssh|sb-[a-z-]+|make-dir|is-stream|shell-escape|semver)\//.test(u))).toEqual([]);
     // one: zod's own probe whether new Function is allowed at all
     expect(Number(readFileSync(compiled, 'utf8'))).toBeLessThanOrEqual(1);
+    // the vendored packages came from the build's code cache: V8 accepted it (same V8, same flags at compile)
+    expect(JSON.parse(readFileSync(join(work, 'code-cache.json'), 'utf8'))).toEqual({ commander: 'used', zod: 'used', yaml: 'used' });
   });
 });

@@ -1,0 +1,59 @@
+// Start-up (issue 15): zod, yaml and commander are two thirds of the JavaScript a run compiles, and Node 20
+// has no compile cache for ES modules. The build (scripts/bundle.mjs) puts each of them in one CommonJS file
+// (dist/src/vendor/NAME.cjs) and every `import ... from 'zod'` of the bundle in a small module that takes
+// its exports from here; scripts/code-cache.mjs then runs a check once and keeps V8's compiled code of each
+// file beside it (NAME.v8cache). Compiled with that cache, a package costs neither its parse nor the
+// compiling of the functions the run calls. One load per package and process, so the CLI, the built-in roles
+// and a project's role still share one zod. V8 refuses a cache made by another V8 or under other V8 flags
+// (NODE_OPTIONS=--max-old-space-size...): the file is then compiled as without a cache, nothing else changes.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { Script } from 'node:vm';
+import { RUN_V8_FLAGS } from './v8-flags.js';
+
+export type CodeCacheState = 'used' | 'rejected' | 'missing';
+
+// per process, not per module instance: a second copy of this module (a loader that namespaces what it
+// imports) still gets the same zod
+const global = globalThis as Record<symbol, unknown>;
+/** how each package's code was compiled in this process (read by the bundle test) */
+const states = (global[Symbol.for('shipshape.codeCache')] ??= {}) as Record<string, CodeCacheState>;
+const loaded = (global[Symbol.for('shipshape.vendor')] ??= new Map<string, unknown>()) as Map<string, unknown>;
+
+/** The exports of a vendored package (`zod`, `yaml`, `commander`), loaded on first use. */
+export function vendor(name: string): unknown {
+  if (!loaded.has(name)) loaded.set(name, load(name));
+  return loaded.get(name);
+}
+
+function load(name: string): unknown {
+  // two directories deep like this file: the bundle's chunks are dist/src/chunks/
+  const file = fileURLToPath(new URL(`../vendor/${name}.cjs`, import.meta.url));
+  const cacheFile = file.replace(/\.cjs$/, '.v8cache');
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const source = readFileSync(file, 'utf8');
+  // the wrapper Node itself puts around a CommonJS file
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
+  states[name] = !cachedData ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
+  if (process.env.SHIPSHAPE_WRITE_CODE_CACHE === '1') process.once('exit', () => writeCache(script, cacheFile));
+  const module = { exports: {} as unknown };
+  (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, createRequire(file), module, file, dirname(file));
+  return module.exports;
+}
+
+/** At the end of the build's warm-up run: the code of every function the run compiled, under V8's default flags. */
+function writeCache(script: Script, cacheFile: string): void {
+  // V8 stamps a cache with its flags: a run changes some after start, a new process has not changed them yet
+  for (const flag of RUN_V8_FLAGS) setFlagsFromString(flag.default);
+  const tmp = `${cacheFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, script.createCachedData());
+  renameSync(tmp, cacheFile);
+}
