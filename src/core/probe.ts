@@ -23,10 +23,18 @@ export interface Probe<T = unknown> {
    */
   batch?: { batcher: Batcher; key: string };
   /**
+   * The script mostly waits (on a daemon's answer: dockerd, Caddy's TLS, sudo's PAM, sshd -T) and needs
+   * nothing the script's earlier probes set: it may start at the top of the probe section, in a process of
+   * its own, beside the others (its output kept in a private file until the end). It must change no shell
+   * state the script relies on: it runs in a child shell, so nothing it sets is seen after it.
+   */
+  background?: true;
+  /**
    * Answered from other probes: each part is asked as a probe of its own, so it is shared by id with every
    * other asker and batched where it batches (one iptables dump for ufw and Docker, one file dump for every
    * set of files...). `join` rebuilds from the parts' answers the text `script` prints on its own, so the
-   * parser stays one pure function of that text. `script` stays the probe's answer on its own.
+   * parser stays one pure function of that text. `script` stays the probe's answer on its own; `background`
+   * and `inline` belong on the parts.
    */
   compose?: { parts: Probe[]; join(outs: Answer[]): Answer };
 }
@@ -54,7 +62,7 @@ export function probe<T>(
   id: string,
   script: string,
   parse: (stdout: string, exitCode: number) => T,
-  opts: { operatorCode?: true; inline?: true; batch?: { batcher: Batcher; key: string }; compose?: Probe['compose'] } = {},
+  opts: { operatorCode?: true; inline?: true; batch?: { batcher: Batcher; key: string }; background?: true; compose?: Probe['compose'] } = {},
 ): Probe<T> {
   return { id, script, parse, ...opts };
 }

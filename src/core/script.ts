@@ -49,7 +49,13 @@ export function newNonce(): string {
   return randomBytes(8).toString('hex');
 }
 
-export function renderBatch(whole: Batch, nonce: string): string {
+/**
+ * Where background probes keep their output until the end of the script: root's own directory under
+ * /run (the host lock's). Tests give another.
+ */
+export const SPOOL_DIR = '/run/shipshape';
+
+export function renderBatch(whole: Batch, nonce: string, spoolDir = SPOOL_DIR): string {
   // a composed probe runs as its parts
   const batch = { ...whole, probes: leafProbes(whole.probes) };
   const out = [HEADER];
@@ -66,6 +72,8 @@ export function renderBatch(whole: Batch, nonce: string): string {
   }
   if (batch.probes.length === 0) return out.join('\n') + '\n';
   out.push(`{ read __ss_x __ss_x __ss_x __ss_x __ss_p0 __ss_x < ${LAST_PID}; read __ss_t0 __ss_x < /proc/uptime; } 2>/dev/null`);
+  const background = batch.probes.flatMap((p, i) => (p.background && !p.batch && !p.operatorCode ? [i] : []));
+  out.push(...startBackground(batch.probes, background, begin, spoolDir, nonce));
   // one command per batcher for all its keys: one stat for every path, one systemctl for every unit...
   batchGroups(batch.probes).forEach((g, i) => {
     out.push(begin('batch', String(i)));
@@ -75,16 +83,59 @@ export function renderBatch(whole: Batch, nonce: string): string {
   // markers carry the probe's index, not its id: ids may hold any character a path can
   batch.probes.forEach((p, i) => {
     if (p.batch) return;
+    const bg = background.includes(i);
+    // started in the background above, unless there was no private place for its output: then here
+    if (bg) out.push(`if [ -z "$__ss_j${i}" ]; then`);
     out.push(begin('probe', String(i)));
     // a subshell costs a process: only for scripts that may exit, cd or leave variables behind
     out.push(p.inline ? `{\n${p.script}\n} </dev/null 2>/dev/null; __ss_rc=$?` : `(\n${p.script}\n) </dev/null 2>/dev/null; __ss_rc=$?`);
     out.push(end('probe', String(i)));
+    if (bg) out.push('fi');
   });
+  out.push(...endBackground(background, end));
   out.push(`{ read __ss_x __ss_x __ss_x __ss_x __ss_p1 __ss_x < ${LAST_PID}; read __ss_t1 __ss_x < /proc/uptime; } 2>/dev/null`);
   out.push(begin('stats', '0'));
   out.push(`printf '%s %s %s %s' "$__ss_p0" "$__ss_p1" "$__ss_t0" "$__ss_t1"; __ss_rc=0`);
   out.push(end('stats', '0'));
   return out.join('\n') + '\n';
+}
+
+/**
+ * Background probes (issue 15): each starts at the top of the probe section, in a child shell whose output
+ * (begin marker, the probe's output; the end marker with its exit status is added after `wait`) goes to a
+ * file of its own; one `cat` prints them all at the end and one `rm` removes them. parseBatch finds
+ * sections by their markers, in any order. The child runs the probe's script as its last command, so dash
+ * execs the script's last program in place: a background probe costs no process more than in line.
+ *
+ * The files are root's redirections, so no local user may choose where they land (issue 7): the directory
+ * must be a real directory (not a link) owned by the script's user, which for /run/shipshape means root's
+ * own under root's /run; each file is created with noclobber (O_EXCL: an existing file or a planted link
+ * refuses) under a name carrying the run's nonce, with umask 077. Where any of it fails (no such directory,
+ * not root's, the file exists), the probe runs in line at its place, as before: same sections, same facts.
+ */
+function startBackground(probes: Probe[], background: number[], begin: (kind: string, id: string) => string, dir: string, nonce: string): string[] {
+  if (background.length === 0) return [];
+  const d = sq(dir);
+  const out = [`__ss_bg=; if [ -d ${d} ] && [ ! -L ${d} ] && [ -O ${d} ]; then __ss_bg=${sq(`${dir}/.probe-${nonce}`)}; set -C; umask 077; fi`];
+  for (const i of background) {
+    // printf is a regular builtin: a refused redirection only fails it (a special builtin's would end the shell)
+    out.push(`__ss_j${i}=; if [ -n "$__ss_bg" ] && ${begin('probe', String(i))} 2>/dev/null >"$__ss_bg.${i}"; then`);
+    out.push(`{\n${probes[i].script}\n} </dev/null >>"$__ss_bg.${i}" 2>/dev/null & __ss_j${i}=$!`);
+    out.push('fi');
+  }
+  out.push('[ -z "$__ss_bg" ] || { set +C; umask 022; }');
+  return out;
+}
+
+/** Waits for each background probe, closes its section with its exit status, prints them all and removes them. */
+function endBackground(background: number[], end: (kind: string, id: string) => string): string[] {
+  if (background.length === 0) return [];
+  const out = ['set --'];
+  for (const i of background) {
+    out.push(`[ -z "$__ss_j${i}" ] || { wait "$__ss_j${i}"; __ss_rc=$?; ${end('probe', String(i))} >>"$__ss_bg.${i}"; set -- "$@" "$__ss_bg.${i}"; }`);
+  }
+  out.push('[ $# -eq 0 ] || { cat -- "$@"; rm -f -- "$@"; }');
+  return out;
 }
 
 /**

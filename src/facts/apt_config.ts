@@ -30,7 +30,11 @@ export function aptConfig(keys: string[]) {
     return { dump: values, files: splitFileDump(out.slice(at + FILES.length + 1)).filter((f) => mentions.test(f.content)) };
   };
   // the whole dump and every file, filtered here: one process for apt-config, the files from the play's one file dump
-  const values = probe('apt-config:dump', `if command -v apt-config >/dev/null; then\n  apt-config dump 2>/dev/null\n  echo ${FILES}\nfi`, (out) => out, { inline: true });
+  const values = probe('apt-config:dump', `if command -v apt-config >/dev/null; then\n  apt-config dump 2>/dev/null\n  echo ${FILES}\nfi`, (out) => out, {
+    inline: true,
+    // apt-config parses every apt.conf.d file: beside the other probes
+    background: true,
+  });
   const files = fileDump(WORDS);
   return probe<AptConfig>(
     `apt-config:${keys.join(',')}`,

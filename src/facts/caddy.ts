@@ -122,7 +122,7 @@ export function judgeDomain(domain: string, res: DomainResolution, extra: readon
 export interface ServedCertificate {
   /** the certificate's names cover the domain (openssl -checkhost) */
   matches: boolean;
-  /** not expired at the time of the probe (openssl -checkend 0) */
+  /** not expired at the time of the probe: notAfter later than the host's clock (as openssl -checkend 0) */
   current: boolean;
   /** as openssl prints it: "Nov 23 13:25:29 2031 GMT" */
   notAfter?: string;
@@ -135,7 +135,10 @@ export interface ServedCertificate {
 export interface DomainCertificate {
   /** what Caddy presents for this name on 127.0.0.1:443; undefined when the handshake gives none */
   served?: ServedCertificate;
-  /** Caddy's last logged ACME error for this name: "msg: error (at ISO time)" */
+  /**
+   * Caddy's last logged ACME error for this name: "msg: error (at ISO time)". Read only for a name
+   * served no certificate, another name's or an expired one (where the plan reports it).
+   */
   lastError?: string;
 }
 
@@ -145,42 +148,94 @@ export interface CaddyCertificates {
   domains: Record<string, DomainCertificate>;
 }
 
-/** journald's last 3000 lines of Caddy, only its errors about a name (Caddy logs JSON, one object a line) */
-const CADDY_ERRORS = `journalctl -u caddy --no-pager -o cat -n 3000 2>/dev/null | grep -F '"level":"error"' | grep -F '"identifier":'`;
+/** journald's last 3000 lines of Caddy, only its errors (Caddy logs JSON, one object a line) */
+const CADDY_ERRORS = `journalctl -u caddy --no-pager -o cat -n 3000 2>/dev/null | grep -F '"level":"error"'`;
 
 /**
- * What Caddy serves for each name, asked the way a client asks (TLS with SNI, on this host), plus
- * Caddy's last ACME error about the name from its journal. Read-only: a handshake changes nothing.
+ * Sets $__ss_now to the host's clock in seconds since the epoch, read with builtins: the boot time
+ * (`btime` of /proc/stat) plus the uptime. The kernel keeps btime in step with the wall clock, so the
+ * sum is `date +%s` to within a second. `date` only where /proc lacks them.
+ */
+export const HOST_NOW = [
+  '__ss_bt=; __ss_up=',
+  'while read -r __ss_k __ss_v; do [ "$__ss_k" = btime ] && __ss_bt=$__ss_v && break; done </proc/stat',
+  'read -r __ss_up __ss_x </proc/uptime',
+  'case $__ss_bt.${__ss_up%%.*} in *[!0-9.]*|.*|*.) __ss_now=$(date +%s);; *) __ss_now=$((__ss_bt + ${__ss_up%%.*}));; esac',
+].join('\n');
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const HMS = '[0-9][0-9]:[0-9][0-9]:[0-9][0-9]';
+const YEAR = '[0-9][0-9][0-9][0-9]';
+
+/**
+ * Sets $__ss_t to the seconds since the epoch of openssl's notAfter ("Nov 23 13:25:29 2031 GMT", in
+ * $__ss_na) with the shell's own arithmetic (days from the civil date); empty when it does not parse.
+ * Numbers lose a leading zero first: $((08)) is an octal error.
+ */
+export const NOT_AFTER_EPOCH = [
+  '__ss_t=; set -- $__ss_na',
+  `case $1 in ${MONTHS.map((m, i) => `${m}) __ss_m=${i + 1};;`).join(' ')} *) __ss_m=0;; esac`,
+  `case $#.$__ss_m.$2.$3.$4.$5 in 5.0.*) ;; 5.*.[0-9].${HMS}.${YEAR}.GMT|5.*.[0-9][0-9].${HMS}.${YEAR}.GMT)`,
+  '  __ss_h=${3%%:*}; __ss_s=${3##*:}; __ss_i=${3#*:}; __ss_i=${__ss_i%:*}',
+  '  __ss_y=$(($4 - (__ss_m <= 2))); __ss_e=$((__ss_y / 400)); __ss_y=$((__ss_y - __ss_e * 400))',
+  '  __ss_d=$((__ss_e * 146097 + __ss_y * 365 + __ss_y / 4 - __ss_y / 100 + (153 * ((__ss_m + 9) % 12) + 2) / 5 + ${2#0} - 1 - 719468))',
+  '  __ss_t=$((__ss_d * 86400 + ${__ss_h#0} * 3600 + ${__ss_i#0} * 60 + ${__ss_s#0}));;',
+  'esac',
+].join('\n');
+
+/**
+ * What Caddy serves for each name, asked the way a client asks (TLS with SNI, on this host), plus, for
+ * a name served no right certificate, Caddy's last ACME error about it from its journal. Read-only: a
+ * handshake changes nothing.
+ *
+ * One `openssl x509` per name: it cannot say -checkhost and -checkend at once (given -checkend it prints
+ * the match no more), so the expiry is judged by the shell: notAfter against the host's clock, expired
+ * when notAfter <= now as -checkend 0 judges it. The journal (journalctl and a grep) is read once, and
+ * only when some name has no certificate, a certificate for another name, or an expired one: the only
+ * case where the plan shows Caddy's error.
  */
 export function servedCertificates(domains: readonly string[]) {
   const names = [...new Set(domains)].sort();
   const BEGIN = '-----BEGIN CERTIFICATE-----';
   const END = '-----END CERTIFICATE-----';
-  // the certificate a client gets, fed to openssl from the shell's own here-documents: no pipe processes
-  const x509 = (args: string) => [`    openssl x509 -noout ${args} <<__SS_PEM__`, '$__ss_pem', '__SS_PEM__'];
   return probe<CaddyCertificates>(
     `caddy-certs:${names.join(' ')}`,
     [
       'if ! command -v openssl >/dev/null 2>&1; then echo @@no-openssl; else',
-      `__ss_err=$(journalctl -u caddy --no-pager -o cat -n 3000 2>/dev/null | grep -F '"level":"error"')`,
+      '__ss_now=; __ss_wrong=',
       `for d in ${shJoin(names)}; do`,
       '  echo "@@domain $d"',
       '  __ss_o=$(timeout 5 openssl s_client -connect 127.0.0.1:443 -servername "$d" </dev/null 2>/dev/null)',
       // the first certificate of the handshake (the leaf), cut out by the shell
       `  case $__ss_o in *"${BEGIN}"*"${END}"*) __ss_pem="${BEGIN}\${__ss_o#*${BEGIN}}"; __ss_pem="\${__ss_pem%%${END}*}${END}";; *) __ss_pem=;; esac`,
-      '  if [ -n "$__ss_pem" ]; then',
-      // -checkend must be asked separately: openssl prints nothing else once it is given
-      ...x509('-checkhost "$d" -enddate -serial -issuer -fingerprint -sha256 2>/dev/null'),
-      ...x509('-checkend 0 >/dev/null 2>&1').map((l, i) => (i === 0 ? `    if ${l.trim()}` : l)),
-      "    then echo '@@current'; else echo '@@expired'; fi",
+      '  if [ -z "$__ss_pem" ]; then __ss_wrong=1; continue; fi',
+      // fed to openssl from the shell's own here-document (no pipe process), its lines walked by another
+      // (here-documents stay unindented: one ends only at its word alone on a line)
+      '  __ss_o=$(openssl x509 -noout -checkhost "$d" -enddate -serial -issuer -fingerprint -sha256 2>/dev/null <<__SS_PEM__',
+      '$__ss_pem',
+      '__SS_PEM__',
+      '  )',
+      '  __ss_na=; __ss_ok=',
+      '  while IFS= read -r __ss_l; do',
+      '    case $__ss_l in notAfter=*) __ss_na=${__ss_l#notAfter=};; "Hostname "*" does match certificate") __ss_ok=1;; esac',
+      `    printf '%s\\n' "$__ss_l"`,
+      '  done <<__SS_OUT__',
+      '$__ss_o',
+      '__SS_OUT__',
+      ...NOT_AFTER_EPOCH.split('\n').map((l) => `  ${l}`),
+      '  if [ -n "$__ss_t" ] && [ -z "$__ss_now" ]; then',
+      ...HOST_NOW.split('\n').map((l) => `    ${l}`),
       '  fi',
+      '  if [ -n "$__ss_t" ] && [ "$__ss_t" -gt "$__ss_now" ]; then echo @@current; else echo @@expired; __ss_ok=; fi',
+      '  [ -n "$__ss_ok" ] || __ss_wrong=1',
       'done',
       // Caddy's errors, each domain's last one picked by the parser
-      'printf \'@@errors\\n%s\\n\' "$__ss_err"',
+      `if [ -n "$__ss_wrong" ]; then __ss_err=$(${CADDY_ERRORS}); printf '@@errors\\n%s\\n' "$__ss_err"; fi`,
       'fi',
     ].join('\n'),
     parseServedCertificates,
-    { inline: true },
+    // waits on Caddy's handshakes: beside the other probes
+    { inline: true, background: true },
   );
 }
 
@@ -211,6 +266,8 @@ export function parseServedCertificates(out: string): CaddyCertificates {
   if (at >= 0) {
     const errors = out.slice(at + '\n@@errors\n'.length).split('\n');
     for (const [d, c] of Object.entries(domains)) {
+      // the journal is read for the names served wrong; another name's lines there say nothing about it
+      if (c.served?.matches && c.served.current) continue;
       const last = errors.filter((l) => l.includes(`"identifier":"${d}"`)).pop();
       if (last) c.lastError = describeCaddyError(last);
     }

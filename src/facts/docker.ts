@@ -63,13 +63,14 @@ export interface DockerDaemon {
 const INFO_FIELDS = ['LoggingDriver', 'Driver', 'LiveRestoreEnabled', 'Debug'];
 const FILE_MARK = '==daemon.json==';
 
+/** dockerd's /info, from its socket or the docker CLI */
+const INFO = `if [ -S /run/docker.sock ] && command -v curl >/dev/null; then curl -sf --max-time 10 --unix-socket /run/docker.sock http://127.0.0.1/info; elif command -v docker >/dev/null; then docker info --format '{{json .}}' 2>/dev/null; fi`;
+
 /**
  * The daemon's own answer (GET /info): straight from its socket with curl (one process; the docker CLI
  * starts a dozen threads), through the docker CLI where curl or the socket is missing. Both give the
  * daemon's fields at the top level.
  */
-const INFO = `if [ -S /run/docker.sock ] && command -v curl >/dev/null; then curl -sf --max-time 10 --unix-socket /run/docker.sock http://127.0.0.1/info; elif command -v docker >/dev/null; then docker info --format '{{json .}}' 2>/dev/null; fi`;
-
 export const dockerDaemon = probe<DockerDaemon>(
   'docker:daemon',
   [INFO, 'echo', `if [ -f /etc/docker/daemon.json ]; then echo '${FILE_MARK}'; cat /etc/docker/daemon.json; fi`].join('\n'),
@@ -77,8 +78,8 @@ export const dockerDaemon = probe<DockerDaemon>(
   {
     inline: true,
     compose: {
-      // daemon.json from the play's one file dump
-      parts: [probe('docker:info', INFO, (out) => out, { inline: true }), fileDump(['/etc/docker/daemon.json'])],
+      // dockerd's /info waits on the daemon (beside the other probes); daemon.json from the play's one file dump
+      parts: [probe('docker:info', INFO, (out) => out, { inline: true, background: true }), fileDump(['/etc/docker/daemon.json'])],
       join: ([info, dump]) => {
         const [file] = parseSizedDump(dump.stdout);
         return { stdout: `${info.stdout}\n${file ? `${FILE_MARK}\n${file.content}` : ''}`, code: 0 };

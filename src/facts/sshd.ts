@@ -63,7 +63,8 @@ export function sshdFilesScript(dir = '/etc/ssh'): string {
   ].join('\n');
 }
 
-export const sshdFiles = probe<SshdFiles>('sshd:files', sshdFilesScript(), parseSshdFiles, { inline: true });
+// sshd -T parses every file and loads host keys: beside the other probes
+export const sshdFiles = probe<SshdFiles>('sshd:files', sshdFilesScript(), parseSshdFiles, { inline: true, background: true });
 
 /** Text before the last line starting with `mark`, and what follows the mark (undefined when there is none). */
 function cut(text: string, mark: string): [string, string | undefined] {

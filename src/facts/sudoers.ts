@@ -19,7 +19,11 @@ const RULES = '==sudo-l==';
  */
 export function sudoPolicy(user: string) {
   const files = fileDump(['/etc/sudoers', '/etc/sudoers.d/*']);
-  const listed = probe(`sudo-l:${user}`, `command -v sudo >/dev/null && sudo -n -l -U ${shq(user)} 2>&1`, (out) => out, { inline: true });
+  const listed = probe(`sudo-l:${user}`, `command -v sudo >/dev/null && sudo -n -l -U ${shq(user)} 2>&1`, (out) => out, {
+    inline: true,
+    // sudo -l waits on PAM and the policy plugins: beside the other probes
+    background: true,
+  });
   return probe<SudoFacts>(
     `sudo-policy:${user}`,
     [`set --; for __ss_f in /etc/sudoers /etc/sudoers.d/*; do [ -f "$__ss_f" ] && set -- "$@" "$__ss_f"; done`, '[ $# -eq 0 ] || { tail -v -n +1 -- "$@"; echo; }', `echo ${RULES}`, listed.script].join(

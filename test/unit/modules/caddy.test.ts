@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,10 @@ import {
   judgeDomain,
   parseCaddyLoaded,
   parseDomainResolution,
+  HOST_NOW,
+  NOT_AFTER_EPOCH,
   parseServedCertificates,
+  servedCertificates,
   shortDate,
   type CaddyCertificates,
   type DomainResolution,
@@ -252,6 +255,72 @@ describe('the wait step, run locally with fake openssl and journalctl', () => {
     );
     const ok = runSh(waitScript(['good.example'], 1, []), bin);
     expect(ok.status, ok.stdout).toBe(0);
+  });
+});
+
+describe('the served-certificate probe, run locally with fake openssl and journalctl', () => {
+  // s_client "serves" a certificate naming the domain it was issued for; x509 answers from it (one call a name)
+  const bin = fakeBin({
+    timeout: 'shift; exec "$@"',
+    openssl: [
+      'here=$(dirname "$0")',
+      'case "$1" in',
+      '  s_client) for a in "$@"; do [ "$prev" = -servername ] && name=$a; prev=$a; done',
+      '    case $name in good.example|old.example) cn=$name ;; other.example) cn=elsewhere.example ;; *) exit 0 ;; esac',
+      '    printf -- \'CONNECTED\\n-----BEGIN CERTIFICATE-----\\n%s\\n-----END CERTIFICATE-----\\nmore\\n\' "$cn"; exit 0 ;;',
+      'esac',
+      'echo "$*" >> "$here/x509.log"',
+      'cn=$(sed -n 2p)',
+      'case $cn in old.example) echo "notAfter=Jan  1 00:00:00 2020 GMT" ;; *) echo "notAfter=Nov 23 13:25:29 2031 GMT" ;; esac',
+      'echo "serial=01"; echo "issuer=CN = Test CA"; echo "sha256 Fingerprint=AA:BB"',
+      '[ "$cn" = "$4" ] && echo "Hostname $4 does match certificate" || echo "Hostname $4 does NOT match certificate"',
+    ].join('\n'),
+    journalctl: `echo read >> "$(dirname "$0")/journal.log"; printf '%s\\n' ${JSON.stringify(ERROR_LINE.replace(/nothere\.lab\.test/g, 'none.example'))} ${JSON.stringify(ERROR_LINE.replace(/nothere\.lab\.test/g, 'good.example'))}`,
+  });
+  const run = (domains: string[]) => {
+    for (const f of ['x509.log', 'journal.log']) rmSync(join(bin, f), { force: true });
+    const r = spawnSync('sh', ['-c', servedCertificates(domains).script], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
+    const lines = (f: string) => (existsSync(join(bin, f)) ? readFileSync(join(bin, f), 'utf8').trim().split('\n') : []);
+    return { facts: parseServedCertificates(r.stdout), x509: lines('x509.log'), journal: lines('journal.log') };
+  };
+  const good = { matches: true, current: true, notAfter: 'Nov 23 13:25:29 2031 GMT', serial: '01', issuer: 'Test CA', fingerprint: 'AA:BB' };
+
+  it('reads no journal while every name is served a current certificate of its own, and asks x509 once a name', () => {
+    const r = run(['good.example']);
+    expect(r.facts).toEqual({ openssl: true, domains: { 'good.example': { served: good } } });
+    expect(r.x509).toEqual(['x509 -noout -checkhost good.example -enddate -serial -issuer -fingerprint -sha256']);
+    expect(r.journal).toEqual([]);
+  });
+
+  it('judges expiry by the host clock and reads the journal once when a name is served wrong, for those names only', () => {
+    const r = run(['good.example', 'old.example', 'other.example', 'none.example']);
+    const noneError = describeCaddyError(ERROR_LINE.replace(/nothere\.lab\.test/g, 'none.example'));
+    expect(r.facts).toEqual({
+      openssl: true,
+      domains: {
+        'good.example': { served: good },
+        'old.example': { served: { ...good, current: false, notAfter: 'Jan  1 00:00:00 2020 GMT' } },
+        'other.example': { served: { ...good, matches: false } },
+        'none.example': { lastError: noneError },
+      },
+    });
+    expect(r.x509).toHaveLength(3);
+    expect(r.journal).toEqual(['read']);
+  });
+
+  it('computes notAfter and the host clock with the shell\'s arithmetic', () => {
+    for (const d of ['Nov 23 13:25:29 2031 GMT', 'Jan  1 00:00:00 2020 GMT', 'Feb 29 23:59:59 2024 GMT', 'Mar  1 08:09:08 2000 GMT', 'Dec 31 23:59:59 1999 GMT']) {
+      const r = spawnSync('sh', ['-c', `__ss_na=${JSON.stringify(d)}\n${NOT_AFTER_EPOCH}\necho "$__ss_t"`], { encoding: 'utf8' });
+      expect(Number(r.stdout), d).toBe(Date.parse(d) / 1000);
+    }
+    for (const bad of ['', 'Foo 23 13:25:29 2031 GMT', 'Nov 23 13:25 2031 GMT', 'Nov 23 13:25:29 2031 PST']) {
+      const r = spawnSync('sh', ['-c', `__ss_na=${JSON.stringify(bad)}\n${NOT_AFTER_EPOCH}\necho "t=$__ss_t"`], { encoding: 'utf8' });
+      expect(r.stdout, bad).toBe('t=\n');
+    }
+    const before = Math.floor(Date.now() / 1000);
+    const now = Number(spawnSync('sh', ['-c', `${HOST_NOW}\necho "$__ss_now"`], { encoding: 'utf8' }).stdout);
+    // btime + uptime: the wall clock to within a second or two
+    expect(Math.abs(now - before)).toBeLessThanOrEqual(2);
   });
 });
 

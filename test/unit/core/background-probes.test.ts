@@ -1,0 +1,100 @@
+/**
+ * Issue 15: probes that mostly wait on a daemon start at the top of the probe section, each in the
+ * background with its output in a private file, printed at the end with one cat. Run here on this
+ * machine's /bin/sh with a spool directory of the test's own: the same sections and exit codes as in
+ * line, in any order; nothing left behind; and (issue 7) no redirection of root's lands where a local
+ * user chose: a linked, foreign or missing directory, or a planted file, makes the probe run in line.
+ */
+import { spawnSync } from 'node:child_process';
+import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { probe, type Probe } from '../../../src/core/probe.js';
+import { parseBatch, renderBatch } from '../../../src/core/script.js';
+
+const NONCE = '0123456789abcdef';
+const text = (out: string, code: number) => `${code}:${out}`;
+
+function runBatch(probes: Probe[], dir: string) {
+  const batch = { probes };
+  const script = renderBatch(batch, NONCE, dir);
+  const r = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+  const out = parseBatch(r.stdout, batch, NONCE);
+  return { out, script, stdout: r.stdout, answers: probes.map((p) => { const s = out.probes.get(p.id); return s ? p.parse(s.stdout, s.code) : undefined; }) };
+}
+
+/** A probe that waits (at most `tries` × 50 ms) for the file the later probe "late" creates: it sees it only when it runs beside it. */
+function probes(meeting: string, tries = 1): Probe[] {
+  return [
+    probe('waiter', `i=0; while [ ! -e ${meeting} ] && [ $i -lt ${tries} ]; do sleep 0.05; i=$((i + 1)); done; [ -e ${meeting} ] && echo met || echo alone; exit 3`, text, { background: true }),
+    probe('inline-bg', 'printf "%s\\n" "line one" "line two"; false', text, { inline: true, background: true }),
+    probe('serial', 'echo in line', text, { inline: true }),
+    probe('late', `: > ${meeting}; echo made`, text, { inline: true }),
+  ];
+}
+
+const spool = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ss-spool-'));
+  return { dir, meeting: join(dir, 'meeting'), spool: join(dir, 'spool') };
+};
+
+describe('background probes', () => {
+  it('run beside the others, give the same sections and exit codes, and leave nothing behind', () => {
+    const t = spool();
+    mkdirSync(t.spool, { mode: 0o700 });
+    const r = runBatch(probes(t.meeting, 200), t.spool);
+    expect(r.answers).toEqual(['3:met\n', '1:line one\nline two\n', '0:in line\n', '0:made\n']);
+    expect(r.out.incomplete).toBe(false);
+    expect(r.out.factScript).toBeDefined();
+    // printed after the in-line ones: parseBatch does not care about the order
+    expect(r.stdout.indexOf(':begin:probe:0')).toBeGreaterThan(r.stdout.indexOf(':begin:probe:3'));
+    expect(readdirSync(t.spool)).toEqual([]);
+  });
+
+  it('run in line, with the same answers, where the spool directory is missing, a link, or not the user\'s', () => {
+    const missing = spool();
+    const r = runBatch(probes(missing.meeting), missing.spool);
+    expect(r.answers).toEqual(['3:alone\n', '1:line one\nline two\n', '0:in line\n', '0:made\n']);
+    expect(r.out.incomplete).toBe(false);
+
+    // a local user's link where the directory should be: nothing is written through it
+    const linked = spool();
+    const theirs = join(linked.dir, 'theirs');
+    mkdirSync(theirs);
+    symlinkSync(theirs, linked.spool);
+    expect(runBatch(probes(linked.meeting), linked.spool).answers[0]).toBe('3:alone\n');
+    expect(readdirSync(theirs)).toEqual([]);
+
+    if (process.getuid?.() === 0) {
+      // root's run, a directory a local user owns
+      const foreign = spool();
+      mkdirSync(foreign.spool, { mode: 0o777 });
+      chownSync(foreign.spool, 65534, 65534);
+      expect(runBatch(probes(foreign.meeting), foreign.spool).answers[0]).toBe('3:alone\n');
+      expect(readdirSync(foreign.spool)).toEqual([]);
+    }
+  });
+
+  it('never writes through, truncates or removes a file or link planted under its name', () => {
+    const t = spool();
+    mkdirSync(t.spool, { mode: 0o700 });
+    const target = join(t.dir, 'target');
+    writeFileSync(target, 'keep\n');
+    writeFileSync(join(t.spool, `.probe-${NONCE}.0`), 'planted\n');
+    symlinkSync(target, join(t.spool, `.probe-${NONCE}.1`));
+    const r = runBatch(probes(t.meeting), t.spool);
+    expect(r.answers).toEqual(['3:alone\n', '1:line one\nline two\n', '0:in line\n', '0:made\n']);
+    expect(readFileSync(target, 'utf8')).toBe('keep\n');
+    expect(readFileSync(join(t.spool, `.probe-${NONCE}.0`), 'utf8')).toBe('planted\n');
+    expect(lstatSync(join(t.spool, `.probe-${NONCE}.1`)).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(t.spool, `.probe-${NONCE}.2`))).toBe(false);
+  });
+
+  it('keeps probes that run the operator\'s commands, or batched ones, in line', () => {
+    const t = spool();
+    mkdirSync(t.spool, { mode: 0o700 });
+    const script = renderBatch({ probes: [probe('op', 'echo x', text, { background: true, operatorCode: true })] }, NONCE, t.spool);
+    expect(script).not.toContain('.probe-');
+  });
+});
