@@ -98,7 +98,8 @@ describe('composed probes answer what their own script printed', () => {
     const { commands } = countProcesses(renderBatch({ probes: [...composed.map(([, p]) => p), unitState('ssh')] }, '0123456789abcdef'));
     expect(commands.stat).toBe(1);
     expect(commands.tail).toBe(1);
-    expect(commands.cat ?? 0).toBe(0);
+    // no cat per file: the one left prints the background probes' spooled answers
+    expect(commands.cat ?? 0).toBeLessThanOrEqual(1);
     expect(commands.systemctl).toBe(1);
     expect(commands.iptables).toBe(1);
     expect(commands.ip6tables).toBe(1);
