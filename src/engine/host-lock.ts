@@ -62,17 +62,69 @@ __ss_anchor() {
   done
 }`;
 
-/** The lock in D is held by a live run: refreshed within staleSec, and one of its anchors (if it recorded any) still there. */
+/**
+ * The lock's clock is the host's uptime (/proc/uptime, read with a builtin): /run is emptied by a reboot,
+ * so seconds since boot order everything the lock records, and reading them starts no process (`date`
+ * would). __ss_up sets __ss_now to whole seconds since boot.
+ */
+const UPTIME = `__ss_up() {
+  __ss_now=
+  read -r __ss_now __ss_x 2>/dev/null < /proc/uptime
+  __ss_now=\${__ss_now%.*}
+  : "\${__ss_now:=0}"
+}`;
+
+/**
+ * The lock in D is held by a live run: active within staleSec (its \`seen\` file: the uptime of its last
+ * acquisition or refresh), and one of its anchors (if it recorded any) still there. A lock written by an
+ * older shipshape has no \`seen\`: its holder file's mtime against the wall clock, as that version judged it.
+ * A \`seen\` ahead of the uptime is from before a reboot (a /run that survived it): stale.
+ */
 function heldFunction(d: string, staleSec: number): string {
   return `__ss_held() {
-  __ss_seen=$(stat -c %Y ${d}/holder 2>/dev/null || stat -c %Y ${d} 2>/dev/null || echo 0)
-  __ss_age=$(( $(date +%s) - __ss_seen ))
+  if read -r __ss_seen 2>/dev/null < ${d}/seen; then
+    __ss_age=$((__ss_now - \${__ss_seen:-0}))
+    [ "$__ss_age" -lt 0 ] && return 1
+  else
+    __ss_seen=$(stat -c %Y ${d}/holder 2>/dev/null || stat -c %Y ${d} 2>/dev/null || echo 0)
+    __ss_age=$(( $(date +%s) - __ss_seen ))
+  fi
   [ "$__ss_age" -gt ${staleSec} ] && return 1
   [ -s ${d}/anchors ] || return 0
   while read -r __ss_a __ss_s; do
     __ss_start "$__ss_a" && [ "$__ss_st" = "$__ss_s" ] && return 0
   done < ${d}/anchors
   return 1
+}`;
+}
+
+/**
+ * Claims the turn after the holder whose token is $1: creates D/claim.$1 with O_EXCL (dash's noclobber \`>\`),
+ * which exactly one of the runs racing for that turn can do, and the winner holds the lock once it has
+ * checked that the token is still $1 (a run that read the token, then stalled while others took and freed
+ * the lock, claims a turn long past: the token has moved on). A claim whose run died before writing its
+ * token wedges that turn: after 10 s the next claim in the chain (the name and a "+") is tried.
+ * Status 0: the lock is this run's; 1: another run is taking it (wait); 2: the token moved on (look again).
+ */
+function claimFunction(d: string): string {
+  return `__ss_claim() {
+  __ss_cl=${d}/claim.$1
+  while :; do
+    set -C
+    { printf '%s\\n' "$__ss_now" > "$__ss_cl"; } 2>/dev/null
+    __ss_c=$?
+    set +C
+    [ "$__ss_c" -eq 0 ] && break
+    __ss_cs=
+    read -r __ss_cs 2>/dev/null < "$__ss_cl"
+    # empty: its run died between creating and writing it (or is there now): judge by the file's age
+    [ -n "$__ss_cs" ] || __ss_cs=$((__ss_now - $(date +%s) + $(stat -c %Y "$__ss_cl" 2>/dev/null || date +%s)))
+    [ $((__ss_now - __ss_cs)) -gt 10 ] || [ $((__ss_now - __ss_cs)) -lt 0 ] || return 1
+    __ss_cl=$__ss_cl+
+  done
+  __ss_t2=
+  read -r __ss_t2 2>/dev/null < ${d}/token
+  [ "$__ss_t2" = "$1" ] || return 2
 }`;
 }
 
@@ -83,35 +135,63 @@ export interface AcquireOptions {
   anchorPid?: number;
 }
 
+/** Claim files left by past takeovers are removed (one \`rm\`) once there are more than this many. */
+const CLAIMS_KEPT = 16;
+
 /**
  * Takes the lock (waiting up to waitSec for a live holder), records the holder, its token and its anchor.
  * Prints "WAITED ANCHORED" (seconds waited; 1 when an anchor was recorded); exits LOCK_HELD printing the
  * holder when another run keeps it.
+ *
+ * The lock's folder stays between runs (it is tied to the run's connection, and nothing releases it), so
+ * the common case is a folder whose holder is gone. Taking it costs no process: its files are read with
+ * builtins, the anchor judged through /proc, and the takeover is an O_EXCL claim (__ss_claim) instead of
+ * removing the folder and making it again. Only the first run after a boot makes the folder (\`mkdir\`, which
+ * two runs cannot both do). The winner writes its seen, anchors and holder before its token: a run that reads
+ * the new token then finds the new anchors, never the dead ones of the run before.
  */
 export function acquireScript(l: HostLock, o: AcquireOptions = {}): string {
   const d = shq(l.dir);
-  const gc = shq(`${l.dir}.gc`);
+  const parent = shq(l.dir.replace(/\/[^/]*$/, '') || '/');
   return [
     FUNCTIONS,
+    UPTIME,
     heldFunction(d, l.staleSec),
-    `mkdir -p ${shq(l.dir.replace(/\/[^/]*$/, '') || '/')}`,
-    ...(o.force ? [`rm -rf ${d}`] : []),
-    'i=0',
-    `while ! mkdir ${d} 2>/dev/null; do`,
-    '  if ! __ss_held; then',
-    // the holder is gone: remove its lock under a second one, so two runs taking over cannot remove
-    // the lock a third has just made
-    `    if mkdir ${gc} 2>/dev/null; then __ss_held || rm -rf ${d}; rmdir ${gc}; continue; fi`,
-    `    [ $(( $(date +%s) - $(stat -c %Y ${gc} 2>/dev/null || date +%s) )) -gt 10 ] && rmdir ${gc} 2>/dev/null`,
-    `  elif [ "$i" -ge ${l.waitSec} ]; then printf '%s (last active %ss ago)\\n' "$(cat ${d}/holder 2>/dev/null || echo unknown)" "$__ss_age"; exit ${LOCK_HELD}`,
-    '  fi',
-    '  sleep 1; i=$((i + 1))',
-    'done',
-    `printf '%s\\n' ${shq(l.holder)} > ${d}/holder`,
-    `printf '%s\\n' ${shq(l.token)} > ${d}/token`,
-    `__ss_anchor ${o.anchorPid ?? ''}`,
-    `[ -n "$__ss_an" ] && printf '%s\\n' "$__ss_an" > ${d}/anchors`,
-    'echo "$i ${__ss_an:+1}"',
+    claimFunction(d),
+    '__ss_lock() {',
+    // the lock's files are written as root: into a folder of the running user only, never through a link
+    `  [ -d ${parent} ] || [ -L ${parent} ] || mkdir -p ${parent} || return 1`,
+    `  if [ -L ${parent} ] || [ ! -d ${parent} ] || [ ! -O ${parent} ] || [ -L ${d} ]; then echo ${shq(`${l.dir} or its folder is a link or not the running user's`)}; return 1; fi`,
+    '  __ss_i=0',
+    '  while :; do',
+    '    __ss_up',
+    `    if [ ! -d ${d} ] && mkdir ${d} 2>/dev/null; then break; fi`,
+    '    __ss_tk=',
+    `    read -r __ss_tk 2>/dev/null < ${d}/token`,
+    // no token yet: a run that has just made the folder is writing it (one that died there expires by staleSec)
+    `    if ${o.force ? '[ -n "$__ss_tk" ] || ' : ''}! __ss_held; then`,
+    '      __ss_claim "$__ss_tk"',
+    '      case $? in 0) break ;; 2) continue ;; esac',
+    '    fi',
+    `    if [ "$__ss_i" -ge ${l.waitSec} ]; then`,
+    '      __ss_h=unknown',
+    `      read -r __ss_h 2>/dev/null < ${d}/holder`,
+    `      __ss_held; printf '%s (last active %ss ago)\\n' "$__ss_h" "\${__ss_age:-0}"`,
+    `      return ${LOCK_HELD}`,
+    '    fi',
+    '    sleep 1; __ss_i=$((__ss_i + 1))',
+    '  done',
+    `  printf '%s\\n' "$__ss_now" > ${d}/seen`,
+    `  __ss_anchor ${o.anchorPid ?? ''}`,
+    `  if [ -n "$__ss_an" ]; then printf '%s\\n' "$__ss_an" > ${d}/anchors; else printf '' > ${d}/anchors; fi`,
+    `  printf '%s\\n' ${shq(l.holder)} > ${d}/holder`,
+    `  printf '%s\\n' ${shq(l.token)} > ${d}/token`,
+    // claims of past turns: the token has moved on from all of them, so a late claim of one of them loses
+    `  set -- ${d}/claim.*`,
+    `  [ $# -le ${CLAIMS_KEPT} ] || rm -f -- "$@"`,
+    '  echo "$__ss_i ${__ss_an:+1}"',
+    '}',
+    '__ss_lock',
   ].join('\n');
 }
 
@@ -123,8 +203,10 @@ export function acquireScript(l: HostLock, o: AcquireOptions = {}): string {
 export function refreshScript(l: HostLock, anchor?: { pid?: number }): string {
   const d = shq(l.dir);
   const mine = `read -r __ss_tk 2>/dev/null < ${d}/token; [ "$__ss_tk" = ${shq(l.token)} ]`;
-  if (!anchor) return `${mine} && touch ${d}/holder 2>/dev/null\n`;
-  return `${FUNCTIONS}\nif ${mine}; then touch ${d}/holder 2>/dev/null; __ss_anchor ${anchor.pid ?? ''}; [ -n "$__ss_an" ] && printf '%s\\n' "$__ss_an" >> ${d}/anchors; fi\n`;
+  // the uptime of this activity (builtins: no \`touch\`, no \`date\`), as acquisition records it
+  const seen = `{ read -r __ss_u __ss_x < /proc/uptime && printf '%s\\n' "\${__ss_u%.*}" > ${d}/seen; } 2>/dev/null`;
+  if (!anchor) return `${mine} && ${seen}\n`;
+  return `${FUNCTIONS}\nif ${mine}; then ${seen}; __ss_anchor ${anchor.pid ?? ''}; [ -n "$__ss_an" ] && printf '%s\\n' "$__ss_an" >> ${d}/anchors; fi\n`;
 }
 
 export function releaseScript(l: HostLock): string {
@@ -231,7 +313,8 @@ export class HostLockHold {
     // fenced like a probe's output; on a held lock the script stops here, before the caller's part
     const prelude = [
       `printf '%s\\n' ${shq(begin)}`,
-      `(\n${acquireScript(lock, { force, anchorPid: t.sessionPid })}\n) </dev/null 2>&1; __ss_lrc=$?`,
+      // a group, not a subshell: the lock's script returns instead of exiting, and its names all start with __ss_
+      `{\n${acquireScript(lock, { force, anchorPid: t.sessionPid })}\n} </dev/null 2>&1; __ss_lrc=$?`,
       `printf '\\n%s%s\\n' ${shq(end)} "$__ss_lrc"`,
       '[ "$__ss_lrc" -eq 0 ] || exit "$__ss_lrc"',
     ].join('\n');

@@ -156,10 +156,13 @@ export function aptCache() {
   return probe<AptCache>(
     'apt:cache',
     [
-      `__ss_s=0; __ss_l=0`,
-      `for __ss_x in $(stat -c '%Y:%n' -- ${UPDATE_STAMP} ${LISTS} 2>/dev/null); do case $__ss_x in *:${UPDATE_STAMP}) __ss_s=\${__ss_x%%:*};; *:${LISTS}) __ss_l=\${__ss_x%%:*};; esac; done`,
+      `__ss_s=0; __ss_l=0; __ss_n=`,
+      // the host's clock from the same stat: a process's own /proc/PID folder is made when it is looked up, so
+      // /proc/self/ (followed) has the mtime "now", to the second as \`date +%s\` would say, at no extra process
+      `for __ss_x in $(stat -c '%Y:%n' -- ${UPDATE_STAMP} ${LISTS} /proc/self/ 2>/dev/null); do case $__ss_x in *:${UPDATE_STAMP}) __ss_s=\${__ss_x%%:*};; *:${LISTS}) __ss_l=\${__ss_x%%:*};; *:/proc/self/) __ss_n=\${__ss_x%%:*};; esac; done`,
       `__ss_h=no; for __ss_x in ${LISTS}/*_Packages*; do [ -e "$__ss_x" ] && __ss_h=yes; break; done`,
-      `echo "$(date +%s) $__ss_s $__ss_l $__ss_h"`,
+      `[ -n "$__ss_n" ] || __ss_n=$(date +%s)`,
+      `echo "$__ss_n $__ss_s $__ss_l $__ss_h"`,
     ].join('\n'),
     parseAptCache,
     {

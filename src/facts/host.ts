@@ -1,16 +1,75 @@
 import type { ClientRoute, HostInfo } from '../core/module.js';
 import { probe } from '../core/probe.js';
 
+/**
+ * `systemd-detect-virt --container` without starting it: systemd's own detect_container() (src/basic/virt.c,
+ * systemd 252 to 257: Debian 12 and 13), in its order, with builtins. Sets $v to what the tool prints:
+ * - OpenVZ: /proc/vz without /proc/bc ("openvz"); WSL: Microsoft or WSL in the kernel release ("wsl");
+ *   proot: our tracer's name starts with proot ("proot");
+ * - the manager's name from /run/host/container-manager, else from /run/systemd/container (PID 1 systemd
+ *   writes its $container there: the lab's nspawn hosts say "systemd-nspawn", LXC "lxc", Docker "docker");
+ *   a name systemd does not know is "container-other", "oci" is judged by the files below;
+ * - /run/.containerenv ("podman"), /.dockerenv ("docker"); a cgroup namespace ("container-other");
+ * - otherwise "none".
+ * Only a PID 1 that is not systemd (no /run/systemd/system) hides $container in /proc/1/environ, which
+ * builtins cannot read (NUL-separated): there the tool itself runs.
+ */
+export const CONTAINER = [
+  'v=',
+  'if [ -e /proc/vz ] && [ ! -e /proc/bc ]; then v=openvz; fi',
+  'if [ -z "$v" ]; then',
+  '  o=; read -r o 2>/dev/null < /proc/sys/kernel/osrelease',
+  '  case $o in *Microsoft*) v=wsl ;; *WSL*) v=wsl ;; esac',
+  'fi',
+  'if [ -z "$v" ]; then',
+  '  t=0; while read -r k x; do [ "$k" = TracerPid: ] && { t=$x; break; }; done 2>/dev/null < /proc/self/status',
+  '  if [ "$t" != 0 ]; then o=; read -r o 2>/dev/null < "/proc/$t/comm"; case $o in proot*) v=proot ;; esac; fi',
+  'fi',
+  'm=',
+  'if [ -z "$v" ]; then',
+  '  read -r m 2>/dev/null < /run/host/container-manager || [ -n "$m" ] || read -r m 2>/dev/null < /run/systemd/container || :',
+  '  if [ -z "$m" ] && [ ! -d /run/systemd/system ]; then v=$(systemd-detect-virt --container 2>/dev/null) || v=none; fi',
+  'fi',
+  'if [ -n "$m" ] && [ "$m" != oci ]; then',
+  '  v=container-other',
+  '  for k in lxc lxc-libvirt systemd-nspawn docker podman rkt wsl proot pouch; do [ "$m" = "$k" ] && v=$m; done',
+  'fi',
+  'if [ -z "$v" ]; then',
+  '  if [ -e /run/.containerenv ]; then v=podman',
+  '  elif [ -e /.dockerenv ]; then v=docker',
+  "  elif [ \"$m\" = oci ]; then v=container-other",
+  // systemd's running_in_cgroupns(): cgroup v2 has cgroup.events only below the root cgroup
+  '  elif [ -e /proc/self/ns/cgroup ]; then',
+  '    if [ -e /sys/fs/cgroup/cgroup.controllers ]; then',
+  '      [ -e /sys/fs/cgroup/cgroup.events ] && { [ -e /sys/fs/cgroup/cgroup.type ] || [ ! -e /sys/kernel/cgroup/features ]; } && v=container-other',
+  '    elif [ -e /sys/fs/cgroup/systemd ] && [ ! -e /sys/fs/cgroup/systemd/release_agent ]; then v=container-other',
+  '    fi',
+  '  fi',
+  'fi',
+  ': "${v:=none}"',
+].join('\n');
+
+/**
+ * `dpkg --print-architecture` without starting it: libc6 is Multi-Arch: same and always installed, so its
+ * dpkg file list carries the native architecture in its name (libc6:amd64.list). With a foreign libc6 as
+ * well (two lists), or none found, dpkg itself answers; without dpkg, the kernel's machine name.
+ */
+export const ARCH = [
+  'a=',
+  'for f in /var/lib/dpkg/info/libc6:*.list; do [ -e "$f" ] || break; [ -z "$a" ] || { a=; break; }; a=${f##*/libc6:}; a=${a%.list}; done',
+  '[ -n "$a" ] || a=$(dpkg --print-architecture 2>/dev/null) || a=$(uname -m)',
+].join('\n');
+
 /** What kind of host this is; gathered once per host with the first batch of a run. */
 export const hostInfo = probe<HostInfo>(
   'host:info',
   [
-    'v=$(systemd-detect-virt --container 2>/dev/null) || v=none',
+    CONTAINER,
     'echo "container=$v"',
     '. /etc/os-release 2>/dev/null',
     'echo "id=$ID"; echo "version=$VERSION_ID"; echo "codename=$VERSION_CODENAME"',
     // every $(...) holds one external command (dash runs it in the substitution's own fork): no pipes, no sed
-    'a=$(dpkg --print-architecture 2>/dev/null) || a=$(uname -m)',
+    ARCH,
     'echo "arch=$a"',
     // set by sshd for the login shell; the transport carries it through sudo
     'echo "client=${SSH_CONNECTION%% *}"',
@@ -18,17 +77,28 @@ export const hostInfo = probe<HostInfo>(
     'c=${SSH_CONNECTION%% *}',
     "nl='",
     "'",
+    // an address has no blank or newline: it goes into ip's batch below
+    'case $c in *[!0-9A-Za-z.:%_-]*) c= ;; esac',
     'if [ -n "$c" ] && command -v ip >/dev/null 2>&1; then',
-    // the first line only (a second one may follow: "    cache")
-    '  r=$(ip route get "$c" 2>/dev/null); r=${r%%"$nl"*}; echo "route=$r"',
+    // one ip for both questions: the route, then every address (-o: a line each). A route that fails ends
+    // the batch, so no address follows, as when the route named no device.
+    '  o=$(ip -o -batch - 2>/dev/null <<__SS_IP__',
+    'route get $c',
+    'addr show',
+    '__SS_IP__',
+    ')',
+    // the route's first line only: -o joins its "cache" line to it after a backslash
+    '  r=${o%%"$nl"*}; r=${r%%\\\\*}; echo "route=$r"',
     // the word after the last " dev "
     '  case $r in *" dev "*) d=${r##* dev }; d=${d%% *} ;; *) d= ;; esac',
-    '  if [ -n "$d" ]; then',
-    '    o=$(ip -o addr show dev "$d" 2>/dev/null)',
-    '    [ -z "$o" ] || while IFS= read -r l; do printf \'addr=%s\\n\' "$l"; done <<__SS_ADDR__',
-    '$o',
-    '__SS_ADDR__',
-    '  fi',
+    // the addresses of that device (the line's second word), as `ip -o addr show dev D` prints them
+    '  case $o in *"$nl"*) o=${o#*"$nl"} ;; *) o= ;; esac',
+    '  while [ -n "$d" ] && [ -n "$o" ]; do',
+    '    l=${o%%"$nl"*}',
+    '    case $o in *"$nl"*) o=${o#*"$nl"} ;; *) o= ;; esac',
+    '    n=${l#*: }; n=${n%% *}',
+    '    [ "$n" = "$d" ] && printf \'addr=%s\\n\' "$l"',
+    '  done',
     'fi',
   ].join('\n'),
   (out) => {

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Probe } from '../../../src/core/probe.js';
 import { newNonce, parseBatch, renderBatch } from '../../../src/core/script.js';
@@ -119,7 +122,16 @@ describe('apt cache age facts', () => {
 
   it('runs under /bin/sh on this machine', () => {
     const got = probeLocally(aptCache());
-    expect(got.now).toBeGreaterThan(1_600_000_000);
+    expect(Math.abs(got.now - Date.now() / 1000)).toBeLessThan(3);
     expect(typeof got.hasLists).toBe('boolean');
+  });
+
+  it("takes the host's clock from its one stat (/proc/self/'s mtime), without date", () => {
+    // a PATH holding stat alone: date cannot run
+    const bin = mkdtempSync(join(tmpdir(), 'ss-apt-bin-'));
+    symlinkSync(spawnSync('/bin/sh', ['-c', 'command -v stat'], { encoding: 'utf8' }).stdout.trim(), join(bin, 'stat'));
+    const r = spawnSync('/bin/sh', ['-c', aptCache().script], { encoding: 'utf8', env: { PATH: bin } });
+    const got = parseAptCache(r.stdout);
+    expect(Math.abs(got.now - Date.now() / 1000)).toBeLessThan(3);
   });
 });
