@@ -168,16 +168,16 @@ export function aptCache() {
     {
       inline: true,
       compose: {
-        // both times from the play's one stat; the lists and the clock here
+        // both times and the clock (/proc/self/, as above) from the play's one stat; whether lists exist here
         parts: [
           fileMtime(UPDATE_STAMP),
           fileMtime(LISTS),
-          probe('apt:lists-now', [`__ss_h=no; for __ss_x in ${LISTS}/*_Packages*; do [ -e "$__ss_x" ] && __ss_h=yes; break; done`, `echo "$(date +%s) $__ss_h"`].join('\n'), (out) => out, { inline: true }),
+          fileMtime('/proc/self/'),
+          probe('apt:lists', `__ss_h=no; for __ss_x in ${LISTS}/*_Packages*; do [ -e "$__ss_x" ] && __ss_h=yes; break; done; echo "$__ss_h"`, (out) => out, { inline: true }),
         ],
-        join: ([stamp, lists, rest]) => {
-          const [now = '', has = ''] = rest.stdout.trim().split(' ');
+        join: ([stamp, lists, now, has]) => {
           const time = (a: { stdout: string }) => /^(\d+) /.exec(a.stdout)?.[1] ?? '0';
-          return { stdout: `${now} ${time(stamp)} ${time(lists)} ${has}\n`, code: rest.code };
+          return { stdout: `${time(now)} ${time(stamp)} ${time(lists)} ${has.stdout.trim()}\n`, code: has.code };
         },
       },
     },
