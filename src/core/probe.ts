@@ -56,6 +56,8 @@ export interface Batcher {
   script(keys: string[]): string;
   /** one output per key, in the order of `keys` */
   split(stdout: string, exitCode: number, keys: string[]): Answer[];
+  /** as a probe's `background`: the one command waits (on systemd, say) and needs nothing set before it */
+  background?: true;
 }
 
 export function probe<T>(

@@ -72,26 +72,27 @@ export function renderBatch(whole: Batch, nonce: string, spoolDir = SPOOL_DIR): 
   }
   if (batch.probes.length === 0) return out.join('\n') + '\n';
   out.push(`{ read __ss_x __ss_x __ss_x __ss_x __ss_p0 __ss_x < ${LAST_PID}; read __ss_t0 __ss_x < /proc/uptime; } 2>/dev/null`);
-  const background = batch.probes.flatMap((p, i) => (p.background && !p.batch && !p.operatorCode ? [i] : []));
-  out.push(...startBackground(batch.probes, background, begin, spoolDir, nonce));
-  // one command per batcher for all its keys: one stat for every path, one systemctl for every unit...
-  batchGroups(batch.probes).forEach((g, i) => {
-    out.push(begin('batch', String(i)));
-    out.push(`{\n${g.batcher.script(g.keys)}\n} </dev/null 2>/dev/null; __ss_rc=$?`);
-    out.push(end('batch', String(i)));
-  });
-  // markers carry the probe's index, not its id: ids may hold any character a path can
-  batch.probes.forEach((p, i) => {
-    if (p.batch) return;
-    const bg = background.includes(i);
+  // one command per batcher for all its keys (one stat for every path, one systemctl for every unit...), then
+  // each probe of its own; markers carry the probe's index, not its id: ids may hold any character a path can
+  const sections: Section[] = [
+    ...batchGroups(batch.probes).map((g, i): Section => ({ kind: 'batch', id: String(i), body: `{\n${g.batcher.script(g.keys)}\n}`, background: g.batcher.background === true })),
+    ...batch.probes.flatMap((p, i): Section[] =>
+      p.batch
+        ? []
+        : // a subshell costs a process: only for scripts that may exit, cd or leave variables behind
+          [{ kind: 'probe', id: String(i), body: p.inline ? `{\n${p.script}\n}` : `(\n${p.script}\n)`, background: p.background === true && !p.operatorCode }],
+    ),
+  ];
+  const background = sections.filter((x) => x.background);
+  out.push(...startBackground(background, begin, spoolDir, nonce));
+  for (const x of sections) {
     // started in the background above, unless there was no private place for its output: then here
-    if (bg) out.push(`if [ -z "$__ss_j${i}" ]; then`);
-    out.push(begin('probe', String(i)));
-    // a subshell costs a process: only for scripts that may exit, cd or leave variables behind
-    out.push(p.inline ? `{\n${p.script}\n} </dev/null 2>/dev/null; __ss_rc=$?` : `(\n${p.script}\n) </dev/null 2>/dev/null; __ss_rc=$?`);
-    out.push(end('probe', String(i)));
-    if (bg) out.push('fi');
-  });
+    if (x.background) out.push(`if [ -z "$${job(x)}" ]; then`);
+    out.push(begin(x.kind, x.id));
+    out.push(`${x.body} </dev/null 2>/dev/null; __ss_rc=$?`);
+    out.push(end(x.kind, x.id));
+    if (x.background) out.push('fi');
+  }
   out.push(...endBackground(background, end));
   out.push(`{ read __ss_x __ss_x __ss_x __ss_x __ss_p1 __ss_x < ${LAST_PID}; read __ss_t1 __ss_x < /proc/uptime; } 2>/dev/null`);
   out.push(begin('stats', '0'));
@@ -113,30 +114,44 @@ export function renderBatch(whole: Batch, nonce: string, spoolDir = SPOOL_DIR): 
  * refuses) under a name carrying the run's nonce, with umask 077. Where any of it fails (no such directory,
  * not root's, the file exists), the probe runs in line at its place, as before: same sections, same facts.
  */
-function startBackground(probes: Probe[], background: number[], begin: (kind: string, id: string) => string, dir: string, nonce: string): string[] {
+function startBackground(background: Section[], begin: (kind: string, id: string) => string, dir: string, nonce: string): string[] {
   if (background.length === 0) return [];
   const d = sq(dir);
   const out = [`__ss_bg=; if [ -d ${d} ] && [ ! -L ${d} ] && [ -O ${d} ]; then __ss_bg=${sq(`${dir}/.probe-${nonce}`)}; set -C; umask 077; fi`];
-  for (const i of background) {
+  for (const x of background) {
+    const f = `"$__ss_bg.${x.kind[0]}${x.id}"`;
     // printf is a regular builtin: a refused redirection only fails it (a special builtin's would end the shell)
-    out.push(`__ss_j${i}=; if [ -n "$__ss_bg" ] && ${begin('probe', String(i))} 2>/dev/null >"$__ss_bg.${i}"; then`);
-    out.push(`{\n${probes[i].script}\n} </dev/null >>"$__ss_bg.${i}" 2>/dev/null & __ss_j${i}=$!`);
+    out.push(`${job(x)}=; if [ -n "$__ss_bg" ] && ${begin(x.kind, x.id)} 2>/dev/null >${f}; then`);
+    out.push(`${x.body} </dev/null >>${f} 2>/dev/null & ${job(x)}=$!`);
     out.push('fi');
   }
   out.push('[ -z "$__ss_bg" ] || { set +C; umask 022; }');
   return out;
 }
 
-/** Waits for each background probe, closes its section with its exit status, prints them all and removes them. */
-function endBackground(background: number[], end: (kind: string, id: string) => string): string[] {
+/** Waits for each background section, closes it with its exit status, prints them all and removes them. */
+function endBackground(background: Section[], end: (kind: string, id: string) => string): string[] {
   if (background.length === 0) return [];
   const out = ['set --'];
-  for (const i of background) {
-    out.push(`[ -z "$__ss_j${i}" ] || { wait "$__ss_j${i}"; __ss_rc=$?; ${end('probe', String(i))} >>"$__ss_bg.${i}"; set -- "$@" "$__ss_bg.${i}"; }`);
+  for (const x of background) {
+    const f = `"$__ss_bg.${x.kind[0]}${x.id}"`;
+    out.push(`[ -z "$${job(x)}" ] || { wait "$${job(x)}"; __ss_rc=$?; ${end(x.kind, x.id)} >>${f}; set -- "$@" ${f}; }`);
   }
   out.push('[ $# -eq 0 ] || { cat -- "$@"; rm -f -- "$@"; }');
   return out;
 }
+
+/** One section of the probe part: a batcher's for all its keys, or a probe's own. */
+interface Section {
+  kind: 'batch' | 'probe';
+  id: string;
+  /** `{ ... }` in the batch's shell, or `( ... )` */
+  body: string;
+  background: boolean;
+}
+
+/** The variable holding a background section's pid (empty: it runs in line). */
+const job = (x: Section) => `__ss_j${x.kind[0]}${x.id}`;
 
 /**
  * The 5th field of /proc/loadavg is the last pid of the reader's pid namespace (as ns_last_pid), and unlike

@@ -83,6 +83,8 @@ const propsOf = (key: string) =>
  */
 export const unitBatcher: Batcher = {
   id: 'systemd-units',
+  // systemctl waits on systemd's answers over D-Bus: beside the other probes
+  background: true,
   script(keys) {
     const units = [...new Set(keys.map(unitOf))];
     // PROPS always: every unit then prints a block, even one asked only for a property it lacks

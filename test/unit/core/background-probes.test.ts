@@ -10,7 +10,7 @@ import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probe, type Probe } from '../../../src/core/probe.js';
+import { probe, type Batcher, type Probe } from '../../../src/core/probe.js';
 import { parseBatch, renderBatch } from '../../../src/core/script.js';
 
 const NONCE = '0123456789abcdef';
@@ -81,17 +81,33 @@ describe('background probes', () => {
     mkdirSync(t.spool, { mode: 0o700 });
     const target = join(t.dir, 'target');
     writeFileSync(target, 'keep\n');
-    writeFileSync(join(t.spool, `.probe-${NONCE}.0`), 'planted\n');
-    symlinkSync(target, join(t.spool, `.probe-${NONCE}.1`));
+    writeFileSync(join(t.spool, `.probe-${NONCE}.p0`), 'planted\n');
+    symlinkSync(target, join(t.spool, `.probe-${NONCE}.p1`));
     const r = runBatch(probes(t.meeting), t.spool);
     expect(r.answers).toEqual(['3:alone\n', '1:line one\nline two\n', '0:in line\n', '0:made\n']);
     expect(readFileSync(target, 'utf8')).toBe('keep\n');
-    expect(readFileSync(join(t.spool, `.probe-${NONCE}.0`), 'utf8')).toBe('planted\n');
-    expect(lstatSync(join(t.spool, `.probe-${NONCE}.1`)).isSymbolicLink()).toBe(true);
-    expect(existsSync(join(t.spool, `.probe-${NONCE}.2`))).toBe(false);
+    expect(readFileSync(join(t.spool, `.probe-${NONCE}.p0`), 'utf8')).toBe('planted\n');
+    expect(lstatSync(join(t.spool, `.probe-${NONCE}.p1`)).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(t.spool, `.probe-${NONCE}.p2`))).toBe(false);
   });
 
-  it('keeps probes that run the operator\'s commands, or batched ones, in line', () => {
+  it('runs a batcher that asks for it in the background too, with the same answers per key', () => {
+    const t = spool();
+    mkdirSync(t.spool, { mode: 0o700 });
+    const batcher: Batcher = {
+      id: 'echo',
+      script: (keys) => keys.map((k) => `echo ${k}`).join('\n'),
+      split: (out, code, keys) => out.trim().split('\n').slice(0, keys.length).map((l) => ({ stdout: `${l}\n`, code })),
+      background: true,
+    };
+    const ps = [probe('a', 'echo a', text, { batch: { batcher, key: 'a' } }), probe('b', 'echo b', text, { batch: { batcher, key: 'b' } })];
+    const r = runBatch(ps, t.spool);
+    expect(r.script).toContain('__ss_jb0=$!');
+    expect(r.answers).toEqual(['0:a\n', '0:b\n']);
+    expect(readdirSync(t.spool)).toEqual([]);
+  });
+
+  it('keeps probes that run the operator\'s commands in line', () => {
     const t = spool();
     mkdirSync(t.spool, { mode: 0o700 });
     const script = renderBatch({ probes: [probe('op', 'echo x', text, { background: true, operatorCode: true })] }, NONCE, t.spool);
