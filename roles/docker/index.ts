@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineRole, type RoleTask } from '../../src/playbook/role.js';
 import dockerDaemon from './docker_daemon.js';
+import dockerPackages from './docker_packages.js';
 import dockerUfw from './docker_ufw.js';
 import { DOCKER_APT_FINGERPRINT, DOCKER_APT_KEY } from './docker-key.js';
 
@@ -81,15 +82,19 @@ export function mergeDaemon(base: Record<string, unknown>, over: Record<string, 
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function packageTasks(v: Vars): RoleTask[] {
+/** the role's own modules: its tasks use it, playbooks cannot */
+const own = { docker_ufw: dockerUfw, docker_daemon: dockerDaemon, docker_packages: dockerPackages };
+
+function packageTasks(v: Vars): RoleTask<typeof own>[] {
   if (v.docker_source === 'debian') {
     return [
       { name: "Docker's own packages removed", module: 'apt', args: { name: VENDOR_CONFLICTS, state: 'absent' } },
       { name: "no Docker apt repository", module: 'apt_repository', args: { name: 'docker', state: 'absent' } },
       {
         name: 'Docker packages installed (Debian)',
-        module: 'apt',
-        args: { name: v.docker_debian_packages, cache_valid_time: 3600, install_recommends: false },
+        // apt's task; on Debian 13 the client (docker-cli) joins this transaction when it installs docker.io
+        module: 'docker_packages',
+        args: { name: v.docker_debian_packages, cache_valid_time: 3600, install_recommends: false, client: 'docker-cli' },
       },
       DOCKER_CLI_TASK,
     ];
@@ -112,8 +117,6 @@ function packageTasks(v: Vars): RoleTask[] {
   ];
 }
 
-/** the role's own module: its tasks use it, playbooks cannot */
-const own = { docker_ufw: dockerUfw, docker_daemon: dockerDaemon };
 
 export default defineRole<Vars, typeof own>({
   name: 'docker',

@@ -128,6 +128,12 @@ export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<str
   facts(args: A): P;
   plan(args: A, facts: FactValues<P>, ctx: PlanContext): Plan;
   /**
+   * Its arguments are apt's (`name`, `state`, `install_recommends`, ... plus fields of its own) and it installs
+   * with apt: the engine downloads its packages with the play's other apt tasks' in one transaction
+   * (engine/apt-prefetch.ts), as it does for `apt` and `package`.
+   */
+  installsWith?: 'apt';
+  /**
    * Why this task must not run on this host at all, judged from its arguments and how the controller
    * is connected (no facts). The engine asks every task of a play before the play changes anything,
    * so a declaration that would lock the operator out is refused before earlier tasks touch the host.

@@ -69,6 +69,14 @@ describe.each(DISTS)('first apply of site.yml on a fresh host (%s)', (dist) => {
     expect(installed.length).toBeGreaterThan(20);
     expect(installed.filter((p, i) => installed.indexOf(p) !== i)).toEqual([]);
     for (const p of ['ufw', 'fail2ban', 'docker.io', 'caddy', 'unattended-upgrades']) expect(installed.some((e) => e.startsWith(`${p}:`))).toBe(true);
+    // one apt transaction per installing task, no more: Debian 13's docker-cli rides in docker.io's own
+    // transaction, and the task that would install it alone finds the `docker` command there
+    const transactions = log.stdout.split('\n').filter((l) => l.startsWith('Install: '));
+    const installing = tasksOf(first, host.name).filter((t) => (t.module === 'apt' || t.module === 'docker_packages') && /^install /.test(t.reason));
+    expect(transactions).toHaveLength(installing.length);
+    const dockerTx = transactions.find((l) => /[ ,]docker\.io:/.test(l));
+    if (dist === 'trixie') expect(dockerTx).toMatch(/[ ,]docker-cli:/);
+    expect(tasksOf(first, host.name).find((t) => t.name.startsWith('docker command installed'))?.status).toBe('ok');
     const curl = await hostExec(host.name, `curl -sk --resolve ${host.fqdn}:443:127.0.0.1 https://${host.fqdn}/`);
     expect(curl.stdout).toBe(`hello from ${host.name}`);
   });

@@ -41,7 +41,7 @@ async function playsOf(playbook: string, hosts = HOSTS, flags: Partial<RunFlags>
 
 const prefetchOf = (play: PlayInstance) => play.tasks.filter((t) => t.module.name === 'apt_prefetch');
 const installTasks = (play: PlayInstance) =>
-  play.tasks.filter((t) => t.module.name === 'apt' && t.args !== undefined && (t.args as { state: string }).state !== 'absent' && (t.args as { name?: string[] }).name);
+  play.tasks.filter((t) => (t.module.name === 'apt' || t.module.installsWith === 'apt') && t.args !== undefined && (t.args as { state: string }).state !== 'absent' && (t.args as { name?: string[] }).name);
 const prefetchNames = (t: TaskInstance) => (t.args as { tasks: { name: string[] }[] }).tasks.flatMap((a) => a.name);
 
 const NOW = 1_800_000_000;

@@ -44,8 +44,8 @@ describe('docker role', () => {
     expect(t.slice(1, 4).map((x) => [x.module, x.args])).toEqual([
       ['apt', { name: ['docker-ce', 'docker-ce-cli', 'containerd.io', 'docker-buildx-plugin', 'docker-compose-plugin', 'docker-ce-rootless-extras'], state: 'absent' }],
       ['apt_repository', { name: 'docker', state: 'absent' }],
-      // without recommends: needrestart would pull in binutils
-      ['apt', { name: ['docker.io', 'docker-compose', 'apparmor', 'xz-utils'], cache_valid_time: 3600, install_recommends: false }],
+      // without recommends: needrestart would pull in binutils; apt's task, with Debian 13's client in the same transaction
+      ['docker_packages', { name: ['docker.io', 'docker-compose', 'apparmor', 'xz-utils'], cache_valid_time: 3600, install_recommends: false, client: 'docker-cli' }],
     ]);
     for (const x of t) expect(modules[x.module].schema.safeParse(x.args).success, x.name).toBe(true);
   });

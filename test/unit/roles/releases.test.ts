@@ -154,6 +154,20 @@ describe("Docker: Debian's and Ubuntu's packages, Docker's repository suites", (
     expect(docker.tasks(docker.vars.parse({ docker_source: 'debian' })).map((t) => t.name)).toContain(DOCKER_CLI_TASK.name);
     expect(docker.tasks(docker.vars.parse({})).map((t) => t.name)).not.toContain(DOCKER_CLI_TASK.name);
   });
+
+  it.each(RELEASES)('%s: the client joins the transaction that installs docker.io where it is a package of its own (no second apt-get)', (release) => {
+    const task = docker.tasks(docker.vars.parse({ docker_source: 'debian' })).find((t) => t.name === 'Docker packages installed (Debian)')!;
+    const installArgv = (entries: { name: string; state: string; version: string; arch: string }[]) => {
+      const p = planFor(task.module, task.args, { packages: { available: true, entries }, cache: { hasLists: true, updated: 100, now: 200 } }, OS[release]);
+      return p.steps.flatMap((s) => (s.kind === 'run' && s.argv.includes('install') ? [s.argv.slice(s.argv.indexOf('--') + 1)] : []));
+    };
+    const fresh = installArgv([]);
+    expect(fresh).toEqual([['docker.io', 'docker-compose', 'apparmor', 'xz-utils', ...(release === 'debian13' ? ['docker-cli'] : [])]]);
+    // docker.io already there: the client is left to the "docker command installed" task, as before
+    const inst = (name: string) => ({ name, state: 'installed', version: '1', arch: 'amd64' });
+    expect(installArgv([inst('docker.io'), inst('docker-compose'), inst('apparmor')])).toEqual([['xz-utils']]);
+    expect(installArgv(['docker.io', 'docker-compose', 'apparmor', 'xz-utils'].map(inst))).toEqual([]);
+  });
 });
 
 describe('sshd -T judges a key exchange list declared relative to the default', () => {
