@@ -6,8 +6,8 @@
 // role loader imports). Code they share goes into chunks that all of them import, so every module,
 // zod included, exists once per process: a built-in role, the CLI and a project's own role see the
 // same defineRole, the same redaction registry, the same zod. The commands' lazy imports stay lazy
-// (separate chunks). Packages loaded only on use (the SSH library, listr2, the wizard's prompts,
-// nunjucks, jsdiff, tsx) stay outside, loaded from node_modules as before.
+// (separate chunks). Packages loaded only on use (listr2, the wizard's prompts, nunjucks, jsdiff, tsx)
+// stay outside, loaded from node_modules as before.
 //
 // zod, yaml and commander are each built apart as one CommonJS file (dist/src/vendor/NAME.cjs) that
 // src/cli/vendor-load.ts compiles with V8's code cache (made by scripts/code-cache.mjs after the build):
@@ -15,7 +15,7 @@
 // that loader, once per process.
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const outdir = process.argv[2] ?? join(root, 'dist');
@@ -42,8 +42,19 @@ const englishOnlyZod = {
   },
 };
 
-/** The packages compiled from V8's code cache (see src/cli/vendor-load.ts); the source imports no subpath of them. */
-const VENDORED = ['zod', 'yaml', 'commander'];
+/**
+ * The packages compiled from V8's code cache (see src/cli/vendor-load.ts); the source imports no subpath of them.
+ * node-ssh's `require('ssh2')` is left to the loader, which hands it the one vendored ssh2.
+ */
+const VENDORED = ['zod', 'yaml', 'commander', 'ssh2', 'node-ssh'];
+// ssh2's optional native parts stay where npm built them: required by their path in node_modules, as ssh2
+// itself requires them (in a try: without them ssh2 uses its JavaScript crypto, as before)
+const nativeParts = {
+  name: 'native-parts',
+  setup(b) {
+    b.onResolve({ filter: /\.node$/ }, (args) => ({ path: relative(join(root, 'node_modules'), resolve(args.resolveDir, args.path)).split(sep).join('/'), external: true }));
+  },
+};
 const vendorDir = join(outdir, 'src', 'vendor');
 rmSync(vendorDir, { recursive: true, force: true });
 mkdirSync(vendorDir, { recursive: true });
@@ -61,7 +72,8 @@ for (const name of VENDORED) {
       format: 'cjs',
       platform: 'node',
       target: 'node20',
-      plugins: [englishOnlyZod],
+      external: [...VENDORED.filter((n) => n !== name), 'cpu-features'],
+      plugins: [englishOnlyZod, nativeParts],
       metafile: true,
       logLevel: 'warning',
     }),
@@ -99,7 +111,7 @@ const result = await build({
   // two directories deep, like the src/ files they hold: a module that finds files relative to its own
   // URL (the role loader's `../../roles/`) finds the same ones from its chunk
   chunkNames: 'src/chunks/[name]-[hash]',
-  external: ['ssh2', 'node-ssh', 'nunjucks', 'diff', 'listr2', '@inquirer/*', 'tsx', 'tsx/*'],
+  external: ['nunjucks', 'diff', 'listr2', '@inquirer/*', 'tsx', 'tsx/*'],
   // bundled CommonJS packages (commander, yaml) call require() for Node's own modules
   banner: { js: "import { createRequire as __shipshapeRequire } from 'node:module'; const require = __shipshapeRequire(import.meta.url);" },
   // not minified: stack traces keep the functions' names; `node --enable-source-maps` maps them to src/

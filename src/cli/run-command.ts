@@ -1,6 +1,5 @@
 import './zod-setup.js';
 import { dirname } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { InputError } from '../core/input-error.js';
 import { withAptPrefetch } from '../engine/apt-prefetch.js';
 import { expandForHost } from '../engine/expand.js';
@@ -19,10 +18,10 @@ import { recordPortInInventory } from './inventory-port.js';
 import { parseExtraVars, splitExtraVars } from './extra-vars.js';
 import { driftNotice, sendNotice } from './notify.js';
 import { formatEvent, formatRecap, writeJson, type OutputOptions } from './output.js';
-import { RUN_V8_FLAGS } from './v8-flags.js';
+import { applyRunV8Flags } from './v8-flags.js';
 
 // the young generation held at its initial size (see v8-flags.ts). Only apply and check load this file.
-for (const flag of RUN_V8_FLAGS) setFlagsFromString(flag.set);
+applyRunV8Flags();
 
 export interface RunFlags extends VaultFlags {
   inventory: string;

@@ -1,9 +1,30 @@
-// V8 settings a run changes after start (run-command.ts), with V8's defaults: the code cache writer
-// (vendor-load.ts) puts the defaults back first, since V8 refuses a cache made under other flags.
+// V8 settings a run changes after start (run-command.ts), with V8's defaults. V8 stamps a code cache with
+// its flags and refuses it under others: the vendored packages (vendor-load.ts) are compiled, and their
+// cache written, under the defaults, wherever in a run they are loaded.
+import { setFlagsFromString } from 'node:v8';
 
 // V8 doubles the young generation up to 2 x 16 MB whenever many objects survive a scavenge, and a run's
 // expansion and its hosts' facts keep it growing; the pages then stay resident to the end. Kept at its
 // initial 1 MB per half (the one young-generation setting V8 takes after start), peak RSS at 100 hosts
 // falls from about 180 to 140 MB, 116 to 88 MB at 20, for a few percent more CPU (measured in the bench's
 // simulation).
-export const RUN_V8_FLAGS = [{ set: '--semi-space-growth-factor=1', default: '--semi-space-growth-factor=2' }];
+const RUN_V8_FLAGS = [{ set: '--semi-space-growth-factor=1', default: '--semi-space-growth-factor=2' }];
+
+let applied = false;
+
+/** The run's V8 settings, from now on. */
+export function applyRunV8Flags(): void {
+  for (const flag of RUN_V8_FLAGS) setFlagsFromString(flag.set);
+  applied = true;
+}
+
+/** `fn` under V8's default flags (the run's settings back afterwards, if they were applied). */
+export function withDefaultV8Flags<T>(fn: () => T): T {
+  if (!applied) return fn();
+  for (const flag of RUN_V8_FLAGS) setFlagsFromString(flag.default);
+  try {
+    return fn();
+  } finally {
+    for (const flag of RUN_V8_FLAGS) setFlagsFromString(flag.set);
+  }
+}

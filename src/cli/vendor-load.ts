@@ -1,18 +1,19 @@
-// Start-up (issue 15): zod, yaml and commander are two thirds of the JavaScript a run compiles, and Node 20
+// Start-up (issue 15): zod, yaml, commander and the SSH library (ssh2, node-ssh) are most of the JavaScript a
+// run compiles before its first connection, and Node 20
 // has no compile cache for ES modules. The build (scripts/bundle.mjs) puts each of them in one CommonJS file
 // (dist/src/vendor/NAME.cjs) and every `import ... from 'zod'` of the bundle in a small module that takes
 // its exports from here; scripts/code-cache.mjs then runs a check once and keeps V8's compiled code of each
 // file beside it (NAME.v8cache). Compiled with that cache, a package costs neither its parse nor the
 // compiling of the functions the run calls. One load per package and process, so the CLI, the built-in roles
 // and a project's role still share one zod. V8 refuses a cache made by another V8 or under other V8 flags
-// (NODE_OPTIONS=--max-old-space-size...): the file is then compiled as without a cache, nothing else changes.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+// (NODE_OPTIONS=--max-old-space-size...; a run's own settings are put aside while it compiles, see v8-flags.ts):
+// the file is then compiled as without a cache, nothing else changes.
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
-import { RUN_V8_FLAGS } from './v8-flags.js';
+import { withDefaultV8Flags } from './v8-flags.js';
 
 export type CodeCacheState = 'used' | 'rejected' | 'missing';
 
@@ -23,7 +24,7 @@ const global = globalThis as Record<symbol, unknown>;
 const states = (global[Symbol.for('shipshape.codeCache')] ??= {}) as Record<string, CodeCacheState>;
 const loaded = (global[Symbol.for('shipshape.vendor')] ??= new Map<string, unknown>()) as Map<string, unknown>;
 
-/** The exports of a vendored package (`zod`, `yaml`, `commander`), loaded on first use. */
+/** The exports of a vendored package (`zod`, `yaml`, `commander`, `ssh2`, `node-ssh`), loaded on first use. */
 export function vendor(name: string): unknown {
   if (!loaded.has(name)) loaded.set(name, load(name));
   return loaded.get(name);
@@ -41,18 +42,20 @@ function load(name: string): unknown {
   }
   const source = readFileSync(file, 'utf8');
   // the wrapper Node itself puts around a CommonJS file
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
+  const script = withDefaultV8Flags(() => new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData }));
   states[name] = !cachedData ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
-  if (process.env.SHIPSHAPE_WRITE_CODE_CACHE === '1') process.once('exit', () => writeCache(script, cacheFile));
+  if (process.env.SHIPSHAPE_WRITE_CODE_CACHE === '1') process.once('exit', () => withDefaultV8Flags(() => writeCache(script, cacheFile)));
   const module = { exports: {} as unknown };
-  (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, createRequire(file), module, file, dirname(file));
+  // a vendored package another one requires (node-ssh's ssh2) is the vendored copy, anything else Node's
+  const nodeRequire = createRequire(file);
+  const vendored = new Set(readdirSync(dirname(file)).filter((f) => f.endsWith('.cjs')).map((f) => f.slice(0, -4)));
+  const req = Object.assign((id: string) => (vendored.has(id) ? vendor(id) : nodeRequire(id)), nodeRequire);
+  (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, req, module, file, dirname(file));
   return module.exports;
 }
 
-/** At the end of the build's warm-up run: the code of every function the run compiled, under V8's default flags. */
+/** At the end of the build's warm-up run: the code of every function the run compiled. */
 function writeCache(script: Script, cacheFile: string): void {
-  // V8 stamps a cache with its flags: a run changes some after start, a new process has not changed them yet
-  for (const flag of RUN_V8_FLAGS) setFlagsFromString(flag.default);
   const tmp = `${cacheFile}.${process.pid}.tmp`;
   writeFileSync(tmp, script.createCachedData());
   renameSync(tmp, cacheFile);

@@ -34,9 +34,15 @@ function findTask(roleFile: string, taskName: string): SourcePos | undefined {
   for (const q of ["'", '"', '`']) {
     const at = text.indexOf(`name: ${q}${taskName}${q}`);
     if (at < 0) continue;
-    const before = text.slice(0, at);
-    const line = before.split('\n').length;
-    return { file: roleFile.replace(/[\\/]dist([\\/]roles[\\/][^\\/]+[\\/])index\.js$/, '$1index.ts'), line, column: at - before.lastIndexOf('\n') };
+    // counted in place: a copy of the text before it, split into lines, for each of a role's tasks is
+    // garbage the run's start pays for
+    let line = 1;
+    let lineStart = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0 && nl < at; nl = text.indexOf('\n', nl + 1)) {
+      line++;
+      lineStart = nl + 1;
+    }
+    return { file: roleFile.replace(/[\\/]dist([\\/]roles[\\/][^\\/]+[\\/])index\.js$/, '$1index.ts'), line, column: at - lineStart + 1 };
   }
   return undefined;
 }
