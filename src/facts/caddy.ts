@@ -152,15 +152,15 @@ export interface CaddyCertificates {
 const CADDY_ERRORS = `journalctl -u caddy --no-pager -o cat -n 3000 2>/dev/null | grep -F '"level":"error"'`;
 
 /**
- * Sets $__ss_now to the host's clock in seconds since the epoch, read with builtins: the boot time
+ * Sets $__ss_epoch to the host's clock in seconds since the epoch, read with builtins: the boot time
  * (`btime` of /proc/stat) plus the uptime. The kernel keeps btime in step with the wall clock, so the
  * sum is `date +%s` to within a second. `date` only where /proc lacks them.
  */
 export const HOST_NOW = [
-  '__ss_bt=; __ss_up=',
+  '__ss_bt=; __ss_upt=',
   'while read -r __ss_k __ss_v; do [ "$__ss_k" = btime ] && __ss_bt=$__ss_v && break; done </proc/stat',
-  'read -r __ss_up __ss_x </proc/uptime',
-  'case $__ss_bt.${__ss_up%%.*} in *[!0-9.]*|.*|*.) __ss_now=$(date +%s);; *) __ss_now=$((__ss_bt + ${__ss_up%%.*}));; esac',
+  'read -r __ss_upt __ss_x </proc/uptime',
+  'case $__ss_bt.${__ss_upt%%.*} in *[!0-9.]*|.*|*.) __ss_epoch=$(date +%s);; *) __ss_epoch=$((__ss_bt + ${__ss_upt%%.*}));; esac',
 ].join('\n');
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -202,7 +202,7 @@ export function servedCertificates(domains: readonly string[]) {
     `caddy-certs:${names.join(' ')}`,
     [
       'if ! command -v openssl >/dev/null 2>&1; then echo @@no-openssl; else',
-      '__ss_now=; __ss_wrong=',
+      '__ss_epoch=; __ss_wrong=',
       `for d in ${shJoin(names)}; do`,
       '  echo "@@domain $d"',
       '  __ss_o=$(timeout 5 openssl s_client -connect 127.0.0.1:443 -servername "$d" </dev/null 2>/dev/null)',
@@ -223,10 +223,10 @@ export function servedCertificates(domains: readonly string[]) {
       '$__ss_o',
       '__SS_OUT__',
       ...NOT_AFTER_EPOCH.split('\n').map((l) => `  ${l}`),
-      '  if [ -n "$__ss_t" ] && [ -z "$__ss_now" ]; then',
+      '  if [ -n "$__ss_t" ] && [ -z "$__ss_epoch" ]; then',
       ...HOST_NOW.split('\n').map((l) => `    ${l}`),
       '  fi',
-      '  if [ -n "$__ss_t" ] && [ "$__ss_t" -gt "$__ss_now" ]; then echo @@current; else echo @@expired; __ss_ok=; fi',
+      '  if [ -n "$__ss_t" ] && [ "$__ss_t" -gt "$__ss_epoch" ]; then echo @@current; else echo @@expired; __ss_ok=; fi',
       '  [ -n "$__ss_ok" ] || __ss_wrong=1',
       'done',
       // Caddy's errors, each domain's last one picked by the parser

@@ -318,7 +318,7 @@ describe('the served-certificate probe, run locally with fake openssl and journa
       expect(r.stdout, bad).toBe('t=\n');
     }
     const before = Math.floor(Date.now() / 1000);
-    const now = Number(spawnSync('sh', ['-c', `${HOST_NOW}\necho "$__ss_now"`], { encoding: 'utf8' }).stdout);
+    const now = Number(spawnSync('sh', ['-c', `${HOST_NOW}\necho "$__ss_epoch"`], { encoding: 'utf8' }).stdout);
     // btime + uptime: the wall clock to within a second or two
     expect(Math.abs(now - before)).toBeLessThanOrEqual(2);
   });
