@@ -29,6 +29,20 @@ export interface Probe<T = unknown> {
    * change no shell state the script relies on: nothing it sets is seen by the script after it.
    */
   background?: true;
+  /**
+   * Answered from other probes: each part is asked as a probe of its own, so it is shared by id with every
+   * other asker and batched where it batches (one iptables dump for ufw and Docker, one file dump for every
+   * set of files...). `join` rebuilds from the parts' answers the text `script` prints on its own, so the
+   * parser stays one pure function of that text. `script` stays the probe's answer on its own; `background`
+   * and `inline` belong on the parts.
+   */
+  compose?: { parts: Probe[]; join(outs: Answer[]): Answer };
+}
+
+/** What a probe's script printed on stdout, and its exit code. */
+export interface Answer {
+  stdout: string;
+  code: number;
 }
 
 /**
@@ -41,7 +55,7 @@ export interface Batcher {
   /** one sh fragment for all keys (deduplicated, in first-asked order); inline-safe: no `exit`, no `cd` */
   script(keys: string[]): string;
   /** one output per key, in the order of `keys` */
-  split(stdout: string, exitCode: number, keys: string[]): { stdout: string; code: number }[];
+  split(stdout: string, exitCode: number, keys: string[]): Answer[];
   /** as a probe's `background`: the one command waits (on systemd, say) and needs nothing set before it */
   background?: true;
 }
@@ -50,7 +64,30 @@ export function probe<T>(
   id: string,
   script: string,
   parse: (stdout: string, exitCode: number) => T,
-  opts: { operatorCode?: true; inline?: true; batch?: { batcher: Batcher; key: string }; background?: true } = {},
+  opts: { operatorCode?: true; inline?: true; batch?: { batcher: Batcher; key: string }; background?: true; compose?: Probe['compose'] } = {},
 ): Probe<T> {
   return { id, script, parse, ...opts };
+}
+
+/** The probes a script runs for these: composed ones replaced by their parts (each id once, first-asked order). */
+export function leafProbes(probes: Iterable<Probe>): Probe[] {
+  const seen = new Map<string, Probe>();
+  const add = (p: Probe) => {
+    if (p.compose) p.compose.parts.forEach(add);
+    else if (!seen.has(p.id)) seen.set(p.id, p);
+  };
+  for (const p of probes) add(p);
+  return [...seen.values()];
+}
+
+/** A probe's answer from its leaves' answers; undefined when a part has none (the script stopped early). */
+export function answerOf(p: Probe, leaves: Map<string, Answer>): Answer | undefined {
+  if (!p.compose) return leaves.get(p.id);
+  const outs: Answer[] = [];
+  for (const part of p.compose.parts) {
+    const a = answerOf(part, leaves);
+    if (!a) return undefined;
+    outs.push(a);
+  }
+  return p.compose.join(outs);
 }

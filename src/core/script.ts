@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Batcher, Probe } from './probe.js';
+import { answerOf, leafProbes, type Batcher, type Probe } from './probe.js';
 import { renderStep, type Step } from './step.js';
 
 /**
@@ -55,7 +55,9 @@ export function newNonce(): string {
  */
 export const SPOOL_DIR = '/run/shipshape';
 
-export function renderBatch(batch: Batch, nonce: string, spoolDir = SPOOL_DIR): string {
+export function renderBatch(whole: Batch, nonce: string, spoolDir = SPOOL_DIR): string {
+  // a composed probe runs as its parts
+  const batch = { ...whole, probes: leafProbes(whole.probes) };
   const out = [HEADER];
   const begin = (kind: string, id: string) => `printf '%s\\n' ${sq(`@@ss:${nonce}:begin:${kind}:${id}`)}`;
   const end = (kind: string, id: string) => `printf '\\n%s:%s\\n' ${sq(`@@ss:${nonce}:end:${kind}:${id}`)} "$__ss_rc"`;
@@ -172,7 +174,8 @@ function sq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export function parseBatch(stdout: string, batch: Batch, nonce: string): BatchOutput {
+export function parseBatch(stdout: string, whole: Batch, nonce: string): BatchOutput {
+  const batch = { ...whole, probes: leafProbes(whole.probes) };
   const sections = new Map<string, SectionOutput>();
   const prefix = `@@ss:${nonce}:`;
   let pos = 0;
@@ -204,11 +207,15 @@ export function parseBatch(stdout: string, batch: Batch, nonce: string): BatchOu
     const s = sections.get(`probe:${i}`);
     if (s && !p.batch) probes.set(p.id, s);
   });
+  for (const p of whole.probes) {
+    const a = p.compose ? answerOf(p, probes) : undefined;
+    if (a) probes.set(p.id, a);
+  }
   const stats = sections.get('stats:0');
   const factScript = stats ? parseFactStats(stats.stdout) : undefined;
   const apply = batch.apply ? sections.get('apply:0') : undefined;
   const applyFailed = apply !== undefined && apply.code !== 0;
-  const incomplete = (batch.apply !== undefined && apply === undefined) || (!applyFailed && probes.size < batch.probes.length);
+  const incomplete = (batch.apply !== undefined && apply === undefined) || (!applyFailed && [...batch.probes, ...whole.probes].some((p) => !probes.has(p.id)));
   return { ...(batch.apply ? { apply } : {}), probes, incomplete, ...(factScript ? { factScript } : {}) };
 }
 

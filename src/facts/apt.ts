@@ -1,5 +1,6 @@
 import { probe, type Batcher } from '../core/probe.js';
 import { shJoin } from '../core/quote.js';
+import { fileMtime } from './file.js';
 
 /** One dpkg database entry as `dpkg-query -W` reports it. */
 export interface DpkgEntry {
@@ -164,6 +165,21 @@ export function aptCache() {
       `echo "$__ss_n $__ss_s $__ss_l $__ss_h"`,
     ].join('\n'),
     parseAptCache,
-    { inline: true },
+    {
+      inline: true,
+      compose: {
+        // both times and the clock (/proc/self/, as above) from the play's one stat; whether lists exist here
+        parts: [
+          fileMtime(UPDATE_STAMP),
+          fileMtime(LISTS),
+          fileMtime('/proc/self/'),
+          probe('apt:lists', `__ss_h=no; for __ss_x in ${LISTS}/*_Packages*; do [ -e "$__ss_x" ] && __ss_h=yes; break; done; echo "$__ss_h"`, (out) => out, { inline: true }),
+        ],
+        join: ([stamp, lists, now, has]) => {
+          const time = (a: { stdout: string }) => /^(\d+) /.exec(a.stdout)?.[1] ?? '0';
+          return { stdout: `${time(now)} ${time(stamp)} ${time(lists)} ${has.stdout.trim()}\n`, code: has.code };
+        },
+      },
+    },
   );
 }

@@ -1,5 +1,5 @@
 import { probe } from '../core/probe.js';
-import { dumpFiles, splitFileDump } from './dump.js';
+import { fileDump, parseSizedDump, splitFileDump, tailDumpText } from './dump.js';
 
 export interface AptConfig {
   /** APT keyword (as apt-config dump spells it) -> value apt really uses; empty when apt-config is missing */
@@ -10,6 +10,9 @@ export interface AptConfig {
 
 const FILES = '==files==';
 
+/** APT's configuration files, in the order the shell lists them */
+const WORDS = ['/etc/apt/apt.conf.d/*', '/etc/apt/apt.conf'];
+
 /**
  * What APT really uses for some keywords (`apt-config dump`, every file applied), and the files that set
  * them, so a value defeated by another file can be traced to its line. Keys are matched without regard
@@ -19,25 +22,39 @@ export function aptConfig(keys: string[]) {
   const pattern = keys.map((k) => k.replace(/[.+*?()[\]{}|\\^$]/g, '\\$&')).join('|');
   const line = new RegExp(`^(${pattern}) `, 'i');
   const mentions = new RegExp(pattern, 'i');
+  const parse = (out: string) => {
+    const at = out.indexOf(`${FILES}\n`);
+    if (at < 0) return parseAptConfig(out);
+    const dump = out.slice(0, at).split('\n').filter((l) => line.test(l));
+    const { dump: values } = parseAptConfig(`${dump.join('\n')}\n${FILES}\n`);
+    return { dump: values, files: splitFileDump(out.slice(at + FILES.length + 1)).filter((f) => mentions.test(f.content)) };
+  };
+  // the whole dump and every file, filtered here: one process for apt-config, the files from the play's one file dump
+  const values = probe('apt-config:dump', `if command -v apt-config >/dev/null; then\n  apt-config dump 2>/dev/null\n  echo ${FILES}\nfi`, (out) => out, {
+    inline: true,
+    // apt-config parses every apt.conf.d file: beside the other probes
+    background: true,
+  });
+  const files = fileDump(WORDS);
   return probe<AptConfig>(
     `apt-config:${keys.join(',')}`,
     [
-      // the whole dump and every file, filtered here: one process each instead of a grep per file
       'if command -v apt-config >/dev/null; then',
       '  apt-config dump 2>/dev/null',
       `  echo ${FILES}`,
-      `  ${dumpFiles(['/etc/apt/apt.conf.d/*', '/etc/apt/apt.conf']).replace(/\n/g, '\n  ')}`,
+      `  set --; for __ss_f in ${WORDS.join(' ')}; do [ -f "$__ss_f" ] && set -- "$@" "$__ss_f"; done`,
+      '  [ $# -eq 0 ] || { tail -v -n +1 -- "$@"; echo; }',
       'fi',
     ].join('\n'),
-    (out) => {
-      const at = out.indexOf(`${FILES}\n`);
-      if (at < 0) return parseAptConfig(out);
-      const dump = out.slice(0, at).split('\n').filter((l) => line.test(l));
-      const { dump: values } = parseAptConfig(`${dump.join('\n')}\n${FILES}\n`);
-      return { dump: values, files: splitFileDump(out.slice(at + FILES.length + 1)).filter((f) => mentions.test(f.content)) };
+    parse,
+    {
+      inline: true,
+      compose: {
+        parts: [values, files],
+        // the files only where apt-config is (its dump ends with the marker)
+        join: ([v, f]) => ({ stdout: v.stdout.includes(`${FILES}\n`) ? `${v.stdout}${tailDumpText(parseSizedDump(f.stdout))}` : v.stdout, code: v.code }),
+      },
     },
-    // apt-config parses every apt.conf.d file: beside the other probes
-    { inline: true, background: true },
   );
 }
 

@@ -1,4 +1,5 @@
 import { probe } from '../core/probe.js';
+import { fileDump, parseSizedDump } from './dump.js';
 
 /**
  * The live rules of one filter chain, IPv4 and IPv6, as `iptables -S` prints them (`-A CHAIN ...`
@@ -11,12 +12,26 @@ export interface ChainRules {
   v6?: string[];
 }
 
+/**
+ * The whole filter table of one family (`iptables -w -S` or `ip6tables -w -S`), as the shell keeps it:
+ * the output without its trailing newlines, exit 0; exit 1 when that iptables is missing or failed.
+ * One probe (one id) for every asker: ufw's state and each Docker chain read the same dump.
+ */
+export function iptablesDump(cmd: 'iptables' | 'ip6tables') {
+  return probe<string>(`iptables-S:${cmd}`, `command -v ${cmd} >/dev/null && ${cmd} -w -S 2>/dev/null`, (out) => out, { inline: true });
+}
+
 export function chainRules(chain: string) {
   if (!/^[A-Za-z0-9_-]+$/.test(chain)) throw new Error(`not an iptables chain name: ${chain}`);
   // the whole table, filtered by the parser: no grep process per family
   const list = (cmd: string, tag: string) => `if command -v ${cmd} >/dev/null && __ss_s=$(${cmd} -w -S 2>/dev/null); then echo '${tag}'; printf '%s\\n' "$__ss_s"; fi`;
+  const family = (a: { stdout: string; code: number }, tag: string) => (a.code === 0 ? `${tag}\n${a.stdout.replace(/\n+$/, '')}\n` : '');
   return probe<ChainRules>(`iptables-chain:${chain}`, [list('iptables', '--ipv4--'), list('ip6tables', '--ipv6--')].join('\n'), (out) => parseChainRules(out, chain), {
     inline: true,
+    compose: {
+      parts: [iptablesDump('iptables'), iptablesDump('ip6tables')],
+      join: ([v4, v6]) => ({ stdout: family(v4, '--ipv4--') + family(v6, '--ipv6--'), code: 0 }),
+    },
   });
 }
 
@@ -48,6 +63,9 @@ export interface DockerDaemon {
 const INFO_FIELDS = ['LoggingDriver', 'Driver', 'LiveRestoreEnabled', 'Debug'];
 const FILE_MARK = '==daemon.json==';
 
+/** dockerd's /info, from its socket or the docker CLI */
+const INFO = `if [ -S /run/docker.sock ] && command -v curl >/dev/null; then curl -sf --max-time 10 --unix-socket /run/docker.sock http://127.0.0.1/info; elif command -v docker >/dev/null; then docker info --format '{{json .}}' 2>/dev/null; fi`;
+
 /**
  * The daemon's own answer (GET /info): straight from its socket with curl (one process; the docker CLI
  * starts a dozen threads), through the docker CLI where curl or the socket is missing. Both give the
@@ -55,14 +73,19 @@ const FILE_MARK = '==daemon.json==';
  */
 export const dockerDaemon = probe<DockerDaemon>(
   'docker:daemon',
-  [
-    `if [ -S /run/docker.sock ] && command -v curl >/dev/null; then curl -sf --max-time 10 --unix-socket /run/docker.sock http://127.0.0.1/info; elif command -v docker >/dev/null; then docker info --format '{{json .}}' 2>/dev/null; fi`,
-    'echo',
-    `if [ -f /etc/docker/daemon.json ]; then echo '${FILE_MARK}'; cat /etc/docker/daemon.json; fi`,
-  ].join('\n'),
+  [INFO, 'echo', `if [ -f /etc/docker/daemon.json ]; then echo '${FILE_MARK}'; cat /etc/docker/daemon.json; fi`].join('\n'),
   parseDockerDaemon,
-  // waits on dockerd's answer: beside the other probes
-  { inline: true, background: true },
+  {
+    inline: true,
+    compose: {
+      // dockerd's /info waits on the daemon (beside the other probes); daemon.json from the play's one file dump
+      parts: [probe('docker:info', INFO, (out) => out, { inline: true, background: true }), fileDump(['/etc/docker/daemon.json'])],
+      join: ([info, dump]) => {
+        const [file] = parseSizedDump(dump.stdout);
+        return { stdout: `${info.stdout}\n${file ? `${FILE_MARK}\n${file.content}` : ''}`, code: 0 };
+      },
+    },
+  },
 );
 
 export function parseDockerDaemon(out: string): DockerDaemon {

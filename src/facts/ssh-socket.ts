@@ -1,5 +1,6 @@
 import { probe } from '../core/probe.js';
-import { parseSystemctlShow, type UnitState } from './systemd.js';
+import { fileDump, parseSizedDump } from './dump.js';
+import { parseSystemctlShow, unitProps, type UnitState } from './systemd.js';
 
 /**
  * The SSH server's socket unit on Debian and Ubuntu. Ubuntu 24.04 (and 22.10 on) starts sshd from it by
@@ -34,10 +35,22 @@ export function socketActivated(s: SshSocket | undefined): boolean {
 
 const MARK = '--- shipshape ssh.socket drop-in ---';
 
+const SHOW = ['Id', 'LoadState', 'ActiveState', 'SubState', 'UnitFileState', 'NeedDaemonReload', 'Listen'];
+
 export const sshSocket = probe<SshSocket>(
   'ssh-socket',
-  `systemctl show -p Id,LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,Listen -- ${SSH_SOCKET} 2>&1; r=$?\necho '${MARK}'\ncat ${SSH_SOCKET_DROPIN} 2>/dev/null && echo '${MARK}'\nexit $r`,
+  `systemctl show -p ${SHOW.join(',')} -- ${SSH_SOCKET} 2>&1; r=$?\necho '${MARK}'\ncat ${SSH_SOCKET_DROPIN} 2>/dev/null && echo '${MARK}'\nexit $r`,
   parseSshSocket,
+  {
+    compose: {
+      // the unit from the play's one systemctl show, the drop-in from its one file dump
+      parts: [unitProps(SSH_SOCKET, SHOW), fileDump([SSH_SOCKET_DROPIN])],
+      join: ([show, dump]) => {
+        const [dropIn] = parseSizedDump(dump.stdout);
+        return { stdout: `${show.stdout}${MARK}\n${dropIn ? `${dropIn.content}${MARK}\n` : ''}`, code: show.code };
+      },
+    },
+  },
 );
 
 export function parseSshSocket(stdout: string, exitCode: number): SshSocket {

@@ -1,6 +1,6 @@
 import { probe } from '../core/probe.js';
 import { shq } from '../core/quote.js';
-import { dumpFiles, splitFileDump } from './dump.js';
+import { fileDump, parseSizedDump, splitFileDump, tailDumpText } from './dump.js';
 
 export interface SudoFacts {
   /** /etc/sudoers and every file in /etc/sudoers.d, with their text */
@@ -13,18 +13,30 @@ export interface SudoFacts {
 
 const RULES = '==sudo-l==';
 
-/** The sudo policy files and what sudo itself says one user gets (`sudo -l -U`, as root: no password asked). */
+/**
+ * The sudo policy files and what sudo itself says one user gets (`sudo -l -U`, as root: no password asked).
+ * The files come from the play's one file dump; the answer is the text the whole probe printed on its own.
+ */
 export function sudoPolicy(user: string) {
+  const files = fileDump(['/etc/sudoers', '/etc/sudoers.d/*']);
+  const listed = probe(`sudo-l:${user}`, `command -v sudo >/dev/null && sudo -n -l -U ${shq(user)} 2>&1`, (out) => out, {
+    inline: true,
+    // sudo -l waits on PAM and the policy plugins: beside the other probes
+    background: true,
+  });
   return probe<SudoFacts>(
     `sudo-policy:${user}`,
-    [
-      dumpFiles(['/etc/sudoers', '/etc/sudoers.d/*']),
-      `echo ${RULES}`,
-      `command -v sudo >/dev/null && sudo -n -l -U ${shq(user)} 2>&1`,
-    ].join('\n'),
+    [`set --; for __ss_f in /etc/sudoers /etc/sudoers.d/*; do [ -f "$__ss_f" ] && set -- "$@" "$__ss_f"; done`, '[ $# -eq 0 ] || { tail -v -n +1 -- "$@"; echo; }', `echo ${RULES}`, listed.script].join(
+      '\n',
+    ),
     parseSudo,
-    // sudo -l waits on PAM and the policy plugins: beside the other probes
-    { inline: true, background: true },
+    {
+      inline: true,
+      compose: {
+        parts: [files, listed],
+        join: ([dump, rules]) => ({ stdout: `${tailDumpText(parseSizedDump(dump.stdout))}${RULES}\n${rules.stdout}`, code: rules.code }),
+      },
+    },
   );
 }
 

@@ -57,12 +57,29 @@ export function unitStarted(name: string) {
   );
 }
 
-const unitOf = (key: string) => (key.startsWith(STARTED) ? key.slice(STARTED.length) : key);
+/**
+ * Some properties of a unit, as `systemctl show -p PROPS -- NAME 2>&1` prints them (a property that repeats,
+ * like a socket's Listen, on as many lines): read in the play's one `systemctl show` with every other unit
+ * question. No timestamp property: the batch may print those as unix times.
+ */
+export function unitProps(name: string, props: string[]) {
+  return probe<string>(`systemd-props:${props.join(',')}:${name}`, `systemctl show -p ${props.join(',')} -- ${shq(name)} 2>&1`, (out) => out, {
+    batch: { batcher: unitBatcher, key: `${SHOW}${props.join(',')}:${name}` },
+  });
+}
+
+/** The key of a unitProps question: "show:PROPS:NAME" (property names hold no ':'). */
+const SHOW = 'show:';
+
+const unitOf = (key: string) => (key.startsWith(STARTED) ? key.slice(STARTED.length) : key.startsWith(SHOW) ? key.slice(key.indexOf(':', SHOW.length) + 1) : key);
+const propsOf = (key: string) =>
+  key.startsWith(STARTED) ? ['ActiveEnterTimestamp'] : key.startsWith(SHOW) ? key.slice(SHOW.length, key.indexOf(':', SHOW.length)).split(',') : PROPS;
 
 /**
- * Every unit of a play in one `systemctl show`: it answers unit after unit in the order asked, a blank
- * line between them. Each key gets the lines its own probe asks for (unitState's PROPS, or unitStarted's
- * timestamp). When systemctl itself fails, every unit gets its message.
+ * Every unit of a play in one `systemctl show` for the union of the properties asked: it answers unit after
+ * unit in the order asked, a blank line between them. Each key gets its unit's lines of the properties its
+ * own probe asks for (unitState's PROPS, unitStarted's timestamp, unitProps' list). When systemctl itself
+ * fails, every unit gets its message.
  */
 export const unitBatcher: Batcher = {
   id: 'systemd-units',
@@ -70,9 +87,11 @@ export const unitBatcher: Batcher = {
   background: true,
   script(keys) {
     const units = [...new Set(keys.map(unitOf))];
-    // unix timestamps only change how timestamp properties print: none of PROPS is one
-    const started = keys.some((k) => k.startsWith(STARTED)) ? ',ActiveEnterTimestamp --timestamp=unix' : '';
-    return `systemctl show -p ${PROPS.join(',')}${started} -- ${shJoin(units)} 2>&1`;
+    // PROPS always: every unit then prints a block, even one asked only for a property it lacks
+    const props = [...new Set([...PROPS, ...keys.flatMap(propsOf)])];
+    // unix timestamps only change how timestamp properties print: only unitStarted asks for one
+    const unix = keys.some((k) => k.startsWith(STARTED)) ? ' --timestamp=unix' : '';
+    return `systemctl show -p ${props.join(',')}${unix} -- ${shJoin(units)} 2>&1`;
   },
   split(stdout, code, keys) {
     const units = [...new Set(keys.map(unitOf))];
@@ -85,7 +104,8 @@ export const unitBatcher: Batcher = {
         return { stdout: `${line === undefined ? '' : line.slice('ActiveEnterTimestamp='.length)}\n`, code: 0 };
       }
       if (failed) return { stdout, code: code || 1 };
-      const own = blocks[units.indexOf(key)].split('\n').filter((l) => !/^ActiveEnterTimestamp=/.test(l));
+      const want = new Set(propsOf(key));
+      const own = blocks[units.indexOf(unitOf(key))].split('\n').filter((l) => want.has(l.slice(0, l.indexOf('='))));
       return { stdout: `${own.join('\n')}\n`, code: 0 };
     });
   },

@@ -1,5 +1,6 @@
 import { probe } from '../core/probe.js';
-import { splitFileDump } from './dump.js';
+import { iptablesDump } from './docker.js';
+import { fileDump, parseSizedDump, splitFileDump, tailDumpText } from './dump.js';
 
 export interface UfwState {
   installed: boolean;
@@ -34,7 +35,20 @@ export const ufwState = probe<UfwState>(
     'fi',
   ].join('\n'),
   parseUfw,
-  { inline: true },
+  {
+    inline: true,
+    compose: {
+      // the IPv4 table Docker's chains are read from too, and ufw's files from the play's one file dump
+      parts: [probe('ufw:installed', 'command -v ufw >/dev/null && echo installed', (out) => out, { inline: true }), iptablesDump('iptables'), fileDump(FILES)],
+      join: ([installed, table, dump]) => {
+        if (installed.stdout !== 'installed\n') return { stdout: '', code: 0 };
+        const rules = table.code === 0 ? table.stdout : '';
+        const active = ['input', 'output', 'forward'].every((c) => rules.includes(`-N ufw-user-${c}`));
+        const files = tailDumpText(parseSizedDump(dump.stdout));
+        return { stdout: `installed\nStatus: ${active ? 'active' : 'inactive'}\n${files || '\n'}`, code: 0 };
+      },
+    },
+  },
 );
 
 export function parseUfw(out: string): UfwState {

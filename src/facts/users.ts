@@ -1,4 +1,4 @@
-import { probe } from '../core/probe.js';
+import { probe, type Batcher } from '../core/probe.js';
 import { shq } from '../core/quote.js';
 import { CONTENT_LIMIT, parseStatLine, type FileContent, type FileStat } from './file.js';
 
@@ -56,7 +56,7 @@ export function passwdEntry(name: string) {
       if (!entry.exists || entry.name !== name) return { exists: false };
       return { ...entry, homeExists: home === 'home=yes' };
     },
-    { inline: true },
+    { inline: true, ...(isAccountName(name) ? { batch: { batcher: accountBatcher, key: `passwd:${name}` } } : {}) },
   );
 }
 
@@ -136,25 +136,108 @@ export interface AuthorizedKeysFile {
  * controller cannot know before the probe runs, so one probe both resolves and reads it.
  */
 export function authorizedKeysOf(user: string) {
-  const stat = `stat -c '%F|%a|%U|%G|%s' --`;
   return probe<AuthorizedKeysFile>(
     `authorized_keys:${user}`,
-    [
-      // the home cut from the passwd line by the shell; one stat for whichever of the two exist
-      `if __ss_e=$(getent passwd ${shq(user)}); then __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*}; else __ss_h=; fi`,
-      `if [ -n "$__ss_h" ]; then`,
-      `  __ss_d="$__ss_h/.ssh"; __ss_f="$__ss_d/authorized_keys"; __ss_w=`,
-      `  printf '%s\\n' "$__ss_f"`,
-      `  { [ -e "$__ss_d" ] || [ -L "$__ss_d" ]; } && __ss_w=d`,
-      `  { [ -e "$__ss_f" ] || [ -L "$__ss_f" ]; } && __ss_w=\${__ss_w}f`,
-      `  case $__ss_w in df) ${stat} "$__ss_d" "$__ss_f";; d) ${stat} "$__ss_d"; echo;; f) echo; ${stat} "$__ss_f";; *) echo; echo;; esac`,
-      // one byte past the limit: the parser drops a larger file's text
-      `  [ ! -f "$__ss_f" ] || head -c ${CONTENT_LIMIT + 1} -- "$__ss_f"`,
-      'fi',
-    ].join('\n'),
+    [`if __ss_e=$(getent passwd ${shq(user)}); then __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*}; else __ss_h=; fi`, KEYS_OF_HOME].join('\n'),
     parseAuthorizedKeysFile,
-    { inline: true },
+    { inline: true, ...(isAccountName(user) ? { batch: { batcher: accountBatcher, key: `keys:${user}` } } : {}) },
   );
+}
+
+const STAT = `stat -c '%F|%a|%U|%G|%s' --`;
+
+/**
+ * sh: $__ss_h/.ssh/authorized_keys (when $__ss_h is set): its path, the stat of the directory and file, then
+ * exactly as many bytes of a regular file as its stat line says (one past the limit at most): the account
+ * batch cuts each text by that size, so no file can pose as the next account's answer.
+ */
+const KEYS_OF_HOME = [
+  `if [ -n "$__ss_h" ]; then`,
+  `  __ss_d="$__ss_h/.ssh"; __ss_f="$__ss_d/authorized_keys"; __ss_w=`,
+  `  printf '%s\\n' "$__ss_f"`,
+  `  { [ -e "$__ss_d" ] || [ -L "$__ss_d" ]; } && __ss_w=d`,
+  `  { [ -e "$__ss_f" ] || [ -L "$__ss_f" ]; } && __ss_w=\${__ss_w}f`,
+  // one stat for whichever of the two exist; the file's size is the last field the shell keeps
+  `  __ss_o=; case $__ss_w in df) __ss_o=$(${STAT} "$__ss_d" "$__ss_f"); printf '%s\\n' "$__ss_o";; d) ${STAT} "$__ss_d"; echo;; f) echo; __ss_o=$(${STAT} "$__ss_f"); printf '%s\\n' "$__ss_o";; *) echo; echo;; esac`,
+  `  case $__ss_o in *'regular file|'*[0-9]) __ss_z=\${__ss_o##*|}; [ "$__ss_z" -le ${CONTENT_LIMIT} ] || __ss_z=${CONTENT_LIMIT + 1}; head -c "$__ss_z" -- "$__ss_f";; esac`,
+  'fi',
+].join('\n');
+
+/**
+ * Every account question of a play with one `getent passwd` per account: the account's line and home
+ * check (passwdEntry) and its default authorized_keys (authorizedKeysOf) share it. Each account's answers
+ * follow "@@pw NAME" and "@@keys NAME"; the keys come last, each cut by the size its stat line gives,
+ * so a file's text can never pose as another account's answer.
+ */
+export const accountBatcher: Batcher = {
+  id: 'accounts',
+  script(keys) {
+    const names = [...new Set(keys.map((k) => k.slice(k.indexOf(':') + 1)))];
+    const keysFor = new Set(keys.filter((k) => k.startsWith('keys:')).map((k) => k.slice('keys:'.length)));
+    return names
+      .map((name) =>
+        [
+          `if __ss_e=$(getent passwd ${shq(name)}); then __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*}; else __ss_e=; __ss_h=; fi`,
+          `printf '@@pw %s\\n' ${shq(name)}`,
+          `if [ -n "$__ss_e" ]; then printf '%s\\n' "$__ss_e"; if [ -d "$__ss_h" ]; then echo home=yes; else echo home=no; fi; fi`,
+          ...(keysFor.has(name) ? [`printf '@@keys %s\\n' ${shq(name)}`, KEYS_OF_HOME] : []),
+        ].join('\n'),
+      )
+      .join('\n');
+  },
+  split(stdout, code, keys) {
+    const names = [...new Set(keys.map((k) => k.slice(k.indexOf(':') + 1)))];
+    const keysFor = new Set(keys.filter((k) => k.startsWith('keys:')).map((k) => k.slice('keys:'.length)));
+    const answers = new Map<string, { stdout: string; code: number }>();
+    let at = 0;
+    for (const name of names) {
+      const pw = `@@pw ${name}\n`;
+      if (!stdout.startsWith(pw, at)) break;
+      at += pw.length;
+      // the passwd line and the home check: two lines, or none
+      let end = at;
+      if (!stdout.startsWith('@@', at) && at < stdout.length) {
+        for (let i = 0; i < 2 && end >= 0; i++) end = stdout.indexOf('\n', end) + 1 || -1;
+        if (end < 0) break;
+      }
+      answers.set(`passwd:${name}`, { stdout: stdout.slice(at, end), code: 0 });
+      at = end;
+      if (!keysFor.has(name)) continue;
+      const mark = `@@keys ${name}\n`;
+      if (!stdout.startsWith(mark, at)) break;
+      at += mark.length;
+      const len = keysAnswerLength(stdout, at);
+      if (len === undefined) break;
+      answers.set(`keys:${name}`, { stdout: stdout.slice(at, at + len), code: 0 });
+      at += len;
+    }
+    // an account whose answer did not read back gets none: the batch then counts as incomplete
+    return keys.map((k) => answers.get(k) ?? { stdout: '', code: code || 1 });
+  },
+};
+
+/**
+ * How long KEYS_OF_HOME's output is at `at`: nothing (no such account), or the path, two stat lines and
+ * then the file's text, whose length the file's stat line gives (capped at the limit + 1). undefined when
+ * the text does not end there (the file changed between stat and head).
+ */
+function keysAnswerLength(out: string, at: number): number | undefined {
+  if (at >= out.length || out.startsWith('@@pw ', at)) return 0;
+  let end = at;
+  for (let i = 0; i < 3; i++) {
+    const nl = out.indexOf('\n', end);
+    if (nl < 0) return undefined;
+    end = nl + 1;
+  }
+  const lines = out.slice(at, end).split('\n');
+  const file = parseStatLine(lines[2] ?? '');
+  if (file.type !== 'file') return end - at;
+  const bytes = Buffer.from(out.slice(end), 'utf8');
+  const size = Math.min(file.size ?? 0, CONTENT_LIMIT + 1);
+  if (size > bytes.length) return undefined;
+  const next = bytes.subarray(size);
+  if (next.length && !next.toString('utf8').startsWith('@@pw ')) return undefined;
+  return end - at + bytes.subarray(0, size).toString('utf8').length;
 }
 
 export function parseAuthorizedKeysFile(out: string): AuthorizedKeysFile {

@@ -19,8 +19,8 @@ export function probesLocally(probes: Probe[]): unknown[] {
   });
 }
 
-/** The same probe answered by its own script, as it was before batching: what a batched answer must equal. */
+/** The same probe answered by its own script, as it was before batching (or composing): what a batched answer must equal. */
 export function alone<T>(p: Probe<T>): Probe<T> {
-  const { batch: _batch, inline: _inline, ...rest } = p;
+  const { batch: _batch, inline: _inline, compose: _compose, ...rest } = p;
   return rest;
 }

@@ -1,6 +1,6 @@
 /**
  * An upper bound of the processes a rendered batch script starts on a Debian host, read from its text:
- * every external tool in command position, every pipe (its left side is a forked shell when a builtin),
+ * every external tool in command position (after any VAR=value prefix), every pipe (its left side is a forked shell when a builtin),
  * every subshell `( ... )`, and every `$( ... )` that does not start with an external tool (dash execs a
  * lone external command in the substitution's own fork). Both branches of an `if` count, loops count
  * once, a background probe once (its in-line fallback is the other branch): an estimate from above, for tests that hold the number down; the e2e test measures the real one.
@@ -23,7 +23,7 @@ export function countProcesses(script: string): { total: number; commands: Recor
     .filter((l) => !/^printf '(\\n)?%s/.test(l) && !l.startsWith('{ read __ss_p'))
     .join('\n');
   let total = 0;
-  const position = /(?<=^|[;&|({`]|\$\(|\b(?:then|do|else|if|while|until)\s|!\s)\s*([A-Za-z_][\w.-]*)/gm;
+  const position = /(?<=^|[;&|({`]|\$\(|\b(?:then|do|else|if|while|until)\s|!\s)\s*(?:[A-Za-z_]\w*=[\w./:-]*\s+)*([A-Za-z_][\w.-]*)/gm;
   for (const m of body.matchAll(position)) {
     const word = m[1];
     if (!EXTERNAL.has(word)) continue;
