@@ -1,11 +1,12 @@
 // After the bundle (scripts/bundle.mjs): V8's compiled code of the vendored packages (dist/src/vendor/NAME.cjs,
-// see src/cli/vendor-load.ts), kept beside each as NAME.v8cache. Made by the bundled CLI itself: a check of the
+// see src/cli/vendor-load.ts), kept beside each as NAME.HASH.v8cache (HASH: of the file's content, stamped on
+// its first line by the bundle). Made by the bundled CLI itself: a check of the
 // site playbook against a host that refuses at once (127.0.0.1 port 1), in a scratch HOME, so what the cache
 // holds is what a run compiles up to its first connection. Nothing is contacted and nothing outside the scratch
 // folder is written. Without a cache (or with one another Node made) the CLI is as correct, only slower to start:
 // so a failed warm-up is a warning, never a failed build (test/unit/cli/bundle.test.ts checks the cache is used).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -35,7 +36,8 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
+const caches = readdirSync(vendorDir).filter((f) => f.endsWith('.v8cache'));
 const missing = readdirSync(vendorDir)
   .filter((f) => f.endsWith('.cjs'))
-  .filter((f) => !existsSync(join(vendorDir, f.replace(/\.cjs$/, '.v8cache'))));
+  .filter((f) => !caches.some((c) => c.startsWith(f.replace(/\.cjs$/, '.'))));
 if (missing.length) process.stderr.write(`warning: no code cache for ${missing.join(', ')}: the CLI starts slower\n`);

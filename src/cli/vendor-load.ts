@@ -3,7 +3,7 @@
 // has no compile cache for ES modules. The build (scripts/bundle.mjs) puts each of them in one CommonJS file
 // (dist/src/vendor/NAME.cjs) and every `import ... from 'zod'` of the bundle in a small module that takes
 // its exports from here; scripts/code-cache.mjs then runs a check once and keeps V8's compiled code of each
-// file beside it (NAME.v8cache). Compiled with that cache, a package costs neither its parse nor the
+// file beside it (NAME.HASH.v8cache). Compiled with that cache, a package costs neither its parse nor the
 // compiling of the functions the run calls. One load per package and process, so the CLI, the built-in roles
 // and a project's role still share one zod. V8 refuses a cache made by another V8 or under other V8 flags
 // (NODE_OPTIONS=--max-old-space-size...; a run's own settings are put aside while it compiles, see v8-flags.ts):
@@ -33,18 +33,21 @@ export function vendor(name: string): unknown {
 function load(name: string): unknown {
   // two directories deep like this file: the bundle's chunks are dist/src/chunks/
   const file = fileURLToPath(new URL(`../vendor/${name}.cjs`, import.meta.url));
-  const cacheFile = file.replace(/\.cjs$/, '.v8cache');
+  const source = readFileSync(file, 'utf8');
+  // the build stamps each file with a hash of its content: the cache made for exactly this text (V8 itself
+  // compares only the length)
+  const stamp = /^\/\/ shipshape vendored ([0-9a-f]+)\n/.exec(source)?.[1];
+  const cacheFile = stamp ? file.replace(/\.cjs$/, `.${stamp}.v8cache`) : undefined;
   let cachedData: Buffer | undefined;
   try {
-    cachedData = readFileSync(cacheFile);
+    cachedData = cacheFile ? readFileSync(cacheFile) : undefined;
   } catch {
     cachedData = undefined;
   }
-  const source = readFileSync(file, 'utf8');
   // the wrapper Node itself puts around a CommonJS file
   const script = withDefaultV8Flags(() => new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData }));
   states[name] = !cachedData ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
-  if (process.env.SHIPSHAPE_WRITE_CODE_CACHE === '1') process.once('exit', () => withDefaultV8Flags(() => writeCache(script, cacheFile)));
+  if (process.env.SHIPSHAPE_WRITE_CODE_CACHE === '1' && cacheFile) process.once('exit', () => withDefaultV8Flags(() => writeCache(script, cacheFile)));
   const module = { exports: {} as unknown };
   // a vendored package another one requires (node-ssh's ssh2) is the vendored copy, anything else Node's
   const nodeRequire = createRequire(file);
