@@ -24,9 +24,9 @@ export interface Probe<T = unknown> {
   batch?: { batcher: Batcher; key: string };
   /**
    * The script mostly waits (on a daemon's answer: dockerd, Caddy's TLS, sudo's PAM, sshd -T) and needs
-   * nothing the script's earlier probes set: it may start at the top of the probe section, in a process of
-   * its own, beside the others (its output kept in a private file until the end). It must change no shell
-   * state the script relies on: it runs in a child shell, so nothing it sets is seen after it.
+   * nothing the script's earlier probes set: it may run in the child shell that starts at the top of the
+   * probe section, beside the in-line probes (its output kept in a private file until the end). It must
+   * change no shell state the script relies on: nothing it sets is seen by the script after it.
    */
   background?: true;
   /**

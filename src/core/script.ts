@@ -84,16 +84,13 @@ export function renderBatch(whole: Batch, nonce: string, spoolDir = SPOOL_DIR): 
     ),
   ];
   const background = sections.filter((x) => x.background);
-  out.push(...startBackground(background, begin, spoolDir, nonce));
+  const inLine = (x: Section) => [begin(x.kind, x.id), `${x.body} </dev/null 2>/dev/null; __ss_rc=$?`, end(x.kind, x.id)];
+  out.push(...startBackground(background.flatMap(inLine), spoolDir, nonce));
   for (const x of sections) {
     // started in the background above, unless there was no private place for its output: then here
-    if (x.background) out.push(`if [ -z "$${job(x)}" ]; then`);
-    out.push(begin(x.kind, x.id));
-    out.push(`${x.body} </dev/null 2>/dev/null; __ss_rc=$?`);
-    out.push(end(x.kind, x.id));
-    if (x.background) out.push('fi');
+    out.push(...(x.background ? [`if [ -z "$__ss_jbg" ]; then`, ...inLine(x), 'fi'] : inLine(x)));
   }
-  out.push(...endBackground(background, end));
+  out.push(...endBackground(background.length > 0));
   out.push(`{ read __ss_x __ss_x __ss_x __ss_x __ss_p1 __ss_x < ${LAST_PID}; read __ss_t1 __ss_x < /proc/uptime; } 2>/dev/null`);
   out.push(begin('stats', '0'));
   out.push(`printf '%s %s %s %s' "$__ss_p0" "$__ss_p1" "$__ss_t0" "$__ss_t1"; __ss_rc=0`);
@@ -102,43 +99,32 @@ export function renderBatch(whole: Batch, nonce: string, spoolDir = SPOOL_DIR): 
 }
 
 /**
- * Background probes (issue 15): each starts at the top of the probe section, in a child shell whose output
- * (begin marker, the probe's output; the end marker with its exit status is added after `wait`) goes to a
- * file of its own; one `cat` prints them all at the end and one `rm` removes them. parseBatch finds
- * sections by their markers, in any order. The child runs the probe's script as its last command, so dash
- * execs the script's last program in place: a background probe costs no process more than in line.
+ * Background sections (issue 15): one child shell, started at the top of the probe section, runs them one
+ * after the other (they wait on daemons, beside the in-line rest) and writes them to a file of its own;
+ * one `cat` prints it at the end and one `rm` removes it. parseBatch finds sections by their markers, in
+ * any order. Three processes in all (the child, cat, rm), whatever the number of background sections.
  *
- * The files are root's redirections, so no local user may choose where they land (issue 7): the directory
+ * The file is root's redirection, so no local user may choose where it lands (issue 7): the directory
  * must be a real directory (not a link) owned by the script's user, which for /run/shipshape means root's
- * own under root's /run; each file is created with noclobber (O_EXCL: an existing file or a planted link
+ * own under root's /run; the file is created with noclobber (O_EXCL: an existing file or a planted link
  * refuses) under a name carrying the run's nonce, with umask 077. Where any of it fails (no such directory,
- * not root's, the file exists), the probe runs in line at its place, as before: same sections, same facts.
+ * not root's, the file exists), each section runs in line at its place, as before: same sections, same facts.
  */
-function startBackground(background: Section[], begin: (kind: string, id: string) => string, dir: string, nonce: string): string[] {
-  if (background.length === 0) return [];
+function startBackground(lines: string[], dir: string, nonce: string): string[] {
+  if (lines.length === 0) return [];
   const d = sq(dir);
-  const out = [`__ss_bg=; if [ -d ${d} ] && [ ! -L ${d} ] && [ -O ${d} ]; then __ss_bg=${sq(`${dir}/.probe-${nonce}`)}; set -C; umask 077; fi`];
-  for (const x of background) {
-    const f = `"$__ss_bg.${x.kind[0]}${x.id}"`;
+  return [
+    `__ss_jbg=; if [ -d ${d} ] && [ ! -L ${d} ] && [ -O ${d} ]; then __ss_bg=${sq(`${dir}/.probe-${nonce}`)}; set -C; umask 077`,
     // printf is a regular builtin: a refused redirection only fails it (a special builtin's would end the shell)
-    out.push(`${job(x)}=; if [ -n "$__ss_bg" ] && ${begin(x.kind, x.id)} 2>/dev/null >${f}; then`);
-    out.push(`${x.body} </dev/null >>${f} 2>/dev/null & ${job(x)}=$!`);
-    out.push('fi');
-  }
-  out.push('[ -z "$__ss_bg" ] || { set +C; umask 022; }');
-  return out;
+    `  if printf '' 2>/dev/null >"$__ss_bg"; then\n{\n${lines.join('\n')}\n} </dev/null >>"$__ss_bg" 2>/dev/null & __ss_jbg=$!\n  fi`,
+    '  set +C; umask 022',
+    'fi',
+  ];
 }
 
-/** Waits for each background section, closes it with its exit status, prints them all and removes them. */
-function endBackground(background: Section[], end: (kind: string, id: string) => string): string[] {
-  if (background.length === 0) return [];
-  const out = ['set --'];
-  for (const x of background) {
-    const f = `"$__ss_bg.${x.kind[0]}${x.id}"`;
-    out.push(`[ -z "$${job(x)}" ] || { wait "$${job(x)}"; __ss_rc=$?; ${end(x.kind, x.id)} >>${f}; set -- "$@" ${f}; }`);
-  }
-  out.push('[ $# -eq 0 ] || { cat -- "$@"; rm -f -- "$@"; }');
-  return out;
+/** Waits for the background sections, prints them and removes their file. */
+function endBackground(any: boolean): string[] {
+  return any ? ['[ -z "$__ss_jbg" ] || { wait "$__ss_jbg"; cat -- "$__ss_bg"; rm -f -- "$__ss_bg"; }'] : [];
 }
 
 /** One section of the probe part: a batcher's for all its keys, or a probe's own. */
@@ -149,9 +135,6 @@ interface Section {
   body: string;
   background: boolean;
 }
-
-/** The variable holding a background section's pid (empty: it runs in line). */
-const job = (x: Section) => `__ss_j${x.kind[0]}${x.id}`;
 
 /**
  * The 5th field of /proc/loadavg is the last pid of the reader's pid namespace (as ns_last_pid), and unlike

@@ -70,8 +70,8 @@ describe('background probes on fresh hosts (Debian 12 and 13)', () => {
   it('start in the background and leave nothing behind in /run/shipshape', async () => {
     normal = await checkRun('check, background');
     for (const [i, h] of hosts.entries()) {
-      // one cat for both background sections: sshd -T's and sudo -l's
-      expect(normal.cats[i], h.name).toMatch(/^-- \/run\/shipshape\/\.probe-[0-9a-f]{16}\.p\d+ \/run\/shipshape\/\.probe-[0-9a-f]{16}\.p\d+$/m);
+      // one cat for the background sections (sshd -T's, sudo -l's), written by one child shell
+      expect(normal.cats[i], h.name).toMatch(/^-- \/run\/shipshape\/\.probe-[0-9a-f]{16}$/m);
       expect(await onHost(h.name, 'ls -A /run/shipshape | grep -c "^\\.probe-" || true'), h.name).toBe('0');
       expect(reasons(normal.r, h.name).every((l) => l.startsWith('ok: ')), reasons(normal.r, h.name).join('\n')).toBe(true);
       expect(reasons(normal.r, h.name).join('\n')).toMatch(/sudo -l -U nobody/);

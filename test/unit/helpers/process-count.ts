@@ -17,7 +17,7 @@ export function countProcesses(script: string): { total: number; commands: Recor
   const commands: Record<string, number> = {};
   const body = script
     // a background probe's in-line form runs only where it could not start: count one of the two
-    .replace(/^if \[ -z "\$__ss_j[pb](\d+)" \]; then\n[\s\S]*?:end:(?:probe|batch):\1' "\$__ss_rc"\nfi$/gm, '')
+    .replace(/^if \[ -z "\$__ss_jbg" \]; then\n[\s\S]*?:end:(?:probe|batch):\d+' "\$__ss_rc"\nfi$/gm, '')
     .split('\n')
     // the engine's own framing: section markers and the self-measurement are builtins
     .filter((l) => !/^printf '(\\n)?%s/.test(l) && !l.startsWith('{ read __ss_p'))
