@@ -130,7 +130,7 @@ export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<str
   /**
    * Its arguments are apt's (`name`, `state`, `install_recommends`, ... plus fields of its own) and it installs
    * with apt: the engine downloads its packages with the play's other apt tasks' in one transaction
-   * (engine/apt-prefetch.ts), as it does for `apt` and `package`.
+   * (engine/apt-prefetch.ts). `apt` and `package` themselves say so.
    */
   installsWith?: 'apt';
   /**

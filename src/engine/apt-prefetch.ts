@@ -27,8 +27,7 @@ function prefetched(tasks: TaskInstance[]): TaskInstance[] {
   for (const t of tasks) {
     if (SOURCE_MODULES.has(t.module.name) && (t.deferred || (t.args as { state?: string } | undefined)?.state !== 'absent')) break;
     // a no_log task's package names stay hidden: it keeps its own transaction
-    const aptLike = t.module.name === 'apt' || t.module.name === 'package' || t.module.installsWith === 'apt';
-    if (!aptLike || t.args === undefined || t.deferred || t.skipped || t.failure || t.noLog) continue;
+    if (t.module.installsWith !== 'apt' || t.args === undefined || t.deferred || t.skipped || t.failure || t.noLog) continue;
     if ((t.blocks ?? []).some((b) => b.part === 'rescue')) continue;
     const a = t.args as AptArgs;
     if (!a.name?.length || a.state === 'absent') continue;

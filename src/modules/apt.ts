@@ -117,6 +117,7 @@ export default defineModule({
   summary: 'Install, upgrade or remove Debian packages, updating the apt cache when needed (Ansible: apt)',
   schema,
   aliases: { pkg: 'name', package: 'name', 'update-cache': 'update_cache', 'install-recommends': 'install_recommends' },
+  installsWith: 'apt',
   facts: (a: Args) => ({
     ...(a.name ? { packages: dpkgPackages(a.name) } : {}),
     ...(a.name && a.state === 'latest' ? { candidates: aptCandidates(a.name) } : {}),

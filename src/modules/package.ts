@@ -20,6 +20,7 @@ export default defineModule({
   summary: 'Install or remove packages with the host’s package manager, apt on Debian (Ansible: package)',
   schema,
   aliases: { pkg: 'name' },
+  installsWith: 'apt',
   facts: (a) => apt.facts(a),
   plan: (a, f, ctx) => apt.plan(a, f as never, ctx),
 });
