@@ -1,5 +1,5 @@
 import { probe } from '../core/probe.js';
-import { fileDump, parseSizedDump, splitFileDump, tailDumpText } from './dump.js';
+import { dumpFiles, fileDump, parseSizedDump, splitFileDump, tailDumpText } from './dump.js';
 
 export interface AptConfig {
   /** APT keyword (as apt-config dump spells it) -> value apt really uses; empty when apt-config is missing */
@@ -42,8 +42,7 @@ export function aptConfig(keys: string[]) {
       'if command -v apt-config >/dev/null; then',
       '  apt-config dump 2>/dev/null',
       `  echo ${FILES}`,
-      `  set --; for __ss_f in ${WORDS.join(' ')}; do [ -f "$__ss_f" ] && set -- "$@" "$__ss_f"; done`,
-      '  [ $# -eq 0 ] || { tail -v -n +1 -- "$@"; echo; }',
+      `  ${dumpFiles(WORDS).replace(/\n/g, '\n  ')}`,
       'fi',
     ].join('\n'),
     parse,

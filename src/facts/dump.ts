@@ -63,10 +63,12 @@ export const dumpBatcher: Batcher = {
   },
 };
 
+/** The files as `tail -v` prints them: each after a "==> PATH <==" header, a blank line between them. */
+const headed = (files: DumpedFile[]) => files.map((f, i) => `${i === 0 ? '' : '\n'}==> ${f.path} <==\n${f.content}`).join('');
+
 /** What one set's own script prints for these files. */
 export function sizedDumpText(files: DumpedFile[]): string {
-  const sizes = files.map((f) => `S ${Buffer.byteLength(f.content, 'utf8')} ${f.path}\n`).join('');
-  return sizes + files.map((f, i) => `${i === 0 ? '' : '\n'}==> ${f.path} <==\n${f.content}`).join('');
+  return files.map((f) => `S ${Buffer.byteLength(f.content, 'utf8')} ${f.path}\n`).join('') + headed(files);
 }
 
 /**
@@ -108,7 +110,18 @@ export function parseSizedDump(out: string): DumpedFile[] {
  * read a set of files printed before they shared the dump, and what their parsers read (splitFileDump).
  */
 export function tailDumpText(files: DumpedFile[]): string {
-  return files.length ? `${files.map((f, i) => `${i === 0 ? '' : '\n'}==> ${f.path} <==\n${f.content}`).join('')}\n` : '';
+  return files.length ? `${headed(files)}\n` : '';
+}
+
+/**
+ * sh: the regular files among `words` (paths or globs), each one's text as `tail -v -n +1` prints it: the
+ * script a probe that reads a set of files prints on its own (tailDumpText), the shared dump aside.
+ */
+export function dumpFiles(words: string[]): string {
+  return [
+    `set --; for __ss_f in ${words.map(word).join(' ')}; do [ -f "$__ss_f" ] && set -- "$@" "$__ss_f"; done`,
+    '[ $# -eq 0 ] || { tail -v -n +1 -- "$@"; echo; }',
+  ].join('\n');
 }
 
 /**

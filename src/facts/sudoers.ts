@@ -1,6 +1,8 @@
 import { probe } from '../core/probe.js';
 import { shq } from '../core/quote.js';
-import { fileDump, parseSizedDump, splitFileDump, tailDumpText } from './dump.js';
+import { dumpFiles, fileDump, parseSizedDump, splitFileDump, tailDumpText } from './dump.js';
+
+const FILES = ['/etc/sudoers', '/etc/sudoers.d/*'];
 
 export interface SudoFacts {
   /** /etc/sudoers and every file in /etc/sudoers.d, with their text */
@@ -18,7 +20,7 @@ const RULES = '==sudo-l==';
  * The files come from the play's one file dump; the answer is the text the whole probe printed on its own.
  */
 export function sudoPolicy(user: string) {
-  const files = fileDump(['/etc/sudoers', '/etc/sudoers.d/*']);
+  const files = fileDump(FILES);
   const listed = probe(`sudo-l:${user}`, `command -v sudo >/dev/null && sudo -n -l -U ${shq(user)} 2>&1`, (out) => out, {
     inline: true,
     // sudo -l waits on PAM and the policy plugins: beside the other probes
@@ -26,9 +28,7 @@ export function sudoPolicy(user: string) {
   });
   return probe<SudoFacts>(
     `sudo-policy:${user}`,
-    [`set --; for __ss_f in /etc/sudoers /etc/sudoers.d/*; do [ -f "$__ss_f" ] && set -- "$@" "$__ss_f"; done`, '[ $# -eq 0 ] || { tail -v -n +1 -- "$@"; echo; }', `echo ${RULES}`, listed.script].join(
-      '\n',
-    ),
+    [dumpFiles(FILES), `echo ${RULES}`, listed.script].join('\n'),
     parseSudo,
     {
       inline: true,
