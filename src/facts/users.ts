@@ -169,11 +169,18 @@ const KEYS_OF_HOME = [
  * follow "@@pw NAME" and "@@keys NAME"; the keys come last, each cut by the size its stat line gives,
  * so a file's text can never pose as another account's answer.
  */
+/** The accounts the keys ask about (each once, in first-asked order), and those whose keys are asked too. */
+function accountsAsked(keys: string[]): { names: string[]; keysFor: Set<string> } {
+  return {
+    names: [...new Set(keys.map((k) => k.slice(k.indexOf(':') + 1)))],
+    keysFor: new Set(keys.filter((k) => k.startsWith('keys:')).map((k) => k.slice('keys:'.length))),
+  };
+}
+
 export const accountBatcher: Batcher = {
   id: 'accounts',
   script(keys) {
-    const names = [...new Set(keys.map((k) => k.slice(k.indexOf(':') + 1)))];
-    const keysFor = new Set(keys.filter((k) => k.startsWith('keys:')).map((k) => k.slice('keys:'.length)));
+    const { names, keysFor } = accountsAsked(keys);
     return names
       .map((name) =>
         [
@@ -186,8 +193,7 @@ export const accountBatcher: Batcher = {
       .join('\n');
   },
   split(stdout, code, keys) {
-    const names = [...new Set(keys.map((k) => k.slice(k.indexOf(':') + 1)))];
-    const keysFor = new Set(keys.filter((k) => k.startsWith('keys:')).map((k) => k.slice('keys:'.length)));
+    const { names, keysFor } = accountsAsked(keys);
     const answers = new Map<string, { stdout: string; code: number }>();
     let at = 0;
     for (const name of names) {
