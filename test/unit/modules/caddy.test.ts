@@ -10,7 +10,6 @@ import {
   parseCaddyLoaded,
   parseDomainResolution,
   HOST_NOW,
-  NOT_AFTER_EPOCH,
   parseServedCertificates,
   servedCertificates,
   shortDate,
@@ -21,6 +20,8 @@ import { parseUfw } from '../../../src/facts/ufw.js';
 import { LAST_ERROR, waitScript } from '../../../roles/caddy/caddy_certificates.js';
 import { allows } from '../../../roles/caddy/caddy_firewall.js';
 import { planFor } from '../helpers/plan.js';
+
+const CERTS = join(import.meta.dirname, '..', 'fixtures', 'certs');
 
 // ---- recorded on a lab host (Debian 12, caddy 2.6.2, OpenSSL 3.0) --------------------------------
 
@@ -98,8 +99,6 @@ describe('caddy facts', () => {
       },
     });
     expect(parseServedCertificates('@@no-openssl\n')).toEqual({ openssl: false, domains: {} });
-    const wrongName = parseServedCertificates('@@domain a.example\nnotAfter=Jan  1 00:00:00 2020 GMT\nHostname a.example does NOT match certificate\n@@expired\n');
-    expect(wrongName.domains['a.example'].served).toEqual({ matches: false, current: false, notAfter: 'Jan  1 00:00:00 2020 GMT' });
     expect(describeCaddyError('not json')).toBe('not json');
     expect(shortDate('Nov 23 13:25:29 2031 GMT')).toBe('2031-11-23');
   });
@@ -259,37 +258,41 @@ describe('the wait step, run locally with fake openssl and journalctl', () => {
 });
 
 describe('the served-certificate probe, run locally with fake openssl and journalctl', () => {
-  // s_client "serves" a certificate naming the domain it was issued for; x509 answers from it (one call a name)
+  // s_client "serves" a real certificate (test/unit/fixtures/certs) and verifies it as OpenSSL 3 does with
+  // -verify_hostname: num=62 for another name, num=10 for an expired one (its stderr); x509 must not run
+  const pem = (n: string) => readFileSync(join(CERTS, `${n}.pem`), 'utf8').trim();
   const bin = fakeBin({
     timeout: 'shift; exec "$@"',
     openssl: [
       'here=$(dirname "$0")',
+      'echo "$1" >> "$here/openssl.log"',
       'case "$1" in',
       '  s_client) for a in "$@"; do [ "$prev" = -servername ] && name=$a; prev=$a; done',
-      '    case $name in good.example|old.example) cn=$name ;; other.example) cn=elsewhere.example ;; *) exit 0 ;; esac',
-      '    printf -- \'CONNECTED\\n-----BEGIN CERTIFICATE-----\\n%s\\n-----END CERTIFICATE-----\\nmore\\n\' "$cn"; exit 0 ;;',
+      `    case $name in good.example) cn=good.example ;; old.example) cn=old.example; echo 'verify error:num=10:certificate has expired' >&2 ;; other.example) cn=elsewhere.example; echo 'verify error:num=62:hostname mismatch' >&2 ;; *) exit 0 ;; esac`,
+      `    echo 'verify error:num=20:unable to get local issuer certificate' >&2`,
+      `    printf 'CONNECTED\\nServer certificate\\n'; cat "$here/$cn.pem"; printf 'subject=CN = %s\\n' "$cn"; exit 0 ;;`,
       'esac',
-      'echo "$*" >> "$here/x509.log"',
-      'cn=$(sed -n 2p)',
-      'case $cn in old.example) echo "notAfter=Jan  1 00:00:00 2020 GMT" ;; *) echo "notAfter=Nov 23 13:25:29 2031 GMT" ;; esac',
-      'echo "serial=01"; echo "issuer=CN = Test CA"; echo "sha256 Fingerprint=AA:BB"',
-      '[ "$cn" = "$4" ] && echo "Hostname $4 does match certificate" || echo "Hostname $4 does NOT match certificate"',
     ].join('\n'),
     journalctl: `echo read >> "$(dirname "$0")/journal.log"; printf '%s\\n' ${JSON.stringify(ERROR_LINE.replace(/nothere\.lab\.test/g, 'none.example'))} ${JSON.stringify(ERROR_LINE.replace(/nothere\.lab\.test/g, 'good.example'))}`,
   });
+  for (const n of ['good.example', 'old.example', 'elsewhere.example']) writeFileSync(join(bin, `${n}.pem`), `${pem(n)}\n`);
   const run = (domains: string[]) => {
-    for (const f of ['x509.log', 'journal.log']) rmSync(join(bin, f), { force: true });
+    for (const f of ['openssl.log', 'journal.log']) rmSync(join(bin, f), { force: true });
     const r = spawnSync('sh', ['-c', servedCertificates(domains).script], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
     const lines = (f: string) => (existsSync(join(bin, f)) ? readFileSync(join(bin, f), 'utf8').trim().split('\n') : []);
-    return { facts: parseServedCertificates(r.stdout), x509: lines('x509.log'), journal: lines('journal.log') };
+    return { out: r.stdout, facts: parseServedCertificates(r.stdout), openssl: lines('openssl.log'), journal: lines('journal.log') };
   };
-  const good = { matches: true, current: true, notAfter: 'Nov 23 13:25:29 2031 GMT', serial: '01', issuer: 'Test CA', fingerprint: 'AA:BB' };
+  const issuer = { serial: '0A', issuer: 'Test CA' };
+  const good = { matches: true, current: true, notAfter: 'Nov 23 13:25:29 2031 GMT', ...issuer, fingerprint: '8B:8E:B8:56:E7:4B:34:68:46:32:8B:61:DB:B3:03:A4:F0:35:A0:25:7B:ED:E4:64:12:27:A2:DD:7E:8D:71:DA' };
 
-  it('reads no journal while every name is served a current certificate of its own, and asks x509 once a name', () => {
+  it('reads no journal while every name is served a current certificate of its own, and runs only s_client on the host', () => {
     const r = run(['good.example']);
     expect(r.facts).toEqual({ openssl: true, domains: { 'good.example': { served: good } } });
-    expect(r.x509).toEqual(['x509 -noout -checkhost good.example -enddate -serial -issuer -fingerprint -sha256']);
+    expect(r.openssl).toEqual(['s_client']);
     expect(r.journal).toEqual([]);
+    // the certificate itself, and the host's clock for its expiry
+    expect(r.out).toMatch(/^-----BEGIN CERTIFICATE-----$/m);
+    expect(Math.abs(Number(/^@@now (\d+)$/m.exec(r.out)?.[1]) - Date.now() / 1000)).toBeLessThanOrEqual(2);
   });
 
   it('judges expiry by the host clock and reads the journal once when a name is served wrong, for those names only', () => {
@@ -299,24 +302,38 @@ describe('the served-certificate probe, run locally with fake openssl and journa
       openssl: true,
       domains: {
         'good.example': { served: good },
-        'old.example': { served: { ...good, current: false, notAfter: 'Jan  1 00:00:00 2020 GMT' } },
-        'other.example': { served: { ...good, matches: false } },
+        'old.example': {
+          served: { matches: true, current: false, notAfter: 'Jan  1 00:00:00 2020 GMT', ...issuer, fingerprint: 'DD:E0:05:15:4E:B1:24:FC:A1:97:0F:9F:CC:6E:DA:C4:D0:65:D3:EB:9F:72:C6:A8:24:DE:56:84:1E:7B:CA:92' },
+        },
+        'other.example': {
+          served: { matches: false, current: true, notAfter: 'Nov 23 13:25:29 2031 GMT', ...issuer, fingerprint: 'CB:66:23:9A:B8:43:46:F0:C5:F1:B2:87:70:0D:88:16:A2:13:0F:A9:05:35:D8:A0:3E:1B:66:76:38:C8:D8:ED' },
+        },
         'none.example': { lastError: noneError },
       },
     });
-    expect(r.x509).toHaveLength(3);
+    expect(r.openssl).toEqual(['s_client', 's_client', 's_client', 's_client']);
     expect(r.journal).toEqual(['read']);
   });
 
-  it('computes notAfter and the host clock with the shell\'s arithmetic', () => {
-    for (const d of ['Nov 23 13:25:29 2031 GMT', 'Jan  1 00:00:00 2020 GMT', 'Feb 29 23:59:59 2024 GMT', 'Mar  1 08:09:08 2000 GMT', 'Dec 31 23:59:59 1999 GMT']) {
-      const r = spawnSync('sh', ['-c', `__ss_na=${JSON.stringify(d)}\n${NOT_AFTER_EPOCH}\necho "$__ss_t"`], { encoding: 'utf8' });
-      expect(Number(r.stdout), d).toBe(Date.parse(d) / 1000);
-    }
-    for (const bad of ['', 'Foo 23 13:25:29 2031 GMT', 'Nov 23 13:25 2031 GMT', 'Nov 23 13:25:29 2031 PST']) {
-      const r = spawnSync('sh', ['-c', `__ss_na=${JSON.stringify(bad)}\n${NOT_AFTER_EPOCH}\necho "t=$__ss_t"`], { encoding: 'utf8' });
-      expect(r.stdout, bad).toBe('t=\n');
-    }
+  it('reads the journal for a name served another name or an expired certificate alone (s_client\'s verification)', () => {
+    for (const d of ['old.example', 'other.example', 'none.example']) expect(run([d]).journal, d).toEqual(['read']);
+  });
+
+  it('judges expiry against the host\'s clock, not the controller\'s', () => {
+    const text = (now: number) => `@@domain good.example\n${pem('good.example')}\n@@now ${now}\n`;
+    const notAfter = Date.parse('Nov 23 13:25:29 2031 GMT') / 1000;
+    expect(parseServedCertificates(text(notAfter - 1)).domains['good.example'].served?.current).toBe(true);
+    // expired when notAfter <= now, as openssl -checkend 0
+    expect(parseServedCertificates(text(notAfter)).domains['good.example'].served?.current).toBe(false);
+    // no clock: nothing says it is current
+    expect(parseServedCertificates(`@@domain good.example\n${pem('good.example')}\n`).domains['good.example'].served?.current).toBe(false);
+    // a text that is no certificate: served, matching nothing, not current (as openssl x509 failing was)
+    expect(parseServedCertificates('@@domain a.example\n-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n@@now 1\n').domains['a.example']).toEqual({
+      served: { matches: false, current: false },
+    });
+  });
+
+  it('reads the host clock with builtins', () => {
     const before = Math.floor(Date.now() / 1000);
     const now = Number(spawnSync('sh', ['-c', `${HOST_NOW}\necho "$__ss_epoch"`], { encoding: 'utf8' }).stdout);
     // btime + uptime: the wall clock to within a second or two
