@@ -608,9 +608,14 @@ class PlayRunner {
     return this.probesFor(t).some((p) => this.readAfter.get(factKey(t.become, p.id)) !== this.changes);
   }
 
-  /** The next tasks whose facts ride along in a trip as `become`. */
+  /** The next READ_AHEAD tasks that read facts (a task skipped before connecting reads none), those of them that read as `become`. */
   private ahead(rest: TaskInstance[], become: boolean): TaskInstance[] {
-    return rest.slice(0, READ_AHEAD).filter((t) => t.become === become);
+    const next: TaskInstance[] = [];
+    for (const t of rest) {
+      if (next.length === READ_AHEAD) break;
+      if (this.probesFor(t).length) next.push(t);
+    }
+    return next.filter((t) => t.become === become);
   }
 
   /**
