@@ -19,7 +19,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join, relative, resolve, sep } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const outdir = process.argv[2] ?? join(root, 'dist');
+// a relative folder is taken from the current directory, like any command's argument, and made absolute here:
+// esbuild would take it from absWorkingDir (the repository) and the chunk cleanup below compares absolute
+// paths, so a relative one matched no written chunk and every chunk was deleted
+const outdir = resolve(process.argv[2] ?? join(root, 'dist'));
 
 /** The entry points, relative to the repository (outbase): their outputs replace tsc's files of the same name. */
 function entryPoints() {

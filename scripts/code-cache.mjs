@@ -8,10 +8,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const outdir = process.argv[2] ?? join(root, 'dist');
+const outdir = resolve(process.argv[2] ?? join(root, 'dist'));
 const vendorDir = join(outdir, 'src', 'vendor');
 for (const f of readdirSync(vendorDir)) if (f.endsWith('.v8cache')) rmSync(join(vendorDir, f));
 

@@ -6,7 +6,8 @@ const USAGE = `usage: tsx scripts/lab.ts <command>
   up [N | hN...] [--fresh] [--dist D]  boot h1..hN (default 1), reusing running healthy hosts (--fresh: recreate
                                        them); --dist: ${DISTS.join(' | ')} (default bookworm; a running host
                                        of another release is recreated). \`up 0 --dist D\` only builds D's base image
-  down                       stop hosts and services, delete namespaces and the bridge
+  down [hN...]               stop hosts and services, delete namespaces and the bridge; with names: only
+                                       those hosts (their roots deleted), services and other hosts stay
   status                     services, base images, hosts and their releases
   ssh NAME [cmd...]          ssh root@NAME with the lab key and strict host keys
   reset NAME [--dist D]      recreate one host fresh from the base image (of its own release unless --dist)`;
@@ -50,8 +51,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'down':
-      await labDown();
-      console.log('lab down');
+      await labDown(args);
+      console.log(args.length > 0 ? `lab down: ${args.join(' ')}` : 'lab down');
       return 0;
     case 'status': {
       const s = await labStatus();

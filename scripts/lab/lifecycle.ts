@@ -179,18 +179,37 @@ export async function resetHost(name: string, dist?: Dist): Promise<LabHost & { 
   return { ...host, dist: release };
 }
 
-/** Stop every host and service of the lab, delete namespaces and the bridge. Idempotent; leftovers too. */
-export async function labDown(): Promise<void> {
+/**
+ * Stop these hosts and delete their roots (disk space: a provisioned host holds a few GB), leaving the
+ * services, the bridge and every other host running: what one engineer among several needs.
+ */
+async function hostsDown(names: string[]): Promise<void> {
+  const hosts = names.map(labHost); // validates every name before anything stops
+  await withLabLock(async () => {
+    await Promise.all(names.map(stopHost));
+    await Promise.all(names.map(removeRoot));
+    updateKnownHosts([], hosts);
+    writeInventory(runningHosts());
+  });
+}
+
+// roots are disposable (up always recreates a stopped host); consoles stay for post-mortems
+function removeRoot(name: string): Promise<unknown> {
+  const { dir, console } = hostPaths(name);
+  if (!fs.existsSync(dir)) return Promise.resolve();
+  return Promise.all(fs.readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => f !== console).map((f) => fs.promises.rm(f, { recursive: true, force: true })));
+}
+
+/**
+ * Without names: stop every host and service of the lab, delete namespaces and the bridge. Idempotent;
+ * leftovers too. With names: only those hosts (hostsDown).
+ */
+export async function labDown(names: string[] = []): Promise<void> {
+  if (names.length > 0) return hostsDown(names);
   await withLabLock(async () => {
     const names = [...new Set([...knownHostNames(), ...(await labNamespaces()), ...(await labVeths())])];
     await Promise.all(names.map(stopHost));
-    // roots are disposable (up always recreates a stopped host); consoles stay for post-mortems
-    await Promise.all(
-      knownHostNames().flatMap((n) => {
-        const { dir, console } = hostPaths(n);
-        return fs.readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => f !== console).map((f) => fs.promises.rm(f, { recursive: true, force: true }));
-      }),
-    );
+    await Promise.all(knownHostNames().map(removeRoot));
     await stopServices();
     // the vendor-repository stand-in binds the gateway address: it goes with the bridge
     await stopAptRepo();

@@ -6,7 +6,7 @@
  * module that finds files relative to itself still finds them from its chunk.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -31,8 +31,13 @@ beforeAll(async () => {
   mkdirSync(CACHE, { recursive: true });
   dir = mkdtempSync(join(CACHE, 'shipshape-bundle-test-'));
   const metaFile = join(dir, 'meta.json');
-  await run(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), dir], { env: { ...process.env, SHIPSHAPE_BUNDLE_META: metaFile }, timeout: 120_000 });
-  await run(process.execPath, [join(ROOT, 'scripts', 'code-cache.mjs'), dir], { timeout: 120_000 });
+  // a chunk of an "earlier build", which the bundle must remove (and only it)
+  mkdirSync(join(dir, 'src', 'chunks'), { recursive: true });
+  writeFileSync(join(dir, 'src', 'chunks', 'stale-OLDHASH.js'), '');
+  // the output folder given relative to the current directory (not the repository): it once deleted every chunk
+  const rel = relative(CACHE, dir);
+  await run(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), rel], { cwd: CACHE, env: { ...process.env, SHIPSHAPE_BUNDLE_META: metaFile }, timeout: 120_000 });
+  await run(process.execPath, [join(ROOT, 'scripts', 'code-cache.mjs'), rel], { cwd: CACHE, timeout: 120_000 });
   meta = JSON.parse(readFileSync(metaFile, 'utf8')) as Meta;
   for (const [out, o] of Object.entries(meta.outputs)) {
     if (!/\.c?js$/.test(out)) continue;
@@ -45,6 +50,14 @@ afterAll(() => {
 });
 
 describe('the start-up bundle', () => {
+  it('given a relative output folder, keeps the chunks it wrote and removes only an earlier build\'s', () => {
+    const chunks = readdirSync(join(dir, 'src', 'chunks'));
+    const written = Object.keys(meta.outputs).filter((o) => o.includes('/src/chunks/')).map((o) => o.split('/').pop()!);
+    expect(written.length).toBeGreaterThan(1);
+    expect(chunks).not.toContain('stale-OLDHASH.js');
+    expect(chunks.sort()).toEqual(written.sort());
+  });
+
   it('holds every module once: no second copy of a role, of src/ or of zod', () => {
     const twice = [...holders].filter(([, outs]) => outs.length > 1);
     expect(twice).toEqual([]);
