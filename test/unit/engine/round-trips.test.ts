@@ -173,6 +173,15 @@ describe('round trips per host (stats.roundTrips)', () => {
     expect(r.stats?.roundTrips).toBe(3);
   });
 
+  it("a task reached with stale facts reads the rest of its role's in the same trip: a run of tasks that change nothing reads once", async () => {
+    const quiet = Array.from({ length: 3 * READ_AHEAD + 1 }, (_, i) => ({ ...task(`quiet ${i}`, modules.copy, { dest: join(dir, `quiet${i}`), content: 'x\n', mode: '0644' }), role: 'r' }));
+    await run([play(...quiet)], lock);
+    const r = await run([play(task('a change', modules.copy, { dest: join(dir, 'quiet-change'), content: `${Date.now()}\n`, mode: '0644' }), ...quiet)], lock);
+    expect(r.tasks.map((t) => t.status)).toEqual(['changed', ...quiet.map(() => 'ok')]);
+    // gather, the change (with READ_AHEAD tasks' facts), one read for the rest of the role
+    expect(r.stats?.roundTrips).toBe(3);
+  });
+
   it("a guarded change adds its confirmation: one new login, and the disarm over it", async () => {
     const conf = join(dir, 'sshd.conf');
     writeFileSync(conf, 'PermitRootLogin yes\n');
