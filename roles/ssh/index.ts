@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { shq } from '../../src/core/quote.js';
 import { isCidr } from '../../src/modules/ufw.js';
-import { defineRole } from '../../src/playbook/role.js';
+import { defineRole, type RoleTask } from '../../src/playbook/role.js';
+import sshFirewall from './ssh_firewall.js';
 
 const vars = z.object({
   ssh_port: z.number().int().min(1).max(65535).default(22),
@@ -11,17 +11,6 @@ const vars = z.object({
   /** the firewall role's variable: the new port is opened only to these networks, as that role will */
   ssh_allow_from: z.array(z.string().refine(isCidr, 'an address or a network in CIDR form, e.g. "203.0.113.0/24"')).default([]),
 });
-
-/**
- * ufw commands that open the SSH port the way the firewall role declares it (same comment), so
- * that role then finds the rule as its own instead of replacing it.
- */
-function openSshPort(port: number, from: string[]): string {
-  const rules = from.length
-    ? from.map((f) => `ufw allow from ${shq(f)} to any port ${port} proto tcp comment 'shipshape ssh'`)
-    : [`ufw allow ${port}/tcp comment 'shipshape ssh'`];
-  return rules.join(' && ');
-}
 
 /**
  * Algorithms chosen so ssh-audit reports no failure and no warning on OpenSSH 8.9-10.x
@@ -67,11 +56,15 @@ export const HOST_KEY_ALGORITHMS = [
   'rsa-sha2-256-cert-v01@openssh.com',
 ];
 
-export default defineRole({
+/** the role's own modules: its tasks use them, playbooks cannot */
+const own = { ssh_firewall: sshFirewall };
+
+export default defineRole<z.infer<typeof vars>, typeof own>({
   name: 'ssh',
   summary: 'sshd locked down: keys only, no root, strong algorithms, in a validated drop-in that must win',
   vars,
-  tasks: (v) => [
+  modules: own,
+  tasks: (v): RoleTask<typeof own>[] => [
     {
       // group-exchange would otherwise offer 2048-bit primes, which auditors flag
       name: 'only DH moduli of 3072 bits or more',
@@ -84,16 +77,11 @@ export default defineRole({
     },
     {
       // on a host whose firewall is already up, the new SSH port must be open BEFORE sshd moves
-      // there, or the guard's confirmation login is dropped (the firewall role runs after this one)
+      // there, or the guard's confirmation login is dropped (the firewall role runs after this one);
+      // skipped when ufw is not active, or when some rule already lets this port in
       name: 'SSH port open in an active firewall',
-      module: 'shell',
-      args: {
-        cmd: openSshPort(v.ssh_port, v.ssh_allow_from),
-        // skipped when ufw is not active, or when some rule already lets this port in
-        // ufw is active when its chains are loaded (what `ufw status` checks); its rules are the tuples of
-        // user.rules (what `ufw show added` prints): no Python interpreter started for a check
-        unless: `! iptables -w -n -L ufw-user-input >/dev/null 2>&1 || grep -Eq '^### tuple ### (allow|limit)(_log|_log-all)? tcp ${v.ssh_port} ' /etc/ufw/user.rules`,
-      },
+      module: 'ssh_firewall',
+      args: { port: v.ssh_port, from: v.ssh_allow_from },
     },
     {
       name: 'sshd hardened settings',

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { probe } from '../core/probe.js';
 import { shJoin, shq } from '../core/quote.js';
 
@@ -120,7 +121,7 @@ export function judgeDomain(domain: string, res: DomainResolution, extra: readon
 // ---- which certificate does Caddy serve? --------------------------------------------------------
 
 export interface ServedCertificate {
-  /** the certificate's names cover the domain (openssl -checkhost) */
+  /** the certificate's names cover the domain (X509_check_host, as openssl -checkhost) */
   matches: boolean;
   /** not expired at the time of the probe: notAfter later than the host's clock (as openssl -checkend 0) */
   current: boolean;
@@ -163,72 +164,43 @@ export const HOST_NOW = [
   'case $__ss_bt.${__ss_upt%%.*} in *[!0-9.]*|.*|*.) __ss_epoch=$(date +%s);; *) __ss_epoch=$((__ss_bt + ${__ss_upt%%.*}));; esac',
 ].join('\n');
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const HMS = '[0-9][0-9]:[0-9][0-9]:[0-9][0-9]';
-const YEAR = '[0-9][0-9][0-9][0-9]';
-
-/**
- * Sets $__ss_t to the seconds since the epoch of openssl's notAfter ("Nov 23 13:25:29 2031 GMT", in
- * $__ss_na) with the shell's own arithmetic (days from the civil date); empty when it does not parse.
- * Numbers lose a leading zero first: $((08)) is an octal error.
- */
-export const NOT_AFTER_EPOCH = [
-  '__ss_t=; set -- $__ss_na',
-  `case $1 in ${MONTHS.map((m, i) => `${m}) __ss_m=${i + 1};;`).join(' ')} *) __ss_m=0;; esac`,
-  `case $#.$__ss_m.$2.$3.$4.$5 in 5.0.*) ;; 5.*.[0-9].${HMS}.${YEAR}.GMT|5.*.[0-9][0-9].${HMS}.${YEAR}.GMT)`,
-  '  __ss_h=${3%%:*}; __ss_s=${3##*:}; __ss_i=${3#*:}; __ss_i=${__ss_i%:*}',
-  '  __ss_y=$(($4 - (__ss_m <= 2))); __ss_e=$((__ss_y / 400)); __ss_y=$((__ss_y - __ss_e * 400))',
-  '  __ss_d=$((__ss_e * 146097 + __ss_y * 365 + __ss_y / 4 - __ss_y / 100 + (153 * ((__ss_m + 9) % 12) + 2) / 5 + ${2#0} - 1 - 719468))',
-  '  __ss_t=$((__ss_d * 86400 + ${__ss_h#0} * 3600 + ${__ss_i#0} * 60 + ${__ss_s#0}));;',
-  'esac',
-].join('\n');
+const BEGIN = '-----BEGIN CERTIFICATE-----';
+const END = '-----END CERTIFICATE-----';
 
 /**
  * What Caddy serves for each name, asked the way a client asks (TLS with SNI, on this host), plus, for
  * a name served no right certificate, Caddy's last ACME error about it from its journal. Read-only: a
  * handshake changes nothing.
  *
- * One `openssl x509` per name: it cannot say -checkhost and -checkend at once (given -checkend it prints
- * the match no more), so the expiry is judged by the shell: notAfter against the host's clock, expired
- * when notAfter <= now as -checkend 0 judges it. The journal (journalctl and a grep) is read once, and
- * only when some name has no certificate, a certificate for another name, or an expired one: the only
- * case where the plan shows Caddy's error.
+ * The host prints each name's leaf certificate (PEM) and its clock; the controller reads the certificate
+ * (node:crypto, see servedCertificate), so no `openssl x509` runs on the host. Whether to read the journal
+ * is still decided on the host, by s_client's own verification of the name it was asked to check
+ * (-verify_hostname): `verify error:num=62` (hostname mismatch) or `num=10` (expired, by the host's clock),
+ * or no certificate at all. Those are the cases where the plan shows Caddy's error, as before: the
+ * journal (journalctl and a grep) is read once, and only then.
  */
 export function servedCertificates(domains: readonly string[]) {
   const names = [...new Set(domains)].sort();
-  const BEGIN = '-----BEGIN CERTIFICATE-----';
-  const END = '-----END CERTIFICATE-----';
   return probe<CaddyCertificates>(
     `caddy-certs:${names.join(' ')}`,
     [
       'if ! command -v openssl >/dev/null 2>&1; then echo @@no-openssl; else',
-      '__ss_epoch=; __ss_wrong=',
+      '__ss_wrong=; __ss_pems=',
       `for d in ${shJoin(names)}; do`,
       '  echo "@@domain $d"',
-      '  __ss_o=$(timeout 5 openssl s_client -connect 127.0.0.1:443 -servername "$d" </dev/null 2>/dev/null)',
+      // s_client's verification lines go to stderr: kept, they say whether the name is served wrong
+      '  __ss_o=$(timeout 5 openssl s_client -connect 127.0.0.1:443 -servername "$d" -verify_hostname "$d" </dev/null 2>&1)',
       // the first certificate of the handshake (the leaf), cut out by the shell
       `  case $__ss_o in *"${BEGIN}"*"${END}"*) __ss_pem="${BEGIN}\${__ss_o#*${BEGIN}}"; __ss_pem="\${__ss_pem%%${END}*}${END}";; *) __ss_pem=;; esac`,
       '  if [ -z "$__ss_pem" ]; then __ss_wrong=1; continue; fi',
-      // fed to openssl from the shell's own here-document (no pipe process), its lines walked by another
-      // (here-documents stay unindented: one ends only at its word alone on a line)
-      '  __ss_o=$(openssl x509 -noout -checkhost "$d" -enddate -serial -issuer -fingerprint -sha256 2>/dev/null <<__SS_PEM__',
-      '$__ss_pem',
-      '__SS_PEM__',
-      '  )',
-      '  __ss_na=; __ss_ok=',
-      '  while IFS= read -r __ss_l; do',
-      '    case $__ss_l in notAfter=*) __ss_na=${__ss_l#notAfter=};; "Hostname "*" does match certificate") __ss_ok=1;; esac',
-      `    printf '%s\\n' "$__ss_l"`,
-      '  done <<__SS_OUT__',
-      '$__ss_o',
-      '__SS_OUT__',
-      ...NOT_AFTER_EPOCH.split('\n').map((l) => `  ${l}`),
-      '  if [ -n "$__ss_t" ] && [ -z "$__ss_epoch" ]; then',
-      ...HOST_NOW.split('\n').map((l) => `    ${l}`),
-      '  fi',
-      '  if [ -n "$__ss_t" ] && [ "$__ss_t" -gt "$__ss_epoch" ]; then echo @@current; else echo @@expired; __ss_ok=; fi',
-      '  [ -n "$__ss_ok" ] || __ss_wrong=1',
+      `  printf '%s\\n' "$__ss_pem"; __ss_pems=1`,
+      '  case $__ss_o in *"verify error:num=62:"*|*"verify error:num=10:"*) __ss_wrong=1;; esac',
       'done',
+      // the host's clock, for the controller's expiry judgement (as -checkend 0 judged it here)
+      'if [ -n "$__ss_pems" ]; then',
+      ...HOST_NOW.split('\n').map((l) => `  ${l}`),
+      '  echo "@@now $__ss_epoch"',
+      'fi',
       // Caddy's errors, each domain's last one picked by the parser
       `if [ -n "$__ss_wrong" ]; then __ss_err=$(${CADDY_ERRORS}); printf '@@errors\\n%s\\n' "$__ss_err"; fi`,
       'fi',
@@ -239,30 +211,69 @@ export function servedCertificates(domains: readonly string[]) {
   );
 }
 
+/**
+ * One served certificate, read on the controller: what `openssl x509 -checkhost -enddate -serial -issuer
+ * -fingerprint -sha256` printed on the host (Node's X509Certificate is the same OpenSSL, so the texts are
+ * the same), and expiry against the host's clock (`now`, seconds). A text that is no certificate is
+ * served, matching nothing, expired (openssl x509 said nothing of it either).
+ */
+export function servedCertificate(pem: string, domain: string, now: number | undefined): ServedCertificate {
+  let x: X509Certificate;
+  try {
+    x = new X509Certificate(pem);
+  } catch {
+    return { matches: false, current: false };
+  }
+  const notAfter = Date.parse(x.validTo) / 1000;
+  return {
+    matches: x.checkHost(domain) !== undefined,
+    current: now !== undefined && notAfter > now,
+    notAfter: x.validTo,
+    serial: x.serialNumber.toUpperCase(),
+    issuer: issuerName(x.issuer),
+    fingerprint: x.fingerprint256,
+  };
+}
+
+/**
+ * The issuer as the plan names it: its CN (the rest of openssl's one-line form after the last "CN = ").
+ * Node prints the name one attribute a line ("O=Test\nCN=Test CA"); openssl x509 -issuer "O = Test, CN = Test CA".
+ */
+function issuerName(issuer: string): string {
+  const oneLine = issuer
+    .split('\n')
+    .map((l) => l.replace('=', ' = '))
+    .join(', ');
+  return oneLine.replace(/^.*CN\s*=\s*/, '');
+}
+
 export function parseServedCertificates(out: string): CaddyCertificates {
   if (out.startsWith('@@no-openssl')) return { openssl: false, domains: {} };
+  const at = out.indexOf('\n@@errors\n');
+  const head = at < 0 ? out : out.slice(0, at + 1);
+  const now = /^@@now (\d+)$/m.exec(head);
+  const epoch = now ? Number(now[1]) : undefined;
   const domains: Record<string, DomainCertificate> = {};
   let cur: DomainCertificate | undefined;
-  const served = () => (cur!.served ??= { matches: false, current: false });
-  for (const line of out.split('\n')) {
-    if (line === '@@errors') break;
+  let name = '';
+  let pem: string[] | undefined;
+  for (const line of head.split('\n')) {
     const d = /^@@domain (\S+)$/.exec(line);
     if (d) {
-      cur = domains[d[1]] = {};
+      cur = domains[(name = d[1])] = {};
+      pem = undefined;
       continue;
     }
     if (!cur) continue;
-    let m: RegExpExecArray | null;
-    if ((m = /^Hostname \S+ does( NOT)? match certificate$/.exec(line))) served().matches = !m[1];
-    else if ((m = /^notAfter=(.*)$/.exec(line))) served().notAfter = m[1];
-    else if ((m = /^serial=(.*)$/.exec(line))) served().serial = m[1];
-    else if ((m = /^issuer=\s*(.*)$/.exec(line))) served().issuer = m[1].replace(/^.*CN\s*=\s*/, '');
-    else if ((m = /^(?:sha256|SHA256) Fingerprint=(.*)$/.exec(line))) served().fingerprint = m[1];
-    else if (line === '@@current') served().current = true;
-    else if (line === '@@expired') served().current = false;
-    else if (line.startsWith('@@error ')) cur.lastError = describeCaddyError(line.slice('@@error '.length));
+    if (line === BEGIN) pem = [line];
+    else if (pem) {
+      pem.push(line);
+      if (line === END) {
+        cur.served = servedCertificate(pem.join('\n'), name, epoch);
+        pem = undefined;
+      }
+    } else if (line.startsWith('@@error ')) cur.lastError = describeCaddyError(line.slice('@@error '.length));
   }
-  const at = out.indexOf('\n@@errors\n');
   if (at >= 0) {
     const errors = out.slice(at + '\n@@errors\n'.length).split('\n');
     for (const [d, c] of Object.entries(domains)) {

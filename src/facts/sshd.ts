@@ -38,17 +38,29 @@ export const INCLUDE_DEPTH = 16;
  */
 export function sshdFilesScript(dir = '/etc/ssh'): string {
   return [
-    `set --; __ss_next="${dir}/sshd_config ${dir}/sshd_config.d/*.conf"; __ss_dirs=; __ss_d=0`,
+    `set --; __ss_next="${dir}/sshd_config ${dir}/sshd_config.d/*.conf"; __ss_dirs=; __ss_d=0; __ss_all=`,
     `while [ -n "$__ss_next" ] && [ $__ss_d -le ${INCLUDE_DEPTH} ]; do __ss_d=$((__ss_d + 1)); __ss_new=`,
     // the shell expands the globs here; each file once (an Include loop ends)
     '  for __ss_f in $__ss_next; do [ -f "$__ss_f" ] || continue; case " $* " in *" $__ss_f "*) continue;; esac; set -- "$@" "$__ss_f"; __ss_new="$__ss_new $__ss_f"; done',
     '  __ss_next=; [ -n "$__ss_new" ] || break; set -f',
-    `  for __ss_w in $(sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]=][[:space:]=]*//p' $__ss_new 2>/dev/null); do`,
-    `    case $__ss_w in /*) ;; *) __ss_w=${dir}/$__ss_w;; esac`,
-    '    case $__ss_w in *[*?[]*) __ss_dirs="$__ss_dirs ${__ss_w%/*}";; esac; __ss_next="$__ss_next $__ss_w"',
-    '  done; set +f',
+    // this level's texts, as `tail -v` prints them: the one process of the level, whose output is both printed
+    // at the end and searched for Includes by the shell itself (no sed); /dev/null last keeps the last file's
+    // own trailing newlines through $( ), which strips them
+    `  __ss_l=$(tail -v -n +1 -- $__ss_new /dev/null 2>/dev/null); __ss_l=\${__ss_l%?'==> /dev/null <=='}; __ss_all=\${__ss_all:+"$__ss_all
+"}$__ss_l`,
+    `  __ss_ifs=$IFS; IFS='
+'; for __ss_x in $__ss_l; do IFS=$__ss_ifs`,
+    // as sshd reads a line: leading space, the keyword in any case, then space or '=' before the words
+    `    __ss_x=\${__ss_x#"\${__ss_x%%[![:space:]]*}"}`,
+    '    case $__ss_x in [Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]=]*) ;; *) continue;; esac',
+    `    __ss_x=\${__ss_x#???????}; __ss_x=\${__ss_x#"\${__ss_x%%[![:space:]=]*}"}`,
+    '    for __ss_w in $__ss_x; do',
+    `      case $__ss_w in /*) ;; *) __ss_w=${dir}/$__ss_w;; esac`,
+    '      case $__ss_w in *[*?[]*) __ss_dirs="$__ss_dirs ${__ss_w%/*}";; esac; __ss_next="$__ss_next $__ss_w"',
+    '    done',
+    '  done; IFS=$__ss_ifs; set +f',
     'done',
-    '[ $# -eq 0 ] || { tail -v -n +1 -- "$@"; echo; }',
+    `[ $# -eq 0 ] || printf '%s\\n' "$__ss_all"`,
     'u=${SUDO_USER:-$(id -un)}; a=${SSH_CONNECTION%% *}; a=${a:-127.0.0.1}; __ss_pf=/run/sshd.pid; __ss_t=; __ss_ok=',
     'if command -v sshd >/dev/null; then',
     // stderr too: when sshd refuses the configuration, its message (warnings beside a good answer are dropped by the parser)

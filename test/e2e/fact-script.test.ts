@@ -18,11 +18,13 @@ const SITE = join(PLAYBOOKS, 'site.yml');
  * session 4 (host info without pipes or sed, sysctl.d files in two processes, fail2ban's start time in the
  * one systemctl show), then 52-53 in session 5 (one command per kind for the play: one file dump, one
  * iptables dump per family, one getent per account; the host lock without its takeover dance; slow reads
- * in the background). The rest is the site's own commands (sshd -T, sudo -l, apt-config, iptables, openssl
- * for the served certificate, systemctl, getent, the operator's `unless` checks) and curl's threads. The
- * bound keeps a margin for the host's own daemons, whose pids count too.
+ * in the background), then 43-44 in session 6 (the ssh role's firewall check from the play's iptables and
+ * file dumps instead of a shell, iptables and grep; sshd's Include lines found by the shell in the text its
+ * one tail read, instead of a sed). The rest is the site's own commands (sshd -T, sudo -l, apt-config,
+ * iptables, openssl for the served certificate, systemctl, getent, the moduli `unless` check) and curl's
+ * threads. The bound keeps a margin for the host's own daemons, whose pids count too.
  */
-const MAX_PROCESSES = 60;
+const MAX_PROCESSES = 55;
 
 type Stats = { roundTrips?: number; factScript?: { ms: number; processes: number } };
 

@@ -89,6 +89,27 @@ describe('the sshd fact script', () => {
     expect(f.refused).toBeUndefined();
   });
 
+  it('prints each file exactly as `tail -v` would (blank lines at the end, no final newline) and follows Include as sshd spells it', () => {
+    const etc = join(root, 'spelled');
+    const files: Record<string, string> = {
+      'sshd_config': `  include=${etc}/a.conf\n\tINCLUDE \t ${etc}/b.conf   ${etc}/c.conf\nIncludes ${etc}/not.conf\n# Include ${etc}/not.conf\nPort 22\n\n\n`,
+      'a.conf': 'MaxAuthTries 3',
+      'b.conf': 'X11Forwarding no\n\n',
+      'c.conf': 'Port 2222\n',
+      'not.conf': 'PasswordAuthentication yes\n',
+    };
+    for (const [name, text] of Object.entries(files)) put(`spelled/${name}`, text);
+    const p = probe('sshd:files:spelled', sshdFilesScript(etc), parseSshdFiles, { inline: true });
+    const nonce = newNonce();
+    const script = renderBatch({ probes: [p] }, nonce).replace(/^(export PATH=.*)$/m, `$1\nexport PATH=${fakeSshd(join(root, 'spelled-bin'))}:$PATH`);
+    const out = parseBatch(spawnSync('sh', ['-c', script], { encoding: 'utf8' }).stdout, { probes: [p] }, nonce).probes.get(p.id)!.stdout;
+    const read = ['sshd_config', 'a.conf', 'b.conf', 'c.conf'].map((n) => join(etc, n));
+    const tail = spawnSync('sh', ['-c', 'tail -v -n +1 -- "$@"; echo', 'sh', ...read], { encoding: 'utf8' }).stdout;
+    expect(out.startsWith(tail)).toBe(true);
+    expect(out.slice(tail.length)).not.toContain('==> ');
+    expect(parseSshdFiles(out).files.map((f) => f.path)).toEqual(read);
+  });
+
   it('the walk attributes a directive two Includes down to its own file and line', () => {
     const f = gather(fakeSshd(root));
     const etc = join(root, 'etc');

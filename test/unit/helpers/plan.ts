@@ -5,10 +5,11 @@ import backup from '../../../roles/backup/index.js';
 import caddy from '../../../roles/caddy/index.js';
 import docker from '../../../roles/docker/index.js';
 import fail2ban from '../../../roles/fail2ban/index.js';
+import ssh from '../../../roles/ssh/index.js';
 import sysctlHardening from '../../../roles/sysctl_hardening/index.js';
 
 /** the global modules plus the ones that live inside roles (their tasks use them; tests plan them directly) */
-export const modules: Record<string, ModuleDef> = { ...builtin, ...backup.modules, ...caddy.modules, ...docker.modules, ...fail2ban.modules, ...sysctlHardening.modules };
+export const modules: Record<string, ModuleDef> = { ...builtin, ...backup.modules, ...caddy.modules, ...docker.modules, ...fail2ban.modules, ...ssh.modules, ...sysctlHardening.modules };
 
 export const debian12: HostInfo = { container: 'none', osId: 'debian', osVersion: '12', osCodename: 'bookworm', arch: 'amd64' };
 
