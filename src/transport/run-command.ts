@@ -32,10 +32,10 @@ export function newRunTokens(): RunTokens {
  *   Without a password, `-n` makes a missing NOPASSWD fail at once instead of prompting.
  */
 export function runCommand(tokens: RunTokens, become: 'none' | 'sudo' | 'sudo-password'): string {
-  const shell = `env SHIPSHAPE_RUN=${tokens.runId} sh -s`;
-  if (become === 'none') return shell;
-  // sudo's env_reset drops SSH_CONNECTION; it is passed as an argument so plans know the controller's address
-  const inner = `printf '%s\\n' ${shQuote(tokens.marker)} >&2; SSH_CONNECTION="$1"; export SSH_CONNECTION; exec ${shell}`;
+  if (become === 'none') return `env SHIPSHAPE_RUN=${tokens.runId} sh -s`;
+  // sudo's env_reset drops SSH_CONNECTION; it is passed as an argument so plans know the controller's address.
+  // This shell is sh: it exports the run id itself (an `env` in front of `sh -s` was one more program per login)
+  const inner = `printf '%s\\n' ${shQuote(tokens.marker)} >&2; SSH_CONNECTION="$1"; SHIPSHAPE_RUN=${tokens.runId}; export SSH_CONNECTION SHIPSHAPE_RUN; exec sh -s`;
   const auth = become === 'sudo-password' ? `-S -p ${shQuote(tokens.prompt)}` : '-n';
   return `sudo ${auth} -- sh -c ${shQuote(inner)} shipshape "$SSH_CONNECTION"`;
 }

@@ -16,7 +16,7 @@ describe('runCommand', () => {
   it('tags the shell with the run id, uses -n without a password and -S -p with one, in POSIX quoting', () => {
     expect(runCommand(tokens, 'none')).toBe('env SHIPSHAPE_RUN=r1 sh -s');
     expect(runCommand(tokens, 'sudo')).toBe(
-      `sudo -n -- sh -c 'printf '\\''%s\\n'\\'' READY_abc >&2; SSH_CONNECTION="$1"; export SSH_CONNECTION; exec env SHIPSHAPE_RUN=r1 sh -s' shipshape "$SSH_CONNECTION"`,
+      `sudo -n -- sh -c 'printf '\\''%s\\n'\\'' READY_abc >&2; SSH_CONNECTION="$1"; SHIPSHAPE_RUN=r1; export SSH_CONNECTION SHIPSHAPE_RUN; exec sh -s' shipshape "$SSH_CONNECTION"`,
     );
     expect(runCommand(tokens, 'sudo-password')).toMatch(/^sudo -S -p '\[pw-abc\] ' -- sh -c /);
   });

@@ -214,6 +214,9 @@ describe.skipIf(!usable)('SshTransport against a local sshd', () => {
   it('becomes root with NOPASSWD sudo', async () => {
     const r = await transport().run(`id -u; echo "it's"`, { become: true });
     expect(r).toEqual({ stdout: "0\nit's\n", stderr: '', code: 0 });
+    // the root shell carries the run id (a timeout finds its processes by it) and the controller's address
+    const env = await transport().run(`tr '\\000' '\\n' < /proc/$$/environ | grep -c '^SHIPSHAPE_RUN=[0-9a-f]*$'; echo "$SSH_CONNECTION" | cut -d' ' -f3`, { become: true });
+    expect(env.stdout).toBe('1\n127.0.0.1\n');
   });
 
   it('becomes root with a sudo password that never shows up anywhere', async () => {
