@@ -33,6 +33,22 @@ export function vendor(name: string): unknown {
 function load(name: string): unknown {
   // two directories deep like this file: the bundle's chunks are dist/src/chunks/
   const file = fileURLToPath(new URL(`../vendor/${name}.cjs`, import.meta.url));
+  const script = compile(name, file);
+  const module = { exports: {} as unknown };
+  // a vendored package another one requires (node-ssh's ssh2) is the vendored copy, anything else Node's
+  const nodeRequire = createRequire(file);
+  const vendored = new Set(readdirSync(dirname(file)).filter((f) => f.endsWith('.cjs')).map((f) => f.slice(0, -4)));
+  const req = Object.assign((id: string) => (vendored.has(id) ? vendor(id) : nodeRequire(id)), nodeRequire);
+  (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, req, module, file, dirname(file));
+  return module.exports;
+}
+
+/**
+ * The file compiled in Node's CommonJS wrapper, with its code cache. Its own function: the file's text read
+ * here is not kept by the package's `require` closure (in load's scope it was, for the whole run: 1.6 MB
+ * beside the wrapped copy V8 keeps for compiling lazily).
+ */
+function compile(name: string, file: string): Script {
   const source = readFileSync(file, 'utf8');
   // the build stamps each file with a hash of its content: the cache made for exactly this text (V8 itself
   // compares only the length)
@@ -48,13 +64,7 @@ function load(name: string): unknown {
   const script = withDefaultV8Flags(() => new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData }));
   states[name] = !cachedData ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
   if (process.env.SHIPSHAPE_WRITE_CODE_CACHE === '1' && cacheFile) process.once('exit', () => withDefaultV8Flags(() => writeCache(script, cacheFile)));
-  const module = { exports: {} as unknown };
-  // a vendored package another one requires (node-ssh's ssh2) is the vendored copy, anything else Node's
-  const nodeRequire = createRequire(file);
-  const vendored = new Set(readdirSync(dirname(file)).filter((f) => f.endsWith('.cjs')).map((f) => f.slice(0, -4)));
-  const req = Object.assign((id: string) => (vendored.has(id) ? vendor(id) : nodeRequire(id)), nodeRequire);
-  (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, req, module, file, dirname(file));
-  return module.exports;
+  return script;
 }
 
 /** At the end of the build's warm-up run: the code of every function the run compiled. */

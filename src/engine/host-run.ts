@@ -44,6 +44,16 @@ type Finish = (r: Omit<TaskResult, 'name' | 'role' | 'module' | 'durationMs'>) =
 type FactCache = Map<string, unknown>;
 const factKey = (become: boolean, id: string) => `${become ? 'root' : 'login'}:${id}`;
 
+/**
+ * How many later tasks have their facts read again in a change's own round trip. After a change the
+ * facts of every later task are stale; re-reading all of them there cost each of a first run's small
+ * changes a whole fact script, read again by the next change. Only the next few ride along; a task
+ * reached with stale facts reads them (with the few after it) in a trip of its own first. Either way a
+ * task plans on facts read after the last change before it, as Ansible reads each task's state when
+ * the task runs.
+ */
+export const READ_AHEAD = 3;
+
 /** A host's report, plus the port sshd moved to during the run (the inventory must follow). */
 export interface HostRunReport extends HostReport {
   moved?: PortMove;
@@ -51,8 +61,8 @@ export interface HostRunReport extends HostReport {
 
 /**
  * Runs the plays of one host: every probe of a play gathered in one round trip; each change applied
- * in one more round trip that also re-reads the facts of the tasks still to come (a change can
- * invalidate them: a package install creates a user, a unit file...). A no-op run is one round trip
+ * in one more round trip that also re-reads the facts of the next tasks (a change can invalidate them:
+ * a package install creates a user, a unit file...; see READ_AHEAD). A no-op run is one round trip
  * per play, apply's host lock included: the first trip takes it, the end of the connection releases it.
  */
 export async function runHost(
@@ -185,6 +195,9 @@ export async function loginKeysRefusal(link: HostLink, plays: PlayInstance[]): P
 class PlayRunner {
   stopped?: string;
   private facts: FactCache = new Map();
+  /** changes applied so far in this play; a cached fact is fresh when read after the last of them */
+  private changes = 0;
+  private readAfter = new Map<string, number>();
   private info!: HostInfo;
 
   constructor(
@@ -326,6 +339,8 @@ class PlayRunner {
     if (task.failure) return finish({ status: 'failed', reason: task.failure, diff: [], commands: [] });
     if (task.skipped) return finish({ status: 'skipped', reason: task.skipped, diff: [], commands: [] });
 
+    // facts read before the last change are read again, with those of the next tasks
+    if (this.stale(task)) await this.gather([task, ...this.readWindow(task, rest)].filter((t) => this.stale(t)));
     let plan: Plan;
     try {
       plan = this.plan(task);
@@ -361,9 +376,8 @@ class PlayRunner {
 
     if (plan.accessCritical) return this.guarded(task, plan, rest, finish, base);
     if (plan.reboot) return this.rebooted(task, plan, rest, finish, base);
-    // the facts of later tasks read as this task runs ride along; the others need a trip of their own
-    const same = rest.filter((t) => t.become === task.become);
-    const batch: Batch = { apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(same.flatMap((t) => this.probesFor(t))) };
+    // the facts of the next tasks read as this task runs ride along; later ones are read when reached
+    const batch: Batch = { apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(this.ahead(rest, task.become).flatMap((t) => this.probesFor(t))) };
     const out = await this.exec(batch, task.become, task.noLog);
     const applied = out.apply!;
     run = { ...run, rc: applied.code ?? undefined, stdout: applied.stdout };
@@ -371,7 +385,6 @@ class PlayRunner {
       this.stopped = `task "${task.name}" failed; the tasks after it did not run`;
       return finish({ status: 'failed', reason: `${plan.reason}: exit ${applied.code}`, output: tail(applied.stdout), ...base });
     }
-    await this.gather(rest.filter((t) => t.become !== task.become));
     return finish({ status: 'changed', reason: plan.reason, ...(applied.stdout.trim() ? { output: tail(applied.stdout) } : {}), ...base });
   }
 
@@ -381,14 +394,12 @@ class PlayRunner {
    */
   private async cacheOnly(task: TaskInstance, plan: Plan, rest: TaskInstance[], finish: Finish, commands: string[]): Promise<TaskResult> {
     if (this.opts.check) return finish({ status: 'ok', reason: `would ${plan.reason} (not a change: nothing managed is touched)`, diff: [], commands });
-    const same = rest.filter((t) => t.become === task.become);
-    const out = await this.exec({ apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(same.flatMap((t) => this.probesFor(t))) }, task.become, task.noLog);
+    const out = await this.exec({ apply: { id: task.name, steps: plan.steps }, probes: uniqueProbes(this.ahead(rest, task.become).flatMap((t) => this.probesFor(t))) }, task.become, task.noLog);
     const applied = out.apply!;
     if (applied.code !== 0) {
       this.stopped = `task "${task.name}" failed; the tasks after it did not run`;
       return finish({ status: 'failed', reason: `${plan.reason}: exit ${applied.code}`, output: tail(applied.stdout), diff: [], commands });
     }
-    await this.gather(rest.filter((t) => t.become !== task.become));
     return finish({ status: 'ok', reason: plan.reason, ...(applied.stdout.trim() ? { output: tail(applied.stdout) } : {}), diff: [], commands });
   }
 
@@ -418,7 +429,7 @@ class PlayRunner {
           if (r.postDelaySec > 0) await new Promise((res) => setTimeout(res, r.postDelaySec * 1000));
           const test = await this.link.current.run(`${r.test}\n`, { become: task.become }).catch((e: Error) => ({ code: null, stdout: '', stderr: e.message }));
           if (test.code === 0) {
-            await this.gather(rest);
+            // the later tasks read their facts on the new boot as they are reached (the reboot was a change)
             const took = ((Date.now() - started) / 1000).toFixed(0);
             return finish({ status: 'changed', reason: `${plan.reason} (back after ${took}s, \`${r.test}\` works)`, ...base });
           }
@@ -487,8 +498,7 @@ class PlayRunner {
       return fail(`${plan.reason}; ${why}`, `"${task.name}" could not be confirmed in time; ${disarm.code === TOO_LATE ? 'it was reverted' : timerReverts(guard, renewedAt)}`);
     }
     await this.link.switchTo(login.transport);
-    // the change may have invalidated facts of later tasks
-    await this.gather(rest);
+    // the change may have invalidated facts of later tasks: they read them again when reached
     return finish({ status: 'changed', reason: `${plan.reason} (confirmed by a new login as ${who})`, ...base });
   }
 
@@ -593,6 +603,32 @@ class PlayRunner {
     return task.module.plan(task.args, facts as never, { ...this.context(), check: this.checking(task) });
   }
 
+  /** Whether a task's facts were read before the last change (or not at all). */
+  private stale(t: TaskInstance): boolean {
+    return this.probesFor(t).some((p) => this.readAfter.get(factKey(t.become, p.id)) !== this.changes);
+  }
+
+  /** The next READ_AHEAD tasks that read facts (a task skipped before connecting reads none), those of them that read as `become`. */
+  private ahead(rest: TaskInstance[], become: boolean): TaskInstance[] {
+    const next: TaskInstance[] = [];
+    for (const t of rest) {
+      if (next.length === READ_AHEAD) break;
+      if (this.probesFor(t).length) next.push(t);
+    }
+    return next.filter((t) => t.become === become);
+  }
+
+  /**
+   * The tasks whose facts a trip that only reads takes along: the rest of the task's role, then the next
+   * few. Such a trip follows tasks that changed nothing, and a role's tasks that change nothing tend to
+   * come in runs (sysctl_hardening's 25 on a container, where the kernel's parameters are read-only).
+   */
+  private readWindow(task: TaskInstance, rest: TaskInstance[]): TaskInstance[] {
+    let n = 0;
+    while (task.role !== undefined && n < rest.length && rest[n].role === task.role) n++;
+    return [...rest.slice(0, n).filter((t) => t.become === task.become), ...this.ahead(rest.slice(n), task.become)];
+  }
+
   /**
    * The facts of these tasks, each read with its task's become (as its steps will run): one round trip
    * when they all agree, which is the usual case; `extra` probes (host info) go with the play's become.
@@ -610,6 +646,8 @@ class PlayRunner {
   private async exec(batch: Batch, become: boolean, noLog = false) {
     const nonce = newNonce();
     const script = renderBatch(batch, nonce);
+    // whatever the steps did, the facts read before them may no longer hold
+    if (batch.apply) this.changes++;
     const res = await this.meter.as(batch.apply ? 'apply' : 'facts', () => this.link.current.run(script, { become }));
     const out = parseBatch(res.stdout, batch, nonce);
     if (res.code === null || out.incomplete) {
@@ -620,7 +658,9 @@ class PlayRunner {
     }
     for (const p of batch.probes) {
       const s = out.probes.get(p.id);
-      if (s) this.facts.set(factKey(become, p.id), p.parse(s.stdout, s.code));
+      if (!s) continue;
+      this.facts.set(factKey(become, p.id), p.parse(s.stdout, s.code));
+      this.readAfter.set(factKey(become, p.id), this.changes);
     }
     if (out.factScript) {
       this.factCost.ms += out.factScript.ms;

@@ -100,10 +100,26 @@ export function hostFieldMatches(hosts: string, name: string): boolean {
   return matched;
 }
 
+const matched = new WeakMap<KnownHostEntry[], Map<string, KnownHostEntry[]>>();
+
+/**
+ * The lines (any marker) whose host field matches `name`, found once per list of entries and name: a
+ * connection asks for its host's lines more than once (the key types to ask for, then the verdict on the key),
+ * and every hashed line costs an HMAC per name tested (Debian's ssh hashes the lines it writes), so each
+ * question scanning the whole file cost a fleet's runs the square of its size twice over.
+ */
+function linesFor(entries: KnownHostEntry[], name: string): KnownHostEntry[] {
+  let byName = matched.get(entries);
+  if (!byName) matched.set(entries, (byName = new Map()));
+  let lines = byName.get(name);
+  if (!lines) byName.set(name, (lines = entries.filter((e) => hostFieldMatches(e.hosts, name))));
+  return lines;
+}
+
 /** Key types on record for the host, so the handshake can ask for one of those first. */
 export function knownKeyTypes(entries: KnownHostEntry[], host: string, port: number, alias?: string): string[] {
   const name = knownHostsName(host, port, alias);
-  const types = entries.filter((e) => !e.marker && hostFieldMatches(e.hosts, name)).map((e) => e.keyType);
+  const types = linesFor(entries, name).filter((e) => !e.marker).map((e) => e.keyType);
   return [...new Set(types)];
 }
 
@@ -141,7 +157,7 @@ export function checkHostKey(entries: KnownHostEntry[], host: string, port: numb
   const revoked = entries.find((e) => e.marker === 'revoked' && e.key.equals(key));
   if (revoked) return { kind: 'revoked', entry: revoked };
   const name = knownHostsName(host, port, alias);
-  const lines = entries.filter((e) => !e.marker && hostFieldMatches(e.hosts, name));
+  const lines = linesFor(entries, name).filter((e) => !e.marker);
   const exact = lines.find((e) => e.key.equals(key));
   if (exact) return { kind: 'ok', entry: exact };
   if (lines.length === 0) return { kind: 'unknown' };
@@ -164,7 +180,7 @@ export function formatKnownHostsLine(host: string, port: number, key: Buffer, al
  */
 export function certAuthorities(entries: KnownHostEntry[], host: string, port: number, alias?: string): KnownHostEntry[] {
   const name = knownHostsName(host, port, alias);
-  return entries.filter((e) => e.marker === 'cert-authority' && hostFieldMatches(e.hosts, name));
+  return linesFor(entries, name).filter((e) => e.marker === 'cert-authority');
 }
 
 /** Parse every file that exists; a missing file is simply empty, as in OpenSSH. */

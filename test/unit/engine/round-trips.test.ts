@@ -1,7 +1,7 @@
 /**
  * Round trips per host, as the run reports them (`stats` in --json, counted in the transport): a
- * no-op is one round trip per play, a change one more (its steps and the re-read of the facts after
- * it ride together), and a guarded change adds its confirmation: a new login that disarms the revert.
+ * no-op is one round trip per play, a change one more (its steps and the re-read of the next tasks'
+ * facts ride together; a later task reached with facts older than the change reads them first), and a guarded change adds its confirmation: a new login that disarms the revert.
  * The host lock of apply costs no trip of its own: the first trip takes it, the connection's end releases it.
  * Runs on a real shell (local transport); the host lock and the guard live in temporary directories.
  */
@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { defineModule, type ModuleDef } from '../../../src/core/module.js';
 import { GUARD_ROOT } from '../../../src/engine/guard.js';
 import { LOCK_DIR } from '../../../src/engine/host-lock.js';
-import { runHost, type HostRunReport } from '../../../src/engine/host-run.js';
+import { READ_AHEAD, runHost, type HostRunReport } from '../../../src/engine/host-run.js';
 import type { EngineOptions, PlayInstance, TaskInstance } from '../../../src/engine/types.js';
 import { modules } from '../../../src/modules/index.js';
 import { LocalTransport } from '../../../src/transport/local.js';
@@ -153,6 +153,33 @@ describe('round trips per host (stats.roundTrips)', () => {
     expect(readFileSync(join(dir, 'f5'), 'utf8')).toBe('changed\n');
     const again = await run([play(...files(6, 'changed\n'))], lock);
     expect(again.stats?.roundTrips).toBe(1);
+  });
+
+  it('a change re-reads only the next tasks facts; a later task reached with stale facts reads its own first, after the change', async () => {
+    const target = join(dir, 'late-target');
+    writeFileSync(target, 'before\n');
+    const others = Array.from({ length: READ_AHEAD }, (_, i) => task(`other ${i}`, modules.copy, { dest: join(dir, `other${i}`), content: 'x\n', mode: '0644' }));
+    // prepared: the tasks between the change and the late task are already right (ok, no trip)
+    await run([play(...others)], lock);
+    const tasks = [
+      task('write the target', modules.copy, { dest: target, content: 'after\n', mode: '0644' }),
+      ...others,
+      // beyond the read-ahead: it must still see the first task's write, not the state read at the start
+      task('the target again', modules.copy, { dest: target, content: 'after\n', mode: '0644' }),
+    ];
+    const r = await run([play(...tasks)], lock);
+    expect(r.tasks.map((t) => t.status)).toEqual(['changed', ...others.map(() => 'ok'), 'ok']);
+    // gather, the change (with the next tasks' facts), the late task's own read
+    expect(r.stats?.roundTrips).toBe(3);
+  });
+
+  it("a task reached with stale facts reads the rest of its role's in the same trip: a run of tasks that change nothing reads once", async () => {
+    const quiet = Array.from({ length: 3 * READ_AHEAD + 1 }, (_, i) => ({ ...task(`quiet ${i}`, modules.copy, { dest: join(dir, `quiet${i}`), content: 'x\n', mode: '0644' }), role: 'r' }));
+    await run([play(...quiet)], lock);
+    const r = await run([play(task('a change', modules.copy, { dest: join(dir, 'quiet-change'), content: `${Date.now()}\n`, mode: '0644' }), ...quiet)], lock);
+    expect(r.tasks.map((t) => t.status)).toEqual(['changed', ...quiet.map(() => 'ok')]);
+    // gather, the change (with READ_AHEAD tasks' facts), one read for the rest of the role
+    expect(r.stats?.roundTrips).toBe(3);
   });
 
   it("a guarded change adds its confirmation: one new login, and the disarm over it", async () => {

@@ -7,11 +7,13 @@ import ssh2 from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   appendKnownHost,
+  certAuthorities,
   checkHostKey,
   fingerprintSha256,
   formatKnownHostsLine,
   hostFieldMatches,
   knownHostsName,
+  knownKeyTypes,
   loadKnownHosts,
   parseKnownHosts,
 } from '../../../src/transport/known-hosts.js';
@@ -188,5 +190,32 @@ describe('with OpenSSH tools', () => {
     expect(checkHostKey(await loadKnownHosts([file]), 'web', 22, web.blob).kind).toBe('changed');
     rmSync(file);
     expect(await loadKnownHosts([file])).toEqual([]);
+  });
+});
+
+describe('one connection, one pass over known_hosts', () => {
+  it('tests each line against the host once, however many questions the connection asks (a hashed line costs an HMAC per test)', () => {
+    const text = [
+      `${hashed('10.0.0.1')} ${web.type} ${web.b64}`,
+      `${hashed('10.0.0.2')} ${other.type} ${other.b64}`,
+      `10.0.0.1,10.0.0.3 ${ecdsa.type} ${ecdsa.b64}`,
+      `@cert-authority *.example.com ${other.type} ${other.b64}`,
+    ].join('\n');
+    const reads = new Map<number, number>();
+    // every test of a line reads its host field: count the reads
+    const entries = parseKnownHosts(text, 'F').map((e) => {
+      const hosts = e.hosts;
+      return Object.defineProperty({ ...e }, 'hosts', { get: () => (reads.set(e.line, (reads.get(e.line) ?? 0) + 1), hosts), enumerable: true });
+    });
+    expect(knownKeyTypes(entries, '10.0.0.1', 22)).toEqual([web.type, ecdsa.type]);
+    expect(checkHostKey(entries, '10.0.0.1', 22, web.blob).kind).toBe('ok');
+    expect(checkHostKey(entries, '10.0.0.1', 22, other.blob).kind).toBe('changed');
+    expect(certAuthorities(entries, '10.0.0.1', 22)).toEqual([]);
+    expect([...reads.values()]).toEqual([1, 1, 1, 1]);
+    // another host is its own pass; a new list (the next connection's) too
+    expect(checkHostKey(entries, '10.0.0.2', 22, other.blob).kind).toBe('ok');
+    expect([...reads.values()]).toEqual([2, 2, 2, 2]);
+    expect(checkHostKey([...entries], '10.0.0.1', 22, web.blob).kind).toBe('ok');
+    expect([...reads.values()]).toEqual([3, 3, 3, 3]);
   });
 });
