@@ -1,6 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { probe } from '../core/probe.js';
 import { shJoin, shq } from '../core/quote.js';
+import { fileContent } from './file.js';
+import { batchablePath } from './file-batch.js';
 
 // ---- does a domain point at this host? ----------------------------------------------------------
 
@@ -326,46 +328,83 @@ export interface CaddyLoaded {
  * it loads to autosave.json under the service user's config directory ($XDG_CONFIG_HOME or
  * $HOME/.config, /var/lib/caddy/.config on Debian and with Caddy's own package), so a file newer
  * than that save is one the running Caddy has not read.
+ *
+ * The files' sha256 come from the play's one file dump (fileContent: one `sha256sum` for every file a play
+ * reads) where they are plain paths: `join` puts them back where this probe's own `sha256sum` printed them.
+ * The dump never hashes through a symbolic link, so a linked file is still hashed here (as `[ -f ]` follows it).
  */
 export function caddyLoaded(service: string, files: readonly string[]) {
+  const own = caddyLoadedScript(service, files, 'all');
+  if (!files.every(batchablePath)) return probe<CaddyLoaded>(`caddy-loaded:${service}:${files.join(' ')}`, own, parseCaddyLoaded, { inline: true });
+  const rest = probe(`caddy-loaded-links:${service}:${files.join(' ')}`, caddyLoadedScript(service, files, 'links'), (out) => out, { inline: true });
+  return probe<CaddyLoaded>(`caddy-loaded:${service}:${files.join(' ')}`, own, parseCaddyLoaded, {
+    inline: true,
+    compose: { parts: [rest, ...files.map(fileContent)], join: ([r, ...contents]) => ({ stdout: joinCaddyLoaded(r.stdout, files, contents), code: r.code }) },
+  });
+}
+
+/**
+ * The text caddyLoaded's own script prints, from its part that hashes only linked files and the file dump's
+ * answers (fileContent's text: the stat line, the link's target or an empty line, the hash of a regular file
+ * that is no link). The Sha256 lines go back in `files` order, before the Newer lines, as `sha256sum -- "$@"`
+ * printed them; a file missing now (or not regular) has none.
+ */
+export function joinCaddyLoaded(rest: string, files: readonly string[], contents: readonly { stdout: string }[]): string {
+  const lines = rest.split('\n');
+  const linked = new Map<string, string>();
+  for (const l of lines) {
+    const m = /^Sha256=(\S+) (.*)$/.exec(l);
+    if (m) linked.set(m[2], m[1]);
+  }
+  const sha = files.flatMap((f, i) => {
+    const [stat, , hash] = contents[i].stdout.split('\n');
+    const hashed = /^regular (empty )?file\|/.test(stat ?? '') && /^[0-9a-f]{64}$/.test(hash ?? '') ? hash : linked.get(f);
+    return hashed === undefined ? [] : [`Sha256=${hashed} ${f}`];
+  });
+  const kept = lines.filter((l) => !l.startsWith('Sha256='));
+  const at = kept.findIndex((l) => l.startsWith('Newer='));
+  kept.splice(at < 0 ? kept.length - (kept[kept.length - 1] === '' ? 1 : 0) : at, 0, ...sha);
+  return kept.join('\n');
+}
+
+/** caddyLoaded's script; `hash` says which existing files it hashes: all, or only the symbolic links */
+function caddyLoadedScript(service: string, files: readonly string[], hash: 'all' | 'links'): string {
   const s = shq(service);
   // the shell's own here-documents walk each command's output: one process per command, none per line
   // (their lines stay unindented: a here-document ends only at its word alone on a line)
   const lines = (v: string, body: string) => [`while IFS= read -r __ss_l; do ${body}; done <<__SS_OUT__`, `$${v}`, '__SS_OUT__'];
-  return probe<CaddyLoaded>(
-    `caddy-loaded:${service}:${files.join(' ')}`,
-    [
-      `__ss_p=$(systemctl show -p LoadState,ActiveState,MainPID,User,Environment -- ${s} 2>/dev/null)`,
-      'u=; __ss_env=',
-      ...lines('__ss_p', `case $__ss_l in LoadState=*|ActiveState=*|MainPID=*) printf '%s\\n' "$__ss_l";; User=*) u=\${__ss_l#User=};; Environment=*) __ss_env=\${__ss_l#Environment=};; esac`),
-      'h=; x=',
-      'for kv in $__ss_env; do',
-      '  case $kv in HOME=*) h=${kv#HOME=} ;; XDG_CONFIG_HOME=*) x=${kv#XDG_CONFIG_HOME=} ;; esac',
-      'done',
-      'if [ -z "$x" ] && [ -z "$h" ] && __ss_e=$(getent passwd "${u:-root}"); then h=${__ss_e#*:*:*:*:*:}; h=${h%%:*}; fi',
-      'a="${x:-$h/.config}/caddy/autosave.json"',
-      'echo "Autosave=$a"',
-      'if [ -f "$a" ]; then echo "LoadedAt=$(stat -c %y "$a")"; fi',
-      `set --; for f in ${shJoin(files)}; do [ -f "$f" ] && set -- "$@" "$f"; done`,
-      'if [ $# -gt 0 ]; then',
-      '  __ss_o=$(sha256sum -- "$@")',
-      ...lines('__ss_o', `[ -n "$__ss_l" ] && printf 'Sha256=%s %s\\n' "\${__ss_l%% *}" "\${__ss_l#*  }"`),
-      '  if [ -f "$a" ]; then',
-      // dash's -nt compares the mtimes to the nanosecond, as find -newer does, without a process; find stays
-      // where a link is involved (without -L it judges the link itself, where -nt follows it)
-      '    __ss_k=; for f; do [ -L "$f" ] && __ss_k=1; done; [ -L "$a" ] && __ss_k=1',
-      '    if [ -z "$__ss_k" ]; then',
-      `      for f; do [ "$f" -nt "$a" ] && printf 'Newer=%s\\n' "$f"; done`,
-      '    else',
-      '    __ss_o=$(find "$@" -prune -newer "$a")',
-      ...lines('__ss_o', `[ -n "$__ss_l" ] && printf 'Newer=%s\\n' "$__ss_l"`),
-      '    fi',
-      '  fi',
-      'fi',
-    ].join('\n'),
-    parseCaddyLoaded,
-    { inline: true },
-  );
+  const sha = hash === 'all' ? '"$@"' : '$__ss_ln';
+  return [
+    `__ss_p=$(systemctl show -p LoadState,ActiveState,MainPID,User,Environment -- ${s} 2>/dev/null)`,
+    'u=; __ss_env=',
+    ...lines('__ss_p', `case $__ss_l in LoadState=*|ActiveState=*|MainPID=*) printf '%s\\n' "$__ss_l";; User=*) u=\${__ss_l#User=};; Environment=*) __ss_env=\${__ss_l#Environment=};; esac`),
+    'h=; x=',
+    'for kv in $__ss_env; do',
+    '  case $kv in HOME=*) h=${kv#HOME=} ;; XDG_CONFIG_HOME=*) x=${kv#XDG_CONFIG_HOME=} ;; esac',
+    'done',
+    'if [ -z "$x" ] && [ -z "$h" ] && __ss_e=$(getent passwd "${u:-root}"); then h=${__ss_e#*:*:*:*:*:}; h=${h%%:*}; fi',
+    'a="${x:-$h/.config}/caddy/autosave.json"',
+    'echo "Autosave=$a"',
+    'if [ -f "$a" ]; then echo "LoadedAt=$(stat -c %y "$a")"; fi',
+    `set --; for f in ${shJoin(files)}; do [ -f "$f" ] && set -- "$@" "$f"; done`,
+    'if [ $# -gt 0 ]; then',
+    // only plain paths reach the 'links' variant: its word list splits as the names are
+    ...(hash === 'links' ? ['  __ss_ln=; for f; do [ -L "$f" ] && __ss_ln="$__ss_ln $f"; done'] : []),
+    `  ${hash === 'links' ? 'if [ -n "$__ss_ln" ]; then ' : ''}__ss_o=$(sha256sum -- ${sha})${hash === 'links' ? '; else __ss_o=; fi' : ''}`,
+    ...lines('__ss_o', `[ -n "$__ss_l" ] && printf 'Sha256=%s %s\\n' "\${__ss_l%% *}" "\${__ss_l#*  }"`),
+    '  if [ -f "$a" ]; then',
+    // dash's -nt compares the mtimes to the nanosecond, as find -newer does, without a process; find stays
+    // where a link is involved (without -L it judges the link itself, where -nt follows it)
+    '    __ss_k=; for f; do [ -L "$f" ] && __ss_k=1; done; [ -L "$a" ] && __ss_k=1',
+    '    if [ -z "$__ss_k" ]; then',
+    `      for f; do [ "$f" -nt "$a" ] && printf 'Newer=%s\\n' "$f"; done`,
+    '    else',
+    '    __ss_o=$(find "$@" -prune -newer "$a")',
+    ...lines('__ss_o', `[ -n "$__ss_l" ] && printf 'Newer=%s\\n' "$__ss_l"`),
+    '    fi',
+    '  fi',
+    'fi',
+  ].join('\n');
 }
 
 export function parseCaddyLoaded(out: string): CaddyLoaded {

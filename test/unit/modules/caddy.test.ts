@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  caddyLoaded,
   describeCaddyError,
   judgeDomain,
   parseCaddyLoaded,
@@ -16,6 +17,7 @@ import {
   type CaddyCertificates,
   type DomainResolution,
 } from '../../../src/facts/caddy.js';
+import { fileBatcher } from '../../../src/facts/file-batch.js';
 import { parseUfw } from '../../../src/facts/ufw.js';
 import { LAST_ERROR, waitScript } from '../../../roles/caddy/caddy_certificates.js';
 import { allows } from '../../../roles/caddy/caddy_firewall.js';
@@ -418,5 +420,44 @@ describe('caddy_firewall', () => {
     ['allow from 10.0.0.0/8 to any port 443 proto tcp', false],
   ])('"%s" opens 443/tcp: %s', (rule, expected) => {
     expect(allows(rule, '443/tcp')).toBe(expected);
+  });
+});
+
+describe('caddyLoaded from the play\'s file dump, run locally with a fake systemctl', () => {
+  it('rebuilds the text of its own script: hashes from the dump, a linked file hashed by its own part', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-caddy-loaded-'));
+    try {
+      const conf = join(dir, 'conf');
+      const bin = fakeBin({ systemctl: `printf 'MainPID=7\\nLoadState=loaded\\nActiveState=active\\nUser=caddy\\nEnvironment=XDG_CONFIG_HOME=${conf}\\n'` });
+      spawnSync('mkdir', ['-p', join(conf, 'caddy')]);
+      writeFileSync(join(conf, 'caddy', 'autosave.json'), '{}');
+      spawnSync('touch', ['-d', '2026-01-01', join(conf, 'caddy', 'autosave.json')]);
+      writeFileSync(join(dir, 'Caddyfile'), CADDYFILE_TEXT);
+      writeFileSync(join(dir, 'empty.pem'), '');
+      writeFileSync(join(dir, 'target.pem'), 'root\n');
+      spawnSync('ln', ['-s', join(dir, 'target.pem'), join(dir, 'linked.pem')]);
+      const files = ['Caddyfile', 'missing.pem', 'linked.pem', 'empty.pem'].map((f) => join(dir, f));
+      const sh = (script: string) => spawnSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } }).stdout;
+      const p = caddyLoaded('caddy', files);
+      const [rest, ...contents] = p.compose!.parts;
+      // the dump as the play's file batch gives it
+      const keys = contents.map((c) => c.batch!.key);
+      const dumped = fileBatcher.split(sh(fileBatcher.script(keys)), 0, keys);
+      const joined = p.compose!.join([{ stdout: sh(rest.script), code: 0 }, ...dumped]);
+      const alone = sh(p.script);
+      expect(joined.stdout).toBe(alone);
+      const facts = parseCaddyLoaded(alone);
+      expect(Object.keys(facts.sha256)).toEqual([files[0], files[2], files[3]]);
+      expect(facts.sha256[files[0]]).toBe(CADDYFILE_SHA);
+      expect(facts.newer).toEqual([files[0], files[2], files[3]]);
+      // the dump hashes no link: the part of its own hashes that one (sha256sum, as `[ -f ]` follows it) and only that
+      expect(sh(rest.script).match(/^Sha256=.*$/gm)).toEqual([`Sha256=${createHash('sha256').update('root\n').digest('hex')} ${files[2]}`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps its own script where a path is not a plain one (the dump would not read it back)', () => {
+    expect(caddyLoaded('caddy', ['/etc/caddy/my file']).compose).toBeUndefined();
   });
 });
