@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineModule, type Plan } from '../../src/core/module.js';
 import { probe } from '../../src/core/probe.js';
 import { run, type Step } from '../../src/core/step.js';
-import { iptablesDump } from '../../src/facts/docker.js';
+import { iptablesDump } from '../../src/facts/iptables.js';
 import { fileDump, parseSizedDump } from '../../src/facts/dump.js';
 
 const schema = z

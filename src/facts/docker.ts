@@ -1,5 +1,6 @@
 import { probe } from '../core/probe.js';
 import { fileDump, parseSizedDump } from './dump.js';
+import { iptablesDump } from './iptables.js';
 
 /**
  * The live rules of one filter chain, IPv4 and IPv6, as `iptables -S` prints them (`-A CHAIN ...`
@@ -10,15 +11,6 @@ import { fileDump, parseSizedDump } from './dump.js';
 export interface ChainRules {
   v4?: string[];
   v6?: string[];
-}
-
-/**
- * The whole filter table of one family (`iptables -w -S` or `ip6tables -w -S`), as the shell keeps it:
- * the output without its trailing newlines, exit 0; exit 1 when that iptables is missing or failed.
- * One probe (one id) for every asker: ufw's state and each Docker chain read the same dump.
- */
-export function iptablesDump(cmd: 'iptables' | 'ip6tables') {
-  return probe<string>(`iptables-S:${cmd}`, `command -v ${cmd} >/dev/null && ${cmd} -w -S 2>/dev/null`, (out) => out, { inline: true });
 }
 
 export function chainRules(chain: string) {

@@ -1,5 +1,5 @@
 import { probe } from '../core/probe.js';
-import { iptablesDump } from './docker.js';
+import { iptablesDump } from './iptables.js';
 import { fileDump, parseSizedDump, splitFileDump, tailDumpText } from './dump.js';
 
 export interface UfwState {
