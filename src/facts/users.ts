@@ -194,8 +194,8 @@ const KEYS_OF_HOME = [
 ].join('\n');
 
 /**
- * Every account question of a play with one `getent passwd` per account: the account's line and home
- * check (passwdEntry) and its default authorized_keys (authorizedKeysOf) share it. Each account's answers
+ * Every account question of a play with one `getent passwd` for all accounts: each account's line and home
+ * check (passwdEntry) and its default authorized_keys' home (authorizedKeysOf) share it. Each account's answers
  * follow "@@pw NAME" and "@@keys NAME"; the keys come last, each cut by the size its stat line gives,
  * so a file's text can never pose as another account's answer.
  */
@@ -211,16 +211,19 @@ export const accountBatcher: Batcher = {
   id: 'accounts',
   script(keys) {
     const { names, keysFor } = accountsAsked(keys);
-    return names
-      .map((name) =>
+    // one getent for every account; each line found in its answer by the shell ("\nNAME:"), no process
+    const nl = '"$__ss_nl"';
+    return [
+      `__ss_nl='\n'; __ss_pw=$(getent passwd ${names.map(shq).join(' ')}); __ss_pw="$__ss_nl$__ss_pw$__ss_nl"`,
+      ...names.map((name) =>
         [
-          `if __ss_e=$(getent passwd ${shq(name)}); then __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*}; else __ss_e=; __ss_h=; fi`,
+          `case $__ss_pw in *${nl}${shq(name)}:*) __ss_e=\${__ss_pw#*${nl}${shq(name)}:}; __ss_e=${shq(name)}:\${__ss_e%%${nl}*}; __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*};; *) __ss_e=; __ss_h=;; esac`,
           `printf '@@pw %s\\n' ${shq(name)}`,
           `if [ -n "$__ss_e" ]; then printf '%s\\n' "$__ss_e"; if [ -d "$__ss_h" ]; then echo home=yes; else echo home=no; fi; fi`,
           ...(keysFor.has(name) ? [`printf '@@keys %s\\n' ${shq(name)}`, homeOrKeys()] : []),
         ].join('\n'),
-      )
-      .join('\n');
+      ),
+    ].join('\n');
   },
   split(stdout, code, keys) {
     const { names, keysFor } = accountsAsked(keys);

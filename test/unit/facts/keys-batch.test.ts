@@ -96,10 +96,12 @@ describe.skipIf(!canUnshare)("authorized_keys through the play's one stat and he
     expect(batched.at(-1)).toBe('Linux');
   });
 
-  it.skipIf(!hasStrace)('a plain home costs its getent only: the stat and head are the play\'s own, and sysctl joins the head', () => {
-    const probes: Probe[] = [passwdEntry('plain'), authorizedKeysOf('plain'), fileContent(join(dir, 'other')), sysctlValue('kernel.ostype')];
+  it.skipIf(!hasStrace)("accounts with plain homes cost one getent for all: the stat and head are the play's own, and sysctl joins the head", () => {
+    const probes: Probe[] = [passwdEntry('plain'), authorizedKeysOf('plain'), authorizedKeysOf('nofile'), passwdEntry('no-such-user-ss'), fileContent(join(dir, 'other')), sysctlValue('kernel.ostype')];
     const { answers, started } = run(probes, true);
     expect((answers[1] as AuthorizedKeysFile).file.content).toBe(KEYS);
+    expect((answers[2] as AuthorizedKeysFile).dir).toMatchObject({ type: 'directory' });
+    expect(answers.at(-1)).toBe('Linux');
     expect(started).toMatchObject({ getent: 1, stat: 1, sha256sum: 1, head: 1 });
     expect(started.sysctl).toBeUndefined();
   });
