@@ -55,14 +55,14 @@ const homesAsked = (keys: string[]) => unique(keys.map((k) => HOME_PATH.exec(pat
 
 /**
  * sh: "$@" set to `paths` (or `paths` added to it), each home path at its account's home when that is a plain absolute path (in
- * $__ss_tN, set by homeVars) and left out otherwise.
+ * $__ss_homeN, set by homeVars) and left out otherwise.
  */
 function setPaths(paths: string[], users: string[], append = false): string {
   const plain = paths.filter((p) => !HOME_PATH.test(p));
   const out = [append ? (plain.length ? `set -- "$@" ${shJoin(plain)}` : ':') : `set -- ${shJoin(plain)}`.trimEnd()];
   users.forEach((u, i) => {
-    const rest = underHome(paths, u).map((r) => `"$__ss_t${i}"${shq(r)}`);
-    if (rest.length) out.push(`[ -z "$__ss_t${i}" ] || set -- "$@" ${rest.join(' ')}`);
+    const rest = underHome(paths, u).map((r) => `"$__ss_home${i}"${shq(r)}`);
+    if (rest.length) out.push(`[ -z "$__ss_home${i}" ] || set -- "$@" ${rest.join(' ')}`);
   });
   return out.join('\n');
 }
@@ -74,13 +74,13 @@ const underHome = (paths: string[], user: string) =>
 /** `paths` in the order setPaths gives them to the shell: the plain ones, then each account's. */
 const shellOrder = (paths: string[], users: string[]) => [...paths.filter((p) => !HOME_PATH.test(p)), ...users.flatMap((u) => underHome(paths, u).map((r) => `~${u}${r}`))];
 
-/** sh: each account's home into $__ss_tN (empty unless a plain absolute path), printed for split. */
+/** sh: each account's home into $__ss_homeN (empty unless a plain absolute path), printed for split. */
 function homeVars(users: string[]): string[] {
   return users.map(
     (u, i) =>
       // ~NAME alone in an assignment: dash expands it through getpwnam, quoted (no splitting, no globbing); a
       // name without an account stays "~NAME", which the case empties like any home that is not plain
-      `__ss_t${i}=~${u}; case $__ss_t${i} in [!/]*|*[!${PLAIN_PATH_CHARS}]*) __ss_t${i}=;; esac; printf '${HOME}%s\\n' "$__ss_t${i}"`,
+      `__ss_home${i}=~${u}; case $__ss_home${i} in [!/]*|*[!${PLAIN_PATH_CHARS}]*) __ss_home${i}=;; esac; printf '${HOME}%s\\n' "$__ss_home${i}"`,
   );
 }
 
