@@ -12,7 +12,9 @@ import { shJoin, shq } from '../core/quote.js';
  * quotes or newlines would not read back. A PATH may also start at an account's home (`~NAME/REST`, homePath):
  * the host's shell expands it (getpwnam, no process), so a file under a home the controller does not know yet
  * is read in the same stat and head; a home that is not a plain absolute path reads as absent here (whoever asks
- * such a path reads it its own way: authorizedKeysOf).
+ * such a path reads it its own way: authorizedKeysOf). head's headers are looked for only for the files the shell
+ * handed it (it prints their list), and each text is cut by its stat size (a file under /proc, whose stat size is
+ * 0, at the next header), so no file's text can pose as another file.
  */
 export const CONTENT_LIMIT = 512 * 1024;
 
@@ -35,6 +37,7 @@ export function pathWord(path: string): string {
 }
 
 const HASHES = '@@ss-sha256';
+const READS = '@@ss-read';
 const TEXTS = '@@ss-text';
 /** one line per account whose home a key starts at, before anything else: its home, or nothing */
 const HOME = '@@ss-home ';
@@ -71,9 +74,6 @@ function setPaths(paths: string[], users: string[], append = false): string {
 const underHome = (paths: string[], user: string) =>
   paths.map((p) => HOME_PATH.exec(p)).filter((m) => m?.[1] === user).map((m) => m![2]);
 
-/** `paths` in the order setPaths gives them to the shell: the plain ones, then each account's. */
-const shellOrder = (paths: string[], users: string[]) => [...paths.filter((p) => !HOME_PATH.test(p)), ...users.flatMap((u) => underHome(paths, u).map((r) => `~${u}${r}`))];
-
 /** sh: each account's home into $__ss_homeN (empty unless a plain absolute path), printed for split. */
 function homeVars(users: string[]): string[] {
   return users.map(
@@ -88,7 +88,9 @@ export const fileBatcher: Batcher = {
   id: 'files',
   script(keys) {
     const users = homesAsked(keys);
-    const paths = unique(keys.map(pathOf));
+    // each text is cut by its stat size; but stat says 0 for every file under /proc (sysctlValue's /proc/sys):
+    // those are cut at the next header, and not stat'ed for nothing
+    const paths = unique(keys.filter((k) => !(kindOf(k) === 'text' && pathOf(k).startsWith('/proc/'))).map(pathOf));
     const hashed = unique(keys.filter((k) => kindOf(k) === 'content').map(pathOf));
     const textOnly = unique(keys.filter((k) => kindOf(k) === 'text').map(pathOf)).filter((p) => !hashed.includes(p));
     // regular files only, never through a symbolic link: root would read whatever it points at
@@ -104,9 +106,12 @@ export const fileBatcher: Batcher = {
             setPaths(hashed, users),
             keepFiles,
             ...(hashed.length ? ['[ $# -eq 0 ] || sha256sum -- "$@"'] : []),
-            `echo ${TEXTS}`,
             // the files whose text alone is asked join the hashed ones in the one head
             ...(textOnly.length ? [setPaths(textOnly, users, true), keepFiles] : []),
+            // the files head reads, in its order (builtin): a header is looked for only where a file was read
+            `echo ${READS}`,
+            `[ $# -eq 0 ] || printf '%s\\n' "$@"`,
+            `echo ${TEXTS}`,
             // one byte past the limit: a larger file is known to be larger, and is never sent whole
             `[ $# -eq 0 ] || head -v -c ${CONTENT_LIMIT + 1} -- "$@"`,
           ]
@@ -134,8 +139,10 @@ export const fileBatcher: Batcher = {
     const h = stdout.indexOf(`${HASHES}\n`, at);
     const statPart = h < 0 ? stdout.slice(at) : stdout.slice(at, h);
     const rest = h < 0 ? '' : stdout.slice(h + HASHES.length + 1);
-    const t = rest.indexOf(`${TEXTS}\n`);
-    const hashPart = t < 0 ? rest : rest.slice(0, t);
+    const r = rest.indexOf(`${READS}\n`);
+    const t = rest.indexOf(`${TEXTS}\n`, r < 0 ? 0 : r);
+    const hashPart = r < 0 ? rest : rest.slice(0, r);
+    const readPart = r < 0 || t < 0 ? '' : rest.slice(r + READS.length + 1, t);
     const textPart = t < 0 ? '' : rest.slice(t + TEXTS.length + 1);
 
     const stats = new Map<string, StatInfo>();
@@ -159,13 +166,7 @@ export const fileBatcher: Batcher = {
       const m = /^([0-9a-f]{64}) [ *](.*)$/.exec(l);
       if (m) hashes.set(m[2], m[1]);
     }
-    // head's order: the hashed files, then the regular files whose text alone was asked
-    const hashed = unique(keys.filter((k) => kindOf(k) === 'content').map(pathOf));
-    const asked = unique(keys.filter((k) => kindOf(k) === 'text').map(pathOf)).filter((p) => !hashed.includes(p));
-    const textOnly = unique(shellOrder(asked, homesAsked(keys)).map((p) => resolve(p) ?? '')).filter(
-      (p) => p !== '' && !hashes.has(p) && (stats.get(p)?.kind.startsWith('regular') ?? false),
-    );
-    const texts = splitHead(textPart, [...hashes.keys(), ...textOnly], stats);
+    const texts = splitHead(textPart, unique(readPart.split('\n').filter(Boolean)), stats);
 
     return keys.map((key) => {
       const kind = kindOf(key);
@@ -173,7 +174,7 @@ export const fileBatcher: Batcher = {
       const st = path === undefined ? undefined : stats.get(path);
       if (kind === 'text') {
         // what `head -c` of a regular file printed; no text (absent, not a regular file, unreadable): exit 1
-        const text = path === undefined || !st?.kind.startsWith('regular') ? undefined : texts.get(path);
+        const text = path === undefined ? undefined : texts.get(path);
         return text === undefined ? { stdout: '', code: 1 } : { stdout: text, code: 0 };
       }
       if (!st || path === undefined) return { stdout: '', code: 0 };
