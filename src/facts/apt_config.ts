@@ -1,5 +1,5 @@
 import { probe } from '../core/probe.js';
-import { dumpFiles, fileDump, parseSizedDump, splitFileDump, tailDumpText } from './dump.js';
+import { dumpAsTail, dumpFiles, fileDump, splitFileDump } from './dump.js';
 
 export interface AptConfig {
   /** APT keyword (as apt-config dump spells it) -> value apt really uses; empty when apt-config is missing */
@@ -32,8 +32,8 @@ export function aptConfig(keys: string[]) {
   // the whole dump and every file, filtered here: one process for apt-config, the files from the play's one file dump
   const values = probe('apt-config:dump', `if command -v apt-config >/dev/null; then\n  apt-config dump 2>/dev/null\n  echo ${FILES}\nfi`, (out) => out, {
     inline: true,
-    // apt-config parses every apt.conf.d file: beside the other probes
-    background: true,
+    // apt-config parses every apt.conf.d file (and runs dpkg): about 5 ms
+    cost: 5,
   });
   const files = fileDump(WORDS);
   return probe<AptConfig>(
@@ -51,7 +51,7 @@ export function aptConfig(keys: string[]) {
       compose: {
         parts: [values, files],
         // the files only where apt-config is (its dump ends with the marker)
-        join: ([v, f]) => ({ stdout: v.stdout.includes(`${FILES}\n`) ? `${v.stdout}${tailDumpText(parseSizedDump(f.stdout))}` : v.stdout, code: v.code }),
+        join: ([v, f]) => ({ stdout: v.stdout.includes(`${FILES}\n`) ? `${v.stdout}${dumpAsTail(f.stdout)}` : v.stdout, code: v.code }),
       },
     },
   );

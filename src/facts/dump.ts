@@ -39,6 +39,8 @@ export function fileDump(words: string[]) {
  */
 export const dumpBatcher: Batcher = {
   id: 'file-dumps',
+  // one stat and one tail: about 2 ms
+  cost: () => 2,
   script(keys) {
     return ['set --', ...keys.map((k, i) => collect(JSON.parse(k) as string[], ` printf 'K ${i} %s\\n' "$__ss_f";`)), STAT_AND_DUMP].join('\n');
   },
@@ -111,6 +113,15 @@ export function parseSizedDump(out: string): DumpedFile[] {
  */
 export function tailDumpText(files: DumpedFile[]): string {
   return files.length ? `${headed(files)}\n` : '';
+}
+
+/**
+ * A set's answer from the shared dump (fileDump's "S SIZE PATH" lines and texts) as the text `tail -v -n +1
+ * -- FILES; echo` prints: what the joins of the probes that read their files on their own (ufw's, sudo's,
+ * APT's) give their parsers.
+ */
+export function dumpAsTail(stdout: string): string {
+  return tailDumpText(parseSizedDump(stdout));
 }
 
 /**

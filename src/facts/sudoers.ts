@@ -1,6 +1,6 @@
 import { probe } from '../core/probe.js';
 import { shq } from '../core/quote.js';
-import { dumpFiles, fileDump, parseSizedDump, splitFileDump, tailDumpText } from './dump.js';
+import { dumpAsTail, dumpFiles, fileDump, splitFileDump } from './dump.js';
 
 const FILES = ['/etc/sudoers', '/etc/sudoers.d/*'];
 
@@ -23,8 +23,8 @@ export function sudoPolicy(user: string) {
   const files = fileDump(FILES);
   const listed = probe(`sudo-l:${user}`, `command -v sudo >/dev/null && sudo -n -l -U ${shq(user)} 2>&1`, (out) => out, {
     inline: true,
-    // sudo -l waits on PAM and the policy plugins: beside the other probes
-    background: true,
+    // sudo -l waits on PAM and the policy plugins: about 5 ms
+    cost: 5,
   });
   return probe<SudoFacts>(
     `sudo-policy:${user}`,
@@ -34,7 +34,7 @@ export function sudoPolicy(user: string) {
       inline: true,
       compose: {
         parts: [files, listed],
-        join: ([dump, rules]) => ({ stdout: `${tailDumpText(parseSizedDump(dump.stdout))}${RULES}\n${rules.stdout}`, code: rules.code }),
+        join: ([dump, rules]) => ({ stdout: `${dumpAsTail(dump.stdout)}${RULES}\n${rules.stdout}`, code: rules.code }),
       },
     },
   );
