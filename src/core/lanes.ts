@@ -10,8 +10,8 @@
 export const DEFAULT_COST = 1;
 
 /**
- * What using the background lane costs by itself (ms, three processes): the child's fork, then the `cat` that
- * prints its file and the `rm` that removes it, after both lanes are done.
+ * What using the background lane costs by itself (ms, three processes): the child's fork, its `rm` of its
+ * file's name, and the `cat` that prints the file after both lanes are done.
  */
 export const BACKGROUND_COST = 3;
 
