@@ -3,6 +3,7 @@ import { probe } from '../core/probe.js';
 import { shJoin, shq } from '../core/quote.js';
 import { fileContent } from './file.js';
 import { batchablePath } from './file-batch.js';
+import { addressLines, hostInfo } from './host.js';
 
 // ---- does a domain point at this host? ----------------------------------------------------------
 
@@ -26,20 +27,39 @@ export interface DomainResolution {
  */
 export function domainResolution(domains: readonly string[]) {
   const names = [...new Set(domains)].sort();
+  const lookups = [
+    `for __ss_d in ${shJoin(names)}; do`,
+    '  echo "@@domain $__ss_d"',
+    '  timeout 10 getent -s dns ahosts "$__ss_d"',
+    '  echo "@@rc $?"',
+    'done',
+  ];
   return probe<DomainResolution>(
     `caddy-dns:${names.join(' ')}`,
-    [
-      'if command -v ip >/dev/null 2>&1; then ip -o addr show scope global; else echo "@@hostname-I $(hostname -I)"; fi',
-      `for __ss_d in ${shJoin(names)}; do`,
-      '  echo "@@domain $__ss_d"',
-      '  timeout 10 getent -s dns ahosts "$__ss_d"',
-      '  echo "@@rc $?"',
-      'done',
-    ].join('\n'),
+    ['if command -v ip >/dev/null 2>&1; then ip -o addr show scope global; else echo "@@hostname-I $(hostname -I)"; fi', ...lookups].join('\n'),
     parseDomainResolution,
-    // no exit, no cd, one variable of its own: runs in the batch's shell (a process less)
-    { inline: true },
+    {
+      // no exit, no cd, one variable of its own: runs in the batch's shell (a process less)
+      inline: true,
+      compose: {
+        // the host's addresses from host info's one ip (every address: the global ones are what `scope global`
+        // lists); without ip, hostname -I here as before
+        parts: [
+          hostInfo,
+          probe(`caddy-dns-lookup:${names.join(' ')}`, ['if ! command -v ip >/dev/null 2>&1; then echo "@@hostname-I $(hostname -I)"; fi', ...lookups].join('\n'), (out) => out, { inline: true }),
+        ],
+        join: ([info, dns]) => ({ stdout: globalAddressLines(addressLines(info.stdout)) + dns.stdout, code: dns.code }),
+      },
+    },
   );
+}
+
+/** What `ip -o addr show scope global` prints, from every address's line (ip writes "scope NAME " in each). */
+export function globalAddressLines(lines: readonly string[]): string {
+  return lines
+    .filter((l) => l.includes(' scope global '))
+    .map((l) => `${l}\n`)
+    .join('');
 }
 
 export function parseDomainResolution(out: string): DomainResolution {
