@@ -402,7 +402,12 @@ function caddyLoadedScript(service: string, files: readonly string[], hash: 'all
     'for kv in $__ss_env; do',
     '  case $kv in HOME=*) h=${kv#HOME=} ;; XDG_CONFIG_HOME=*) x=${kv#XDG_CONFIG_HOME=} ;; esac',
     'done',
-    'if [ -z "$x" ] && [ -z "$h" ] && __ss_e=$(getent passwd "${u:-root}"); then h=${__ss_e#*:*:*:*:*:}; h=${h%%:*}; fi',
+    // the user's home as systemd gives it: dash's ~name asks getpwnam (NSS, as getent) with no process; getent
+    // only where ~ cannot (a numeric User=, a name ~ does not take, a user with no home or none at all)
+    'if [ -z "$x" ] && [ -z "$h" ]; then',
+    '  u=${u:-root}; case $u in [A-Za-z_]*) case $u in *[!A-Za-z0-9._-]*) ;; *) eval "h=~$u";; esac;; esac',
+    '  case $h in ""|"~"*) h=; if __ss_e=$(getent passwd "$u"); then h=${__ss_e#*:*:*:*:*:}; h=${h%%:*}; fi;; esac',
+    'fi',
     'a="${x:-$h/.config}/caddy/autosave.json"',
     'echo "Autosave=$a"',
     'if [ -f "$a" ]; then echo "LoadedAt=$(stat -c %y "$a")"; fi',
