@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { Probe } from '../../../src/core/probe.js';
 import { renderBatch } from '../../../src/core/script.js';
 import { aptCache, type AptCache } from '../../../src/facts/apt.js';
-import { domainResolution, parseDomainResolution, type DomainResolution } from '../../../src/facts/caddy.js';
+import { caddyLoaded, domainResolution, parseDomainResolution, type DomainResolution } from '../../../src/facts/caddy.js';
 import { hostInfo } from '../../../src/facts/host.js';
 import { aptConfig } from '../../../src/facts/apt_config.js';
 import { chainRules, dockerDaemon } from '../../../src/facts/docker.js';
@@ -107,6 +107,13 @@ describe('composed probes answer what their own script printed', () => {
     expect(commands.systemctl).toBe(1);
     expect(commands.iptables).toBe(1);
     expect(commands.ip6tables).toBe(1);
+  });
+
+  it("Caddy's last config load reads its unit in the play's one systemctl show, and answers what it did alone", () => {
+    const p = caddyLoaded('caddy', ['/etc/hostname', '/etc/passwd']);
+    const [batched] = probesLocally([p, unitState('ssh')]);
+    expect(batched).toEqual(probesLocally([alone(p)])[0]);
+    expect(countProcesses(renderBatch({ probes: [p, unitState('ssh')] }, '0123456789abcdef')).commands.systemctl).toBe(1);
   });
 
   it("Caddy's domain check reads the host's addresses from host info's one ip", () => {
