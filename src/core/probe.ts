@@ -23,18 +23,20 @@ export interface Probe<T = unknown> {
    */
   batch?: { batcher: Batcher; key: string };
   /**
-   * The script mostly waits (on a daemon's answer: dockerd, Caddy's TLS, sudo's PAM, sshd -T) and needs
-   * nothing the script's earlier probes set: it may run in the child shell that starts at the top of the
-   * probe section, beside the in-line probes (its output kept in a private file until the end). It must
-   * change no shell state the script relies on: nothing it sets is seen by the script after it.
+   * What the script costs on the host, roughly, in ms (measured on a small Debian 13 host: 2 cores, the site
+   * provisioned); unset: DEFAULT_COST (builtins and a small program or two). The probe part runs in two lanes
+   * at once, the script's own shell and one background child (src/core/lanes.ts), and this is what splits
+   * them evenly. Any probe may run in either lane: it reads nothing an earlier section set and leaves nothing
+   * a later one reads (an inline script's variables are its own, any other runs in a subshell), so where it
+   * runs changes only when its answer arrives. Only the operator's code keeps to the script's own shell.
    */
-  background?: true;
+  cost?: number;
   /**
    * Answered from other probes: each part is asked as a probe of its own, so it is shared by id with every
    * other asker and batched where it batches (one iptables dump for ufw and Docker, one file dump for every
    * set of files...). `join` rebuilds from the parts' answers the text `script` prints on its own, so the
-   * parser stays one pure function of that text. `script` stays the probe's answer on its own; `background`
-   * and `inline` belong on the parts.
+   * parser stays one pure function of that text. `script` stays the probe's answer on its own; `cost` and
+   * `inline` belong on the parts.
    */
   compose?: { parts: Probe[]; join(outs: Answer[]): Answer };
 }
@@ -56,15 +58,15 @@ export interface Batcher {
   script(keys: string[]): string;
   /** one output per key, in the order of `keys` */
   split(stdout: string, exitCode: number, keys: string[]): Answer[];
-  /** as a probe's `background`: the one command waits (on systemd, say) and needs nothing set before it */
-  background?: true;
+  /** as a probe's `cost`, for these keys (systemctl show, say, costs by the unit) */
+  cost?(keys: string[]): number;
 }
 
 export function probe<T>(
   id: string,
   script: string,
   parse: (stdout: string, exitCode: number) => T,
-  opts: { operatorCode?: true; inline?: true; batch?: { batcher: Batcher; key: string }; background?: true; compose?: Probe['compose'] } = {},
+  opts: { operatorCode?: true; inline?: true; batch?: { batcher: Batcher; key: string }; cost?: number; compose?: Probe['compose'] } = {},
 ): Probe<T> {
   return { id, script, parse, ...opts };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { backgroundLane, costOf, type LaneSection } from './lanes.js';
 import { answerOf, leafProbes, type Batcher, type Probe } from './probe.js';
 import { renderStep, type Step } from './step.js';
 
@@ -74,15 +75,18 @@ export function renderBatch(whole: Batch, nonce: string, spoolDir = SPOOL_DIR): 
   out.push(`{ read __ss_x __ss_x __ss_x __ss_x __ss_p0 __ss_x < ${LAST_PID}; read __ss_t0 __ss_x < /proc/uptime; } 2>/dev/null`);
   // one command per batcher for all its keys (one stat for every path, one systemctl for every unit...), then
   // each probe of its own; markers carry the probe's index, not its id: ids may hold any character a path can
-  const sections: Section[] = [
-    ...batchGroups(batch.probes).map((g, i): Section => ({ kind: 'batch', id: String(i), body: `{\n${g.batcher.script(g.keys)}\n}`, background: g.batcher.background === true })),
-    ...batch.probes.flatMap((p, i): Section[] =>
+  const parts: Omit<Section, 'background'>[] = [
+    ...batchGroups(batch.probes).map((g, i) => ({ kind: 'batch' as const, id: String(i), body: `{\n${g.batcher.script(g.keys)}\n}`, cost: costOf(g.batcher.cost?.(g.keys)), movable: true })),
+    ...batch.probes.flatMap((p, i) =>
       p.batch
         ? []
         : // a subshell costs a process: only for scripts that may exit, cd or leave variables behind
-          [{ kind: 'probe', id: String(i), body: p.inline ? `{\n${p.script}\n}` : `(\n${p.script}\n)`, background: p.background === true && !p.operatorCode }],
+          [{ kind: 'probe' as const, id: String(i), body: p.inline ? `{\n${p.script}\n}` : `(\n${p.script}\n)`, cost: costOf(p.cost), movable: !p.operatorCode }],
     ),
   ];
+  // each lane keeps the sections' own order
+  const lanes = backgroundLane(parts);
+  const sections: Section[] = parts.map((x, i) => ({ ...x, background: lanes[i] }));
   const background = sections.filter((x) => x.background);
   const inLine = (x: Section) => [begin(x.kind, x.id), `${x.body} </dev/null 2>/dev/null; __ss_rc=$?`, end(x.kind, x.id)];
   out.push(...startBackground(background.flatMap(inLine), spoolDir, nonce));
@@ -100,7 +104,7 @@ export function renderBatch(whole: Batch, nonce: string, spoolDir = SPOOL_DIR): 
 
 /**
  * Background sections (issue 15): one child shell, started at the top of the probe section, runs them one
- * after the other (they wait on daemons, beside the in-line rest) and writes them to a file of its own;
+ * after the other (beside the in-line rest: lanes.ts chooses them) and writes them to a file of its own;
  * one `cat` prints it at the end and one `rm` removes it. parseBatch finds sections by their markers, in
  * any order. Three processes in all (the child, cat, rm), whatever the number of background sections.
  *
@@ -128,11 +132,12 @@ function endBackground(any: boolean): string[] {
 }
 
 /** One section of the probe part: a batcher's for all its keys, or a probe's own. */
-interface Section {
+interface Section extends LaneSection {
   kind: 'batch' | 'probe';
   id: string;
   /** `{ ... }` in the batch's shell, or `( ... )` */
   body: string;
+  /** runs in the background lane (lanes.ts) */
   background: boolean;
 }
 

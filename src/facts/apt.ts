@@ -63,6 +63,8 @@ const NO_DPKG = '@@ss-no-dpkg-query';
 /** Every package a play asks about in one dpkg-query; each probe gets the lines of its own names. */
 export const dpkgBatcher: Batcher = {
   id: 'dpkg',
+  // dpkg-query reads the whole status database: about 3 ms
+  cost: () => 3,
   script(keys) {
     const names = [...new Set(keys.flatMap((k) => k.split(' ')).filter(Boolean))].sort();
     return `if command -v dpkg-query >/dev/null; then dpkg-query -W -f='${DPKG_FORMAT}' -- ${shJoin(names)}; else echo ${NO_DPKG}; fi`;

@@ -70,8 +70,8 @@ export const dockerDaemon = probe<DockerDaemon>(
   {
     inline: true,
     compose: {
-      // dockerd's /info waits on the daemon (beside the other probes); daemon.json from the play's one file dump
-      parts: [probe('docker:info', INFO, (out) => out, { inline: true, background: true }), fileDump(['/etc/docker/daemon.json'])],
+      // dockerd's /info waits on the daemon (about 10 ms); daemon.json from the play's one file dump
+      parts: [probe('docker:info', INFO, (out) => out, { inline: true, cost: 10 }), fileDump(['/etc/docker/daemon.json'])],
       join: ([info, dump]) => {
         const [file] = parseSizedDump(dump.stdout);
         return { stdout: `${info.stdout}\n${file ? `${FILE_MARK}\n${file.content}` : ''}`, code: 0 };

@@ -7,5 +7,5 @@ import { probe } from '../core/probe.js';
  * read the same dump.
  */
 export function iptablesDump(cmd: 'iptables' | 'ip6tables') {
-  return probe<string>(`iptables-S:${cmd}`, `command -v ${cmd} >/dev/null && ${cmd} -w -S 2>/dev/null`, (out) => out, { inline: true });
+  return probe<string>(`iptables-S:${cmd}`, `command -v ${cmd} >/dev/null && ${cmd} -w -S 2>/dev/null`, (out) => out, { inline: true, cost: 2.5 });
 }

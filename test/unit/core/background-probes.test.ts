@@ -1,6 +1,7 @@
 /**
- * Issue 15: probes that mostly wait on a daemon start at the top of the probe section, together in the
- * background (one child shell, one private file), printed at the end with one cat. Run here on this
+ * Issue 15: the probe part runs in two lanes, the script's own shell and one child shell started at the top
+ * of the probe part (one private file, printed at the end with one cat), split by the sections' costs
+ * (lanes.ts). Run here on this
  * machine's /bin/sh with a spool directory of the test's own: the same sections and exit codes as in
  * line, in any order; nothing left behind; and (issue 7) no redirection of root's lands where a local
  * user chose: a linked, foreign or missing directory, or a planted file, makes the probe run in line.
@@ -24,15 +25,22 @@ function runBatch(probes: Probe[], dir: string) {
   return { out, script, stdout: r.stdout, answers: probes.map((p) => { const s = out.probes.get(p.id); return s ? p.parse(s.stdout, s.code) : undefined; }) };
 }
 
-/** A probe that waits (at most `tries` × 50 ms) for the file the later probe "late" creates: it sees it only when it runs beside it. */
+/**
+ * A probe that waits (at most `tries` × 50 ms) for the file the later probe "late" creates: it sees it only
+ * when the two run beside each other. By their costs the waiter runs in the foreground, the rest in the
+ * background (10 against 6 + 1 + 1).
+ */
 function probes(meeting: string, tries = 1): Probe[] {
   return [
-    probe('waiter', `i=0; while [ ! -e ${meeting} ] && [ $i -lt ${tries} ]; do sleep 0.05; i=$((i + 1)); done; [ -e ${meeting} ] && echo met || echo alone; exit 3`, text, { background: true }),
-    probe('inline-bg', 'printf "%s\\n" "line one" "line two"; false', text, { inline: true, background: true }),
+    probe('waiter', `i=0; while [ ! -e ${meeting} ] && [ $i -lt ${tries} ]; do sleep 0.05; i=$((i + 1)); done; [ -e ${meeting} ] && echo met || echo alone; exit 3`, text, { cost: 10 }),
+    probe('inline-bg', 'printf "%s\\n" "line one" "line two"; false', text, { inline: true, cost: 6 }),
     probe('serial', 'echo in line', text, { inline: true }),
     probe('late', `: > ${meeting}; echo made`, text, { inline: true }),
   ];
 }
+
+/** The script's text that the background child runs. */
+const backgroundPart = (script: string) => script.slice(script.indexOf('__ss_jbg=; if'), script.indexOf('__ss_jbg=$!'));
 
 const spool = () => {
   const dir = mkdtempSync(join(tmpdir(), 'ss-spool-'));
@@ -47,8 +55,8 @@ describe('background probes', () => {
     expect(r.answers).toEqual(['3:met\n', '1:line one\nline two\n', '0:in line\n', '0:made\n']);
     expect(r.out.incomplete).toBe(false);
     expect(r.out.factScript).toBeDefined();
-    // printed after the in-line ones: parseBatch does not care about the order
-    expect(r.stdout.indexOf(':begin:probe:0')).toBeGreaterThan(r.stdout.indexOf(':begin:probe:3'));
+    // the background lane is printed after the foreground's: parseBatch does not care about the order
+    expect(r.stdout.indexOf(':begin:probe:1')).toBeGreaterThan(r.stdout.indexOf(':begin:probe:0'));
     expect(readdirSync(t.spool)).toEqual([]);
   });
 
@@ -94,27 +102,42 @@ describe('background probes', () => {
     expect(lstatSync(join(linked.spool, `.probe-${NONCE}`)).isSymbolicLink()).toBe(true);
   });
 
-  it('runs a batcher that asks for it in the background too, with the same answers per key', () => {
+  it('runs a batcher in the background too, with the same answers per key', () => {
     const t = spool();
     mkdirSync(t.spool, { mode: 0o700 });
     const batcher: Batcher = {
       id: 'echo',
       script: (keys) => keys.map((k) => `echo ${k}`).join('\n'),
       split: (out, code, keys) => out.trim().split('\n').slice(0, keys.length).map((l) => ({ stdout: `${l}\n`, code })),
-      background: true,
+      cost: (keys) => 5 * keys.length,
     };
-    const ps = [probe('a', 'echo a', text, { batch: { batcher, key: 'a' } }), probe('b', 'echo b', text, { batch: { batcher, key: 'b' } })];
+    const ps = [probe('a', 'echo a', text, { batch: { batcher, key: 'a' } }), probe('b', 'echo b', text, { batch: { batcher, key: 'b' } }), probe('c', 'echo c', text, { cost: 20 })];
     const r = runBatch(ps, t.spool);
-    expect(r.script).toContain('__ss_jbg=$!');
-    expect(r.script.indexOf(':begin:batch:0')).toBeLessThan(r.script.indexOf('__ss_jbg=$!'));
-    expect(r.answers).toEqual(['0:a\n', '0:b\n']);
+    expect(backgroundPart(r.script)).toContain(':begin:batch:0');
+    expect(backgroundPart(r.script)).not.toContain(':begin:probe:2');
+    expect(r.answers).toEqual(['0:a\n', '0:b\n', '0:c\n']);
     expect(readdirSync(t.spool)).toEqual([]);
   });
 
-  it('keeps probes that run the operator\'s commands in line', () => {
+  it('keeps probes that run the operator\'s commands in the script\'s own shell, however costly', () => {
     const t = spool();
     mkdirSync(t.spool, { mode: 0o700 });
-    const script = renderBatch({ probes: [probe('op', 'echo x', text, { background: true, operatorCode: true })] }, NONCE, t.spool);
-    expect(script).not.toContain('.probe-');
+    const op = probe('op', 'echo x', text, { cost: 50, operatorCode: true });
+    expect(renderBatch({ probes: [op] }, NONCE, t.spool)).not.toContain('.probe-');
+    const r = runBatch([op, probe('a', 'echo a', text, { cost: 10 }), probe('b', 'echo b', text, { cost: 10 })], t.spool);
+    expect(backgroundPart(r.script)).not.toContain(':begin:probe:0');
+    expect(backgroundPart(r.script)).toContain(':begin:probe:1');
+    expect(r.answers).toEqual(['0:x\n', '0:a\n', '0:b\n']);
+  });
+
+  it('keeps each lane in the sections\' own order, and the in-line fallback in the order of all', () => {
+    const t = spool();
+    mkdirSync(t.spool, { mode: 0o700 });
+    const costs = [2, 9, 4, 7, 1, 8];
+    const script = renderBatch({ probes: costs.map((cost, i) => probe(`p${i}`, `echo ${i}`, text, { inline: true, cost })) }, NONCE, t.spool);
+    const order = (part: string) => [...part.matchAll(/:begin:probe:(\d+)'/g)].map((m) => Number(m[1]));
+    // largest first to the lane with less so far, the foreground on a tie: 9 fg, 8 bg, 7 bg, 4 fg, 2 fg, 1 fg
+    expect(order(backgroundPart(script))).toEqual([3, 5]);
+    expect(order(script.slice(script.indexOf('__ss_jbg=$!')))).toEqual([0, 1, 2, 3, 4, 5]);
   });
 });

@@ -81,6 +81,17 @@ describe("the site playbook's fact script", () => {
     expect(commands.sed ?? 0).toBeLessThanOrEqual(1);
   });
 
+  it('runs the slow reads in both lanes, the script\'s own shell and the background child, not all in one', async () => {
+    const script = renderBatch({ probes: await siteProbes() }, '0123456789abcdef');
+    const child = script.slice(script.indexOf('__ss_jbg=; if'), script.indexOf('__ss_jbg=$!'));
+    const own = script.slice(script.indexOf('__ss_jbg=$!'));
+    const slow = ['systemctl show', 'openssl s_client', '--unix-socket /run/docker.sock', 'sshd -T', 'sudo -n -l', 'apt-config dump'];
+    const inChild = slow.filter((c) => child.includes(c));
+    // a background section is in the rest of the script too, as its in-line fallback (no private spool)
+    expect(inChild.length).toBeGreaterThanOrEqual(2);
+    expect(slow.filter((c) => !child.includes(c) && own.includes(c)).length).toBeGreaterThanOrEqual(2);
+  });
+
   it('does not grow with the number of managed files, packages, units or kernel keys', async () => {
     const probes = await siteProbes();
     const more = Array.from({ length: 40 }, (_, i) => [
