@@ -1,5 +1,5 @@
 import { probe } from '../core/probe.js';
-import { dumpFiles, fileDump, parseSizedDump, splitFileDump, tailDumpText } from './dump.js';
+import { dumpAsTail, dumpFiles, fileDump, splitFileDump } from './dump.js';
 
 export interface AptConfig {
   /** APT keyword (as apt-config dump spells it) -> value apt really uses; empty when apt-config is missing */
@@ -51,7 +51,7 @@ export function aptConfig(keys: string[]) {
       compose: {
         parts: [values, files],
         // the files only where apt-config is (its dump ends with the marker)
-        join: ([v, f]) => ({ stdout: v.stdout.includes(`${FILES}\n`) ? `${v.stdout}${tailDumpText(parseSizedDump(f.stdout))}` : v.stdout, code: v.code }),
+        join: ([v, f]) => ({ stdout: v.stdout.includes(`${FILES}\n`) ? `${v.stdout}${dumpAsTail(f.stdout)}` : v.stdout, code: v.code }),
       },
     },
   );

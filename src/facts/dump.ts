@@ -116,6 +116,15 @@ export function tailDumpText(files: DumpedFile[]): string {
 }
 
 /**
+ * A set's answer from the shared dump (fileDump's "S SIZE PATH" lines and texts) as the text `tail -v -n +1
+ * -- FILES; echo` prints: what the joins of the probes that read their files on their own (ufw's, sudo's,
+ * APT's) give their parsers.
+ */
+export function dumpAsTail(stdout: string): string {
+  return tailDumpText(parseSizedDump(stdout));
+}
+
+/**
  * sh: the regular files among `words` (paths or globs), each one's text as `tail -v -n +1` prints it: the
  * script a probe that reads a set of files prints on its own (tailDumpText), the shared dump aside.
  */

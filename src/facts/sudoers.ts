@@ -1,6 +1,6 @@
 import { probe } from '../core/probe.js';
 import { shq } from '../core/quote.js';
-import { dumpFiles, fileDump, parseSizedDump, splitFileDump, tailDumpText } from './dump.js';
+import { dumpAsTail, dumpFiles, fileDump, splitFileDump } from './dump.js';
 
 const FILES = ['/etc/sudoers', '/etc/sudoers.d/*'];
 
@@ -34,7 +34,7 @@ export function sudoPolicy(user: string) {
       inline: true,
       compose: {
         parts: [files, listed],
-        join: ([dump, rules]) => ({ stdout: `${tailDumpText(parseSizedDump(dump.stdout))}${RULES}\n${rules.stdout}`, code: rules.code }),
+        join: ([dump, rules]) => ({ stdout: `${dumpAsTail(dump.stdout)}${RULES}\n${rules.stdout}`, code: rules.code }),
       },
     },
   );

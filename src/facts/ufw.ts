@@ -1,6 +1,6 @@
 import { probe } from '../core/probe.js';
 import { iptablesDump } from './iptables.js';
-import { fileDump, parseSizedDump, splitFileDump, tailDumpText } from './dump.js';
+import { dumpAsTail, fileDump, splitFileDump } from './dump.js';
 
 export interface UfwState {
   installed: boolean;
@@ -10,6 +10,38 @@ export interface UfwState {
   ipv6: boolean;
   /** rules in ufw's own command form, as `ufw show added` prints them: "allow 22/tcp" */
   rules: string[];
+  /**
+   * the same rules as ufw's files hold them, one per file they are in (user.rules, and user6.rules while IPv6
+   * is on): what a rule lets in, per address family, without parsing the command form back. Empty when the
+   * state was read from `ufw show added`'s output (recordings made before the files were read).
+   */
+  tuples: UfwTuple[];
+}
+
+/** One `### tuple ###` line of ufw's rule files (ufw's parser.py): the fields of the rule it stands for. */
+export interface UfwTuple {
+  /** 4 for user.rules, 6 for user6.rules */
+  family: 4 | 6;
+  /** a routed rule (`ufw route ...`): it filters forwarded traffic, not the host's own */
+  route: boolean;
+  /** allow | deny | reject | limit */
+  action: string;
+  /** '' | log | log-all */
+  log: string;
+  /** tcp | udp | any | ... */
+  proto: string;
+  /** a port, a list and ranges ("80,443", "6000:6007"), or any */
+  dport: string;
+  dst: string;
+  sport: string;
+  src: string;
+  /** application profiles ('' for none): the ports above are the profile's */
+  dapp: string;
+  sapp: string;
+  direction: string;
+  ifIn: string;
+  ifOut: string;
+  comment: string;
 }
 
 const POLICY: Record<string, string> = { DROP: 'deny', ACCEPT: 'allow', REJECT: 'reject' };
@@ -44,7 +76,7 @@ export const ufwState = probe<UfwState>(
         if (installed.stdout !== 'installed\n') return { stdout: '', code: 0 };
         const rules = table.code === 0 ? table.stdout : '';
         const active = ['input', 'output', 'forward'].every((c) => rules.includes(`-N ufw-user-${c}`));
-        const files = tailDumpText(parseSizedDump(dump.stdout));
+        const files = dumpAsTail(dump.stdout);
         return { stdout: `installed\nStatus: ${active ? 'active' : 'inactive'}\n${files || '\n'}`, code: 0 };
       },
     },
@@ -53,7 +85,7 @@ export const ufwState = probe<UfwState>(
 
 export function parseUfw(out: string): UfwState {
   const lines = out.split('\n');
-  if (lines[0] !== 'installed') return { installed: false, active: false, defaults: {}, ipv6: true, rules: [] };
+  if (lines[0] !== 'installed') return { installed: false, active: false, defaults: {}, ipv6: true, rules: [], tuples: [] };
   const files = out.includes('==> /etc/default/ufw') ? splitFileDump(out) : undefined;
   const kv: Record<string, string> = {};
   const settings = files ? (files.find((f) => f.path === '/etc/default/ufw')?.content ?? '').split('\n') : lines;
@@ -63,14 +95,17 @@ export function parseUfw(out: string): UfwState {
   }
   const ipv6 = kv.IPV6 !== 'no';
   let rules: string[];
+  let tuples: UfwTuple[] = [];
   if (files) {
     // ufw reads user6.rules only while IPv6 is on; a rule in both files is shown once
-    const tuples = [files.find((f) => f.path === '/etc/ufw/user.rules'), ipv6 ? files.find((f) => f.path === '/etc/ufw/user6.rules') : undefined]
-      .flatMap((f) => (f?.content ?? '').split('\n'))
-      .filter((l) => l.startsWith('### tuple ###'))
-      .map(tupleCommand)
-      .filter((c): c is string => c !== undefined);
-    rules = [...new Set(tuples)];
+    const of = (path: string, family: 4 | 6) =>
+      (files.find((f) => f.path === path)?.content ?? '')
+        .split('\n')
+        .filter((l) => l.startsWith('### tuple ###'))
+        .map((l) => parseTuple(l, family))
+        .filter((t): t is UfwTuple => t !== undefined);
+    tuples = [...of('/etc/ufw/user.rules', 4), ...(ipv6 ? of('/etc/ufw/user6.rules', 6) : [])];
+    rules = [...new Set(tuples.map(renderTuple))];
   } else {
     // the output of `ufw show added` (recorded before ufw's files were read directly)
     const at = lines.indexOf('--rules--');
@@ -89,15 +124,31 @@ export function parseUfw(out: string): UfwState {
     },
     ipv6,
     rules,
+    tuples,
   };
 }
 
 /**
- * One `### tuple ###` line of user.rules as `ufw show added` prints the rule (ufw's parser.py, get_command):
+ * Does this rule let `proto` traffic to `port` into the host: an incoming allow or limit rule (not routed),
+ * for this protocol or any, whose destination ports hold `port` (a list, a range, any). Whom it lets in
+ * (source, destination address, interface) is the rule's own narrowing, as the operator chose it.
+ */
+export function letsIn(t: UfwTuple, port: number, proto: 'tcp' | 'udp'): boolean {
+  if (t.route || t.direction !== 'in' || (t.action !== 'allow' && t.action !== 'limit')) return false;
+  if (t.proto !== 'any' && t.proto !== proto) return false;
+  if (t.dport === 'any') return true;
+  return t.dport.split(',').some((spec) => {
+    const [lo, hi = lo] = spec.split(':').map(Number);
+    return port >= lo && port <= hi;
+  });
+}
+
+/**
+ * One `### tuple ###` line of a rule file, read as ufw's parser.py reads it:
  * `ACTION[_LOG] PROTO DPORT DST SPORT SRC [DAPP SAPP] [DIRECTION[_IFACE]] [comment=HEX]`, `route:` before the
  * action for routed rules. undefined for a line ufw itself would skip as malformed.
  */
-export function tupleCommand(line: string): string | undefined {
+export function parseTuple(line: string, family: 4 | 6): UfwTuple | undefined {
   let t = line.replace(/^### tuple ###\s*/, '').trim();
   let comment = '';
   const c = / comment=([0-9a-fA-F]*)$/.exec(t);
@@ -121,28 +172,34 @@ export function tupleCommand(line: string): string | undefined {
     }
   }
   let action = f[0];
-  const forward = action.includes(':');
-  if (forward) action = action.slice(action.indexOf(':') + 1);
+  const route = action.includes(':');
+  if (route) action = action.slice(action.indexOf(':') + 1);
   const u = action.indexOf('_');
-  const logtype = u < 0 ? '' : action.slice(u + 1);
+  const log = u < 0 ? '' : action.slice(u + 1);
   if (u >= 0) action = action.slice(0, u);
-  const [, protocol, dport, dst, sport, src] = f;
+  const [, proto, dport, dst, sport, src] = f;
   const app = (v: string | undefined) => (v === undefined || v === '-' ? '' : v.replace(/%20/g, ' '));
   const dapp = f.length >= 8 ? app(f[6]) : '';
   const sapp = f.length >= 8 ? app(f[7]) : '';
+  return { family, route, action, log, proto, dport, dst, sport, src, dapp, sapp, direction, ifIn, ifOut, comment };
+}
+
+/** A rule as `ufw show added` prints it (ufw's parser.py, get_command). */
+export function renderTuple(r: UfwTuple): string {
+  const { proto, dport, dst, sport, src, dapp, sapp, direction, ifIn, ifOut, log, comment } = r;
   const anyAddr = (a: string) => a === '0.0.0.0/0' || a === '::/0';
   const appWord = (a: string) => (a.includes(' ') ? `'${a}'` : a);
-  let res = action;
+  let res = r.action;
   if (anyAddr(dst) && anyAddr(src) && sport === 'any' && sapp === '' && ifIn === '' && ifOut === '' && dport !== 'any') {
     if (direction === 'out') res += ` ${direction}`;
-    if (logtype) res += ` ${logtype}`;
+    if (log) res += ` ${log}`;
     if (dapp) res += ` ${appWord(dapp)}`;
-    else res += ` ${dport}${protocol !== 'any' ? `/${protocol}` : ''}`;
+    else res += ` ${dport}${proto !== 'any' ? `/${proto}` : ''}`;
   } else {
     if (ifIn) res += ` in on ${ifIn}`;
     if (ifOut) res += ` out on ${ifOut}`;
     else if (direction === 'out') res += ` ${direction}`;
-    if (logtype) res += ` ${logtype}`;
+    if (log) res += ` ${log}`;
     for (const [word, loc0, port, a] of [
       ['from', src, sport, sapp],
       ['to', dst, dport, dapp],
@@ -155,8 +212,8 @@ export function tupleCommand(line: string): string | undefined {
       }
     }
     if (!res.includes(' to ') && !res.includes(' from ') && ifIn === '' && ifOut === '') res += ' to any';
-    if (protocol !== 'any' && dapp === '' && sapp === '') res += ` proto ${protocol}`;
+    if (proto !== 'any' && dapp === '' && sapp === '') res += ` proto ${proto}`;
   }
   if (comment) res += ` comment '${comment}'`;
-  return forward ? `route ${res}` : res;
+  return r.route ? `route ${res}` : res;
 }

@@ -15,7 +15,7 @@ import { caddyLoaded, domainResolution, parseDomainResolution, type DomainResolu
 import { hostInfo } from '../../../src/facts/host.js';
 import { aptConfig } from '../../../src/facts/apt_config.js';
 import { chainRules, dockerDaemon } from '../../../src/facts/docker.js';
-import { dumpBatcher, fileDump, sizedDumpText, tailDumpText } from '../../../src/facts/dump.js';
+import { dumpAsTail, dumpBatcher, fileDump, sizedDumpText, tailDumpText } from '../../../src/facts/dump.js';
 import { fileStat } from '../../../src/facts/file.js';
 import { sshSocket } from '../../../src/facts/ssh-socket.js';
 import { sudoPolicy } from '../../../src/facts/sudoers.js';
@@ -71,6 +71,10 @@ describe('file sets share one stat and one tail', () => {
   it("rebuilds tail -v -n +1's text for the parsers that read it", () => {
     expect(tailDumpText([])).toBe('');
     expect(tailDumpText([{ path: '/a', content: 'x' }, { path: '/b', content: 'y\n' }])).toBe('==> /a <==\nx\n==> /b <==\ny\n\n');
+    // a set's answer from the shared dump, read back as that text (ufw's, sudo's and APT's joins)
+    const files = [{ path: '/a', content: 'x' }, { path: '/b', content: '==> /a <==\n' }];
+    expect(dumpAsTail(sizedDumpText(files))).toBe(tailDumpText(files));
+    expect(dumpAsTail('')).toBe('');
   });
 });
 

@@ -1,69 +1,117 @@
 import { describe, expect, it } from 'vitest';
-import { parseBatch, renderBatch } from '../../../src/core/script.js';
+import { renderBatch, uniqueProbes } from '../../../src/core/script.js';
 import { sizedDumpText } from '../../../src/facts/dump.js';
-import { letsIn, parseSshFirewall, sshFirewallState } from '../../../roles/ssh/ssh_firewall.js';
+import { letsIn, parseTuple, parseUfw, ufwState, type UfwState } from '../../../src/facts/ufw.js';
+import sshFirewall from '../../../roles/ssh/ssh_firewall.js';
+import { countProcesses } from '../helpers/process-count.js';
 import { planFor } from '../helpers/plan.js';
 
-// user.rules as ufw 0.36 writes it (Debian 12 and 13): the tuples `ufw show added` prints
-const USER_RULES = [
-  '*filter',
-  ':ufw-user-input - [0:0]',
-  '### RULES ###',
-  '',
-  "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=7368697073686170652073736820",
-  '-A ufw-user-input -p tcp --dport 22 -j ACCEPT',
-  '',
-  '### tuple ### limit_log tcp 2222 0.0.0.0/0 any 203.0.113.0/24 in',
-  '### tuple ### allow tcp 80,443 0.0.0.0/0 any 0.0.0.0/0 in',
-  '### tuple ### deny tcp 2200 0.0.0.0/0 any 0.0.0.0/0 in',
-  '### END RULES ###',
-  'COMMIT',
-  '',
-].join('\n');
-const ACTIVE_TABLE = ['-P INPUT DROP', '-N ufw-user-input', '-N ufw-user-output', '-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT', ''].join('\n');
+// ufw 0.36.2 (Debian 12 and 13): the tuples it writes, recorded with `ufw --dry-run RULE` on a lab host
+const SSH22 = '### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=73686970736861706520737368';
+const SSH22_V6 = '### tuple ### allow tcp 22 ::/0 any ::/0 in comment=73686970736861706520737368';
+const rulesFile = (chain: 'ufw' | 'ufw6', tuples: string[]) =>
+  ['*filter', `:${chain}-user-input - [0:0]`, '### RULES ###', '', ...tuples.flatMap((t) => [t, `-A ${chain}-user-input -j ACCEPT`, '']), '### END RULES ###', 'COMMIT', ''].join('\n');
+const DEFAULTS = (ipv6: boolean) => `IPV6=${ipv6 ? 'yes' : 'no'}\nDEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="ACCEPT"\nDEFAULT_FORWARD_POLICY="DROP"\n`;
+// `iptables -S` of an enabled ufw (its three user chains among the others), and of a host where ufw is off
+const ACTIVE = ['-P INPUT DROP', '-N ufw-user-forward', '-N ufw-user-input', '-N ufw-user-output', '-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT', ''].join('\n');
+const OFF = '-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n';
 
-describe('ssh_firewall: the SSH port opened in an active ufw, read from the play\'s iptables dump and file dump', () => {
-  it('is active exactly when ufw-user-input is loaded (iptables -n -L ufw-user-input), whatever ufw.conf says', () => {
-    const { join } = sshFirewallState.compose!;
-    const dump = { stdout: sizedDumpText([{ path: '/etc/ufw/user.rules', content: USER_RULES }]), code: 0 };
-    const fw = (table: { stdout: string; code: number }) => parseSshFirewall(join([table, dump]).stdout);
-    expect(fw({ stdout: ACTIVE_TABLE, code: 0 })).toEqual({ active: true, tuples: USER_RULES.split('\n').filter((l) => l.startsWith('### tuple ###')) });
-    // inactive: only the kernel's own chains; no iptables at all (the dump's probe failed)
-    expect(fw({ stdout: '-P INPUT ACCEPT\n-N ufw-user-input-x\n', code: 0 }).active).toBe(false);
-    expect(fw({ stdout: '', code: 1 }).active).toBe(false);
-    // no user.rules: active, no rule
-    expect(parseSshFirewall(join([{ stdout: ACTIVE_TABLE, code: 0 }, { stdout: '', code: 0 }]).stdout)).toEqual({ active: true, tuples: [] });
+/** ufw's state as the play reads it: ufwState's own join over the play's iptables dump and file dump */
+function state(o: { table?: string; v4?: string[]; v6?: string[]; ipv6?: boolean; installed?: boolean } = {}): UfwState {
+  const files = [
+    { path: '/etc/default/ufw', content: DEFAULTS(o.ipv6 ?? true) },
+    { path: '/etc/ufw/user.rules', content: rulesFile('ufw', o.v4 ?? []) },
+    { path: '/etc/ufw/user6.rules', content: rulesFile('ufw6', o.v6 ?? []) },
+  ];
+  const { join } = ufwState.compose!;
+  const out = join([
+    { stdout: o.installed === false ? '' : 'installed\n', code: o.installed === false ? 1 : 0 },
+    { stdout: o.table ?? ACTIVE, code: 0 },
+    { stdout: sizedDumpText(files), code: 0 },
+  ]);
+  return parseUfw(out.stdout);
+}
+
+const plan = (port: number, ufw: UfwState, from: string[] = []) => planFor('ssh_firewall', { port, from }, { ufw });
+const argv = (p: ReturnType<typeof plan>) => p.steps.map((s) => (s.kind === 'run' ? s.argv.join(' ') : s.kind));
+
+describe("ssh_firewall judges the SSH port on ufw's state as the firewall role reads it (ufwState)", () => {
+  it('ufw not installed, or inactive as `ufw status` says (all three user chains loaded): nothing to open', () => {
+    expect(plan(22, state({ installed: false }))).toMatchObject({ steps: [], reason: 'ufw is not installed, so it does not filter 22/tcp' });
+    expect(plan(2222, state({ table: OFF, v4: [SSH22] }))).toMatchObject({ steps: [], reason: 'ufw is not active, so it does not filter 2222/tcp' });
+    // the iptables dump failed: nothing says ufw filters
+    expect(plan(2222, { ...state({ v4: [SSH22] }), active: false }).steps).toEqual([]);
+    // ufw status lists ufw-user-input, -output and -forward: one chain alone is not ufw's "active"
+    expect(state({ table: '-N ufw-user-input\n' }).active).toBe(false);
+    expect(state({ table: ACTIVE }).active).toBe(true);
   });
 
-  it('a rule lets the port in as the old grep said: allow or limit, logged or not, tcp, this exact port, any source', () => {
-    const tuples = USER_RULES.split('\n').filter((l) => l.startsWith('### tuple ###'));
-    expect(tuples.filter((t) => letsIn(t, 22))).toHaveLength(1);
-    expect(tuples.filter((t) => letsIn(t, 2222))).toHaveLength(1);
-    expect(tuples.filter((t) => letsIn(t, 2200))).toHaveLength(0);
-    expect(tuples.filter((t) => letsIn(t, 80))).toHaveLength(0);
-    expect(tuples.filter((t) => letsIn(t, 2))).toHaveLength(0);
+  it('active with a rule for the port (IPv4 and IPv6, as `ufw allow 22/tcp` writes it): no change', () => {
+    expect(plan(22, state({ v4: [SSH22], v6: [SSH22_V6] }))).toMatchObject({ steps: [], reason: 'a ufw rule already lets 22/tcp in' });
   });
 
-  it('plans ufw allow only when ufw is active and no rule lets the port in; the same in check', () => {
-    const tuples = USER_RULES.split('\n').filter((l) => l.startsWith('### tuple ###'));
-    expect(planFor('ssh_firewall', { port: 22 }, { fw: { active: false, tuples: [] } })).toMatchObject({ steps: [], reason: 'ufw is not active, so it does not filter 22/tcp' });
-    expect(planFor('ssh_firewall', { port: 22 }, { fw: { active: true, tuples } })).toMatchObject({ steps: [], reason: 'a ufw rule already lets 22/tcp in' });
-    for (const check of [false, true]) {
-      const open = planFor('ssh_firewall', { port: 2022 }, { fw: { active: true, tuples } }, {}, check);
-      expect(open.steps).toEqual([{ kind: 'run', argv: ['ufw', 'allow', '2022/tcp', 'comment', 'shipshape ssh'] }]);
-    }
-    const from = planFor('ssh_firewall', { port: 2022, from: ['203.0.113.0/24', '10.0.0.1'] }, { fw: { active: true, tuples } });
-    expect(from.steps.map((s) => (s.kind === 'run' ? s.argv.join(' ') : ''))).toEqual([
-      'ufw allow from 203.0.113.0/24 to any port 2022 proto tcp comment shipshape ssh',
-      'ufw allow from 10.0.0.1 to any port 2022 proto tcp comment shipshape ssh',
+  it('active with no rule at all: opens the port to everyone, or to ssh_allow_from', () => {
+    expect(argv(plan(22, state()))).toEqual(['ufw allow 22/tcp comment shipshape ssh']);
+    expect(argv(plan(22, state(), ['203.0.113.0/24', '10.0.0.1']))).toEqual([
+      'ufw allow from 203.0.113.0/24 to any port 22 proto tcp comment shipshape ssh',
+      'ufw allow from 10.0.0.1 to any port 22 proto tcp comment shipshape ssh',
     ]);
+    expect(plan(22, state()).reason).toBe('open 22/tcp in ufw before sshd listens there (ufw is active)');
   });
 
-  it('starts no process of its own in a batch: its parts are the play\'s iptables -S and file dump', () => {
-    const script = renderBatch({ probes: [sshFirewallState] }, 'n0nce');
-    expect(script).not.toMatch(/iptables -w -n -L|grep/);
-    expect(script.match(/iptables -w -S/g)).toHaveLength(1);
-    const out = parseBatch('', { probes: [sshFirewallState] }, 'n0nce');
-    expect(out.incomplete).toBe(true);
+  it('the port moved: the rule for the old port does not let the new one in (nor does the OpenSSH profile, which is 22)', () => {
+    const ufw = state({ v4: [SSH22, '### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 OpenSSH - in'], v6: [SSH22_V6] });
+    expect(argv(plan(2222, ufw))).toEqual(['ufw allow 2222/tcp comment shipshape ssh']);
+    expect(plan(22, ufw).steps).toEqual([]);
+    // in check mode the plan is the same: check reports what apply would do
+    expect(argv(planFor('ssh_firewall', { port: 2222 }, { ufw }, {}, true))).toEqual(['ufw allow 2222/tcp comment shipshape ssh']);
+  });
+
+  it('limit lets the port in as allow does, logged or not, and a rule narrowed to some sources counts (the operator chose them)', () => {
+    expect(plan(2222, state({ v4: ['### tuple ### limit_log tcp 2222 0.0.0.0/0 any 0.0.0.0/0 in'] })).steps).toEqual([]);
+    expect(plan(2222, state({ v4: ['### tuple ### limit tcp 2222 0.0.0.0/0 any 203.0.113.0/24 in'] })).steps).toEqual([]);
+    expect(plan(2222, state({ v4: ['### tuple ### allow any any 0.0.0.0/0 any 10.99.0.1 in'] })).steps).toEqual([]);
+  });
+
+  it('a rule only in user6.rules does not let IPv4 in: the port is opened (both families, as ufw allow writes them)', () => {
+    const v6only = state({ v4: [SSH22], v6: [SSH22_V6, '### tuple ### allow tcp 2222 ::/0 any ::/0 in'] });
+    // the firewall role sees the rule (ufw show added prints it once), the SSH check does not count it for IPv4
+    expect(v6only.rules).toContain('allow 2222/tcp');
+    expect(argv(plan(2222, v6only))).toEqual(['ufw allow 2222/tcp comment shipshape ssh']);
+    expect(argv(plan(2222, state({ v6: ['### tuple ### allow tcp 2222 ::/0 any 2001:db8::/32 in'] })))).toEqual(['ufw allow 2222/tcp comment shipshape ssh']);
+    // with IPV6=no ufw does not load user6.rules at all
+    expect(state({ ipv6: false, v6: [SSH22_V6] }).tuples).toEqual([]);
+  });
+
+  it('other rules for the port do not let it in: deny, udp, outgoing, routed; a range or list holding it, or any protocol, does', () => {
+    const one = (tuple: string) => plan(2222, state({ v4: [tuple] })).steps.length === 0;
+    expect(one('### tuple ### deny tcp 2222 0.0.0.0/0 any 0.0.0.0/0 in')).toBe(false);
+    expect(one('### tuple ### allow udp 2222 0.0.0.0/0 any 0.0.0.0/0 in')).toBe(false);
+    expect(one('### tuple ### allow tcp 2222 0.0.0.0/0 any 0.0.0.0/0 out')).toBe(false);
+    expect(one('### tuple ### route:allow tcp 2222 0.0.0.0/0 any 0.0.0.0/0 in')).toBe(false);
+    expect(one('### tuple ### allow tcp 2200 0.0.0.0/0 any 0.0.0.0/0 in')).toBe(false);
+    expect(one('### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in')).toBe(false);
+    expect(one('### tuple ### allow tcp 2000:3000 0.0.0.0/0 any 0.0.0.0/0 in')).toBe(true);
+    expect(one('### tuple ### allow tcp 80,2222 0.0.0.0/0 any 0.0.0.0/0 in')).toBe(true);
+    expect(one('### tuple ### allow any 2222 0.0.0.0/0 any 0.0.0.0/0 in')).toBe(true);
+    expect(one('### tuple ### allow tcp 2222 0.0.0.0/0 any 0.0.0.0/0 in_eth0')).toBe(true);
+  });
+
+  it('parses a tuple into the fields ufw keeps, and letsIn reads them', () => {
+    const t = parseTuple('### tuple ### limit_log tcp 2222 0.0.0.0/0 any 203.0.113.0/24 in_eth0 comment=6869', 4)!;
+    expect(t).toMatchObject({ family: 4, route: false, action: 'limit', log: 'log', proto: 'tcp', dport: '2222', src: '203.0.113.0/24', direction: 'in', ifIn: 'eth0', comment: 'hi' });
+    expect(letsIn(t, 2222, 'tcp')).toBe(true);
+    expect(letsIn(t, 2222, 'udp')).toBe(false);
+    expect(parseTuple('### tuple ### allow tcp 22', 4)).toBeUndefined();
+  });
+
+  it("reads ufw's state once for the play: the firewall role and the SSH check share one probe, no process of their own", () => {
+    expect(sshFirewall.facts({ port: 22, from: [] }).ufw).toBe(ufwState);
+    const probes = uniqueProbes([ufwState, ...Object.values(sshFirewall.facts({ port: 2222, from: [] }))]);
+    expect(probes.map((p) => p.id)).toEqual(['ufw:state']);
+    const { commands } = countProcesses(renderBatch({ probes }, '0123456789abcdef'));
+    expect(commands.iptables).toBe(1);
+    expect(commands.grep ?? 0).toBe(0);
+    expect(commands.ufw ?? 0).toBe(0);
   });
 });

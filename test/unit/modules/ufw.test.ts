@@ -27,7 +27,30 @@ describe('ufw facts', () => {
       defaults: { incoming: 'deny', outgoing: 'allow', routed: 'deny' },
       ipv6: true,
       rules: ['allow 22/tcp', 'allow from 10.99.0.1 to any port 2222 proto tcp'],
+      tuples: [],
     });
+  });
+  it("reads ufw's own files: each rule once in `ufw show added`'s form, and each file's tuples with its family", () => {
+    // user.rules and user6.rules after `ufw allow 22/tcp comment 'shipshape ssh'; ufw allow from 10.99.0.1 to any port 2222 proto tcp` (ufw 0.36.2)
+    const out = [
+      'installed',
+      'Status: active',
+      '==> /etc/default/ufw <==',
+      'IPV6=yes',
+      'DEFAULT_INPUT_POLICY="DROP"',
+      '',
+      '==> /etc/ufw/user.rules <==',
+      '### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=73686970736861706520737368',
+      '### tuple ### allow tcp 2222 0.0.0.0/0 any 10.99.0.1 in',
+      '',
+      '==> /etc/ufw/user6.rules <==',
+      '### tuple ### allow tcp 22 ::/0 any ::/0 in comment=73686970736861706520737368',
+      '',
+    ].join('\n');
+    const ufw = parseUfw(out);
+    expect(ufw.rules).toEqual(["allow 22/tcp comment 'shipshape ssh'", 'allow from 10.99.0.1 to any port 2222 proto tcp']);
+    expect(ufw.tuples.map((t) => `${t.family} ${t.action} ${t.proto} ${t.dport} ${t.src}`)).toEqual(['4 allow tcp 22 0.0.0.0/0', '4 allow tcp 2222 10.99.0.1', '6 allow tcp 22 ::/0']);
+    expect(parseUfw(out.replace('IPV6=yes', 'IPV6=no')).tuples.map((t) => t.family)).toEqual([4, 4]);
   });
   it('knows when ufw is not installed', () => {
     expect(parseUfw('').installed).toBe(false);
