@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { probe, type Batcher, type Probe } from '../../../src/core/probe.js';
 import { parseBatch, renderBatch } from '../../../src/core/script.js';
+import { siteProbes } from '../helpers/site-probes.js';
 
 const NONCE = '0123456789abcdef';
 const text = (out: string, code: number) => `${code}:${out}`;
@@ -128,6 +129,25 @@ describe('background probes', () => {
     expect(backgroundPart(r.script)).not.toContain(':begin:probe:0');
     expect(backgroundPart(r.script)).toContain(':begin:probe:1');
     expect(r.answers).toEqual(['0:x\n', '0:a\n', '0:b\n']);
+  });
+
+  it("answers the site's probes, split between the lanes, as it answers them all in line", async () => {
+    const t = spool();
+    mkdirSync(t.spool, { mode: 0o700 });
+    const site = await siteProbes({ sites: false });
+    // read-only reads of this machine; a clock read (APT's /proc/self time) may move between two runs, so
+    // only answers that two in-line runs around the split one agree on are compared
+    const noSpool = join(t.dir, 'missing');
+    const before = runBatch(site, noSpool);
+    const split = runBatch(site, t.spool);
+    const after = runBatch(site, noSpool);
+    expect(backgroundPart(split.script)).toContain(':begin:');
+    expect(split.stdout).toContain(`${NONCE}:begin:stats`);
+    expect(split.out.incomplete).toBe(false);
+    const stable = site.flatMap((p, i) => (JSON.stringify(before.answers[i]) === JSON.stringify(after.answers[i]) ? [i] : []));
+    expect(stable.length).toBeGreaterThan(site.length - 3);
+    for (const i of stable) expect(split.answers[i], site[i].id).toEqual(before.answers[i]);
+    expect(readdirSync(t.spool)).toEqual([]);
   });
 
   it('keeps each lane in the sections\' own order, and the in-line fallback in the order of all', () => {

@@ -4,54 +4,15 @@
  * upper bound read from the script's text (helpers/process-count.ts: both branches of every `if`); the e2e
  * test (fact-script.test.ts) measures the real number on lab hosts of both releases.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Probe } from '../../../src/core/probe.js';
-import { renderBatch, uniqueProbes } from '../../../src/core/script.js';
-import { expandForHost } from '../../../src/engine/expand.js';
+import { renderBatch } from '../../../src/core/script.js';
 import { dpkgPackages } from '../../../src/facts/apt.js';
 import { fileContent, fileStat } from '../../../src/facts/file.js';
-import { hostInfo } from '../../../src/facts/host.js';
 import { sysctlValue } from '../../../src/facts/sysctl.js';
 import { unitState } from '../../../src/facts/systemd.js';
-import { loadInventory } from '../../../src/inventory/index.js';
-import { modules } from '../../../src/modules/index.js';
-import { loadPlaybook, loadRoles } from '../../../src/playbook/index.js';
 import { countProcesses } from '../helpers/process-count.js';
-
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-
-/** The probes of the site's one play for one host, as the bench configures it (Docker, Caddy with one site). */
-async function siteProbes(): Promise<Probe[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'ss-factscript-'));
-  writeFileSync(join(dir, 'root.pem'), 'not read here\n');
-  writeFileSync(
-    join(dir, 'hosts.yml'),
-    [
-      'all:',
-      '  vars:',
-      '    user: deploy',
-      '    bootstrap_user: root',
-      '    docker_source: debian',
-      '    caddy_source: debian',
-      '    caddy_email: ops@lab.test',
-      '    caddy_acme_ca: https://10.99.0.1:14000/dir',
-      `    caddy_acme_ca_root: ${join(dir, 'root.pem')}`,
-      "    deploy_authorized_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobDebugKeyBobDebugKeyBobDebugKeyBobDebugKey0 x']",
-      '  hosts:',
-      '    web1: { host: 10.0.0.1, caddy_sites: [{ domain: web1.example.com, respond: hi }] }',
-      '',
-    ].join('\n'),
-  );
-  const inventory = await loadInventory(join(dir, 'hosts.yml'));
-  const roles = await loadRoles([join(ROOT, 'roles')]);
-  const playbook = await loadPlaybook(join(ROOT, 'playbooks', 'site.yml'), { modules, roles });
-  const [play] = playbook.plays.map((p) => expandForHost({ playbook, inventory, roles, modules, extraVars: {}, tags: [], skipTags: [] }, p, 'web1'));
-  const tasks = play.tasks.filter((t) => !t.deferred && !t.skipped && !t.flush && t.args !== undefined);
-  return uniqueProbes([hostInfo, ...tasks.flatMap((t) => Object.values(t.module.facts(t.args)))]);
-}
+import { siteProbes } from '../helpers/site-probes.js';
 
 const count = (probes: Probe[]) => countProcesses(renderBatch({ probes }, '0123456789abcdef'));
 
