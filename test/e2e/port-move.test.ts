@@ -1,12 +1,13 @@
 /**
  * Moving SSH to another port on a host that is ALREADY hardened (ufw active, only the old port
  * open): the new port must be opened before sshd moves, or the guard's confirmation login is
- * dropped and the move can never succeed. Host h13 (Debian 12) and h113 (Debian 13).
+ * dropped and the move can never succeed. A rule for the new port in user6.rules alone does not open it
+ * for the IPv4 login that confirms the move. Host h13 (Debian 12) and h113 (Debian 13).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { changedTasks, DISTS, freshHosts, hostFor, PLAYBOOKS, shipshapeJson, tcpOpen, writeInventory, type Lab } from './support.js';
+import { changedTasks, DISTS, freshHosts, hostExec, hostFor, PLAYBOOKS, shipshapeJson, tcpOpen, writeInventory, type Lab } from './support.js';
 
 const ACCESS = ['-t', 'deploy_user,ssh,firewall'];
 const site = join(PLAYBOOKS, 'site.yml');
@@ -24,6 +25,10 @@ describe.each(DISTS)('moving SSH to a new port behind an active firewall (%s)', 
 
   it('opens the new port first, moves sshd, confirms, and closes nothing the operator needs', async () => {
     const { addr } = lab.hosts[0];
+    // a rule for the new port in user6.rules only: it lets no IPv4 client in, so it must not pass for an opening
+    const v6only = await hostExec(lab.hosts[0].name, 'ufw allow from 2001:db8::/32 to any port 2222 proto tcp');
+    expect(v6only.code, v6only.stderr).toBe(0);
+    expect((await hostExec(lab.hosts[0].name, 'grep -c "tuple.* 2222 " /etc/ufw/user.rules /etc/ufw/user6.rules')).stdout).toMatch(/user\.rules:0\n.*user6\.rules:1/);
     const moved = await shipshapeJson('apply', site, inventory, [...ACCESS, '-e', 'ssh_port=2222']);
     expect(moved.code, moved.stdout + moved.stderr).toBe(0);
     expect(changedTasks(moved.report, lab.hosts[0].name)).toEqual(expect.arrayContaining(['ssh|SSH port open in an active firewall', 'ssh|sshd hardened settings']));
