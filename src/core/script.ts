@@ -104,9 +104,12 @@ export function renderBatch(whole: Batch, nonce: string, spoolDir = SPOOL_DIR): 
 
 /**
  * Background sections (issue 15): one child shell, started at the top of the probe section, runs them one
- * after the other (beside the in-line rest: lanes.ts chooses them) and writes them to a file of its own;
- * one `cat` prints it at the end and one `rm` removes it. parseBatch finds sections by their markers, in
- * any order. Three processes in all (the child, cat, rm), whatever the number of background sections.
+ * after the other (beside the in-line rest: lanes.ts chooses them) and writes them to a file of its own.
+ * The script's shell opens the file for writing (fd 8, handed to the child) and for reading (fd 9) before
+ * the child starts, so the child's first command removes its name: a run killed in the middle leaves
+ * nothing behind, and the `rm` runs in the background lane instead of after both. At the end one `cat`
+ * prints fd 9. parseBatch finds sections by their markers, in any order. Three processes in all (the child,
+ * rm, cat), whatever the number of background sections.
  *
  * The file is root's redirection, so no local user may choose where it lands (issue 7): the directory
  * must be a real directory (not a link) owned by the script's user, which for /run/shipshape means root's
@@ -119,16 +122,21 @@ function startBackground(lines: string[], dir: string, nonce: string): string[] 
   const d = sq(dir);
   return [
     `__ss_jbg=; if [ -d ${d} ] && [ ! -L ${d} ] && [ -O ${d} ]; then __ss_bg=${sq(`${dir}/.probe-${nonce}`)}; set -C; umask 077`,
-    // printf is a regular builtin: a refused redirection only fails it (a special builtin's would end the shell)
-    `  if printf '' 2>/dev/null >"$__ss_bg"; then\n{\n${lines.join('\n')}\n} </dev/null >>"$__ss_bg" 2>/dev/null & __ss_jbg=$!\n  fi`,
+    // `command` takes away exec's special-builtin rule: a refused redirection fails it instead of ending the shell
+    '  if { command exec 8>"$__ss_bg"; } 2>/dev/null; then',
+    '    if { command exec 9<"$__ss_bg"; } 2>/dev/null; then',
+    `{\nrm -f -- "$__ss_bg"\n${lines.join('\n')}\n} </dev/null >&8 2>/dev/null & __ss_jbg=$!`,
+    '    fi',
+    '    exec 8>&-',
+    '  fi',
     '  set +C; umask 022',
     'fi',
   ];
 }
 
-/** Waits for the background sections, prints them and removes their file. */
+/** Waits for the background sections and prints them (their file has no name any more: fd 9 reads it). */
 function endBackground(any: boolean): string[] {
-  return any ? ['[ -z "$__ss_jbg" ] || { wait "$__ss_jbg"; cat -- "$__ss_bg"; rm -f -- "$__ss_bg"; }'] : [];
+  return any ? ['[ -z "$__ss_jbg" ] || { wait "$__ss_jbg"; cat <&9; exec 9<&-; }'] : [];
 }
 
 /** One section of the probe part: a batcher's for all its keys, or a probe's own. */

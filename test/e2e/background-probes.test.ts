@@ -1,8 +1,8 @@
 /**
  * Issue 15 (slow probes at once) and issue 7 (no local user turns a root run's redirection into a write
  * elsewhere), on fresh hosts of both releases (h33 Debian 12, h133 Debian 13). Probes that wait on a
- * daemon (sshd -T, sudo -l) start in the background, each section in a file of its own under root's
- * /run/shipshape, printed by one `cat` at the end. A `cat` that logs its arguments (first in the
+ * daemon (sshd -T, sudo -l) start in the background, their sections in a file of its own under root's
+ * /run/shipshape, printed by one `cat` at the end. A `cat` that logs its arguments and stdin (first in the
  * script's PATH) shows whether they did. Where /run/shipshape is a link to a local user's directory, or a
  * directory a local user owns, they run in line: nothing lands there, and the run judges the same.
  */
@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshHosts, onHost, shipshapeJson, stopwatch, type Lab, type LabHost } from './support.js';
 
 const LOG = '/root/cat-args.log';
-/** the fact script's PATH starts with /usr/local/sbin: a `cat` there logs what it is asked to print */
-const LOGGING_CAT = `printf '#!/bin/sh\\necho "$*" >> ${LOG}\\nexec /bin/cat "$@"\\n' > /usr/local/sbin/cat && chmod 755 /usr/local/sbin/cat`;
+/** the fact script's PATH starts with /usr/local/sbin: a `cat` there logs what it is asked to print (its arguments, its stdin) */
+const LOGGING_CAT = `printf '#!/bin/sh\\necho "$* $(readlink /proc/$$/fd/0)" >> ${LOG}\\nexec /bin/cat "$@"\\n' > /usr/local/sbin/cat && chmod 755 /usr/local/sbin/cat`;
 
 describe('background probes on fresh hosts (Debian 12 and 13)', () => {
   let lab: Lab;
@@ -70,8 +70,9 @@ describe('background probes on fresh hosts (Debian 12 and 13)', () => {
   it('start in the background and leave nothing behind in /run/shipshape', async () => {
     normal = await checkRun('check, background');
     for (const [i, h] of hosts.entries()) {
-      // one cat for the background sections (sshd -T's, sudo -l's), written by one child shell
-      expect(normal.cats[i], h.name).toMatch(/^-- \/run\/shipshape\/\.probe-[0-9a-f]{16}$/m);
+      // one cat for the background lane's sections, written by one child shell into a file whose name it
+      // removed as soon as it started (the script's shell had opened it for the cat)
+      expect(normal.cats[i], h.name).toMatch(/(^| )\/run\/shipshape\/\.probe-[0-9a-f]{16} \(deleted\)$/m);
       expect(await onHost(h.name, 'ls -A /run/shipshape | grep -c "^\\.probe-" || true'), h.name).toBe('0');
       expect(reasons(normal.r, h.name).every((l) => l.startsWith('ok: ')), reasons(normal.r, h.name).join('\n')).toBe(true);
       expect(reasons(normal.r, h.name).join('\n')).toMatch(/sudo -l -U nobody/);
