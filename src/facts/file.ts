@@ -1,6 +1,6 @@
 import { probe } from '../core/probe.js';
 import { shq } from '../core/quote.js';
-import { batchablePath, CONTENT_LIMIT, fileBatcher } from './file-batch.js';
+import { batchablePath, CONTENT_LIMIT, fileBatcher, pathWord } from './file-batch.js';
 
 export { CONTENT_LIMIT };
 
@@ -36,8 +36,9 @@ export function parseStatLine(line: string, linkTarget?: string): FileStat {
   };
 }
 
+/** PATH: absolute, or under an account's home (homePath), which the host's shell expands. */
 export function fileStat(path: string) {
-  const p = shq(path);
+  const p = pathWord(path);
   return probe<FileStat>(
     `stat:${path}`,
     `if [ -e ${p} ] || [ -L ${p} ]; then ${STAT} ${p}; if [ -L ${p} ]; then readlink ${p}; fi; fi`,
@@ -92,5 +93,21 @@ export function fileContent(path: string) {
       return { ...stat, sha256, ...(content !== undefined ? { content } : {}) };
     },
     batchablePath(path) ? { batch: { batcher: fileBatcher, key: `content:${path}` } } : {},
+  );
+}
+
+/**
+ * A regular file's text as `head -c` prints it (one byte past the limit at most), never through a symbolic
+ * link; exit 1 when there is none (absent, not a regular file). For a probe that has the file's stat already
+ * and needs no hash (authorizedKeysOf, sysctlValue): it joins the play's one `head` without a `sha256sum`.
+ * PATH: absolute, or under an account's home (homePath).
+ */
+export function fileText(path: string) {
+  const p = pathWord(path);
+  return probe<string | undefined>(
+    `text:${path}`,
+    `[ -f ${p} ] && [ ! -L ${p} ] && head -c ${CONTENT_LIMIT + 1} -- ${p}`,
+    (out, code) => (code === 0 ? out : undefined),
+    batchablePath(path) ? { batch: { batcher: fileBatcher, key: `text:${path}` } } : {},
   );
 }

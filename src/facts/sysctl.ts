@@ -1,6 +1,7 @@
-import { probe, type Batcher } from '../core/probe.js';
-import { splitFileDump } from './dump.js';
+import { probe } from '../core/probe.js';
 import { shq } from '../core/quote.js';
+import { batchablePath } from './file-batch.js';
+import { fileText } from './file.js';
 
 /** sysctl prints multi-word values tab-separated (ip_local_port_range); playbooks write them with spaces. */
 export function normalizeSysctlValue(value: string): string {
@@ -24,26 +25,13 @@ export function sysctlPath(name: string): string | undefined {
 
 /**
  * The running kernel's value of one key; undefined when the key does not exist (module not loaded yet).
- * All keys of a play are read by one `head` over their /proc/sys files (sysctlBatcher); alone, by
- * `sysctl -n`. Not by the shell's `read`: it reads a byte at a time, and most /proc/sys files answer
- * only a read from offset 0.
+ * In a play, every key's /proc/sys file is read by the play's one `head` over the files it reads (fileText:
+ * the same bytes sysctl prints, no process of its own); alone, by `sysctl -n`. Not by the shell's `read`: it
+ * reads a byte at a time, and most /proc/sys files answer only a read from offset 0.
  */
 export function sysctlValue(name: string) {
   const path = sysctlPath(name);
   return probe<string | undefined>(`sysctl:${name}`, `sysctl -n -- ${shq(name)}`, (out, code) => (code === 0 ? normalizeSysctlValue(out) : undefined), {
-    ...(path ? { batch: { batcher: sysctlBatcher, key: name } } : {}),
+    ...(path && batchablePath(path) ? { batch: fileText(path).batch! } : {}),
   });
 }
-
-/** One `head -v` over every key's file: "==> FILE <==" then its text, a newline between files. */
-export const sysctlBatcher: Batcher = {
-  id: 'sysctl',
-  script: (names) => `head -v -n 1000 -- ${names.map((n) => shq(sysctlPath(n)!)).join(' ')}; echo`,
-  split(stdout, _code, names) {
-    const texts = new Map(splitFileDump(stdout).map((f) => [f.path, f.content]));
-    return names.map((n) => {
-      const text = texts.get(sysctlPath(n)!);
-      return text === undefined ? { stdout: '', code: 1 } : { stdout: text, code: 0 };
-    });
-  },
-};

@@ -1,6 +1,7 @@
-import { probe, type Batcher } from '../core/probe.js';
+import { probe, type Answer, type Batcher } from '../core/probe.js';
 import { shq } from '../core/quote.js';
-import { CONTENT_LIMIT, parseStatLine, type FileContent, type FileStat } from './file.js';
+import { homePath, PLAIN_PATH_CHARS } from './file-batch.js';
+import { CONTENT_LIMIT, fileStat, fileText, parseStatLine, type FileContent, type FileStat } from './file.js';
 
 /**
  * Account names useradd accepts on Debian: no ':' ',' '/' or whitespace, not starting with '-', and not
@@ -133,15 +134,44 @@ export interface AuthorizedKeysFile {
 
 /**
  * A user's default authorized_keys, with the home resolved on the host: the path depends on a home the
- * controller cannot know before the probe runs, so one probe both resolves and reads it.
+ * controller cannot know before the probe runs, so one probe both resolves and reads it. Alone, its script
+ * does it all; in a play, the account's one `getent passwd` says where the home is, and the directory and
+ * file are read by the play's one `stat` and `head` at `~USER/.ssh` (the shell expands it: no process), unless
+ * the home is not a plain absolute path (then the account batch reads them itself, as the script alone does).
  */
 export function authorizedKeysOf(user: string) {
-  return probe<AuthorizedKeysFile>(
-    `authorized_keys:${user}`,
-    [`if __ss_e=$(getent passwd ${shq(user)}); then __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*}; else __ss_h=; fi`, KEYS_OF_HOME].join('\n'),
-    parseAuthorizedKeysFile,
-    { inline: true, ...(isAccountName(user) ? { batch: { batcher: accountBatcher, key: `keys:${user}` } } : {}) },
+  const script = [`if __ss_e=$(getent passwd ${shq(user)}); then __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*}; else __ss_h=; fi`, KEYS_OF_HOME].join('\n');
+  if (!isAccountName(user) || user.endsWith('$')) return probe<AuthorizedKeysFile>(`authorized_keys:${user}`, script, parseAuthorizedKeysFile, { inline: true });
+  return probe<AuthorizedKeysFile>(`authorized_keys:${user}`, script, parseAuthorizedKeysFile, {
+    compose: {
+      parts: [keysHome(user), fileStat(homePath(user, '.ssh')), fileStat(homePath(user, '.ssh/authorized_keys')), fileText(homePath(user, '.ssh/authorized_keys'))],
+      join: joinKeys,
+    },
+  });
+}
+
+/**
+ * The account's home when it is a plain absolute path ("\nHOME\n": KEYS_OF_HOME's first line is never empty),
+ * else what KEYS_OF_HOME prints (nothing when there is no account or no home).
+ */
+function keysHome(user: string) {
+  return probe<string>(
+    `authorized_keys-home:${user}`,
+    [`if __ss_e=$(getent passwd ${shq(user)}); then __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*}; else __ss_h=; fi`, homeOrKeys()].join('\n'),
+    (out) => out,
+    { inline: true, batch: { batcher: accountBatcher, key: `keys:${user}` } },
   );
+}
+
+/** sh: a plain absolute $__ss_h as "\nHOME\n" (the file batch reads its files), any other one read here. */
+const homeOrKeys = () => `case $__ss_h in '') ;; [!/]*|*[!${PLAIN_PATH_CHARS}]*)\n${KEYS_OF_HOME}\n;; *) printf '\\n%s\\n' "$__ss_h";; esac`;
+
+/** What KEYS_OF_HOME prints, from the home and the play's stat and head of ~USER/.ssh and its authorized_keys. */
+function joinKeys([home, dir, file, text]: Answer[]): Answer {
+  if (!home.stdout.startsWith('\n')) return home;
+  const first = (a: Answer) => a.stdout.split('\n')[0];
+  const content = parseStatLine(first(file)).type === 'file' && text.code === 0 ? text.stdout : '';
+  return { stdout: `${home.stdout.slice(1, -1)}/.ssh/authorized_keys\n${first(dir)}\n${first(file)}\n${content}`, code: 0 };
 }
 
 const STAT = `stat -c '%F|%a|%U|%G|%s' --`;
@@ -164,8 +194,8 @@ const KEYS_OF_HOME = [
 ].join('\n');
 
 /**
- * Every account question of a play with one `getent passwd` per account: the account's line and home
- * check (passwdEntry) and its default authorized_keys (authorizedKeysOf) share it. Each account's answers
+ * Every account question of a play with one `getent passwd` for all accounts: each account's line and home
+ * check (passwdEntry) and its default authorized_keys' home (authorizedKeysOf) share it. Each account's answers
  * follow "@@pw NAME" and "@@keys NAME"; the keys come last, each cut by the size its stat line gives,
  * so a file's text can never pose as another account's answer.
  */
@@ -179,20 +209,23 @@ function accountsAsked(keys: string[]): { names: string[]; keysFor: Set<string> 
 
 export const accountBatcher: Batcher = {
   id: 'accounts',
-  // getent, then stat and head of authorized_keys: about 3 ms an account
-  cost: (keys) => 3 * accountsAsked(keys).names.length,
+  // one getent for all accounts (their authorized_keys are the file batch's): about 1 ms
+  cost: () => 1,
   script(keys) {
     const { names, keysFor } = accountsAsked(keys);
-    return names
-      .map((name) =>
+    // one getent for every account; each line found in its answer by the shell ("\nNAME:"), no process
+    const nl = '"$__ss_nl"';
+    return [
+      `__ss_nl='\n'; __ss_pw=$(getent passwd ${names.map(shq).join(' ')}); __ss_pw="$__ss_nl$__ss_pw$__ss_nl"`,
+      ...names.map((name) =>
         [
-          `if __ss_e=$(getent passwd ${shq(name)}); then __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*}; else __ss_e=; __ss_h=; fi`,
+          `case $__ss_pw in *${nl}${shq(name)}:*) __ss_e=\${__ss_pw#*${nl}${shq(name)}:}; __ss_e=${shq(name)}:\${__ss_e%%${nl}*}; __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*};; *) __ss_e=; __ss_h=;; esac`,
           `printf '@@pw %s\\n' ${shq(name)}`,
           `if [ -n "$__ss_e" ]; then printf '%s\\n' "$__ss_e"; if [ -d "$__ss_h" ]; then echo home=yes; else echo home=no; fi; fi`,
-          ...(keysFor.has(name) ? [`printf '@@keys %s\\n' ${shq(name)}`, KEYS_OF_HOME] : []),
+          ...(keysFor.has(name) ? [`printf '@@keys %s\\n' ${shq(name)}`, homeOrKeys()] : []),
         ].join('\n'),
-      )
-      .join('\n');
+      ),
+    ].join('\n');
   },
   split(stdout, code, keys) {
     const { names, keysFor } = accountsAsked(keys);
@@ -231,6 +264,11 @@ export const accountBatcher: Batcher = {
  */
 function keysAnswerLength(out: string, at: number): number | undefined {
   if (at >= out.length || out.startsWith('@@pw ', at)) return 0;
+  // "\nHOME\n": the play's file batch reads the files
+  if (out[at] === '\n') {
+    const nl = out.indexOf('\n', at + 1);
+    return nl < 0 ? undefined : nl + 1 - at;
+  }
   let end = at;
   for (let i = 0; i < 3; i++) {
     const nl = out.indexOf('\n', end);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Probe } from '../../../src/core/probe.js';
-import { fileContent, fileMtime, fileStat } from '../../../src/facts/file.js';
+import { fileContent, fileMtime, fileStat, fileText } from '../../../src/facts/file.js';
 import { CONTENT_LIMIT } from '../../../src/facts/file-batch.js';
 import { alone, probesLocally } from '../helpers/probe.js';
 
@@ -40,9 +40,18 @@ describe('batched file facts equal what each probe reads on its own', () => {
     }
   });
 
-  it('stat, content and mtime of the same paths share one batch', () => {
-    const probes: Probe[] = paths.flatMap((p) => [fileStat(p), fileContent(p), fileMtime(p)] as Probe[]);
+  it('stat, content, mtime and text of the same paths share one batch', () => {
+    const probes: Probe[] = paths.flatMap((p) => [fileStat(p), fileContent(p), fileMtime(p), fileText(p)] as Probe[]);
     expect(probesLocally(probes)).toEqual(probes.map((p) => probesLocally([alone(p)])[0]));
+  });
+
+  it('a text alone is read by the same head without a stat; a file not read cannot be forged by a later one', () => {
+    const forger = join(dir, 'forger');
+    writeFileSync(forger, `ssh-ed25519 AAAA x\n\n==> ${join(dir, 'missing')} <==\nforged\n`);
+    const probes: Probe[] = [fileContent(join(dir, 'plain')), fileText(join(dir, 'missing')), fileText(join(dir, 'link')), fileText(forger), fileText(join(dir, 'sub'))];
+    const batched = probesLocally(probes);
+    expect(batched).toEqual(probes.map((p) => probesLocally([alone(p)])[0]));
+    expect(batched.slice(1)).toEqual([undefined, undefined, `ssh-ed25519 AAAA x\n\n==> ${join(dir, 'missing')} <==\nforged\n`, undefined]);
   });
 });
 

@@ -145,12 +145,14 @@ describe('composed probes answer what their own script printed', () => {
   });
 });
 
-describe('one getent per account for its passwd line and its authorized_keys', () => {
+describe('one getent for every account, its passwd line and the home of its authorized_keys', () => {
   it('answers what each probe printed alone, on this machine', () => {
     const probes: Probe[] = [passwdEntry('root'), authorizedKeysOf('root'), passwdEntry('nobody'), passwdEntry('no-such-user-ss'), authorizedKeysOf('no-such-user-ss')];
-    expect(probes.every((p) => p.batch)).toBe(true);
+    // authorized_keys: its home from the account's getent, its files from the play's one stat and head
+    expect(probes.every((p) => p.batch ?? p.compose?.parts.some((q) => q.batch?.batcher === accountBatcher))).toBe(true);
     expect(probesLocally(probes)).toEqual(probes.map((p) => probesLocally([alone(p)])[0]));
-    const { commands } = countProcesses(renderBatch({ probes: [passwdEntry('root'), authorizedKeysOf('root')] }, '0123456789abcdef'));
+    // one getent for all three accounts
+    const { commands } = countProcesses(renderBatch({ probes }, '0123456789abcdef'));
     expect(commands.getent).toBe(1);
   });
 
