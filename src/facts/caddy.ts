@@ -3,6 +3,8 @@ import { probe } from '../core/probe.js';
 import { shJoin, shq } from '../core/quote.js';
 import { fileContent } from './file.js';
 import { batchablePath } from './file-batch.js';
+import { addressLines, hostInfo } from './host.js';
+import { unitThen } from './systemd.js';
 
 // ---- does a domain point at this host? ----------------------------------------------------------
 
@@ -26,20 +28,40 @@ export interface DomainResolution {
  */
 export function domainResolution(domains: readonly string[]) {
   const names = [...new Set(domains)].sort();
+  const lookups = [
+    `for __ss_d in ${shJoin(names)}; do`,
+    '  echo "@@domain $__ss_d"',
+    '  timeout 10 getent -s dns ahosts "$__ss_d"',
+    '  echo "@@rc $?"',
+    'done',
+  ];
   return probe<DomainResolution>(
     `caddy-dns:${names.join(' ')}`,
-    [
-      'if command -v ip >/dev/null 2>&1; then ip -o addr show scope global; else echo "@@hostname-I $(hostname -I)"; fi',
-      `for __ss_d in ${shJoin(names)}; do`,
-      '  echo "@@domain $__ss_d"',
-      '  timeout 10 getent -s dns ahosts "$__ss_d"',
-      '  echo "@@rc $?"',
-      'done',
-    ].join('\n'),
+    ['if command -v ip >/dev/null 2>&1; then ip -o addr show scope global; else echo "@@hostname-I $(hostname -I)"; fi', ...lookups].join('\n'),
     parseDomainResolution,
-    // no exit, no cd, one variable of its own: runs in the batch's shell (a process less)
-    { inline: true },
+    {
+      // no exit, no cd, one variable of its own: runs in the batch's shell (a process less)
+      inline: true,
+      compose: {
+        // the host's addresses from host info's one ip (every address: the global ones are what `scope global`
+        // lists); without ip, hostname -I here as before
+        parts: [
+          hostInfo,
+          // timeout and getent: about 2 ms a domain
+          probe(`caddy-dns-lookup:${names.join(' ')}`, ['if ! command -v ip >/dev/null 2>&1; then echo "@@hostname-I $(hostname -I)"; fi', ...lookups].join('\n'), (out) => out, { inline: true, cost: 2 * names.length }),
+        ],
+        join: ([info, dns]) => ({ stdout: globalAddressLines(addressLines(info.stdout)) + dns.stdout, code: dns.code }),
+      },
+    },
   );
+}
+
+/** What `ip -o addr show scope global` prints, from every address's line (ip writes "scope NAME " in each). */
+export function globalAddressLines(lines: readonly string[]): string {
+  return lines
+    .filter((l) => l.includes(' scope global '))
+    .map((l) => `${l}\n`)
+    .join('');
 }
 
 export function parseDomainResolution(out: string): DomainResolution {
@@ -334,65 +356,89 @@ export interface CaddyLoaded {
  * The dump never hashes through a symbolic link, so a linked file is still hashed here (as `[ -f ]` follows it).
  */
 export function caddyLoaded(service: string, files: readonly string[]) {
-  const own = caddyLoadedScript(service, files, 'all');
-  if (!files.every(batchablePath)) return probe<CaddyLoaded>(`caddy-loaded:${service}:${files.join(' ')}`, own, parseCaddyLoaded, { inline: true });
-  // its own systemctl show, getent and stat: about 7 ms
-  const rest = probe(`caddy-loaded-links:${service}:${files.join(' ')}`, caddyLoadedScript(service, files, 'links'), (out) => out, { inline: true, cost: 7 });
-  return probe<CaddyLoaded>(`caddy-loaded:${service}:${files.join(' ')}`, own, parseCaddyLoaded, {
+  const id = `caddy-loaded:${service}:${files.join(' ')}`;
+  const own = caddyLoadedScript(service, files, 'own');
+  if (!files.every(batchablePath)) return probe<CaddyLoaded>(id, own, parseCaddyLoaded, { inline: true });
+  // its unit's lines from the play's one systemctl show, the rest of the chain right after it there
+  const unit = unitThen(`caddy-loaded-unit:${service}:${files.join(' ')}`, service, UNIT_PROPS, caddyLoadedScript(service, files, 'unit'), caddyLoadedScript(service, files, 'then'));
+  const links = probe(`caddy-loaded-links:${files.join(' ')}`, linkHashes(files), (out) => out, { inline: true });
+  return probe<CaddyLoaded>(id, own, parseCaddyLoaded, {
     inline: true,
-    compose: { parts: [rest, ...files.map(fileContent)], join: ([r, ...contents]) => ({ stdout: joinCaddyLoaded(r.stdout, files, contents), code: r.code }) },
+    compose: { parts: [unit, links, ...files.map(fileContent)], join: ([u, l, ...contents]) => ({ stdout: joinCaddyLoaded(u.stdout, l.stdout, files, contents), code: u.code }) },
   });
 }
 
+/** The unit's properties caddyLoaded reads: what it reports, and what says where Caddy's config home is. */
+const UNIT_PROPS = ['LoadState', 'ActiveState', 'MainPID', 'User', 'Environment'];
+
 /**
- * The text caddyLoaded's own script prints, from its part that hashes only linked files and the file dump's
- * answers (fileContent's text: the stat line, the link's target or an empty line, the hash of a regular file
- * that is no link). The Sha256 lines go back in `files` order, before the Newer lines, as `sha256sum -- "$@"`
- * printed them; a file missing now (or not regular) has none.
+ * The text caddyLoaded's own script prints, from its unit part (the state lines, Autosave, LoadedAt and Newer,
+ * as its own script prints them), the hashes of the linked files and the file dump's answers (fileContent's text:
+ * the stat line, the link's target or an empty line, the hash of a regular file that is no link). The Sha256
+ * lines go in `files` order, before the Newer lines, as `sha256sum -- "$@"` printed them; a file missing now (or
+ * not regular) has none.
  */
-export function joinCaddyLoaded(rest: string, files: readonly string[], contents: readonly { stdout: string }[]): string {
-  const lines = rest.split('\n');
+export function joinCaddyLoaded(unit: string, links: string, files: readonly string[], contents: readonly { stdout: string }[]): string {
   const linked = new Map<string, string>();
-  for (const l of lines) {
+  for (const l of links.split('\n')) {
     const m = /^Sha256=(\S+) (.*)$/.exec(l);
     if (m) linked.set(m[2], m[1]);
   }
   const sha = files.flatMap((f, i) => {
     const [stat, , hash] = contents[i].stdout.split('\n');
     const hashed = /^regular (empty )?file\|/.test(stat ?? '') && /^[0-9a-f]{64}$/.test(hash ?? '') ? hash : linked.get(f);
-    return hashed === undefined ? [] : [`Sha256=${hashed} ${f}`];
+    return hashed === undefined ? [] : [`Sha256=${hashed} ${f}\n`];
   });
-  const kept = lines.filter((l) => !l.startsWith('Sha256='));
-  const at = kept.findIndex((l) => l.startsWith('Newer='));
-  kept.splice(at < 0 ? kept.length - (kept[kept.length - 1] === '' ? 1 : 0) : at, 0, ...sha);
-  return kept.join('\n');
+  const at = unit.search(/^Newer=/m);
+  return at < 0 ? unit + sha.join('') : unit.slice(0, at) + sha.join('') + unit.slice(at);
 }
 
-/** caddyLoaded's script; `hash` says which existing files it hashes: all, or only the symbolic links */
-function caddyLoadedScript(service: string, files: readonly string[], hash: 'all' | 'links'): string {
-  const s = shq(service);
-  // the shell's own here-documents walk each command's output: one process per command, none per line
-  // (their lines stay unindented: a here-document ends only at its word alone on a line)
-  const lines = (v: string, body: string) => [`while IFS= read -r __ss_l; do ${body}; done <<__SS_OUT__`, `$${v}`, '__SS_OUT__'];
-  const sha = hash === 'all' ? '"$@"' : '$__ss_ln';
+/** The sha256 of those of `files` that are symbolic links to regular files (the dump hashes no link), as caddyLoaded prints them. */
+function linkHashes(files: readonly string[]): string {
   return [
-    `__ss_p=$(systemctl show -p LoadState,ActiveState,MainPID,User,Environment -- ${s} 2>/dev/null)`,
+    // only plain paths come here: the word list splits as the names are
+    `__ss_ln=; for f in ${shJoin(files)}; do [ -f "$f" ] && [ -L "$f" ] && __ss_ln="$__ss_ln $f"; done`,
+    'if [ -n "$__ss_ln" ]; then',
+    '  __ss_o=$(sha256sum -- $__ss_ln)',
+    ...shaLines,
+    'fi',
+  ].join('\n');
+}
+
+/** the shell's own here-documents walk each command's output: one process per command, none per line
+ * (their lines stay unindented: a here-document ends only at its word alone on a line) */
+const eachLine = (v: string, body: string) => [`while IFS= read -r __ss_l; do ${body}; done <<__SS_OUT__`, `$${v}`, '__SS_OUT__'];
+
+/** sha256sum's lines in $__ss_o as caddyLoaded prints them */
+const shaLines = eachLine('__ss_o', `[ -n "$__ss_l" ] && printf 'Sha256=%s %s\\n' "\${__ss_l%% *}" "\${__ss_l#*  }"`);
+
+/**
+ * caddyLoaded's script. 'own': alone, with its own systemctl show and sha256sum (the probe's script); 'unit':
+ * its own systemctl show, no hashes (the unit part's script alone); 'then': the same reading of the unit's lines
+ * in $__ss_unit, which the play's one systemctl show gives it (unitThen).
+ */
+function caddyLoadedScript(service: string, files: readonly string[], kind: 'own' | 'unit' | 'then'): string {
+  const s = shq(service);
+  return [
+    ...(kind === 'then' ? [] : [`__ss_unit=$(systemctl show -p ${UNIT_PROPS.join(',')} -- ${s} 2>/dev/null)`]),
     'u=; __ss_env=',
-    ...lines('__ss_p', `case $__ss_l in LoadState=*|ActiveState=*|MainPID=*) printf '%s\\n' "$__ss_l";; User=*) u=\${__ss_l#User=};; Environment=*) __ss_env=\${__ss_l#Environment=};; esac`),
+    ...eachLine('__ss_unit', `case $__ss_l in LoadState=*|ActiveState=*|MainPID=*) printf '%s\\n' "$__ss_l";; User=*) u=\${__ss_l#User=};; Environment=*) __ss_env=\${__ss_l#Environment=};; esac`),
     'h=; x=',
     'for kv in $__ss_env; do',
     '  case $kv in HOME=*) h=${kv#HOME=} ;; XDG_CONFIG_HOME=*) x=${kv#XDG_CONFIG_HOME=} ;; esac',
     'done',
-    'if [ -z "$x" ] && [ -z "$h" ] && __ss_e=$(getent passwd "${u:-root}"); then h=${__ss_e#*:*:*:*:*:}; h=${h%%:*}; fi',
+    // the user's home as systemd gives it: dash's ~name asks getpwnam (NSS, as getent) with no process; getent
+    // only where ~ cannot (a numeric User=, a name ~ does not take, a user with no home or none at all)
+    'if [ -z "$x" ] && [ -z "$h" ]; then',
+    '  u=${u:-root}; case $u in [A-Za-z_]*) case $u in *[!A-Za-z0-9._-]*) ;; *) eval "h=~$u";; esac;; esac',
+    '  case $h in ""|"~"*) h=; if __ss_e=$(getent passwd "$u"); then h=${__ss_e#*:*:*:*:*:}; h=${h%%:*}; fi;; esac',
+    'fi',
     'a="${x:-$h/.config}/caddy/autosave.json"',
     'echo "Autosave=$a"',
     'if [ -f "$a" ]; then echo "LoadedAt=$(stat -c %y "$a")"; fi',
     `set --; for f in ${shJoin(files)}; do [ -f "$f" ] && set -- "$@" "$f"; done`,
     'if [ $# -gt 0 ]; then',
-    // only plain paths reach the 'links' variant: its word list splits as the names are
-    ...(hash === 'links' ? ['  __ss_ln=; for f; do [ -L "$f" ] && __ss_ln="$__ss_ln $f"; done'] : []),
-    `  ${hash === 'links' ? 'if [ -n "$__ss_ln" ]; then ' : ''}__ss_o=$(sha256sum -- ${sha})${hash === 'links' ? '; else __ss_o=; fi' : ''}`,
-    ...lines('__ss_o', `[ -n "$__ss_l" ] && printf 'Sha256=%s %s\\n' "\${__ss_l%% *}" "\${__ss_l#*  }"`),
+    ...(kind === 'own' ? ['  __ss_o=$(sha256sum -- "$@")', ...shaLines] : []),
     '  if [ -f "$a" ]; then',
     // dash's -nt compares the mtimes to the nanosecond, as find -newer does, without a process; find stays
     // where a link is involved (without -L it judges the link itself, where -nt follows it)
@@ -401,7 +447,7 @@ function caddyLoadedScript(service: string, files: readonly string[], hash: 'all
     `      for f; do [ "$f" -nt "$a" ] && printf 'Newer=%s\\n' "$f"; done`,
     '    else',
     '    __ss_o=$(find "$@" -prune -newer "$a")',
-    ...lines('__ss_o', `[ -n "$__ss_l" ] && printf 'Newer=%s\\n' "$__ss_l"`),
+    ...eachLine('__ss_o', `[ -n "$__ss_l" ] && printf 'Newer=%s\\n' "$__ss_l"`),
     '    fi',
     '  fi',
     'fi',

@@ -60,6 +60,25 @@ export const ARCH = [
   '[ -n "$a" ] || a=$(dpkg --print-architecture 2>/dev/null) || a=$(uname -m)',
 ].join('\n');
 
+/** Marks the start of host info's `ip -o addr show` lines (the end of its text). */
+const IP = '@@ip';
+
+/** The `ip -o addr show` lines host info printed (empty when the host has no ip). */
+export function addressLines(hostInfoText: string): string[] {
+  const at = hostInfoText.indexOf(`\n${IP}\n`);
+  return at < 0 ? [] : hostInfoText.slice(at + IP.length + 2).split('\n').filter(Boolean);
+}
+
+/** The word after the last " dev " of a route line ('' when none), as the device is named in ip's lines. */
+function routeDevice(route: string): string {
+  return / dev /.test(route) ? route.slice(route.lastIndexOf(' dev ') + 5).split(' ')[0] : '';
+}
+
+/** The lines of one device (`2: eth0    inet ...`: the word after the index), as `ip -o addr show dev D` prints them. */
+function deviceLines(lines: string[], dev: string): string[] {
+  return dev ? lines.filter((l) => (l.includes(': ') ? l.slice(l.indexOf(': ') + 2) : l).split(' ')[0] === dev) : [];
+}
+
 /** What kind of host this is; gathered once per host with the first batch of a run. */
 export const hostInfo = probe<HostInfo>(
   'host:info',
@@ -79,32 +98,31 @@ export const hostInfo = probe<HostInfo>(
     "'",
     // an address has no blank or newline: it goes into ip's batch below
     'case $c in *[!0-9A-Za-z.:%_-]*) c= ;; esac',
-    'if [ -n "$c" ] && command -v ip >/dev/null 2>&1; then',
+    'if command -v ip >/dev/null 2>&1; then',
+    '  if [ -n "$c" ]; then',
     // one ip for both questions: the route, then every address (-o: a line each). A route that fails ends
-    // the batch, so no address follows, as when the route named no device.
-    '  o=$(ip -o -batch - 2>/dev/null <<__SS_IP__',
+    // the batch: the addresses are then asked alone (the route stays what ip printed: nothing)
+    '    o=$(ip -o -batch - 2>/dev/null <<__SS_IP__',
     'route get $c',
     'addr show',
     '__SS_IP__',
-    ')',
+    ') || o="$o$nl$(ip -o addr show 2>/dev/null)"',
     // the route's first line only: -o joins its "cache" line to it after a backslash
-    '  r=${o%%"$nl"*}; r=${r%%\\\\*}; echo "route=$r"',
-    // the word after the last " dev "
-    '  case $r in *" dev "*) d=${r##* dev }; d=${d%% *} ;; *) d= ;; esac',
-    // the addresses of that device (the line's second word), as `ip -o addr show dev D` prints them
-    '  case $o in *"$nl"*) o=${o#*"$nl"} ;; *) o= ;; esac',
-    '  while [ -n "$d" ] && [ -n "$o" ]; do',
-    '    l=${o%%"$nl"*}',
+    '    r=${o%%"$nl"*}; r=${r%%\\\\*}; echo "route=$r"',
     '    case $o in *"$nl"*) o=${o#*"$nl"} ;; *) o= ;; esac',
-    '    n=${l#*: }; n=${n%% *}',
-    '    [ "$n" = "$d" ] && printf \'addr=%s\\n\' "$l"',
-    '  done',
+    '  else',
+    '    o=$(ip -o addr show 2>/dev/null)',
+    '  fi',
+    // every address, as `ip -o addr show` prints them: the route device's for the route, the global ones
+    // for Caddy's domain check (domainResolution), which so runs no ip of its own
+    `  printf '${IP}\\n%s\\n' "$o"`,
     'fi',
   ].join('\n'),
   (out) => {
-    const lines = out.split('\n').filter((l) => l.includes('='));
-    const kv = Object.fromEntries(lines.filter((l) => !l.startsWith('addr=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    const route = kv.route ? parseClientRoute(kv.route, lines.filter((l) => l.startsWith('addr=')).map((l) => l.slice(5))) : undefined;
+    const at = out.indexOf(`\n${IP}\n`);
+    const lines = (at < 0 ? out : out.slice(0, at)).split('\n').filter((l) => l.includes('='));
+    const kv = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const route = kv.route ? parseClientRoute(kv.route, deviceLines(addressLines(out), routeDevice(kv.route))) : undefined;
     return {
       container: kv.container || 'none',
       osId: kv.id ?? '',

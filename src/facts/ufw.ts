@@ -86,7 +86,8 @@ export const ufwState = probe<UfwState>(
 export function parseUfw(out: string): UfwState {
   const lines = out.split('\n');
   if (lines[0] !== 'installed') return { installed: false, active: false, defaults: {}, ipv6: true, rules: [], tuples: [] };
-  const files = out.includes('==> /etc/default/ufw') ? splitFileDump(out) : undefined;
+  // ufw's files as tail printed them; the marker only in recordings of `ufw show added`'s output
+  const files = lines.includes('--rules--') ? undefined : splitFileDump(out);
   const kv: Record<string, string> = {};
   const settings = files ? (files.find((f) => f.path === '/etc/default/ufw')?.content ?? '').split('\n') : lines;
   for (const l of settings) {

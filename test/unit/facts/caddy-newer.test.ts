@@ -62,3 +62,34 @@ describe("Caddy's files changed after its last load", () => {
     expect(facts.newer.map((f) => f.replace(/.*\//, '')).sort()).toEqual(['Caddyfile', 'new.pem']);
   });
 });
+
+describe("Caddy's config home, from its unit's User when its Environment names none", () => {
+  /** the Autosave path the script finds for this User= (and the getent runs it took) */
+  function autosaveOf(user: string) {
+    const bin = mkdtempSync(join(tmpdir(), 'ss-caddy-home-'));
+    writeFileSync(join(bin, 'systemctl'), `#!/bin/sh\nprintf 'LoadState=loaded\\nActiveState=active\\nMainPID=1\\nUser=${user}\\nEnvironment=\\n'\n`, { mode: 0o755 });
+    writeFileSync(join(bin, 'getent'), `#!/bin/sh\necho getent >> ${join(bin, 'log')}\nexec /usr/bin/getent "$@"\n`, { mode: 0o755 });
+    const r = spawnSync('/bin/sh', ['-c', caddyLoaded('caddy', ['/etc/caddy/Caddyfile']).script], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
+    const getents = (() => {
+      try {
+        return readFileSync(join(bin, 'log'), 'utf8').split('\n').filter(Boolean).length;
+      } catch {
+        return 0;
+      }
+    })();
+    return { autosave: caddyLoaded('caddy', []).parse(r.stdout, 0).autosave, getents };
+  }
+  const home = (u: string) => spawnSync('getent', ['passwd', u], { encoding: 'utf8' }).stdout.split(':')[5] ?? '';
+
+  it('is the home getent gives, read by the shell itself (~user) where the name allows', () => {
+    expect(autosaveOf('root')).toEqual({ autosave: '/root/.config/caddy/autosave.json', getents: 0 });
+    // no User=: root, as systemd runs it
+    expect(autosaveOf('')).toEqual({ autosave: '/root/.config/caddy/autosave.json', getents: 0 });
+    expect(autosaveOf('nobody')).toEqual({ autosave: `${home('nobody')}/.config/caddy/autosave.json`, getents: 0 });
+  });
+
+  it('asks getent where ~ cannot answer: a numeric User=, a user unknown to the shell', () => {
+    expect(autosaveOf('0')).toEqual({ autosave: '/root/.config/caddy/autosave.json', getents: 1 });
+    expect(autosaveOf('no-such-user-ss')).toEqual({ autosave: '/.config/caddy/autosave.json', getents: 1 });
+  });
+});

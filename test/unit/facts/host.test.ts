@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ARCH, CONTAINER, hostInfo } from '../../../src/facts/host.js';
+import { addressLines, ARCH, CONTAINER, hostInfo } from '../../../src/facts/host.js';
 
 /**
  * The host facts' builtin replacements for systemd-detect-virt and dpkg, run for real through /bin/sh against
@@ -95,7 +95,7 @@ describe('the route to the controller and its device addresses, from one ip', ()
         return '';
       }
     })();
-    return { info: hostInfo.parse(r.stdout, r.status ?? 0), calls };
+    return { info: hostInfo.parse(r.stdout, r.status ?? 0), calls, out: r.stdout };
   }
 
   it('asks ip once for the route and the addresses, keeping the route device lines only', () => {
@@ -106,9 +106,22 @@ describe('the route to the controller and its device addresses, from one ip', ()
   });
 
   it('a route ip cannot give (the batch stops there) means no route; an address with a blank never reaches ip', () => {
-    expect(hostWithIp('echo "RTNETLINK answers: Network is unreachable" >&2; exit 1', '203.0.113.9 5 10.0.0.1 22').info.clientRoute).toBeUndefined();
-    const odd = hostWithIp(`cat <<'X'\n${RECORDED}\nX`, '10.99.0.1\naddr\tdel 22');
-    expect(odd.calls).toBe('');
+    // the batch fails at the route: the addresses are asked alone
+    const unreachable = hostWithIp('if [ "$1" = -o ] && [ "$2" = addr ]; then echo "2: eth0    inet 10.0.0.1/24 scope global eth0"; else echo "RTNETLINK answers: Network is unreachable" >&2; exit 1; fi', '203.0.113.9 5 10.0.0.1 22');
+    expect(unreachable.info.clientRoute).toBeUndefined();
+    expect(unreachable.calls).toBe('-o -batch -\nroute get 203.0.113.9\naddr show\n-o addr show\n');
+    expect(addressLines(unreachable.out)).toEqual(['2: eth0    inet 10.0.0.1/24 scope global eth0']);
+    const odd = hostWithIp(`cat <<'X'\n${RECORDED.split('\n').slice(1).join('\n')}\nX`, '10.99.0.1\naddr\tdel 22');
+    expect(odd.calls).toBe('-o addr show\n');
     expect(odd.info.clientRoute).toBeUndefined();
+    expect(addressLines(odd.out)).toEqual(RECORDED.split('\n').slice(1));
+  });
+
+  it("prints every address ip has (Caddy's domain check reads the global ones); no ip, no addresses", () => {
+    const { out } = hostWithIp(`cat <<'X'\n${RECORDED}\nX`, '10.99.0.1 59038 10.99.0.132 22');
+    expect(addressLines(out)).toEqual(RECORDED.split('\n').slice(1));
+    const r = spawnSync('/bin/sh', ['-c', hostInfo.script], { encoding: 'utf8', env: { PATH: mkdtempSync(join(tmpdir(), 'ss-host-noip-')), SSH_CONNECTION: '10.99.0.1 5 10.99.0.132 22' } });
+    expect(addressLines(r.stdout)).toEqual([]);
+    expect(hostInfo.parse(r.stdout, r.status ?? 0).client).toBe('10.99.0.1');
   });
 });

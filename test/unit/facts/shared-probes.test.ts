@@ -3,6 +3,7 @@
  * dumped once for ufw and Docker, ssh.socket is read in the play's one `systemctl show`; each composed
  * probe must still answer what its own script printed alone.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import type { Probe } from '../../../src/core/probe.js';
 import { renderBatch } from '../../../src/core/script.js';
 import { aptCache, type AptCache } from '../../../src/facts/apt.js';
+import { caddyLoaded, domainResolution, parseDomainResolution, type DomainResolution } from '../../../src/facts/caddy.js';
+import { hostInfo } from '../../../src/facts/host.js';
 import { aptConfig } from '../../../src/facts/apt_config.js';
 import { chainRules, dockerDaemon } from '../../../src/facts/docker.js';
 import { dumpAsTail, dumpBatcher, fileDump, sizedDumpText, tailDumpText } from '../../../src/facts/dump.js';
@@ -84,6 +87,7 @@ describe('composed probes answer what their own script printed', () => {
     ['Docker daemon', dockerDaemon],
     ['ssh.socket', sshSocket],
     ['sysctl.d files', sysctlFiles],
+    ["Caddy's domains and the host's addresses", domainResolution(['localhost', 'no-such-name.invalid'])],
   ];
   it.each(composed)('%s, on this machine', (_n, p) => {
     const [batched] = probesLocally([p, unitState('ssh')]);
@@ -107,6 +111,23 @@ describe('composed probes answer what their own script printed', () => {
     expect(commands.systemctl).toBe(1);
     expect(commands.iptables).toBe(1);
     expect(commands.ip6tables).toBe(1);
+  });
+
+  it("Caddy's last config load reads its unit in the play's one systemctl show, and answers what it did alone", () => {
+    const p = caddyLoaded('caddy', ['/etc/hostname', '/etc/passwd']);
+    const [batched] = probesLocally([p, unitState('ssh')]);
+    expect(batched).toEqual(probesLocally([alone(p)])[0]);
+    expect(countProcesses(renderBatch({ probes: [p, unitState('ssh')] }, '0123456789abcdef')).commands.systemctl).toBe(1);
+  });
+
+  it("Caddy's domain check reads the host's addresses from host info's one ip", () => {
+    const probes = [hostInfo, domainResolution(['localhost'])];
+    // host info's ip and nothing more (the script's text counts each of its branches)
+    const ips = (ps: Probe[]) => countProcesses(renderBatch({ probes: ps }, '0123456789abcdef')).commands.ip;
+    expect(ips(probes)).toBe(ips([hostInfo]));
+    const [info, dns] = probesLocally(probes) as [unknown, DomainResolution];
+    expect(info).toEqual(probesLocally([alone(hostInfo)])[0]);
+    expect(dns.hostAddresses).toEqual(parseDomainResolution(spawnSync('ip', ['-o', 'addr', 'show', 'scope', 'global'], { encoding: 'utf8' }).stdout).hostAddresses);
   });
 
   it('ssh.socket asks the shared systemctl show for Listen too, and gets only its own properties', () => {

@@ -18,6 +18,8 @@ import {
   type DomainResolution,
 } from '../../../src/facts/caddy.js';
 import { fileBatcher } from '../../../src/facts/file-batch.js';
+import { parseSystemctlShow, unitBatcher, unitState } from '../../../src/facts/systemd.js';
+import { countProcesses } from '../helpers/process-count.js';
 import { parseUfw } from '../../../src/facts/ufw.js';
 import { LAST_ERROR, waitScript } from '../../../roles/caddy/caddy_certificates.js';
 import { allows } from '../../../roles/caddy/caddy_firewall.js';
@@ -424,11 +426,17 @@ describe('caddy_firewall', () => {
 });
 
 describe('caddyLoaded from the play\'s file dump, run locally with a fake systemctl', () => {
-  it('rebuilds the text of its own script: hashes from the dump, a linked file hashed by its own part', () => {
+  it("rebuilds the text of its own script: its unit's lines from the play's one systemctl show, hashes from the dump, a linked file hashed by its own part", () => {
     const dir = mkdtempSync(join(tmpdir(), 'ss-caddy-loaded-'));
     try {
       const conf = join(dir, 'conf');
-      const bin = fakeBin({ systemctl: `printf 'MainPID=7\\nLoadState=loaded\\nActiveState=active\\nUser=caddy\\nEnvironment=XDG_CONFIG_HOME=${conf}\\n'` });
+      // a block per unit after --, a blank line between (as systemctl show prints them); caddy's points at conf
+      const bin = fakeBin({
+        systemctl: [
+          'while [ "$1" != -- ]; do shift; done; shift; sep=',
+          `for u; do printf "$sep"; sep='\\n'; case $u in caddy) printf 'Id=caddy.service\\nLoadState=loaded\\nActiveState=active\\nSubState=running\\nMainPID=7\\nUser=caddy\\nEnvironment=XDG_CONFIG_HOME=${conf}\\n';; *) printf 'Id=%s.service\\nLoadState=loaded\\nActiveState=active\\nMainPID=9\\nUser=nobody\\nEnvironment=HOME=/elsewhere\\n' "$u";; esac; done`,
+        ].join('\n'),
+      });
       spawnSync('mkdir', ['-p', join(conf, 'caddy')]);
       writeFileSync(join(conf, 'caddy', 'autosave.json'), '{}');
       spawnSync('touch', ['-d', '2026-01-01', join(conf, 'caddy', 'autosave.json')]);
@@ -439,19 +447,33 @@ describe('caddyLoaded from the play\'s file dump, run locally with a fake system
       const files = ['Caddyfile', 'missing.pem', 'linked.pem', 'empty.pem'].map((f) => join(dir, f));
       const sh = (script: string) => spawnSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } }).stdout;
       const p = caddyLoaded('caddy', files);
-      const [rest, ...contents] = p.compose!.parts;
+      const [unit, links, ...contents] = p.compose!.parts;
+      // the unit part rides in the play's one systemctl show, after another unit's question
+      const unitKeys = [unitState('ssh').batch!.key, unit.batch!.key];
+      const shown = unitBatcher.split(sh(unitBatcher.script(unitKeys)), 0, unitKeys);
+      expect(shown[1]).toEqual({ stdout: sh(unit.script), code: 0 });
+      expect(parseSystemctlShow(shown[0].stdout, shown[0].code)).toMatchObject({ id: 'ssh.service', loadState: 'loaded' });
+      expect(countProcesses(unitBatcher.script(unitKeys)).commands.systemctl).toBe(1);
       // the dump as the play's file batch gives it
       const keys = contents.map((c) => c.batch!.key);
       const dumped = fileBatcher.split(sh(fileBatcher.script(keys)), 0, keys);
-      const joined = p.compose!.join([{ stdout: sh(rest.script), code: 0 }, ...dumped]);
+      const joined = p.compose!.join([shown[1], { stdout: sh(links.script), code: 0 }, ...dumped]);
       const alone = sh(p.script);
       expect(joined.stdout).toBe(alone);
       const facts = parseCaddyLoaded(alone);
+      expect(facts).toMatchObject({ loadState: 'loaded', activeState: 'active', mainPid: 7, autosave: join(conf, 'caddy', 'autosave.json') });
+      expect(facts.loadedAt).toMatch(/^2026-01-01 00:00:00 /);
       expect(Object.keys(facts.sha256)).toEqual([files[0], files[2], files[3]]);
       expect(facts.sha256[files[0]]).toBe(CADDYFILE_SHA);
       expect(facts.newer).toEqual([files[0], files[2], files[3]]);
       // the dump hashes no link: the part of its own hashes that one (sha256sum, as `[ -f ]` follows it) and only that
-      expect(sh(rest.script).match(/^Sha256=.*$/gm)).toEqual([`Sha256=${createHash('sha256').update('root\n').digest('hex')} ${files[2]}`]);
+      expect(sh(links.script).match(/^Sha256=.*$/gm)).toEqual([`Sha256=${createHash('sha256').update('root\n').digest('hex')} ${files[2]}`]);
+      // systemctl failing: no unit lines, Caddy's home then root's, as its own script says alone
+      const failing = fakeBin({ systemctl: 'echo "Failed to connect to bus" >&2; exit 1' });
+      const shf = (script: string) => spawnSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: `${failing}:/usr/bin:/bin` } }).stdout;
+      const failed = unitBatcher.split(shf(unitBatcher.script(unitKeys)), 1, unitKeys);
+      expect(failed[1].stdout).toBe(shf(unit.script));
+      expect(shf(unit.script)).toMatch(/^Autosave=\/root\/\.config\/caddy\/autosave\.json$/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

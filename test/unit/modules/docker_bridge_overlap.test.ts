@@ -23,7 +23,7 @@ describe('the route to the controller, as the host reports it', () => {
   });
 
   it('rides in the host info probe', () => {
-    const out = 'container=systemd-nspawn\nid=debian\nversion=12\ncodename=bookworm\narch=amd64\nclient=10.99.0.1\nroute=10.99.0.1 dev eth0 src 10.99.0.55 uid 0 \naddr=2: eth0    inet 10.99.0.55/24 brd 10.99.0.255 scope global eth0\\       valid_lft forever preferred_lft forever\n';
+    const out = 'container=systemd-nspawn\nid=debian\nversion=12\ncodename=bookworm\narch=amd64\nclient=10.99.0.1\nroute=10.99.0.1 dev eth0 src 10.99.0.55 uid 0 \n@@ip\n1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n2: eth0    inet 10.99.0.55/24 brd 10.99.0.255 scope global eth0\\       valid_lft forever preferred_lft forever\n';
     expect(hostInfo.parse(out, 0)).toMatchObject({ client: '10.99.0.1', clientRoute: ON_LINK });
   });
 });

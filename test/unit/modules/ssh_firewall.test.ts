@@ -50,6 +50,14 @@ describe("ssh_firewall judges the SSH port on ufw's state as the firewall role r
     expect(plan(22, state({ v4: [SSH22], v6: [SSH22_V6] }))).toMatchObject({ steps: [], reason: 'a ufw rule already lets 22/tcp in' });
   });
 
+  it('reads the rules even where /etc/default/ufw is missing (its defaults then: IPv6 on)', () => {
+    const { join } = ufwState.compose!;
+    const dump = sizedDumpText([{ path: '/etc/ufw/user.rules', content: rulesFile('ufw', [SSH22]) }]);
+    const ufw = parseUfw(join([{ stdout: 'installed\n', code: 0 }, { stdout: ACTIVE, code: 0 }, { stdout: dump, code: 0 }]).stdout);
+    expect(ufw.rules).toEqual(["allow 22/tcp comment 'shipshape ssh'"]);
+    expect(plan(22, ufw).steps).toEqual([]);
+  });
+
   it('active with no rule at all: opens the port to everyone, or to ssh_allow_from', () => {
     expect(argv(plan(22, state()))).toEqual(['ufw allow 22/tcp comment shipshape ssh']);
     expect(argv(plan(22, state(), ['203.0.113.0/24', '10.0.0.1']))).toEqual([
