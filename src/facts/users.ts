@@ -132,6 +132,9 @@ export interface AuthorizedKeysFile {
   file: FileContent;
 }
 
+/** sh: the account's home into $__ss_h (empty when there is no such account), from its own `getent passwd`. */
+const homeOf = (user: string) => `if __ss_e=$(getent passwd ${shq(user)}); then __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*}; else __ss_h=; fi`;
+
 /**
  * A user's default authorized_keys, with the home resolved on the host: the path depends on a home the
  * controller cannot know before the probe runs, so one probe both resolves and reads it. Alone, its script
@@ -140,7 +143,7 @@ export interface AuthorizedKeysFile {
  * the home is not a plain absolute path (then the account batch reads them itself, as the script alone does).
  */
 export function authorizedKeysOf(user: string) {
-  const script = [`if __ss_e=$(getent passwd ${shq(user)}); then __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*}; else __ss_h=; fi`, KEYS_OF_HOME].join('\n');
+  const script = [homeOf(user), KEYS_OF_HOME].join('\n');
   if (!isAccountName(user) || user.endsWith('$')) return probe<AuthorizedKeysFile>(`authorized_keys:${user}`, script, parseAuthorizedKeysFile, { inline: true });
   return probe<AuthorizedKeysFile>(`authorized_keys:${user}`, script, parseAuthorizedKeysFile, {
     compose: {
@@ -157,7 +160,7 @@ export function authorizedKeysOf(user: string) {
 function keysHome(user: string) {
   return probe<string>(
     `authorized_keys-home:${user}`,
-    [`if __ss_e=$(getent passwd ${shq(user)}); then __ss_h=\${__ss_e#*:*:*:*:*:}; __ss_h=\${__ss_h%%:*}; else __ss_h=; fi`, homeOrKeys()].join('\n'),
+    [homeOf(user), homeOrKeys()].join('\n'),
     (out) => out,
     { inline: true, batch: { batcher: accountBatcher, key: `keys:${user}` } },
   );
