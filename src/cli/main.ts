@@ -54,6 +54,11 @@ function runOptions(cmd: Command): Command {
         .default(60)
         .argParser(lockSeconds),
     )
+    .addOption(
+      new Option('--apt-timeout <seconds>', "each network phase of apt (apt-get update, the download of a play's packages) may take this long on a host; then it is stopped and its task fails, naming the mirror or proxy (an install's dpkg is never stopped)")
+        .default(900)
+        .argParser(aptSeconds),
+    )
     .option('--no-update-inventory', 'when a run moves sshd to another port, only say what to change in the inventory instead of editing its port in place')
     .option('--vault-password-file <file>', 'password for Ansible Vault values and files (first line of the file, or the output of an executable script; repeatable)', collect, [])
     .option('--vault-id <label@file>', 'a labelled vault password (label@file or label@prompt; repeatable)', collect, [])
@@ -199,6 +204,12 @@ function guardSeconds(v: string): number {
 function lockSeconds(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InputError(`--lock-wait wants whole seconds (0 or more), not "${v}"`);
+  return n;
+}
+
+function aptSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`--apt-timeout wants whole seconds, at least 1, not "${v}"`);
   return n;
 }
 

@@ -39,6 +39,8 @@ export interface RunFlags extends VaultFlags {
   guardTimeout: number;
   /** seconds a second run waits for another run's host lock (--lock-wait) */
   lockWait?: number;
+  /** seconds each network phase of apt (update, the play's download) may take on a host (--apt-timeout) */
+  aptTimeout?: number;
   /** false with --no-update-inventory: only tell the operator to edit it */
   updateInventory: boolean;
   /** check only: where a drifted run posts its summary */
@@ -132,7 +134,7 @@ export async function runCommand(mode: 'apply' | 'check', playbookPath: string, 
   const uninstall = onInterrupt(interrupted.report);
   // performance.now() counts from the process's start: CLI start, loading the files, expansion
   const startMs = Math.round(performance.now());
-  const report = await runAll(jobs, { check, forks: flags.forks, guardTimeoutSec: flags.guardTimeout, loginMemory: fileLoginMemory(), hostLock: { waitSec: flags.lockWait ?? 60, staleSec: 900 } }, (spec) => createTransport(spec, { log: flags.json ? () => undefined : log }), sink);
+  const report = await runAll(jobs, { check, forks: flags.forks, guardTimeoutSec: flags.guardTimeout, loginMemory: fileLoginMemory(), hostLock: { waitSec: flags.lockWait ?? 60, staleSec: 900 }, ...(flags.aptTimeout !== undefined ? { aptTimeoutSec: flags.aptTimeout } : {}) }, (spec) => createTransport(spec, { log: flags.json ? () => undefined : log }), sink);
   await queue;
   await finished;
   uninstall();

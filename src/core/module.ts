@@ -49,6 +49,11 @@ export interface PlanContext {
    * that judges a file by its age (service restart_after) would otherwise miss a change still to come.
    */
   willWrite?: ReadonlySet<string>;
+  /**
+   * Seconds each network phase of apt (an `apt-get update`, the download of a play's packages) may take
+   * before it is stopped and its task fails with what apt was waiting for (--apt-timeout; default 900).
+   */
+  aptTimeoutSec?: number;
 }
 
 export interface PrepareContext {

@@ -578,7 +578,13 @@ class PlayRunner {
     // check never moves the connection: after a predicted sshd port or login change, plans see the prediction
     const now = this.link.predicted ?? { port: spec.port, user: spec.user };
     const access = { ...now, ...(this.info.client ? { client: this.info.client } : {}) };
-    return { host: this.info, access, check: this.opts.check, ...(this.opts.check ? { willWrite: this.willWrite } : {}) };
+    return {
+      host: this.info,
+      access,
+      check: this.opts.check,
+      ...(this.opts.check ? { willWrite: this.willWrite } : {}),
+      ...(this.opts.aptTimeoutSec !== undefined ? { aptTimeoutSec: this.opts.aptTimeoutSec } : {}),
+    };
   }
 
   /** check mode for this task: a command declared read-only with `check_mode: false` runs as in apply */

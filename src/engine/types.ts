@@ -82,6 +82,8 @@ export interface EngineOptions {
   loginMemory?: LoginMemory;
   /** apply takes a host-wide lock (see host-lock.ts): how long a second run waits, when a silent holder is dead */
   hostLock?: { waitSec: number; staleSec: number };
+  /** seconds each network phase of apt may take before its task fails with a report (--apt-timeout; plans default to 900) */
+  aptTimeoutSec?: number;
 }
 
 export type EngineEvent =

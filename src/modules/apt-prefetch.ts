@@ -9,11 +9,12 @@
  * first install would have refreshed anyway): the engine reports it as ok, never as a change.
  */
 import { z } from 'zod';
-import { defineModule, type Plan } from '../core/module.js';
+import { defineModule, type Plan, type PlanContext } from '../core/module.js';
 import { shJoin } from '../core/quote.js';
 import { run, sh, type Step } from '../core/step.js';
 import { aptCache, dpkgPackages, packageStatus, parsePackageSpec, UPDATE_STAMP, type AptCache, type DpkgPackages } from '../facts/apt.js';
-import { cacheAge, ENV, UPDATE_SCRIPT, type AptArgs } from './apt.js';
+import { cacheAge, ENV, updateScript, UPDATE_WHY, type AptArgs } from './apt.js';
+import { boundedApt, DEFAULT_APT_TIMEOUT } from './apt-network.js';
 
 export interface PrefetchArgs {
   /** the arguments of each apt task the play will run, in play order (only installs: state present or latest) */
@@ -34,7 +35,7 @@ export default defineModule({
     ...Object.fromEntries(a.tasks.map((t, i) => [packagesKey(i), dpkgPackages(t.name!)])),
     cache: aptCache(),
   }),
-  plan(a: PrefetchArgs, f: Record<string, unknown>): Plan {
+  plan(a: PrefetchArgs, f: Record<string, unknown>, ctx: PlanContext): Plan {
     const cache = f.cache as AptCache;
     const missing = a.tasks.map((t, i) => ({ task: t, words: toInstall(t, f[packagesKey(i)] as DpkgPackages) })).filter((m) => m.words.length);
     if (missing.length === 0) return { steps: [], reason: 'every package of the play\'s apt tasks is installed: nothing to download' };
@@ -43,13 +44,14 @@ export default defineModule({
     const stale = missing.map((m) => cacheAge(m.task, cache)).find((why) => why !== undefined);
     const steps: Step[] = [];
     const what: string[] = [];
+    const bound = ctx?.aptTimeoutSec ?? DEFAULT_APT_TIMEOUT;
     if (stale) {
-      steps.push(sh(UPDATE_SCRIPT, 'apt-get update (waiting for another apt to release the lists lock)'));
+      steps.push(sh(updateScript(bound), UPDATE_WHY));
       steps.push(run(['touch', UPDATE_STAMP]));
       what.push(`update apt cache (${stale})`);
     }
     const lock = Math.max(...missing.map((m) => m.task.lock_timeout));
-    steps.push(sh(downloadScript(groups(missing.map((m) => ({ words: m.words, recommends: m.task.install_recommends }))), lock), WHY_DOWNLOAD));
+    steps.push(sh(downloadScript(groups(missing.map((m) => ({ words: m.words, recommends: m.task.install_recommends }))), lock, bound), WHY_DOWNLOAD));
     const names = [...new Set(missing.flatMap((m) => m.words))];
     what.push(`download ${names.join(', ')} and what they need, for ${missing.length} apt task${missing.length > 1 ? 's' : ''} (their own installs run in order)`);
     return { steps, reason: what.join('; '), cacheOnly: true };
@@ -91,7 +93,7 @@ function groups(tasks: Group[]): Group[] {
  * apt cannot resolve (a package unknown to the index) is left to its task, which reports apt's error
  * in its place, as without the prefetch.
  */
-export function downloadScript(gs: Group[], lockTimeout: number): string {
+export function downloadScript(gs: Group[], lockTimeout: number, seconds = DEFAULT_APT_TIMEOUT): string {
   const rec = (g: Group) => (g.recommends === undefined ? '' : g.recommends ? ' --install-recommends' : ' --no-install-recommends');
   return [
     'pkgs=',
@@ -107,6 +109,10 @@ export function downloadScript(gs: Group[], lockTimeout: number): string {
     'set -- $pkgs',
     `[ "$#" -gt 0 ] || { echo 'nothing to download'; exit 0; }`,
     `echo "downloading $# packages"`,
-    `env ${Object.entries(ENV).map(([k, v]) => `${k}=${v}`).join(' ')} apt-get -q -y -o DPkg::Lock::Timeout=${lockTimeout} --download-only --no-install-recommends install -- "$@"`,
+    // the only network of the prefetch, bounded; it never starts dpkg, so stopping it leaves dpkg as it was
+    `export ${Object.entries(ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+    ...boundedApt({ options: `-o DPkg::Lock::Timeout=${lockTimeout}`, command: '-q -y --download-only --no-install-recommends install -- "$@"' }, seconds, 'apt-get --download-only'),
+    `printf '%s\\n' "$out"`,
+    'exit "$rc"',
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineModule, type Plan } from '../core/module.js';
+import { defineModule, type Plan, type PlanContext } from '../core/module.js';
 import { run, sh, type Step } from '../core/step.js';
 import {
   aptCache,
@@ -14,6 +14,7 @@ import {
   type DpkgPackages,
 } from '../facts/apt.js';
 import { aptUpgradable, type Upgradable } from '../facts/apt-upgrade.js';
+import { boundedApt, DEFAULT_APT_TIMEOUT } from './apt-network.js';
 
 // Debian package names, an optional :arch and an optional =version; apt's own syntax, minus globs,
 // so that dpkg-query answers exactly the question asked
@@ -86,27 +87,29 @@ const lockOpts = (a: Args) => ['-o', `DPkg::Lock::Timeout=${a.lock_timeout}`];
 const CONF = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
 
 /**
- * `apt-get update` takes the lists lock, which DPkg::Lock::Timeout does not cover, and apt-daily holds it
- * for minutes on a freshly booted VPS: wait for it (up to 5 minutes) instead of failing. Any other error
- * fails at once, so a broken repository is reported without delay.
- */
-/**
  * `apt-get update` that waits (up to 5 minutes) for another apt holding the lists lock, which
- * DPkg::Lock::Timeout does not cover: apt-daily holds it on a freshly booted VPS.
+ * DPkg::Lock::Timeout does not cover: apt-daily holds it on a freshly booted VPS. Any other error fails
+ * at once, so a broken repository is reported without delay. Each attempt's network is bounded
+ * (apt-network.ts): a mirror or proxy that never answers ends the task with a report, not the run's wait.
  */
-export function aptUpdateScript(options: string): string {
+export function aptUpdateScript(options: string, seconds: number, flags = ''): string {
   return [
     'n=0',
-    `until out=$(apt-get -q ${options} update 2>&1); do`,
-    `  case $out in *'Could not get lock'*) ;; *) printf '%s\\n' "$out"; exit 100 ;; esac`,
-    `  n=$((n + 1)); if [ "$n" -ge 60 ]; then printf '%s\\n' "$out"; exit 100; fi`,
+    'while :; do',
+    ...boundedApt({ options, command: `-q ${flags ? `${flags} ` : ''}update` }, seconds, 'apt-get update').map((l) => `  ${l}`),
+    '  [ "$rc" -ne 0 ] || break',
+    `  case $out in *'Could not get lock'*) ;; *) printf '%s\n' "$out"; exit 100 ;; esac`,
+    `  n=$((n + 1)); if [ "$n" -ge 60 ]; then printf '%s\n' "$out"; exit 100; fi`,
     '  sleep 5',
     'done',
-    `printf '%s\\n' "$out"`,
+    `printf '%s\n' "$out"`,
   ].join('\n');
 }
 
-export const UPDATE_SCRIPT = aptUpdateScript(LOCK.join(' '));
+/** The apt module's `apt-get update`, bounded at `seconds` of network (--apt-timeout). */
+export const updateScript = (seconds: number) => aptUpdateScript(LOCK.join(' '), seconds);
+
+export const UPDATE_WHY = 'apt-get update (waiting for another apt to release the lists lock)';
 
 const upgradeCommand = (a: Args) => (a.upgrade === 'full' || a.upgrade === 'dist' ? 'dist-upgrade' : 'upgrade');
 
@@ -129,7 +132,7 @@ export default defineModule({
     a.state === 'absent' && (a.name ?? []).some((n) => /^openssh-server([:=]|$)/.test(n))
       ? 'this would remove openssh-server, the SSH server this run and every later login come through: refused. Remove it from the list.'
       : undefined,
-  plan(a: Args, f: AptFacts): Plan {
+  plan(a: Args, f: AptFacts, ctx: PlanContext): Plan {
     if (f.packages && !f.packages.available) {
       return { steps: [], reason: 'dpkg-query not found', fail: 'apt: this host has no dpkg-query; apt only manages Debian and Ubuntu hosts' };
     }
@@ -146,7 +149,8 @@ export default defineModule({
     const steps: Step[] = [];
     const what: string[] = [];
     if (update) {
-      steps.push(sh(UPDATE_SCRIPT, 'apt-get update (waiting for another apt to release the lists lock)'));
+      const bound = ctx?.aptTimeoutSec ?? DEFAULT_APT_TIMEOUT;
+      steps.push(sh(updateScript(bound), UPDATE_WHY));
       // the stamp is what the next run's cache_valid_time check reads; an update that fetched nothing new
       // would otherwise leave no trace and the cache would look stale forever
       steps.push(run(['touch', UPDATE_STAMP]));

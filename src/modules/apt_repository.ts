@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { aptUpdateScript } from './apt.js';
+import { DEFAULT_APT_TIMEOUT } from './apt-network.js';
 import { defineModule, type Plan, type PlanContext } from '../core/module.js';
 import type { FileDiff } from '../core/result.js';
 import { run, sh, type Step } from '../core/step.js';
@@ -202,7 +203,8 @@ function planPresent(a: Args, f: RepoFacts, ctx: PlanContext): Plan {
   const fetched = f.fetched.indexed && f.fetched.stamp === stamp;
   if (a.update_cache && (steps.length || !fetched)) {
     const changed = steps.length > 0;
-    steps.push(sh(updateScript(p.sources), `apt-get update of ${p.sources} only`));
+    const bound = ctx?.aptTimeoutSec ?? DEFAULT_APT_TIMEOUT;
+    steps.push(sh(updateScript(p.sources, bound), `apt-get update of ${p.sources} only`));
     steps.push(sh(`mkdir -p ${STAMPS} && echo ${stamp} > ${p.stamp}`, `note the successful fetch in ${p.stamp}`));
     what.push(changed ? 'fetch its index' : `fetch the index of ${a.name} (${f.fetched.indexed ? 'no successful fetch since it was declared like this: the last one failed' : 'no index on this host yet'})`);
   }
@@ -230,9 +232,9 @@ function planAbsent(a: Args, f: RepoFacts): Plan {
  * failures are not ours) nor cleaned from the lists. Waits for another apt holding the lists lock, as
  * the apt module does; --error-on=any makes a fetch or signature warning of this repository fail.
  */
-export function updateScript(sourcesPath: string): string {
-  const opts = [`-o Dir::Etc::sourcelist=${sourcesPath}`, '-o Dir::Etc::sourceparts=-', '-o APT::Get::List-Cleanup=0', '--error-on=any'].join(' ');
-  return aptUpdateScript(opts);
+export function updateScript(sourcesPath: string, seconds = DEFAULT_APT_TIMEOUT): string {
+  const opts = [`-o Dir::Etc::sourcelist=${sourcesPath}`, '-o Dir::Etc::sourceparts=-', '-o APT::Get::List-Cleanup=0'].join(' ');
+  return aptUpdateScript(opts, seconds, '--error-on=any');
 }
 
 function sameFile(cur: FileContent, text: string): boolean {

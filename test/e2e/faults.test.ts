@@ -5,7 +5,9 @@
  * - a wrong become password: one clear error and exactly one failed sudo attempt per run;
  * - the dpkg lock held by another apt: waited for, bounded by lock_timeout; dpkg interrupted earlier;
  * - the SSH connection dropped in the middle of a package install;
- * - Ctrl-C in the middle of a run: exit 130 and where every host stood.
+ * - Ctrl-C in the middle of a run: exit 130 and where every host stood;
+ * - apt's proxy accepts and never answers: the update and the play's download end at --apt-timeout with a
+ *   report, dpkg untouched, the other host finishes; the re-run after the fix converges.
  * Hosts h43/h44 (Debian 12), h143/h144 (Debian 13); h49/h149 are never booted (the "down" host).
  */
 import { spawn } from 'node:child_process';
@@ -48,6 +50,21 @@ const sh = async (h: LabHost, cmd: string) => {
 /** hold dpkg's frontend lock (a POSIX lock, as apt takes it) for `secs` seconds, in the background */
 const holdDpkgLock = (h: LabHost, secs: number) =>
   sh(h, `setsid python3 -c "import fcntl,time; f=open('/var/lib/dpkg/lock-frontend','w'); fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(${secs})" </dev/null >/dev/null 2>&1 & sleep 1`);
+
+/** on the host: a listener on 127.0.0.1:39142 that accepts every connection and never answers (a silent apt proxy) */
+const SILENT_PROXY = [
+  "cat > /root/silent-proxy.py <<'EOF'",
+  'import socket',
+  's = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+  "s.bind(('127.0.0.1', 39142)); s.listen(64); held = []",
+  'while True:',
+  '    held.append(s.accept()[0])',
+  'EOF',
+  'setsid python3 /root/silent-proxy.py </dev/null >/dev/null 2>&1 &',
+  // later files of apt.conf.d win: this one replaces the lab's own proxy
+  `printf '%s\\n' 'Acquire::http::Proxy "http://127.0.0.1:39142";' > /etc/apt/apt.conf.d/99silent-proxy`,
+  "until ss -ltn | grep -q '127.0.0.1:39142 '; do sleep 0.2; done",
+].join('\n');
 
 async function until(what: string, f: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -199,5 +216,56 @@ describe.each(RELEASES)('faults on $dist', ({ dist, a, b, down }) => {
     const again = await shipshapeJson('apply', playbook(work, [{ name: 'first', copy: { dest: '/root/int-first', content: '1\n' } }]), inv, [], env);
     expect(again.code).toBe(0);
     expect(again.report.hosts[A.name].changed).toBe(0);
+  });
+
+  it("apt's proxy accepts and never answers: update and download end at --apt-timeout with a report, dpkg untouched, the other host finishes", { timeout: 300_000 }, async () => {
+    const inv = inventory(lab, { [A.name]: { host: A.addr }, [B.name]: { host: B.addr } });
+    const status = (h: LabHost, pkgs: string) => sh(h, `for p in ${pkgs}; do dpkg-query -W -f '\${Status}\\n' $p 2>/dev/null || echo absent; done`);
+    // both hosts have a package index, so the second play below has nothing to update, only to download
+    const warm = await timed('apt index', () => shipshapeJson('apply', playbook(work, [{ name: 'index', apt: { update_cache: true, cache_valid_time: 3600 } }]), inv, [], env));
+    expect(warm.code, warm.stdout + warm.stderr).toBe(0);
+    await sh(A, 'apt-get -y -q purge bc jq >/dev/null 2>&1; true');
+    await sh(B, 'apt-get -y -q purge bc jq >/dev/null 2>&1; true');
+    await sh(A, SILENT_PROXY);
+    const report = (what: string) =>
+      new RegExp(`${what} did not finish within 5s \\(--apt-timeout\\): no answer, or too slow, from http://\\S+( http://\\S+)* through the proxy http://127\\.0\\.0\\.1:39142\\. Stopped it before anything was installed \\(dpkg did not run\\)`);
+    const noApt = async () => (await hostExec(A.name, "pgrep -a -f '[a]pt-get|/usr/lib/apt/[m]ethods/' || true")).stdout.trim();
+
+    // an apt task's own update (one apt task: no prefetch)
+    const update = playbook(work, [{ name: 'bc installed', apt: { name: 'bc', update_cache: true } }]);
+    const r1 = await timed('update against a silent proxy, --apt-timeout 5', () => shipshapeJson('apply', update, inv, ['--apt-timeout', '5'], env));
+    expect(r1.code).toBe(1);
+    const t1 = r1.report.hosts[A.name].tasks.find((t) => t.name === 'bc installed')!;
+    expect(t1.status).toBe('failed');
+    expect(t1.output).toMatch(report('apt-get update'));
+    expect(r1.report.hosts[B.name]).toMatchObject({ failed: 0, changed: 1, unreachable: false });
+    expect(await status(B, 'bc')).toBe('install ok installed\n');
+    expect(await status(A, 'bc')).toBe('absent\n');
+    expect(await noApt()).toBe('');
+
+    // the play's one download of its packages (two apt tasks: the prefetch)
+    const two = playbook(work, [
+      { name: 'bc installed', apt: { name: 'bc' } },
+      { name: 'jq installed', apt: { name: 'jq' } },
+    ]);
+    const r2 = await timed('download against a silent proxy, --apt-timeout 5', () => shipshapeJson('apply', two, inv, ['--apt-timeout', '5'], env));
+    expect(r2.code).toBe(1);
+    const t2 = r2.report.hosts[A.name].tasks.find((t) => t.status === 'failed')!;
+    expect(t2.name).toMatch(/packages of this play downloaded/);
+    expect(t2.output).toMatch(report('apt-get --download-only'));
+    expect(r2.report.hosts[A.name].tasks.map((t) => t.name)).not.toContain('bc installed');
+    expect(r2.report.hosts[B.name]).toMatchObject({ failed: 0, unreachable: false });
+    expect(await status(B, 'bc jq')).toBe('install ok installed\n'.repeat(2));
+    // dpkg never ran on A: nothing half-installed, nothing installed, no apt left waiting
+    expect(await sh(A, 'dpkg --audit; ls -A /var/lib/dpkg/updates')).toBe('');
+    expect(await status(A, 'bc jq')).toBe('absent\n'.repeat(2));
+    expect(await noApt()).toBe('');
+
+    // the proxy fixed: the same play converges, and a second run changes nothing
+    await sh(A, "rm -f /etc/apt/apt.conf.d/99silent-proxy; pkill -f '[s]ilent-proxy.py'; true");
+    const fixed = await timed('after the fix', () => shipshapeJson('apply', two, inv, [], env));
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+    expect(await status(A, 'bc jq')).toBe('install ok installed\n'.repeat(2));
+    expect((await shipshapeJson('apply', two, inv, [], env)).report.hosts[A.name].changed).toBe(0);
   });
 });

@@ -151,7 +151,7 @@ export async function shipshape(args: string[], env: Record<string, string> = {}
 }
 
 export interface JsonReport {
-  hosts: Record<string, { ok: number; changed: number; failed: number; unreachable: boolean; error?: string; notes?: string[]; tasks: { name: string; role: string | null; status: string; reason: string; diff: { subject: string; before: string; after: string }[] }[] }>;
+  hosts: Record<string, { ok: number; changed: number; failed: number; unreachable: boolean; error?: string; notes?: string[]; tasks: { name: string; role: string | null; status: string; reason: string; output?: string; diff: { subject: string; before: string; after: string }[] }[] }>;
 }
 
 /** `shipshape MODE playbook -i inv --json ...`, parsed; the exit code kept beside it. */

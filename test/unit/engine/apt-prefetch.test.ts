@@ -56,7 +56,7 @@ function planOf(task: TaskInstance, facts: (probeId: string) => unknown): Plan {
   const f = Object.fromEntries(Object.entries(probes).map(([k, p]) => [k, facts(p.id)]));
   return task.module.plan(task.args, f as never, { host: debian12, access: sshAccess, check: false });
 }
-const isUpdate = (s: Step) => s.kind === 'sh' && s.script.includes('apt-get -q') && s.script.includes(' update');
+const isUpdate = (s: Step) => s.kind === 'sh' && s.script.includes('apt-get ') && s.script.includes(' update 2>&1');
 const isDownload = (s: Step) => s.kind === 'sh' && s.why === WHY_DOWNLOAD;
 const isInstall = (s: Step) => s.kind === 'run' && s.argv[0] === 'apt-get' && s.argv.includes('install');
 
@@ -168,7 +168,7 @@ describe('the download script (dash, with a stand-in apt-get)', () => {
     );
     const downloads = out.split('\n').filter((l) => l.startsWith('DOWNLOAD'));
     expect(downloads).toEqual([
-      'DOWNLOAD -q -y -o DPkg::Lock::Timeout=300 --download-only --no-install-recommends install -- ufw=0.36.2-1 python3-systemd=235-1+b2 fail2ban=1.0.2-2 libc6=2.36-9+deb12u9 docker.io=20.10.24+dfsg1-1+deb12u1',
+      'DOWNLOAD -o DPkg::Lock::Timeout=300 -q -y --download-only --no-install-recommends install -- ufw=0.36.2-1 python3-systemd=235-1+b2 fail2ban=1.0.2-2 libc6=2.36-9+deb12u9 docker.io=20.10.24+dfsg1-1+deb12u1',
     ]);
     // a group apt cannot resolve is left to its task, which will report apt's error in its place
     expect(out).toMatch(/left to its own task \(apt cannot resolve it now\): nosuch\nE: Unable to locate package nosuch/);

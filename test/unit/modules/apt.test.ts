@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { HostInfo, Plan } from '../../../src/core/module.js';
 import { describeStep } from '../../../src/core/step.js';
 import { parseAptCache, parseAptPolicy, parseDpkgQuery } from '../../../src/facts/apt.js';
-import apt, { UPDATE_SCRIPT } from '../../../src/modules/apt.js';
+import apt, { updateScript } from '../../../src/modules/apt.js';
 import { debian12, sshAccess } from '../helpers/plan.js';
 
 /** planFor() for a module not yet in the registry: schema applied, fixture facts checked against the module's. */
@@ -192,7 +192,7 @@ describe('the apt-get update step on this machine (fake apt-get and sleep)', () 
   const runUpdate = (aptGet: string) => {
     fake('apt-get', aptGet);
     rmSync(join(bin, 'log'), { force: true });
-    const r = spawnSync('sh', ['-c', `set -e\n${UPDATE_SCRIPT}`], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const r = spawnSync('sh', ['-c', `set -e\n${updateScript(900)}`], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
     let log = '';
     try {
       log = readFileSync(join(bin, 'log'), 'utf8');

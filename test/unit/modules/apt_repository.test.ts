@@ -188,7 +188,7 @@ describe('apt_repository plans', () => {
 
   it('updates one source without dropping the lists of the others, and fails on any fetch or signature warning', () => {
     const s = updateScript('/etc/apt/sources.list.d/docker.sources');
-    expect(s).toContain('-o Dir::Etc::sourcelist=/etc/apt/sources.list.d/docker.sources -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 --error-on=any');
+    expect(s).toContain('apt-get -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/docker.sources -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 -q --error-on=any update');
     expect(renderStep({ kind: 'sh', script: s, why: '' })).toContain('Could not get lock');
   });
 });
