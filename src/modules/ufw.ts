@@ -240,19 +240,25 @@ function describe(active: boolean, ipv6: boolean, d: { incoming?: string; outgoi
   return [...head, ...[...rules].sort().map((r) => `rule: ${r}`)].join('\n') + '\n';
 }
 
-/** Why enabling these rules would cut the current SSH connection, or undefined when it is safe. */
+/**
+ * Why enabling these rules would cut the current SSH connection, or undefined when it is safe: the declared
+ * rules in their order, as ufw adds and then matches them (the first rule for the SSH port that applies to the
+ * controller decides; a deny or reject for it, or for an address not known to be another, before any allow).
+ */
 export function sshLockout(rules: UfwRule[], incoming: string, access: AccessInfo): string | undefined {
-  if (incoming === 'allow') return undefined;
-  const opens = rules.some(
-    (r) =>
-      (r.rule === 'allow' || r.rule === 'limit') &&
-      r.proto !== 'udp' &&
-      portCovers(r.port, access.port) &&
-      (r.from_ip === 'any' || (access.client !== undefined && cidrContains(r.from_ip, access.client))),
-  );
-  if (opens) return undefined;
   const from = access.client ? ` from ${access.client} (this controller)` : '';
-  return `refusing to enable ufw: no rule allows SSH port ${access.port}/tcp${from}, so the current connection and every later one would be cut. Allow it (e.g. ssh_allow_from including ${access.client ?? 'your address'}) and re-run.`;
+  const fix = `Allow it (e.g. ssh_allow_from including ${access.client ?? 'your address'}) and re-run.`;
+  for (const r of rules) {
+    if (r.proto === 'udp' || !portCovers(r.port, access.port)) continue;
+    const mine = r.from_ip === 'any' || (access.client !== undefined && cidrContains(r.from_ip, access.client));
+    if (r.rule === 'allow' || r.rule === 'limit') {
+      if (mine) return undefined;
+    } else if (mine || access.client === undefined) {
+      return `refusing to enable ufw: the declared rule "${canonicalRule(r)}" comes before any rule allowing SSH port ${access.port}/tcp${from} and shuts it out, so every new connection would be cut. Remove or narrow it, or declare the allow first, and re-run.`;
+    }
+  }
+  if (incoming === 'allow') return undefined;
+  return `refusing to enable ufw: no rule allows SSH port ${access.port}/tcp${from}, so the current connection and every later one would be cut. ${fix}`;
 }
 
 function portCovers(spec: string, port: number): boolean {
