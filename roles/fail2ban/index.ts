@@ -31,8 +31,12 @@ export default defineRole<Vars, typeof own>({
   vars,
   modules: own,
   tasks: (v) => [
-    // python3-systemd is what the journal backend imports; without it fail2ban cannot start
-    { name: 'fail2ban installed', module: 'apt', args: { name: ['fail2ban', 'python3-systemd'], cache_valid_time: 3600 } },
+    // The jail comes first, the package after it: Debian 13's fail2ban starts at install with its packaged
+    // sshd jail and reads the journal back over findtime, where this run's own earlier failed logins are (an
+    // "Invalid user" while the deploy account does not exist yet, each wrong key an agent offers). With this
+    // file already in place that first start has the controller in ignoreip. Nothing global is held back
+    // meanwhile (no policy-rc.d, no mask), so a run that dies between the two leaves no service unable to start.
+    { name: 'fail2ban jail directory', module: 'file', args: { path: '/etc/fail2ban/jail.d', state: 'directory', mode: '0755', owner: 'root', group: 'root' } },
     {
       name: 'sshd jail',
       module: 'fail2ban_jail',
@@ -47,10 +51,11 @@ export default defineRole<Vars, typeof own>({
         validate: VALIDATE,
       },
     },
+    // python3-systemd is what the journal backend imports; without it fail2ban cannot start
+    { name: 'fail2ban installed', module: 'apt', args: { name: ['fail2ban', 'python3-systemd'], cache_valid_time: 3600 } },
     {
-      // Not a handler: Debian 13's fail2ban starts at install with its packaged jail (Debian 12's fails, no
-      // auth.log), so it is already counting failures (the controller's too) before this jail exists; and a
-      // restart notified by a run that then died would be lost, the file being in place. An outcome instead,
+      // Not a handler: a jail changed on a host where fail2ban already runs needs a restart, and a restart
+      // notified by a run that then died would be lost, the file being in place. An outcome instead,
       // judged read-only (so check predicts it): running, and started after the jail last changed. A
       // restart, not a reload: a failed unit cannot reload.
       name: 'fail2ban running',

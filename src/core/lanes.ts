@@ -1,6 +1,6 @@
 /**
- * The probe part's two lanes (issue 15): the script's own shell, and one child shell started at the top of
- * the probe part that runs its sections one after the other into a private file (script.ts). The host has
+ * The probe part's two lanes (issue 15): two shells of one pipeline, the background lane writing its sections
+ * into the pipe while the other runs the rest, then prints the pipe (script.ts). The host has
  * two cores or more, so the part takes as long as its longer lane: the sections are split by their rough
  * costs so that both lanes end about together. Which lane a section runs in changes only when its answer
  * arrives (probe.ts: `cost`), so the split is free to follow the costs alone.
@@ -10,10 +10,10 @@
 export const DEFAULT_COST = 1;
 
 /**
- * What using the background lane costs by itself (ms, three processes): the child's fork, its `rm` of its
- * file's name, and the `cat` that prints the file after both lanes are done.
+ * What using the background lane costs by itself (ms, two processes): the two shells of the pipeline that runs
+ * the lanes, the right one ending as the `cat` that prints the left one's sections (script.ts).
  */
-export const BACKGROUND_COST = 3;
+export const BACKGROUND_COST = 2;
 
 export interface LaneSection {
   /** rough ms on the host (probe.ts: `cost`) */

@@ -50,13 +50,7 @@ export function newNonce(): string {
   return randomBytes(8).toString('hex');
 }
 
-/**
- * Where background probes keep their output until the end of the script: root's own directory under
- * /run (the host lock's). Tests give another.
- */
-export const SPOOL_DIR = '/run/shipshape';
-
-export function renderBatch(whole: Batch, nonce: string, spoolDir = SPOOL_DIR): string {
+export function renderBatch(whole: Batch, nonce: string): string {
   // a composed probe runs as its parts
   const batch = { ...whole, probes: leafProbes(whole.probes) };
   const out = [HEADER];
@@ -89,12 +83,8 @@ export function renderBatch(whole: Batch, nonce: string, spoolDir = SPOOL_DIR): 
   const sections: Section[] = parts.map((x, i) => ({ ...x, background: lanes[i] }));
   const background = sections.filter((x) => x.background);
   const inLine = (x: Section) => [begin(x.kind, x.id), `${x.body} </dev/null 2>/dev/null; __ss_rc=$?`, end(x.kind, x.id)];
-  out.push(...startBackground(background.flatMap(inLine), spoolDir, nonce));
-  for (const x of sections) {
-    // started in the background above, unless there was no private place for its output: then here
-    out.push(...(x.background ? [`if [ -z "$__ss_jbg" ]; then`, ...inLine(x), 'fi'] : inLine(x)));
-  }
-  out.push(...endBackground(background.length > 0));
+  const own = sections.filter((x) => !x.background).flatMap(inLine);
+  out.push(...(background.length ? twoLanes(background.flatMap(inLine), own) : own));
   out.push(`{ read __ss_x __ss_x __ss_x __ss_x __ss_p1 __ss_x < ${LAST_PID}; read __ss_t1 __ss_x < /proc/uptime; } 2>/dev/null`);
   out.push(begin('stats', '0'));
   out.push(`printf '%s %s %s %s' "$__ss_p0" "$__ss_p1" "$__ss_t0" "$__ss_t1"; __ss_rc=0`);
@@ -103,40 +93,17 @@ export function renderBatch(whole: Batch, nonce: string, spoolDir = SPOOL_DIR): 
 }
 
 /**
- * Background sections (issue 15): one child shell, started at the top of the probe section, runs them one
- * after the other (beside the in-line rest: lanes.ts chooses them) and writes them to a file of its own.
- * The script's shell opens the file for writing (fd 8, handed to the child) and for reading (fd 9) before
- * the child starts, so the child's first command removes its name: a run killed in the middle leaves
- * nothing behind, and the `rm` runs in the background lane instead of after both. At the end one `cat`
- * prints fd 9. parseBatch finds sections by their markers, in any order. Three processes in all (the child,
- * rm, cat), whatever the number of background sections.
- *
- * The file is root's redirection, so no local user may choose where it lands (issue 7): the directory
- * must be a real directory (not a link) owned by the script's user, which for /run/shipshape means root's
- * own under root's /run; the file is created with noclobber (O_EXCL: an existing file or a planted link
- * refuses) under a name carrying the run's nonce, with umask 077. Where any of it fails (no such directory,
- * not root's, the file exists), each section runs in line at its place, as before: same sections, same facts.
+ * Background sections (issue 15): a pipeline of two shells, the background lane on its left and the rest on its
+ * right, both at once (lanes.ts chooses them). The left one writes its sections into the pipe; the right one runs
+ * the others straight to the script's output, and then its last command, `cat`, prints what the pipe holds
+ * (dash execs a group's last command in the group's own fork). parseBatch finds sections by their markers, in any
+ * order. Two processes in all, whatever the number of background sections, and nothing on disk: no file a
+ * killed run leaves behind, none a local user could plant or link (issue 7). A pipe holds 64 KiB: a background
+ * lane that prints more waits there until the foreground is done, slower but the same answers.
+ * No redirection on the right-hand group: dash would then fork once more for its `cat`.
  */
-function startBackground(lines: string[], dir: string, nonce: string): string[] {
-  if (lines.length === 0) return [];
-  const d = sq(dir);
-  return [
-    `__ss_jbg=; if [ -d ${d} ] && [ ! -L ${d} ] && [ -O ${d} ]; then __ss_bg=${sq(`${dir}/.probe-${nonce}`)}; set -C; umask 077`,
-    // `command` takes away exec's special-builtin rule: a refused redirection fails it instead of ending the shell
-    '  if { command exec 8>"$__ss_bg"; } 2>/dev/null; then',
-    '    if { command exec 9<"$__ss_bg"; } 2>/dev/null; then',
-    `{\nrm -f -- "$__ss_bg"\n${lines.join('\n')}\n} </dev/null >&8 2>/dev/null & __ss_jbg=$!`,
-    '    fi',
-    '    exec 8>&-',
-    '  fi',
-    '  set +C; umask 022',
-    'fi',
-  ];
-}
-
-/** Waits for the background sections and prints them (their file has no name any more: fd 9 reads it). */
-function endBackground(any: boolean): string[] {
-  return any ? ['[ -z "$__ss_jbg" ] || { wait "$__ss_jbg"; cat <&9; exec 9<&-; }'] : [];
+function twoLanes(background: string[], own: string[]): string[] {
+  return ['{', ...background, '} </dev/null 2>/dev/null | {', ...own, 'cat', '}'];
 }
 
 /** One section of the probe part: a batcher's for all its keys, or a probe's own. */

@@ -85,8 +85,9 @@ export const hostInfo = probe<HostInfo>(
   [
     CONTAINER,
     'echo "container=$v"',
-    '. /etc/os-release 2>/dev/null',
-    'echo "id=$ID"; echo "version=$VERSION_ID"; echo "codename=$VERSION_CODENAME"',
+    // os-release's three fields as their lines say them (unquoted by the parser): sourcing the file would need a
+    // subshell (a missing file ends the shell that sources it, and it may set any variable)
+    "while IFS= read -r l || [ -n \"$l\" ]; do case $l in ID=*|VERSION_ID=*|VERSION_CODENAME=*) printf 'os-%s\\n' \"$l\";; esac; l=; done 2>/dev/null </etc/os-release",
     // every $(...) holds one external command (dash runs it in the substitution's own fork): no pipes, no sed
     ARCH,
     'echo "arch=$a"',
@@ -127,16 +128,30 @@ export const hostInfo = probe<HostInfo>(
     const route = kv.route ? parseClientRoute(kv.route, deviceLines(addressLines(out), routeDevice(kv.route))) : undefined;
     return {
       container: kv.container || 'none',
-      osId: kv.id ?? '',
-      osVersion: kv.version ?? '',
-      osCodename: kv.codename ?? '',
+      osId: osValue(kv['os-ID']),
+      osVersion: osValue(kv['os-VERSION_ID']),
+      osCodename: osValue(kv['os-VERSION_CODENAME']),
       arch: kv.arch ?? '',
       ...(kv.client ? { client: kv.client } : {}),
       ...(kv.server ? { server: kv.server } : {}),
       ...(route ? { clientRoute: route } : {}),
     };
   },
+  // in the batch's own shell: it never exits or cds, and sets each of its variables before it reads it
+  { inline: true },
 );
+
+/**
+ * An os-release value as the shell that sources the file reads it (os-release(5): shell-compatible quoting, no
+ * expansions): "double quoted" with \\ \" \$ \` escapes, 'single quoted', or a plain word.
+ */
+export function osValue(raw: string | undefined): string {
+  if (raw === undefined) return '';
+  const v = raw.trim();
+  if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) return v.slice(1, -1).replace(/\\([\\"$`])/g, '$1');
+  if (v.length >= 2 && v.startsWith("'") && v.endsWith("'")) return v.slice(1, -1);
+  return v.replace(/\\(.)/g, '$1');
+}
 
 /**
  * `ip route get ADDR` (first line: `1.2.3.4 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0`) and the

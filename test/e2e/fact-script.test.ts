@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshHosts, PLAYBOOKS, shipshape, shipshapeJson, siteLabVars, stopwatch, writeInventory, type Lab, type LabHost } from './support.js';
+import { APT_CONFIG_DUMP } from '../../src/facts/apt_config.js';
+import { freshHosts, onHost, PLAYBOOKS, shipshape, shipshapeJson, siteLabVars, stopwatch, writeInventory, type Lab, type LabHost } from './support.js';
 
 const SITE = join(PLAYBOOKS, 'site.yml');
 /**
@@ -20,11 +21,13 @@ const SITE = join(PLAYBOOKS, 'site.yml');
  * iptables dump per family, one getent per account; the host lock without its takeover dance; slow reads
  * in the background), then 43-44 in session 6 (the ssh role's firewall check from the play's iptables and
  * file dumps instead of a shell, iptables and grep; sshd's Include lines found by the shell in the text its
- * one tail read, instead of a sed). The rest is the site's own commands (sshd -T, sudo -l, apt-config,
- * iptables, openssl for the served certificate, systemctl, getent, the moduli `unless` check) and curl's
- * threads. The bound keeps a margin for the host's own daemons, whose pids count too.
+ * one tail read, instead of a sed), then 35-36 in session 7, then 32-33 in session 8 (apt-config without its
+ * dpkg child, host info in the script's own shell, the two lanes meeting in a pipe instead of a file). The rest is
+ * the site's own commands (sshd -T, sudo -l, apt-config, iptables, openssl for the served certificate, systemctl,
+ * getent, the moduli `unless` check) and curl's threads. The bound keeps a margin for the host's own daemons,
+ * whose pids count too.
  */
-const MAX_PROCESSES = 55;
+const MAX_PROCESSES = 45;
 
 type Stats = { roundTrips?: number; factScript?: { ms: number; processes: number } };
 
@@ -79,5 +82,23 @@ describe('the site fact script on provisioned hosts (Debian 12 and 13)', () => {
   it('check after it finds nothing to do (the same facts judge the same state)', async () => {
     const r = await timed('check', () => shipshape(['check', SITE, '-i', inv, '--json']));
     expect(r.code, r.stdout.slice(-3000)).toBe(0);
+  }, 600_000);
+
+  it("reads apt-config's dump without dpkg as apt-config itself prints it, a foreign architecture included", async () => {
+    // apt's own dump, but for the line that repeats its command line
+    const dump = (cmd: string) => `${cmd} | grep -v '^CommandLine::AsString '`;
+    const archs = (out: string) => out.split('\n').filter((l) => l.startsWith('APT::Architectures::'));
+    for (const h of hosts) {
+      const own = await onHost(h.name, dump('apt-config dump'));
+      // the native architecture alone
+      expect(archs(own), h.name).toHaveLength(1);
+      expect(await onHost(h.name, dump(`{ ${APT_CONFIG_DUMP}; }`)), h.name).toBe(own);
+      // a foreign architecture (dpkg's list in /var/lib/dpkg/arch): apt asks dpkg, and the script lets it
+      await onHost(h.name, 'dpkg --add-architecture i386');
+      const multi = await onHost(h.name, dump(`{ ${APT_CONFIG_DUMP}; }`));
+      expect(archs(multi), h.name).toEqual([...archs(own), 'APT::Architectures:: "i386";']);
+      expect(multi, h.name).toBe(await onHost(h.name, dump('apt-config dump')));
+      await onHost(h.name, 'dpkg --remove-architecture i386 && rm -f /var/lib/dpkg/arch /var/lib/dpkg/arch-old');
+    }
   }, 600_000);
 });

@@ -1,7 +1,7 @@
 /**
  * Issue 15: the probe part's sections split between the script's own shell and the one background child by
  * their rough costs, so that both lanes end about together; the background only where it pays for its own
- * three processes; the operator's code never moves. (background-probes.test.ts runs such scripts.)
+ * two processes; the operator's code never moves. (background-probes.test.ts runs such scripts.)
  */
 import { describe, expect, it } from 'vitest';
 import { backgroundLane, costOf, DEFAULT_COST, type LaneSection } from '../../../src/core/lanes.js';
@@ -25,9 +25,9 @@ describe('the two lanes of the probe part', () => {
   it('moves nothing where the background would not pay for itself', () => {
     expect(backgroundLane([])).toEqual([]);
     expect(backgroundLane(movable(9))).toEqual([false]);
-    // 2 + 3 against 4 in line
+    // 2 + 2 against 4 in line
     expect(backgroundLane(movable(2, 2))).toEqual([false, false]);
-    // 4 + 3 against 8 in line
+    // 4 + 2 against 8 in line
     expect(backgroundLane(movable(4, 4))).toEqual([false, true]);
     // sections without any cost never start a child
     expect(backgroundLane(movable(0, 0, 0))).toEqual([false, false, false]);

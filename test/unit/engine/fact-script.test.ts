@@ -44,11 +44,13 @@ describe("the site playbook's fact script", () => {
 
   it('runs the slow reads in both lanes, the script\'s own shell and the background child, not all in one', async () => {
     const script = renderBatch({ probes: await siteProbes() }, '0123456789abcdef');
-    const child = script.slice(script.indexOf('__ss_jbg=; if'), script.indexOf('__ss_jbg=$!'));
-    const own = script.slice(script.indexOf('__ss_jbg=$!'));
+    // the pipeline's left side is the background lane, its right side the rest
+    const pipe = script.indexOf('} </dev/null 2>/dev/null | {');
+    expect(pipe).toBeGreaterThan(0);
+    const child = script.slice(script.indexOf('__ss_t0'), pipe);
+    const own = script.slice(pipe);
     const slow = ['systemctl show', 'openssl s_client', '--unix-socket /run/docker.sock', 'sshd -T', 'sudo -n -l', 'apt-config dump'];
     const inChild = slow.filter((c) => child.includes(c));
-    // a background section is in the rest of the script too, as its in-line fallback (no private spool)
     expect(inChild.length).toBeGreaterThanOrEqual(2);
     expect(slow.filter((c) => !child.includes(c) && own.includes(c)).length).toBeGreaterThanOrEqual(2);
   });

@@ -125,3 +125,32 @@ describe('the route to the controller and its device addresses, from one ip', ()
     expect(hostInfo.parse(r.stdout, r.status ?? 0).client).toBe('10.99.0.1');
   });
 });
+
+describe("the release, from os-release's own lines (no subshell: the probe runs in the batch's shell)", () => {
+  function release(osRelease: string | undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-host-os-'));
+    const file = join(dir, 'os-release');
+    if (osRelease !== undefined) writeFileSync(file, osRelease);
+    const script = hostInfo.script.replace('</etc/os-release', `<${file}`);
+    expect(script).not.toBe(hostInfo.script);
+    // a variable set by the file never reaches the shell: it is read, not sourced
+    const r = spawnSync('/bin/sh', ['-c', `${script}\necho "after=$ID$NAME"`], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+    const info = hostInfo.parse(r.stdout, r.status ?? 0);
+    return { id: info.osId, version: info.osVersion, codename: info.osCodename, after: /^after=(.*)$/m.exec(r.stdout)?.[1] };
+  }
+
+  it('reads the values as the shell that sources the file would: quoted or not, the last line without its newline', () => {
+    // Debian 12's /etc/os-release (its first lines)
+    const bookworm = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n';
+    expect(release(bookworm)).toEqual({ id: 'debian', version: '12', codename: 'bookworm', after: '' });
+    expect(release("ID='ubuntu'\nVERSION_ID=\"24.04\"\nVERSION_CODENAME=noble")).toEqual({ id: 'ubuntu', version: '24.04', codename: 'noble', after: '' });
+    expect(release('ID="a\\"b"\nVERSION_ID=1\\ 2\n')).toMatchObject({ id: 'a"b', version: '1 2' });
+    // a line that only starts like a field is another field
+    expect(release('IDENTITY=x\nID_LIKE=debian\nID=debian\n').id).toBe('debian');
+  });
+
+  it('no os-release: empty fields, and the rest of the facts still printed', () => {
+    expect(release(undefined)).toEqual({ id: '', version: '', codename: '', after: '' });
+    expect(hostInfo.inline).toBe(true);
+  });
+});

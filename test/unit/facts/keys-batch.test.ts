@@ -55,7 +55,7 @@ function run(probes: Probe[], trace = false): { answers: unknown[]; started: Rec
   const nonce = newNonce();
   const batch = { probes };
   const log = join(dir, `trace-${nonce}`);
-  const inner = ['sh', '-c', 'mount --bind "$1" /etc/passwd && exec sh -c "$2"', 'sh', join(dir, 'passwd'), renderBatch(batch, nonce, dir)];
+  const inner = ['sh', '-c', 'mount --bind "$1" /etc/passwd && exec sh -c "$2"', 'sh', join(dir, 'passwd'), renderBatch(batch, nonce)];
   const argv = trace ? ['strace', '-f', '-qq', '-e', 'trace=execve', '-o', log, 'unshare', '-m', ...inner] : ['unshare', '-m', ...inner];
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20 });
   const out = parseBatch(r.stdout, batch, nonce);

@@ -3,7 +3,7 @@
  * every external tool in command position (after any VAR=value prefix), every pipe (its left side is a forked shell when a builtin),
  * every subshell `( ... )`, and every `$( ... )` that does not start with an external tool (dash execs a
  * lone external command in the substitution's own fork). Both branches of an `if` count, loops count
- * once, a background probe once (its in-line fallback is the other branch): an estimate from above, for tests that hold the number down; the e2e test measures the real one.
+ * once; the two lanes' pipeline is its pipe and its `cat`: an estimate from above, for tests that hold the number down; the e2e test measures the real one.
  */
 const EXTERNAL = new Set(
   (
@@ -16,8 +16,6 @@ const EXTERNAL = new Set(
 export function countProcesses(script: string): { total: number; commands: Record<string, number> } {
   const commands: Record<string, number> = {};
   const body = script
-    // a background probe's in-line form runs only where it could not start: count one of the two
-    .replace(/^if \[ -z "\$__ss_jbg" \]; then\n[\s\S]*?:end:(?:probe|batch):\d+' "\$__ss_rc"\nfi$/gm, '')
     .split('\n')
     // the engine's own framing: section markers and the self-measurement are builtins
     .filter((l) => !/^printf '(\\n)?%s/.test(l) && !l.startsWith('{ read __ss_p'))

@@ -24,6 +24,9 @@ function expand(role: RoleDef<any, any>, vars: Record<string, unknown> = {}) {
   return [...role.tasks(v), ...(role.handlers?.(v) ?? [])];
 }
 
+/** dpkg's answer on a host with fail2ban installed */
+const F2B_INSTALLED = { available: true, entries: [{ name: 'fail2ban', arch: 'all', state: 'installed', version: '1.1.0-8' }] };
+
 const ROLES = [deployUser, ssh, firewall, unattended, fail2ban, sysctlHardening, osHardening];
 
 describe('hardening roles', () => {
@@ -139,7 +142,7 @@ describe('hardening roles', () => {
   it('fail2ban: the sshd jail on the journal and on ssh_port, never banning the controller', () => {
     const jail = (vars: Record<string, unknown>, client?: string) => {
       const task = expand(fail2ban, vars).find((t) => t.module === 'fail2ban_jail')!;
-      const plan = planFor('fail2ban_jail', task.args, { file: { exists: false } }, {}, false, { port: 22, user: 'deploy', ...(client ? { client } : {}) });
+      const plan = planFor('fail2ban_jail', task.args, { file: { exists: false }, packages: F2B_INSTALLED }, {}, false, { port: 22, user: 'deploy', ...(client ? { client } : {}) });
       const write = plan.steps.find((s) => s.kind === 'write') as { content: string };
       return write.content;
     };
@@ -149,7 +152,30 @@ describe('hardening roles', () => {
     expect(text).toContain('ignoreip = 127.0.0.1/8 ::1 203.0.113.0/24 198.51.100.7\n');
     expect(jail({}, undefined)).toContain('ignoreip = 127.0.0.1/8 ::1\n');
     expect(jail({ fail2ban_ignore_controller: false }, '198.51.100.7')).toContain('ignoreip = 127.0.0.1/8 ::1\n');
-    expect(expand(fail2ban)[0].args.name).toContain('python3-systemd');
+    expect(expand(fail2ban).find((t) => t.module === 'apt')!.args.name).toContain('python3-systemd');
+  });
+
+  it('fail2ban: the jail is in place before the package, whose install starts the daemon (Debian 13); validated once fail2ban is there', () => {
+    const tasks = expand(fail2ban);
+    expect(tasks.map((t) => t.module)).toEqual(['file', 'fail2ban_jail', 'apt', 'service']);
+    expect(tasks[0].args).toMatchObject({ path: '/etc/fail2ban/jail.d', state: 'directory' });
+    const jail = tasks[1];
+    const access = { port: 22, user: 'deploy', client: '198.51.100.7' };
+    const write = (packages: unknown) => {
+      const plan = planFor('fail2ban_jail', jail.args, { file: { exists: false }, packages }, {}, false, access);
+      return { plan, step: plan.steps.find((s) => s.kind === 'write') as { content: string; validate?: string } };
+    };
+    // no fail2ban yet (a fresh host, or removed with its configuration left, dpkg state rc): no fail2ban-client to ask
+    for (const packages of [{ available: true, entries: [] }, { available: true, entries: [{ name: 'fail2ban', arch: 'all', state: 'config-files', version: '' }] }]) {
+      const { plan, step } = write(packages);
+      expect(step.validate).toBeUndefined();
+      expect(step.content).toMatch(/^ignoreip = .* 198\.51\.100\.7$/m);
+      expect(plan.reason).toMatch(/^create \/etc\/fail2ban\/jail\.d\/shipshape\.local .*before fail2ban is installed/);
+    }
+    // installed: fail2ban-client checks a copy of its configuration with the new file in it
+    const { plan, step } = write(F2B_INSTALLED);
+    expect(step.validate).toMatch(/fail2ban-client -c "\$d" -t/);
+    expect(plan.reason).toBe('create /etc/fail2ban/jail.d/shipshape.local');
   });
 
   it('sysctl_hardening: never turns forwarding off (Docker needs it) and lets a key be dropped or changed', () => {
