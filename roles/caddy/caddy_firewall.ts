@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineModule, type Plan } from '../../src/core/module.js';
 import { run } from '../../src/core/step.js';
+import { admits } from '../../src/facts/ufw-admits.js';
 import { ufwState, type UfwState } from '../../src/facts/ufw.js';
 
 const schema = z
@@ -30,24 +31,23 @@ function planPorts(a: Args, ufw: UfwState): Plan {
   const list = a.ports.join(', ');
   if (!ufw.installed) return { steps: [], reason: `ufw is not installed, so nothing on this host filters ${list} (a provider's firewall may: open them there)` };
   if (!ufw.active) return { steps: [], reason: `ufw is inactive, so it does not filter ${list}` };
-  const missing = a.ports.filter((p) => !ufw.rules.some((r) => allows(r, p)));
-  if (!missing.length) return { steps: [], reason: `ufw allows ${list}` };
+  // open to everyone, on each family ufw filters: the judgment every firewall check makes (admits), in ufw's order
+  const families: (4 | 6)[] = ufw.ipv6 ? [4, 6] : [4];
+  const verdicts = a.ports.map((p) => {
+    const [port, proto] = p.split('/') as [string, 'tcp' | 'udp'];
+    return { p, each: families.map((f) => admits(ufw.tuples, ufw.defaults.incoming, f, Number(port), proto, 'anyone')) };
+  });
+  // a deny or reject for everyone before any allow: the operator closed it on purpose (this module removes no
+  // rule), and an allow added after it would open nothing (ufw's first match decides): said, not "fixed"
+  const shut = verdicts.filter((v) => v.each.some((e) => !e.in && e.rule !== undefined));
+  const closed = shut.map((v) => `${v.p} (${v.each.find((e) => !e.in && e.rule !== undefined)!.why})`);
+  const missing = verdicts.filter((v) => !shut.includes(v) && v.each.some((e) => !e.in)).map((v) => v.p);
+  const aside = closed.length ? `; left closed by the operator's rule: ${closed.join(', ')} (Caddy serves HTTP and HTTPS there, and ACME validation connects to them)` : '';
+  if (!missing.length) return { steps: [], reason: closed.length ? `ufw allows ${verdicts.filter((v) => !shut.includes(v)).map((v) => v.p).join(', ') || 'none of them'}${aside}` : `ufw allows ${list}` };
   return {
     // the comment marks them as shipshape's: the firewall role keeps them instead of removing them as foreign
     steps: missing.map((p) => run(['ufw', 'allow', p, 'comment', CADDY_COMMENT])),
-    reason: `allow ${missing.join(', ')} in ufw (Caddy serves HTTP and HTTPS there, and ACME validation connects to them)`,
+    reason: `allow ${missing.join(', ')} in ufw (Caddy serves HTTP and HTTPS there, and ACME validation connects to them)${aside}`,
     diff: [{ subject: 'ufw', before: ufw.rules.map((r) => `rule: ${r}\n`).join(''), after: [...ufw.rules, ...missing.map((p) => `allow ${p} comment '${CADDY_COMMENT}'`)].map((r) => `rule: ${r}\n`).join('') }],
   };
-}
-
-/** Does a rule as `ufw show added` prints it open `port/proto` to everyone? ("allow 80", "allow 80:90/tcp", "limit 443/tcp") */
-export function allows(rule: string, wanted: string): boolean {
-  const m = /^(?:allow|limit)(?: in)? (\d+(?::\d+)?(?:,\d+(?::\d+)?)*)(?:\/(tcp|udp))?(?: comment '.*')?$/.exec(rule);
-  if (!m) return false;
-  const [port, proto] = wanted.split('/');
-  if (m[2] && m[2] !== proto) return false;
-  return m[1].split(',').some((spec) => {
-    const [lo, hi = lo] = spec.split(':').map(Number);
-    return Number(port) >= lo && Number(port) <= hi;
-  });
 }

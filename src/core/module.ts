@@ -14,6 +14,8 @@ export interface HostInfo {
   arch: string;
   /** the controller's address as the host sees it, from $SSH_CONNECTION, when known */
   client?: string;
+  /** the host's own address that connection came to (the third field of $SSH_CONNECTION), when known */
+  server?: string;
   /**
    * how the host reaches that address (`ip route get`): the next hop, and the addresses (with prefix)
    * of the interface it leaves by. A new bridge (Docker's) overlapping any of them cuts the controller off.

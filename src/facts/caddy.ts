@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { probe } from '../core/probe.js';
 import { shJoin, shq } from '../core/quote.js';
-import { fileContent } from './file.js';
-import { batchablePath } from './file-batch.js';
+import { fileContent, fileMtime } from './file.js';
+import { batchablePath, homePath, PLAIN_PATH_CHARS } from './file-batch.js';
 import { addressLines, hostInfo } from './host.js';
 import { unitThen } from './systemd.js';
 
@@ -369,9 +369,22 @@ export function caddyLoaded(service: string, files: readonly string[]) {
   const links = probe(`caddy-loaded-links:${files.join(' ')}`, linkHashes(files), (out) => out, { inline: true });
   return probe<CaddyLoaded>(id, own, parseCaddyLoaded, {
     inline: true,
-    compose: { parts: [unit, links, ...files.map(fileContent)], join: ([u, l, ...contents]) => ({ stdout: joinCaddyLoaded(u.stdout, l.stdout, files, contents), code: u.code }) },
+    compose: {
+      parts: [unit, links, fileMtime(AUTOSAVE_GUESS), ...files.map(fileContent)],
+      join: ([u, l, m, ...contents]) => ({ stdout: joinCaddyLoaded(u.stdout, l.stdout, files, contents, m.stdout), code: u.code }),
+    },
   });
 }
+
+/**
+ * Where Debian's and Caddy's own packages have Caddy save its config (User=caddy, no HOME or XDG_CONFIG_HOME in
+ * the unit): its time comes from the play's one `stat`. The unit part judges on the host whether the unit's
+ * autosave.json is that file (the same `~caddy` expansion and plain-path rule as the file batch's); any other
+ * is stat'ed there, as before.
+ */
+const AUTOSAVE_GUESS = homePath('caddy', '.config/caddy/autosave.json');
+/** what the unit part prints instead of LoadedAt= where the play's stat has it (joinCaddyLoaded puts it back) */
+const LOADED_FROM_STAT = 'LoadedAt@stat';
 
 /** The unit's properties caddyLoaded reads: what it reports, and what says where Caddy's config home is. */
 const UNIT_PROPS = ['LoadState', 'ActiveState', 'MainPID', 'User', 'Environment'];
@@ -383,7 +396,10 @@ const UNIT_PROPS = ['LoadState', 'ActiveState', 'MainPID', 'User', 'Environment'
  * lines go in `files` order, before the Newer lines, as `sha256sum -- "$@"` printed them; a file missing now (or
  * not regular) has none.
  */
-export function joinCaddyLoaded(unit: string, links: string, files: readonly string[], contents: readonly { stdout: string }[]): string {
+export function joinCaddyLoaded(unit: string, links: string, files: readonly string[], contents: readonly { stdout: string }[], autosaveMtime = ''): string {
+  // the autosave's time from the play's stat (fileMtime's "SECONDS PATH"), where the unit part left it to it
+  const t = /^(\d+) /.exec(autosaveMtime)?.[1];
+  unit = unit.replace(new RegExp(`^${LOADED_FROM_STAT}\n`, 'm'), t ? `LoadedAt=${t}\n` : '');
   const linked = new Map<string, string>();
   for (const l of links.split('\n')) {
     const m = /^Sha256=(\S+) (.*)$/.exec(l);
@@ -440,7 +456,13 @@ function caddyLoadedScript(service: string, files: readonly string[], kind: 'own
     'fi',
     'a="${x:-$h/.config}/caddy/autosave.json"',
     'echo "Autosave=$a"',
-    'if [ -f "$a" ]; then echo "LoadedAt=$(stat -c %y "$a")"; fi',
+    // seconds since the epoch, as the play's one stat prints a file's time (the parser renders it)
+    ...(kind === 'then'
+      ? [
+          `__ss_sp=~caddy; case $__ss_sp in [!/]*|*[!${PLAIN_PATH_CHARS}]*) __ss_sp=;; esac`,
+          `if [ -f "$a" ]; then if [ -n "$__ss_sp" ] && [ "$a" = "$__ss_sp/.config/caddy/autosave.json" ]; then echo ${LOADED_FROM_STAT}; else echo "LoadedAt=$(stat -c %Y "$a")"; fi; fi`,
+        ]
+      : ['if [ -f "$a" ]; then echo "LoadedAt=$(stat -c %Y "$a")"; fi']),
     `set --; for f in ${shJoin(files)}; do [ -f "$f" ] && set -- "$@" "$f"; done`,
     'if [ $# -gt 0 ]; then',
     ...(kind === 'own' ? ['  __ss_o=$(sha256sum -- "$@")', ...shaLines] : []),
@@ -459,6 +481,12 @@ function caddyLoadedScript(service: string, files: readonly string[], kind: 'own
   ].join('\n');
 }
 
+/** stat's time of autosave.json: seconds since the epoch (rendered in UTC, as `stat -c %y` would on a UTC host), or `%y` itself */
+function loadedTime(v: string): string {
+  if (!/^\d+$/.test(v)) return v.replace(/\.\d+/, '');
+  return `${new Date(Number(v) * 1000).toISOString().slice(0, 19).replace('T', ' ')} +0000`;
+}
+
 export function parseCaddyLoaded(out: string): CaddyLoaded {
   const r: CaddyLoaded = { newer: [], sha256: {} };
   for (const line of out.split('\n')) {
@@ -469,7 +497,7 @@ export function parseCaddyLoaded(out: string): CaddyLoaded {
     else if (k === 'ActiveState') r.activeState = v;
     else if (k === 'MainPID') r.mainPid = Number(v) || undefined;
     else if (k === 'Autosave') r.autosave = v;
-    else if (k === 'LoadedAt') r.loadedAt = v.replace(/\.\d+/, '');
+    else if (k === 'LoadedAt') r.loadedAt = loadedTime(v);
     else if (k === 'Newer') r.newer.push(v);
     else if (k === 'Sha256') {
       const [hash, ...path] = v.split(' ');

@@ -55,7 +55,7 @@ export function fileStat(path: string) {
  * exist), read by the play's one stat when the path is plain.
  */
 export function fileMtime(path: string) {
-  return probe<string>(`mtime:${path}`, `stat -c '%Y %n' -- ${shq(path)} 2>/dev/null || true`, (out) => out, {
+  return probe<string>(`mtime:${path}`, `stat -c '%Y %n' -- ${pathWord(path)} 2>/dev/null || true`, (out) => out, {
     inline: true,
     ...(batchablePath(path) ? { batch: { batcher: fileBatcher, key: `mtime:${path}` } } : {}),
   });

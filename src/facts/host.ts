@@ -93,6 +93,8 @@ export const hostInfo = probe<HostInfo>(
     'echo "arch=$a"',
     // set by sshd for the login shell; the transport carries it through sudo
     'echo "client=${SSH_CONNECTION%% *}"',
+    // and the host's own address it connected to (the third field): a firewall rule may be narrowed to it
+    's=${SSH_CONNECTION#* * }; echo "server=${s%% *}"',
     // and how this host reaches it: a bridge about to be created must not swallow that route
     'c=${SSH_CONNECTION%% *}',
     "nl='",
@@ -131,6 +133,7 @@ export const hostInfo = probe<HostInfo>(
       osCodename: osValue(kv['os-VERSION_CODENAME']),
       arch: kv.arch ?? '',
       ...(kv.client ? { client: kv.client } : {}),
+      ...(kv.server ? { server: kv.server } : {}),
       ...(route ? { clientRoute: route } : {}),
     };
   },

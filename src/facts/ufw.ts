@@ -129,13 +129,8 @@ export function parseUfw(out: string): UfwState {
   };
 }
 
-/**
- * Does this rule let `proto` traffic to `port` into the host: an incoming allow or limit rule (not routed),
- * for this protocol or any, whose destination ports hold `port` (a list, a range, any). Whom it lets in
- * (source, destination address, interface) is the rule's own narrowing, as the operator chose it.
- */
-export function letsIn(t: UfwTuple, port: number, proto: 'tcp' | 'udp'): boolean {
-  if (t.route || t.direction !== 'in' || (t.action !== 'allow' && t.action !== 'limit')) return false;
+/** Does the rule's protocol and destination port cover `port`/`proto` (a port list, ranges, any)? */
+export function coversPort(t: UfwTuple, port: number, proto: 'tcp' | 'udp'): boolean {
   if (t.proto !== 'any' && t.proto !== proto) return false;
   if (t.dport === 'any') return true;
   return t.dport.split(',').some((spec) => {
@@ -217,4 +212,22 @@ export function renderTuple(r: UfwTuple): string {
   }
   if (comment) res += ` comment '${comment}'`;
   return r.route ? `route ${res}` : res;
+}
+
+/**
+ * The ports of ufw's application profiles (/etc/ufw/applications.d, INI files: `[OpenSSH]`, `ports=22/tcp`;
+ * several parts joined by `|`, each a port list with or without a protocol): what `ufw allow NAME` opens.
+ */
+export const ufwApps = probe<Record<string, string>>('ufw:apps', 'cat /etc/ufw/applications.d/* 2>/dev/null', parseUfwApps);
+
+export function parseUfwApps(out: string): Record<string, string> {
+  const apps: Record<string, string> = {};
+  let name: string | undefined;
+  for (const line of out.split('\n')) {
+    const head = /^\s*\[(.+)\]\s*$/.exec(line);
+    if (head) name = head[1];
+    const ports = /^\s*ports\s*=\s*(\S+)\s*$/.exec(line);
+    if (ports && name !== undefined) apps[name] = ports[1];
+  }
+  return apps;
 }

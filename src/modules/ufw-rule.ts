@@ -4,10 +4,12 @@
  * `ufw show added` in the form ufw prints it, so a second run finds it and changes nothing.
  */
 import { z } from 'zod';
-import type { AccessInfo, Plan } from '../core/module.js';
+import { isIP } from 'node:net';
+import type { Plan, PlanContext } from '../core/module.js';
 import { probe } from '../core/probe.js';
 import { run, type Step } from '../core/step.js';
-import type { UfwState } from '../facts/ufw.js';
+import { admits, controllerPeer, familyOf } from '../facts/ufw-admits.js';
+import { renderTuple, type UfwState, type UfwTuple } from '../facts/ufw.js';
 
 const PORT = /^\d{1,5}(:\d{1,5})?$/;
 const ADDR = /^(any|[0-9A-Fa-f:.]+(\/\d{1,3})?)$/;
@@ -86,27 +88,42 @@ function argvOf(added: string): string[] {
   return [...m[1].split(' '), ...(m[2] !== undefined ? ['comment', m[2]] : [])];
 }
 
-/** Does this rule set let SSH on `port` in (an allow or limit rule for it, or the OpenSSH profile)? */
-export function allowsSsh(rules: string[], port: number): boolean {
-  return rules.some((r) => {
-    const m = /^(allow|limit)( in)?( log)? (?:(\d+)(?::(\d+))?(?:\/tcp)?|OpenSSH)$/.exec(r.replace(/ comment '.*'$/, ''));
-    if (m) return m[4] === undefined || (port >= Number(m[4]) && port <= Number(m[5] ?? m[4]));
-    const e = /^(allow|limit)(?: in)?(?: log)?(?: on \S+)? (?:from \S+ )?to \S+ port (\d+)(?::(\d+))?(?: proto (tcp))?$/.exec(r.replace(/ comment '.*'$/, ''));
-    return e !== null && port >= Number(e[2]) && port <= Number(e[3] ?? e[2]);
+/**
+ * The tuples ufw writes for a rule added by this task (one per family it applies to; an app profile's rule
+ * carries the profile's ports, one tuple per `|` part), so the judgment sees the rule set this task leaves.
+ * A profile ufw does not know opens nothing (ufw itself refuses it).
+ */
+export function tuplesOf(a: PerRule, ipv6: boolean, source: (s: string) => string, apps: Record<string, string> = {}): UfwTuple[] {
+  const fam = (v: string) => (v === 'any' ? 0 : isIP(v.split('/')[0]));
+  const pinned = fam(a.from_ip) || fam(a.to_ip);
+  const families: (4 | 6)[] = pinned === 4 ? [4] : pinned === 6 ? [6] : ipv6 ? [4, 6] : [4];
+  const out = a.direction === 'out' || a.direction === 'outgoing';
+  const ports: { proto: string; dport: string }[] =
+    a.name !== undefined
+      ? (apps[a.name] ?? '').split('|').filter(Boolean).map((part) => ({ dport: part.split('/')[0], proto: part.split('/')[1] ?? 'any' }))
+      : [{ proto: a.proto, dport: a.to_port ?? 'any' }];
+  return families.flatMap((family) => {
+    const addr = (v: string) => (v === 'any' ? (family === 4 ? '0.0.0.0/0' : '::/0') : source(v));
+    return ports.map(({ proto, dport }) => ({
+      family, route: false, action: a.rule!, log: a.log ? 'log' : '', proto, dport, dst: addr(a.to_ip), sport: a.from_port ?? 'any', src: addr(a.from_ip),
+      dapp: a.name ?? '', sapp: '', direction: out ? 'out' : 'in', ifIn: !out ? (a.interface ?? '') : '', ifOut: out ? (a.interface ?? '') : '', comment: a.comment ?? '',
+    }));
   });
 }
 
-export function planPerRule(a: PerRule, ufw: UfwState, level: string, access: AccessInfo, source: (s: string) => string, check = false): Plan {
+export function planPerRule(a: PerRule, ufw: UfwState, level: string, ctx: Pick<PlanContext, 'access' | 'host' | 'check'>, source: (s: string) => string, apps: Record<string, string> = {}): Plan {
   const steps: Step[] = [];
   const what: string[] = [];
   const kept: string[] = [];
   let rules = [...ufw.rules];
+  let tuples = [...ufw.tuples];
   let active = ufw.active;
   let incoming = ufw.defaults.incoming;
   if (a.state === 'reset') {
     steps.push(run(['ufw', '--force', 'reset']));
     what.push('reset ufw (rules removed, disabled)');
     rules = [];
+    tuples = [];
     active = false;
     incoming = 'deny';
   }
@@ -137,12 +154,14 @@ export function planPerRule(a: PerRule, ufw: UfwState, level: string, access: Ac
         steps.push(run(['ufw', 'delete', ...argvOf(added)]));
         what.push(`delete "${added}"`);
         rules = rules.filter((r) => r !== added);
+        tuples = tuples.filter((t) => renderTuple(t) !== added);
       }
     } else if (present) kept.push(`rule "${added}" present`);
     else {
       steps.push(run(['ufw', ...argvOf(added)]));
       what.push(`add "${added}"`);
       rules.push(added);
+      tuples.push(...tuplesOf(a, ufw.ipv6, source, apps));
     }
   }
   if (a.state === 'enabled') {
@@ -164,12 +183,19 @@ export function planPerRule(a: PerRule, ufw: UfwState, level: string, access: Ac
     what.push('reload ufw');
   }
   if (!steps.length) return { steps, reason: kept.join('; ') };
-  // refused only when this task is what would shut SSH out (an already closed state is not made worse)
-  const open = (on: boolean, inc: string | undefined, rs: string[]) => !on || inc === 'allow' || allowsSsh(rs, access.port);
-  // (check cannot see the rules earlier tasks of the run would add: apply decides with the real ones)
-  if (!check && open(ufw.active, ufw.defaults.incoming, ufw.rules) && !open(active, incoming, rules)) {
-    const msg = `refusing: after this task ufw would be active with default incoming ${incoming} and no rule allowing SSH port ${access.port}/tcp, cutting this connection and every later one; add a rule for port ${access.port} first (rule: allow, port: ${access.port}, proto: tcp)`;
-    return { steps: [], reason: 'refused', fail: msg };
+  // refused only when this task is what would shut SSH out (an already closed state is not made worse); judged
+  // on the tuples ufw loads, for the controller's own address, family, host address and interface
+  const { access } = ctx;
+  const peer = controllerPeer(access, ctx.host);
+  const family = familyOf(access.client);
+  const judge = (on: boolean, inc: string | undefined, ts: UfwTuple[]) => (on ? admits(ts, inc, family, access.port, 'tcp', peer) : { in: true, why: 'ufw is inactive' });
+  const after = judge(active, incoming, tuples);
+  if (judge(ufw.active, ufw.defaults.incoming, ufw.tuples).in && !after.in) {
+    const from = access.client !== undefined ? ` from this controller (${access.client})` : '';
+    const msg = `refusing: after this task ufw would be active with default incoming ${incoming} and no rule allowing SSH port ${access.port}/tcp${from}: ${after.why}. That cuts every new login (the next task's, the next run's); add a rule for port ${access.port} first (rule: allow, port: ${access.port}, proto: tcp${access.client !== undefined ? `, from_ip: ${access.client}` : ''}, or from anywhere)`;
+    // check cannot see the rules earlier tasks of the run would add: it says so, and apply decides with the real ones
+    if (!ctx.check) return { steps: [], reason: 'refused', fail: msg };
+    what.push(`(apply refuses this unless an earlier task lets SSH port ${access.port}/tcp in first: ${after.why})`);
   }
   return {
     steps,

@@ -4,7 +4,8 @@ import { defineModule, type AccessInfo } from '../core/module.js';
 import { shJoin } from '../core/quote.js';
 import type { Drift } from '../core/result.js';
 import { run, sh, type Step } from '../core/step.js';
-import { ufwState, type UfwState } from '../facts/ufw.js';
+import { ufwApps, ufwState, type UfwState } from '../facts/ufw.js';
+import { addressBits, cidrContains, isCidr } from '../core/cidr.js';
 import { PER_RULE_ALIASES, PER_RULE_KEYS, perRuleObject, planPerRule, ufwLogLevel } from './ufw-rule.js';
 
 const ruleObject = z
@@ -129,12 +130,13 @@ export default defineModule({
   summary: 'Declare the whole ufw firewall (default policies and the set of rules, enabled safely, SSH first), or one rule, policy or state per task as Ansible does',
   schema,
   aliases: PER_RULE_ALIASES,
-  facts: (a) => ({ ufw: ufwState, ...(a.form === 'rule' && a.logging !== undefined ? { level: ufwLogLevel } : {}) }),
+  // an app profile's ports are read only for a task that names one (the lockout judgment needs them)
+  facts: (a) => ({ ufw: ufwState, ...(a.form === 'rule' && a.logging !== undefined ? { level: ufwLogLevel } : {}), ...(a.form === 'rule' && a.name !== undefined ? { apps: ufwApps } : {}) }),
   // the rules are refused before any other task of the play changes the host, not only when this task runs
   preflight: (a, ctx) =>
     a.form === 'set' && a.state === 'enabled' ? sshLockout(a.rules, a.default_incoming, { ...ctx.access, port: a.ssh_port ?? ctx.access.port }) : undefined,
-  plan(args, { ufw, level }: { ufw: UfwState; level?: string }, ctx) {
-    if (args.form === 'rule') return planPerRule(args, ufw, level ?? 'off', ctx.access, ufwSource, ctx.check);
+  plan(args, { ufw, level, apps }: { ufw: UfwState; level?: string; apps?: Record<string, string> }, ctx) {
+    if (args.form === 'rule') return planPerRule(args, ufw, level ?? 'off', ctx, ufwSource, apps);
     const a = args;
     const wanted = a.rules.map(canonicalRule);
     if (a.state === 'enabled') {
@@ -238,19 +240,25 @@ function describe(active: boolean, ipv6: boolean, d: { incoming?: string; outgoi
   return [...head, ...[...rules].sort().map((r) => `rule: ${r}`)].join('\n') + '\n';
 }
 
-/** Why enabling these rules would cut the current SSH connection, or undefined when it is safe. */
+/**
+ * Why enabling these rules would cut the current SSH connection, or undefined when it is safe: the declared
+ * rules in their order, as ufw adds and then matches them (the first rule for the SSH port that applies to the
+ * controller decides; a deny or reject for it, or for an address not known to be another, before any allow).
+ */
 export function sshLockout(rules: UfwRule[], incoming: string, access: AccessInfo): string | undefined {
-  if (incoming === 'allow') return undefined;
-  const opens = rules.some(
-    (r) =>
-      (r.rule === 'allow' || r.rule === 'limit') &&
-      r.proto !== 'udp' &&
-      portCovers(r.port, access.port) &&
-      (r.from_ip === 'any' || (access.client !== undefined && cidrContains(r.from_ip, access.client))),
-  );
-  if (opens) return undefined;
   const from = access.client ? ` from ${access.client} (this controller)` : '';
-  return `refusing to enable ufw: no rule allows SSH port ${access.port}/tcp${from}, so the current connection and every later one would be cut. Allow it (e.g. ssh_allow_from including ${access.client ?? 'your address'}) and re-run.`;
+  const fix = `Allow it (e.g. ssh_allow_from including ${access.client ?? 'your address'}) and re-run.`;
+  for (const r of rules) {
+    if (r.proto === 'udp' || !portCovers(r.port, access.port)) continue;
+    const mine = r.from_ip === 'any' || (access.client !== undefined && cidrContains(r.from_ip, access.client));
+    if (r.rule === 'allow' || r.rule === 'limit') {
+      if (mine) return undefined;
+    } else if (mine || access.client === undefined) {
+      return `refusing to enable ufw: the declared rule "${canonicalRule(r)}" comes before any rule allowing SSH port ${access.port}/tcp${from} and shuts it out, so every new connection would be cut. Remove or narrow it, or declare the allow first, and re-run.`;
+    }
+  }
+  if (incoming === 'allow') return undefined;
+  return `refusing to enable ufw: no rule allows SSH port ${access.port}/tcp${from}, so the current connection and every later one would be cut. ${fix}`;
 }
 
 function portCovers(spec: string, port: number): boolean {
@@ -258,42 +266,5 @@ function portCovers(spec: string, port: number): boolean {
   return port >= lo && port <= hi;
 }
 
-export function cidrContains(cidr: string, addr: string): boolean {
-  const [net, bitsText] = cidr.split('/');
-  const family = isIP(net);
-  // an IPv4 client may show up as ::ffff:a.b.c.d when sshd listens on both families
-  const client = family === 4 ? addr.replace(/^::ffff:/i, '') : addr;
-  if (family === 0 || isIP(client) !== family) return false;
-  const bits = bitsText === undefined ? (family === 4 ? 32 : 128) : Number(bitsText);
-  const a = addressBits(net, family);
-  const b = addressBits(client, family);
-  const width = family === 4 ? 32n : 128n;
-  const mask = bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << (width - BigInt(bits));
-  return (a & mask) === (b & mask);
-}
-
-/** An address as one number: IPv4 in 32 bits, IPv6 (with :: and an embedded IPv4 tail) in 128. */
-function addressBits(addr: string, family: number): bigint {
-  if (family === 4) return addr.split('.').reduce((n, o) => (n << 8n) + BigInt(Number(o)), 0n);
-  let text = addr.split('%')[0];
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const n = addressBits(v4[1], 4);
-    text = text.slice(0, -v4[1].length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return groups.reduce((n, g) => (n << 16n) + BigInt(parseInt(g || '0', 16)), 0n);
-}
-
-/** A source ufw accepts in `from`: an address, or a network in CIDR form, IPv4 or IPv6. */
-export function isCidr(text: string): boolean {
-  const [net, bits, more] = text.split('/');
-  if (more !== undefined) return false;
-  const family = isIP(net);
-  if (family === 0) return false;
-  if (bits === undefined) return true;
-  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
-}
+// the address arithmetic lives in core (the firewall judgment in facts uses it too); roles import it from here
+export { cidrContains, isCidr };

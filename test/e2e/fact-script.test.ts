@@ -21,8 +21,9 @@ const SITE = join(PLAYBOOKS, 'site.yml');
  * iptables dump per family, one getent per account; the host lock without its takeover dance; slow reads
  * in the background), then 43-44 in session 6 (the ssh role's firewall check from the play's iptables and
  * file dumps instead of a shell, iptables and grep; sshd's Include lines found by the shell in the text its
- * one tail read, instead of a sed), then 35-36 in session 7, then 32-33 in session 8 (apt-config without its
- * dpkg child, host info in the script's own shell, the two lanes meeting in a pipe instead of a file). The rest is
+ * one tail read, instead of a sed), then 35-36 in session 7, then 31-33 in session 8 (apt-config without its
+ * dpkg child, host info in the script's own shell, the two lanes meeting in a pipe instead of a file, Caddy's
+ * autosave.json time from the play's one stat). The rest is
  * the site's own commands (sshd -T, sudo -l, apt-config, iptables, openssl for the served certificate, systemctl,
  * getent, the moduli `unless` check) and curl's threads. The bound keeps a margin for the host's own daemons,
  * whose pids count too.

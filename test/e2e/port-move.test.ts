@@ -4,10 +4,11 @@
  * dropped and the move can never succeed. A rule for the new port in user6.rules alone does not open it
  * for the IPv4 login that confirms the move. Host h13 (Debian 12) and h113 (Debian 13).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { changedTasks, DISTS, freshHosts, hostExec, hostFor, PLAYBOOKS, shipshapeJson, tcpOpen, writeInventory, type Lab } from './support.js';
+import { changedTasks, DISTS, freshHosts, hostExec, hostFor, PLAYBOOKS, shipshapeJson, sshLogin, tcpOpen, writeInventory, type Lab } from './support.js';
 
 const ACCESS = ['-t', 'deploy_user,ssh,firewall'];
 const site = join(PLAYBOOKS, 'site.yml');
@@ -42,5 +43,33 @@ describe.each(DISTS)('moving SSH to a new port behind an active firewall (%s)', 
     const again = await shipshapeJson('apply', site, inventory, [...ACCESS, '-e', 'ssh_port=2222']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.report.hosts[lab.hosts[0].name].changed).toBe(0);
+  });
+
+  it('refuses to enable ufw when only rules that do not let the controller in would open the moved port', async () => {
+    const { name, addr } = lab.hosts[0];
+    // ufw off, and three rules that each look like an SSH opening: OpenSSH's profile (22/tcp only, sshd is on
+    // 2222 now), a source that is not the controller (it logs in from the gateway), and an IPv6-only source
+    const set = await hostExec(
+      name,
+      'ufw --force reset >/dev/null && ufw allow OpenSSH && ufw allow from 192.0.2.0/24 to any port 2222 proto tcp && ufw allow from 2001:db8::/32 to any port 2222 proto tcp',
+    );
+    expect(set.code, set.stderr).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'ss-e2e-ufw-'));
+    const play = join(dir, 'enable.yml');
+    writeFileSync(play, '- hosts: all\n  become: true\n  tasks:\n    - name: ufw on\n      ufw: { state: enabled }\n');
+    const refused = await shipshapeJson('apply', play, inventory);
+    // a failed task: exit 1 (README, exit codes), refused before ufw ran
+    expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+    const task = refused.report.hosts[name].tasks.find((t) => t.name === 'ufw on');
+    expect(task?.status).toBe('failed');
+    expect(task?.reason).toMatch(/refusing: after this task ufw would be active .* no rule allowing SSH port 2222\/tcp/);
+    expect((await hostExec(name, 'ufw status')).stdout).toMatch(/Status: inactive/);
+    expect((await sshLogin(lab, 'deploy', addr, 'true', [], 2222)).code).toBe(0);
+    // the controller's own address does count: the same task then enables ufw, and the login still works
+    expect((await hostExec(name, `ufw allow from ${lab.gateway} to any port 2222 proto tcp`)).code).toBe(0);
+    const enabled = await shipshapeJson('apply', play, inventory);
+    expect(enabled.code, enabled.stdout + enabled.stderr).toBe(0);
+    expect((await hostExec(name, 'ufw status')).stdout).toMatch(/Status: active/);
+    expect((await sshLogin(lab, 'deploy', addr, 'true', [], 2222)).code).toBe(0);
   });
 });

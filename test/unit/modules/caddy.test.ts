@@ -22,8 +22,8 @@ import { parseSystemctlShow, unitBatcher, unitState } from '../../../src/facts/s
 import { countProcesses } from '../helpers/process-count.js';
 import { parseUfw } from '../../../src/facts/ufw.js';
 import { LAST_ERROR, waitScript } from '../../../roles/caddy/caddy_certificates.js';
-import { allows } from '../../../roles/caddy/caddy_firewall.js';
 import { planFor } from '../helpers/plan.js';
+import { fixtureWith, rulesFile, ufwStateOf } from '../helpers/ufw-files.js';
 
 const CERTS = join(import.meta.dirname, '..', 'fixtures', 'certs');
 
@@ -394,12 +394,15 @@ describe('caddy_reload', () => {
 });
 
 describe('caddy_firewall', () => {
-  const ufw = (status: string, rules: string[]) =>
-    parseUfw(`installed\nStatus: ${status}\nDEFAULT_INPUT_POLICY="DROP"\n--rules--\n${rules.map((r) => `ufw ${r}`).join('\n')}\n`);
+  // ufw 0.36.2's tuples, both families (as `ufw allow PORT/tcp` writes them on Debian 12 and 13)
+  const both = (spec: string) => [`### tuple ### ${spec.replace(/ANY/g, '0.0.0.0/0')}`, `### tuple ### ${spec.replace(/ANY/g, '::/0')}`];
+  const ufw = (status: string, specs: string[]) =>
+    ufwStateOf({ v4: rulesFile('ufw', specs.map((s) => both(s)[0])), v6: rulesFile('ufw6', specs.map((s) => both(s)[1])), active: status === 'active' });
   const argv = (p: ReturnType<typeof planFor>) => p.steps.map((s) => (s.kind === 'run' ? s.argv.join(' ') : s.kind));
+  const opens443 = (specs: string[]) => planFor('caddy_firewall', { ports: ['443/tcp'] }, { ufw: ufw('active', specs) }).steps.length === 0;
 
   it('adds only the missing ports, in the firewall role\'s own form, when ufw is active', () => {
-    const p = planFor('caddy_firewall', {}, { ufw: ufw('active', ['allow 22/tcp', 'allow 80/tcp']) });
+    const p = planFor('caddy_firewall', {}, { ufw: ufw('active', ['allow tcp 22 ANY any ANY in', 'allow tcp 80 ANY any ANY in']) });
     expect(argv(p)).toEqual(['ufw allow 443/tcp comment caddy by shipshape']);
     expect(p.accessCritical).toBeUndefined();
   });
@@ -407,21 +410,34 @@ describe('caddy_firewall', () => {
   it('leaves an inactive or absent ufw alone, and says so', () => {
     expect(planFor('caddy_firewall', {}, { ufw: ufw('inactive', []) }).reason).toBe('ufw is inactive, so it does not filter 80/tcp, 443/tcp');
     expect(planFor('caddy_firewall', {}, { ufw: parseUfw('') }).steps).toEqual([]);
-    expect(planFor('caddy_firewall', {}, { ufw: ufw('active', ['allow 80/tcp', 'allow 443/tcp']) }).reason).toBe('ufw allows 80/tcp, 443/tcp');
+    expect(planFor('caddy_firewall', {}, { ufw: ufw('active', ['allow tcp 80 ANY any ANY in', 'allow tcp 443 ANY any ANY in']) }).reason).toBe('ufw allows 80/tcp, 443/tcp');
   });
 
   it.each([
-    ['allow 443/tcp', true],
-    ['allow 443', true],
-    ['limit 443/tcp', true],
-    ['allow 400:500/tcp', true],
-    ['allow 80,443/tcp', true],
-    ["allow 443/tcp comment 'web'", true],
-    ['allow 443/udp', false],
-    ['deny 443/tcp', false],
-    ['allow from 10.0.0.0/8 to any port 443 proto tcp', false],
-  ])('"%s" opens 443/tcp: %s', (rule, expected) => {
-    expect(allows(rule, '443/tcp')).toBe(expected);
+    ['allow tcp 443 ANY any ANY in', true],
+    ['allow any 443 ANY any ANY in', true],
+    ['limit tcp 443 ANY any ANY in', true],
+    ['allow tcp 400:500 ANY any ANY in', true],
+    ['allow tcp 80,443 ANY any ANY in', true],
+    ['allow tcp 80,443 ANY any ANY WWW%20Full - in', true],
+    ['allow tcp 443 ANY any ANY in comment=776562', true],
+    ['allow udp 443 ANY any ANY in', false],
+    ['allow tcp 443 ANY any 10.0.0.0/8 in', false],
+    ['allow tcp 443 ANY any ANY in_eth1', false],
+    ['allow tcp 443 ANY any ANY out', false],
+  ])('ufw\'s tuple "%s" opens 443/tcp to everyone: %s', (spec, expected) => {
+    expect(opens443([spec])).toBe(expected);
+  });
+
+  it("judges on ufw's real files, both families, in ufw's order: a deny of one address narrows, a reject for all closes", () => {
+    expect(opens443(['deny tcp 443 ANY any 203.0.113.0/24 in', 'allow tcp 443 ANY any ANY in'])).toBe(true);
+    // only IPv4 open: the IPv6 rule is added (ufw allow writes both, skipping the one it has)
+    const v4only = ufwStateOf({ v4: rulesFile('ufw', ['### tuple ### allow tcp 443 0.0.0.0/0 any 0.0.0.0/0 in']) });
+    expect(argv(planFor('caddy_firewall', { ports: ['443/tcp'] }, { ufw: v4only }))).toEqual(['ufw allow 443/tcp comment caddy by shipshape']);
+    // the fixture: "reject 80/tcp" comes before "allow 80,443/tcp": an allow added after it would open nothing
+    const p = planFor('caddy_firewall', {}, { ufw: fixtureWith(['reject 80/tcp', "allow 'WWW Full'", 'allow 80,443/tcp']) });
+    expect(p.steps).toEqual([]);
+    expect(p.reason).toBe('ufw allows 443/tcp; left closed by the operator\'s rule: 80/tcp ("reject 80/tcp" comes first and shuts it out) (Caddy serves HTTP and HTTPS there, and ACME validation connects to them)');
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderBatch, uniqueProbes } from '../../../src/core/script.js';
 import { sizedDumpText } from '../../../src/facts/dump.js';
-import { letsIn, parseTuple, parseUfw, ufwState, type UfwState } from '../../../src/facts/ufw.js';
+import { coversPort, parseTuple, parseUfw, ufwState, type UfwState } from '../../../src/facts/ufw.js';
 import sshFirewall from '../../../roles/ssh/ssh_firewall.js';
 import { countProcesses } from '../helpers/process-count.js';
 import { planFor } from '../helpers/plan.js';
@@ -47,7 +47,7 @@ describe("ssh_firewall judges the SSH port on ufw's state as the firewall role r
   });
 
   it('active with a rule for the port (IPv4 and IPv6, as `ufw allow 22/tcp` writes it): no change', () => {
-    expect(plan(22, state({ v4: [SSH22], v6: [SSH22_V6] }))).toMatchObject({ steps: [], reason: 'a ufw rule already lets 22/tcp in' });
+    expect(plan(22, state({ v4: [SSH22], v6: [SSH22_V6] }))).toMatchObject({ steps: [], reason: `ufw already lets this controller in on 22/tcp: "allow 22/tcp comment 'shipshape ssh'" lets it in` });
   });
 
   it('reads the rules even where /etc/default/ufw is missing (its defaults then: IPv6 on)', () => {
@@ -64,7 +64,7 @@ describe("ssh_firewall judges the SSH port on ufw's state as the firewall role r
       'ufw allow from 203.0.113.0/24 to any port 22 proto tcp comment shipshape ssh',
       'ufw allow from 10.0.0.1 to any port 22 proto tcp comment shipshape ssh',
     ]);
-    expect(plan(22, state()).reason).toBe('open 22/tcp in ufw before sshd listens there (ufw is active)');
+    expect(plan(22, state()).reason).toBe('open 22/tcp in ufw before sshd listens there (ufw is active, and no rule lets it in (default incoming deny))');
   });
 
   it('the port moved: the rule for the old port does not let the new one in (nor does the OpenSSH profile, which is 22)', () => {
@@ -75,10 +75,18 @@ describe("ssh_firewall judges the SSH port on ufw's state as the firewall role r
     expect(argv(planFor('ssh_firewall', { port: 2222 }, { ufw }, {}, true))).toEqual(['ufw allow 2222/tcp comment shipshape ssh']);
   });
 
-  it('limit lets the port in as allow does, logged or not, and a rule narrowed to some sources counts (the operator chose them)', () => {
+  it('limit lets the port in as allow does, logged or not; a rule narrowed to sources counts when the controller is one of them', () => {
     expect(plan(2222, state({ v4: ['### tuple ### limit_log tcp 2222 0.0.0.0/0 any 0.0.0.0/0 in'] })).steps).toEqual([]);
-    expect(plan(2222, state({ v4: ['### tuple ### limit tcp 2222 0.0.0.0/0 any 203.0.113.0/24 in'] })).steps).toEqual([]);
     expect(plan(2222, state({ v4: ['### tuple ### allow any any 0.0.0.0/0 any 10.99.0.1 in'] })).steps).toEqual([]);
+    // another source: the confirmation login after the move would be dropped, so the port is opened as declared
+    const office = state({ v4: ['### tuple ### limit tcp 2222 0.0.0.0/0 any 203.0.113.0/24 in'] });
+    expect(argv(plan(2222, office, ['203.0.113.0/24', '10.99.0.1']))).toEqual([
+      'ufw allow from 203.0.113.0/24 to any port 2222 proto tcp comment shipshape ssh',
+      'ufw allow from 10.99.0.1 to any port 2222 proto tcp comment shipshape ssh',
+    ]);
+    // a deny for the controller before the allow shuts it out (ufw's order)
+    const denied = state({ v4: ['### tuple ### deny tcp 2222 0.0.0.0/0 any 10.99.0.1 in', '### tuple ### allow tcp 2222 0.0.0.0/0 any 0.0.0.0/0 in'] });
+    expect(plan(2222, denied).steps).toHaveLength(1);
   });
 
   it('a rule only in user6.rules does not let IPv4 in: the port is opened (both families, as ufw allow writes them)', () => {
@@ -102,14 +110,18 @@ describe("ssh_firewall judges the SSH port on ufw's state as the firewall role r
     expect(one('### tuple ### allow tcp 2000:3000 0.0.0.0/0 any 0.0.0.0/0 in')).toBe(true);
     expect(one('### tuple ### allow tcp 80,2222 0.0.0.0/0 any 0.0.0.0/0 in')).toBe(true);
     expect(one('### tuple ### allow any 2222 0.0.0.0/0 any 0.0.0.0/0 in')).toBe(true);
-    expect(one('### tuple ### allow tcp 2222 0.0.0.0/0 any 0.0.0.0/0 in_eth0')).toBe(true);
+    // on an interface: only when the controller's packets arrive there (the host's route back to it)
+    expect(one('### tuple ### allow tcp 2222 0.0.0.0/0 any 0.0.0.0/0 in_eth0')).toBe(false);
+    const eth0 = state({ v4: ['### tuple ### allow tcp 2222 0.0.0.0/0 any 0.0.0.0/0 in_eth0'] });
+    expect(planFor('ssh_firewall', { port: 2222 }, { ufw: eth0 }, { clientRoute: { dev: 'eth0', nets: [] } }).steps).toEqual([]);
+    expect(planFor('ssh_firewall', { port: 2222 }, { ufw: eth0 }, { clientRoute: { dev: 'eth1', nets: [] } }).steps).toHaveLength(1);
   });
 
-  it('parses a tuple into the fields ufw keeps, and letsIn reads them', () => {
+  it('parses a tuple into the fields ufw keeps, and coversPort reads them', () => {
     const t = parseTuple('### tuple ### limit_log tcp 2222 0.0.0.0/0 any 203.0.113.0/24 in_eth0 comment=6869', 4)!;
     expect(t).toMatchObject({ family: 4, route: false, action: 'limit', log: 'log', proto: 'tcp', dport: '2222', src: '203.0.113.0/24', direction: 'in', ifIn: 'eth0', comment: 'hi' });
-    expect(letsIn(t, 2222, 'tcp')).toBe(true);
-    expect(letsIn(t, 2222, 'udp')).toBe(false);
+    expect(coversPort(t, 2222, 'tcp')).toBe(true);
+    expect(coversPort(t, 2222, 'udp')).toBe(false);
     expect(parseTuple('### tuple ### allow tcp 22', 4)).toBeUndefined();
   });
 

@@ -140,6 +140,16 @@ describe('ufw: IPv6, rules it owns, lockout refused before any change', () => {
     expect(mod.preflight!(mod.schema.parse({ rules: [{ port: 22, from_ip: '10.99.0.1/32' }] }), ctx)).toBeUndefined();
   });
 
+  it("preflight: a declared deny or reject for the controller before the SSH allow shuts it out (ufw's order)", () => {
+    const mod = modules.ufw;
+    const ctx = { host: debian12, access: sshAccess, check: false };
+    const deny = { rule: 'deny', port: 22, from_ip: '10.99.0.0/24' };
+    expect(mod.preflight!(mod.schema.parse({ rules: [deny, '22/tcp'] }), ctx)).toMatch(/"deny from 10\.99\.0\.0\/24 to any port 22 proto tcp" comes before any rule allowing SSH port 22\/tcp from 10\.99\.0\.1/);
+    expect(mod.preflight!(mod.schema.parse({ rules: ['22/tcp', deny] }), ctx)).toBeUndefined();
+    expect(mod.preflight!(mod.schema.parse({ rules: [{ ...deny, from_ip: '192.0.2.0/24' }, '22/tcp'] }), ctx)).toBeUndefined();
+    expect(mod.preflight!(mod.schema.parse({ rules: [{ rule: 'reject', port: '20:30' }, '22/tcp'] }), ctx)).toMatch(/"reject 20:30\/tcp" comes before/);
+  });
+
   it('preflight: judges the port sshd will listen on after the run when ssh_port is given', () => {
     const mod = modules.ufw;
     const ctx = { host: debian12, access: sshAccess, check: false };
