@@ -14,7 +14,7 @@ import { debian12, modules, planFor, sshAccess } from '../helpers/plan.js';
 const bin = mkdtempSync(join(tmpdir(), 'ss-unit-apt-net-'));
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
 // a marker only this file's stand-in process carries, to find it again after the bound
-const MARK = `${3000 + Math.floor(Math.random() * 999)}.5`;
+const MARK = `${60 + Math.floor(Math.random() * 9)}.${1000 + Math.floor(Math.random() * 8999)}`;
 
 function stub(aptGet: string): void {
   writeFileSync(join(bin, 'apt-get'), `#!/bin/sh\n${aptGet}\n`, { mode: 0o755 });
@@ -29,7 +29,8 @@ const HANGS = `case "$*" in
   *) sleep ${MARK} & wait ;;
 esac`;
 
-const runDash = (script: string) => spawnSync('dash', ['-c', `(\nset -e\n${script}\n)`], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
+// a step that outlives its bound (an apt child left holding the output) fails here instead of blocking the worker
+const runDash = (script: string) => spawnSync('dash', ['-c', `(\nset -e\n${script}\n)`], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` }, timeout: 15_000 });
 
 const leftover = () => {
   try {
