@@ -44,13 +44,15 @@ export function boundedApt(call: AptCall, seconds: number, what: string): string
 
 /**
  * What apt was fetching from, in apt's own words: the servers of the URIs it would fetch (`--print-uris`
- * fetches nothing) and the proxy it goes through (`apt-config shell` quotes the value). Read only when the
- * bound was hit: a run that works pays nothing for it.
+ * fetches nothing) and the proxy it goes through (`apt-config shell` quotes the value), each without its
+ * `user:password@`: the report is printed and kept in --json. Read only when the bound was hit: a run that
+ * works pays nothing for it.
  */
 function noAnswerReport(call: AptCall, seconds: number, what: string): string[] {
   return [
-    `sites=$(apt-get --print-uris ${call.options} ${call.command} 2>/dev/null | sed -n "s|^'\\([a-z+]*://[^/']*\\).*|\\1|p" | sort -u | tr '\\n' ' ')`,
+    `sites=$(apt-get --print-uris ${call.options} ${call.command} 2>/dev/null | sed -n "s|^'\\([a-z+]*://\\)\\([^/'@]*@\\)*\\([^/']*\\).*|\\1\\3|p" | sort -u | tr '\\n' ' ')`,
     `P=; eval "$(apt-config ${call.options} shell P Acquire::http::Proxy 2>/dev/null)"`,
+    `case $P in *://*@*) P="\${P%%://*}://\${P##*@}" ;; esac`,
     `case $P in ''|DIRECT|false) via= ;; *) via=" through the proxy $P" ;; esac`,
     `printf '%s did not finish within %ss (--apt-timeout): no answer, or too slow, from %s%s. Stopped it before anything was installed (dpkg did not run). Check that mirror or proxy, or give a slow one more time with --apt-timeout.\\n' ${shq(what)} ${seconds} "\${sites% }" "$via"`,
   ];

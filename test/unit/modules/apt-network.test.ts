@@ -58,6 +58,16 @@ describe('apt-get update under the bound', () => {
     expect(await gone()).toBe('');
   });
 
+  it("names the servers and the proxy without their user:password@ (the report is printed and kept in --json)", async () => {
+    stub(HANGS.replace(/http:\/\/deb\.example/g, 'http://mirroruser:m1rr0r-secret@deb.example'));
+    writeFileSync(join(bin, 'apt-config'), `#!/bin/sh\necho "P='http://proxyuser:pr0xy-secret@127.0.0.1:39142/'"\n`, { mode: 0o755 });
+    const r = runDash(updateScript(1));
+    expect(r.status).toBe(124);
+    expect(r.stdout).toContain('from http://deb.example http://security.example through the proxy http://127.0.0.1:39142/.');
+    expect(r.stdout).not.toMatch(/secret|mirroruser|proxyuser/);
+    expect(await gone()).toBe('');
+  });
+
   it('an apt_repository update is bounded the same way, and names only what apt fetches for that source', async () => {
     stub(HANGS);
     const r = runDash(repoUpdateScript('/etc/apt/sources.list.d/docker.sources', 1));
