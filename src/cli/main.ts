@@ -77,7 +77,7 @@ Examples:
   shipshape apply playbooks/site.yml -i inventory/ -l web1 -t firewall --diff
 
 Exit codes: 0 all hosts fine, 1 a task failed, 4 a host was unreachable, 64 bad command line or input files
-(nothing was contacted).`,
+(nothing was contacted), 130 interrupted (Ctrl-C: where every host stood is printed).`,
   )
   .action(async (playbook: string, flags: RunFlags) => (await runCode()).runCommand('apply', playbook, flags));
 
@@ -93,7 +93,8 @@ Examples:
   shipshape check playbooks/site.yml -i inventory/ --notify https://ntfy.sh/my-drift-topic
 
 Exit codes: 0 nothing would change, 2 changes or drift found, 1 a task could not be planned,
-4 a host was unreachable, 64 bad command line or input files (nothing was contacted).`,
+4 a host was unreachable (even where others drifted: its own drift is unknown), 64 bad command line or input
+files (nothing was contacted), 130 interrupted (Ctrl-C).`,
   )
   .action(async (playbook: string, flags: RunFlags) => (await runCode()).runCommand('check', playbook, flags));
 

@@ -152,6 +152,14 @@ describe('bad input exits 64 before contacting any host', () => {
     expect(near.stderr).toContain('did you mean `web1`?');
   });
 
+  it('--help lists every exit code the command can end with, as the README does (130 for Ctrl-C; 4 wins over drift)', async () => {
+    const apply = (await cli(['apply', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(apply).toContain('64 bad command line or input files (nothing was contacted), 130 interrupted');
+    const check = (await cli(['check', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(check).toContain('4 a host was unreachable (even where others drifted: its own drift is unknown)');
+    expect(check).toContain('130 interrupted (Ctrl-C)');
+  });
+
   it('a misspelt backup action: the nearest one, nothing contacted', async () => {
     const before = connections;
     const r = await cli(['backup', 'lst', '-i', dir]);
