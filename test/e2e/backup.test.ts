@@ -279,6 +279,12 @@ describe.each(RELEASES)('backups on %s: PostgreSQL in a container, an SFTP repos
     const asked = await shipshape(['backup', 'restore', '-i', inv, '--database', 'app-db/app']);
     expect(asked.code).toBe(64);
     expect(asked.stderr).toContain('--yes');
+    // a misspelt database: named with the ones there are, and the database is still dropped (nothing restored)
+    const typo = await shipshape(['backup', 'restore', '-i', inv, '--database', 'app-db/ap', '--yes']);
+    expect(typo.code).toBe(1);
+    expect(typo.stdout).toContain('restore-db: app-db/ap is not a database of backup_postgres on this host (app-db/app)');
+    expect(typo.stdout).not.toContain('restore-paths');
+    expect(await on(DB, `docker exec app-db psql -X -A -t -U app -d postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'app'"`)).toBe('0');
     const r = await timed('restore database', () => shipshape(['backup', 'restore', '-i', inv, '--database', 'app-db/app', '--yes']));
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(await sql('SELECT count(*) FROM orders')).toBe('1000');
