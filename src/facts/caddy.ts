@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { probe } from '../core/probe.js';
 import { shJoin, shq } from '../core/quote.js';
 import { fileContent, fileMtime } from './file.js';
-import { batchablePath, homePath, PLAIN_PATH_CHARS } from './file-batch.js';
+import { batchablePath, homePath, plainHomeInto } from './file-batch.js';
 import { addressLines, hostInfo } from './host.js';
 import { unitThen } from './systemd.js';
 
@@ -459,7 +459,7 @@ function caddyLoadedScript(service: string, files: readonly string[], kind: 'own
     // seconds since the epoch, as the play's one stat prints a file's time (the parser renders it)
     ...(kind === 'then'
       ? [
-          `__ss_sp=~caddy; case $__ss_sp in [!/]*|*[!${PLAIN_PATH_CHARS}]*) __ss_sp=;; esac`,
+          plainHomeInto('__ss_sp', 'caddy'),
           `if [ -f "$a" ]; then if [ -n "$__ss_sp" ] && [ "$a" = "$__ss_sp/.config/caddy/autosave.json" ]; then echo ${LOADED_FROM_STAT}; else echo "LoadedAt=$(stat -c %Y "$a")"; fi; fi`,
         ]
       : ['if [ -f "$a" ]; then echo "LoadedAt=$(stat -c %Y "$a")"; fi']),

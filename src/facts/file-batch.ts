@@ -24,6 +24,18 @@ export const batchablePath = (p: string) => (/^\/[A-Za-z0-9._+@%,:=\/-]*$/.test(
 /** The characters of a plain path, as a shell bracket expression's list (batchablePath's, for the host's `case`). */
 export const PLAIN_PATH_CHARS = 'A-Za-z0-9._+@%,:=/-';
 
+/** A `case` pattern for a word that is not a plain absolute path (the play's stat and head would not take it). */
+export const NOT_PLAIN_PATH = `[!/]*|*[!${PLAIN_PATH_CHARS}]*`;
+
+/**
+ * sh: the shell variable `name` set to USER's home when that is a plain absolute path, and emptied otherwise. The
+ * one rule every reader of a home goes by: the file batch, the account batch's keys and Caddy's autosave.
+ */
+export const plainHomeInto = (name: string, user: string) =>
+  // ~NAME alone in an assignment: dash expands it through getpwnam, quoted (no splitting, no globbing); a name
+  // without an account stays "~NAME", which the case empties like any home that is not plain
+  `${name}=~${user}; case $${name} in ${NOT_PLAIN_PATH}) ${name}=;; esac`;
+
 /** `~NAME/REST`: NAME as useradd accepts it (users.ts ACCOUNT_NAME), REST plain. */
 const HOME_PATH = /^~([A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?)(\/[A-Za-z0-9._+@%,:=\/-]*)$/;
 
@@ -76,12 +88,7 @@ const underHome = (paths: string[], user: string) =>
 
 /** sh: each account's home into $__ss_homeN (empty unless a plain absolute path), printed for split. */
 function homeVars(users: string[]): string[] {
-  return users.map(
-    (u, i) =>
-      // ~NAME alone in an assignment: dash expands it through getpwnam, quoted (no splitting, no globbing); a
-      // name without an account stays "~NAME", which the case empties like any home that is not plain
-      `__ss_home${i}=~${u}; case $__ss_home${i} in [!/]*|*[!${PLAIN_PATH_CHARS}]*) __ss_home${i}=;; esac; printf '${HOME}%s\\n' "$__ss_home${i}"`,
-  );
+  return users.map((u, i) => `${plainHomeInto(`__ss_home${i}`, u)}; printf '${HOME}%s\\n' "$__ss_home${i}"`);
 }
 
 export const fileBatcher: Batcher = {

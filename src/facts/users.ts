@@ -1,6 +1,6 @@
 import { probe, type Answer, type Batcher } from '../core/probe.js';
 import { shq } from '../core/quote.js';
-import { homePath, PLAIN_PATH_CHARS } from './file-batch.js';
+import { homePath, NOT_PLAIN_PATH } from './file-batch.js';
 import { CONTENT_LIMIT, fileStat, fileText, parseStatLine, type FileContent, type FileStat } from './file.js';
 
 /**
@@ -167,7 +167,7 @@ function keysHome(user: string) {
 }
 
 /** sh: a plain absolute $__ss_h as "\nHOME\n" (the file batch reads its files), any other one read here. */
-const homeOrKeys = () => `case $__ss_h in '') ;; [!/]*|*[!${PLAIN_PATH_CHARS}]*)\n${KEYS_OF_HOME}\n;; *) printf '\\n%s\\n' "$__ss_h";; esac`;
+const homeOrKeys = () => `case $__ss_h in '') ;; ${NOT_PLAIN_PATH})\n${KEYS_OF_HOME}\n;; *) printf '\\n%s\\n' "$__ss_h";; esac`;
 
 /** What KEYS_OF_HOME prints, from the home and the play's stat and head of ~USER/.ssh and its authorized_keys. */
 function joinKeys([home, dir, file, text]: Answer[]): Answer {

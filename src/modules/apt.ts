@@ -98,11 +98,11 @@ export function aptUpdateScript(options: string, seconds: number, flags = ''): s
     'while :; do',
     ...boundedApt({ options, command: `-q ${flags ? `${flags} ` : ''}update` }, seconds, 'apt-get update').map((l) => `  ${l}`),
     '  [ "$rc" -ne 0 ] || break',
-    `  case $out in *'Could not get lock'*) ;; *) printf '%s\n' "$out"; exit 100 ;; esac`,
-    `  n=$((n + 1)); if [ "$n" -ge 60 ]; then printf '%s\n' "$out"; exit 100; fi`,
+    `  case $out in *'Could not get lock'*) ;; *) printf '%s\\n' "$out"; exit 100 ;; esac`,
+    `  n=$((n + 1)); if [ "$n" -ge 60 ]; then printf '%s\\n' "$out"; exit 100; fi`,
     '  sleep 5',
     'done',
-    `printf '%s\n' "$out"`,
+    `printf '%s\\n' "$out"`,
   ].join('\n');
 }
 
@@ -196,11 +196,11 @@ export function configureInterrupted(lockTimeout: number): string {
     '[ -z "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ] && [ -z "$(dpkg --audit 2>/dev/null)" ] && exit 0',
     "echo 'dpkg was interrupted earlier: running dpkg --configure -a first'",
     `n=0; until out=$(DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a dpkg --force-confdef --force-confold --configure -a 2>&1); do`,
-    `  case $out in *lock*) ;; *) printf '%s\n' "$out"; exit 1 ;; esac`,
-    `  n=$((n + 5)); if [ "$n" -gt ${lockTimeout} ]; then printf '%s\n' "$out" "the dpkg lock was held for more than ${lockTimeout}s (lock_timeout)"; exit 1; fi`,
+    `  case $out in *lock*) ;; *) printf '%s\\n' "$out"; exit 1 ;; esac`,
+    `  n=$((n + 5)); if [ "$n" -gt ${lockTimeout} ]; then printf '%s\\n' "$out" "the dpkg lock was held for more than ${lockTimeout}s (lock_timeout)"; exit 1; fi`,
     '  sleep 5',
     'done',
-    `printf '%s\n' "$out"`,
+    `printf '%s\\n' "$out"`,
     ')',
   ].join('\n');
 }
