@@ -94,6 +94,13 @@ export function parseIniInventory(path: string, text: string): YamlFile {
       if (kind !== 'hosts') part(g, kind as 'vars' | 'children', at);
       continue;
     }
+    // `[web` without its `]`: Ansible refuses it (a host name cannot start a range with `[`); read as a host, the
+    // group's hosts would land in `ungrouped` and the error would name the playbook's `hosts: web` instead
+    if (trimmed.startsWith('[') && !trimmed.includes(']')) {
+      errors.push({ start: lineStart + indent, message: `\`${trimmed}\` has no closing \`]\``, hint: 'a section header is [GROUP], [GROUP:vars] or [GROUP:children]' });
+      section = { name: '', kind: 'hosts' };
+      continue;
+    }
     if (!section.name) continue;
     if (section.kind === 'vars') {
       const eq = body.indexOf('=');

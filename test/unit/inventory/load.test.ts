@@ -263,6 +263,13 @@ describe('loadInventory: errors carry file:line:column', () => {
     expect(inv.groups.get('db')!.hosts).toEqual(['db1']);
   });
 
+  it('an INI section header without its `]` is refused where it is, not read as a host named `[web`', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-inv-ini-'));
+    writeFileSync(join(dir, 'hosts'), '[web\nweb1 ansible_host=203.0.113.10\n\n[db]\ndb1\n');
+    const e = await inputError(join(dir, 'hosts'));
+    expect(problems(e)).toEqual([[`${join(dir, 'hosts')}:1:1`, '`[web` has no closing `]`', 'a section header is [GROUP], [GROUP:vars] or [GROUP:children]']]);
+  });
+
   it('an empty inventory has no hosts (not an error)', async () => {
     expect((await loadInventory(f('empty.yml'), opts)).hosts.size).toBe(0);
   });
