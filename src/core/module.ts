@@ -146,6 +146,11 @@ export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<str
    * so a declaration that would lock the operator out is refused before earlier tasks touch the host.
    */
   preflight?(args: A, ctx: PlanContext): string | undefined;
+  /**
+   * Arguments Ansible's module of the same name takes and this one does not (yet), each with what to do
+   * instead: a playbook brought from Ansible is told that, not "unknown argument, did you mean ...".
+   */
+  notYet?: Record<string, string>;
 }
 
 /** The arguments a task of this module may write (zod's input type: defaulted arguments are optional). */
