@@ -14,6 +14,7 @@ import { USAGE, UsageError, benchHostNames, parseArgs, repeatFor, type BenchArgs
 import { freshBenchHosts, stopBenchHosts } from './bench/hosts.js';
 import { GNU_TIME, killRunning, measure, median } from './bench/measure.js';
 import { roundTable, simulationTable, simulationVerdict, verdictLines, type Reference, type Round } from './bench/report.js';
+import { countScriptProcesses } from './bench/script-processes.js';
 import { simulate, type SimPoint } from './bench/simulate.js';
 import { breakdown } from './bench/stats.js';
 import { ANSIBLE_SITE, ROOT, SHIPSHAPE_BIN, SITE, ansibleRoleTags, sha256, siteRoles, writeAnsibleSetup, writeShipshapeInventory } from './bench/setup.js';
@@ -188,6 +189,13 @@ async function main(argv: string[]): Promise<number> {
           print(simulationTable(points, dist));
           results.verdict.push(...simulationVerdict(points));
         }
+        // after every timed shipshape run: strace slows what it follows, and it is installed on the host
+        round.scriptProcesses = await timed('process count', () =>
+          countScriptProcesses(lab.hosts[0], inventoryDir, path.join(roundDir, 'script-processes'), say).catch((e: unknown) => {
+            say(`counting the fact script's processes: ${e instanceof Error ? e.message : String(e)}`);
+            return undefined;
+          }),
+        );
         if (!args.skipAnsible) {
           say(`${label}: fresh hosts again for Ansible`);
           lab = await timed('boot for Ansible', () => freshBenchHosts(names, dist));

@@ -1,6 +1,7 @@
 // The bench's output: one markdown table per host count, shipshape beside Ansible, and verdict lines.
 import { DIST_LABEL, type Dist } from '../lab/dists.js';
 import type { Summary } from './measure.js';
+import type { ScriptProcessCount } from './script-processes.js';
 import type { SimPoint } from './simulate.js';
 import { breakdownLine, type Breakdown } from './stats.js';
 import type { ToolResult } from './tools.js';
@@ -23,6 +24,8 @@ export interface Round {
   reference?: Reference;
   /** shipshape's own account of its no-op re-runs and checks (--json stats) */
   breakdown?: { noop: Breakdown; check: Breakdown };
+  /** whose the fact script's pids are: one traced no-op on the first host, after the timed runs */
+  scriptProcesses?: ScriptProcessCount;
   /** wall seconds each part of the round took, bench overhead (booting hosts) included */
   durationsS: Record<string, number>;
 }
@@ -83,6 +86,7 @@ export function verdictLines(r: Round, plays: number): string[] {
     out.push(`${n}: shipshape no-op, per host: ${breakdownLine(r.breakdown.noop, plays)}`);
     out.push(`${n}: shipshape check, per host: ${breakdownLine(r.breakdown.check, plays)}`);
   }
+  if (r.scriptProcesses) out.push(`${n}: ${scriptProcessesLine(r.scriptProcesses)}`);
   if (r.reference && r.hosts.length === 1) {
     const rest = s.noop.wallS - r.reference.cliStartS - r.reference.sshLoginSudoS;
     out.push(
@@ -118,4 +122,19 @@ export function simulationVerdict(points: SimPoint[]): string[] {
     out.push(`simulation: ${a.entries} -> ${b.entries} entries: ${(perExtra * 1000).toFixed(0)} ms controller CPU per extra entry, peak RSS ${mb(a.summary.maxRssKb)} -> ${mb(b.summary.maxRssKb)}`);
   }
   return out;
+}
+
+/** The traced no-op's pids: the script's own processes (what it ran), then those other processes created answering it. */
+export function scriptProcessesLine(c: ScriptProcessCount): string {
+  const counts = new Map<string, number>();
+  for (const cmd of c.commands) counts.set(cmd, (counts.get(cmd) ?? 0) + 1);
+  const ran = [...counts].map(([cmd, k]) => (k > 1 ? `${cmd} x${k}` : cmd)).join(', ');
+  const others = Object.entries(c.others).map(([who, k]) => `${k} by ${who}`);
+  const traced = c.own + Object.values(c.others).reduce((a, b) => a + b, 0);
+  const allocated = c.allocated === undefined ? '' : `; the script counted ${c.allocated} pids allocated on the host, ${c.allocated - traced} of them outside the traced processes`;
+  return (
+    `fact script's processes (one no-op on ${c.host} under strace, not timed): ${c.own} its own` +
+    `${c.ownThreads ? ` (${c.ownThreads} of them threads)` : ''} (${ran})` +
+    `${others.length ? `, ${others.join(', ')} answering it` : ', none created by others'}${allocated}`
+  );
 }

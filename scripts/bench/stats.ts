@@ -93,7 +93,7 @@ export function breakdownLine(b: Breakdown, plays: number): string {
   const procs = b.factScriptProcesses === undefined ? 'n/a' : `${Math.round(b.factScriptProcesses)}`;
   return (
     `CLI start ${ms(b.startMs)}, SSH login ${ms(b.loginMs)}, facts ${ms(b.factsMs)} ` +
-    `(fact script on the host ${ms(b.factScriptMs)}, ${procs} processes), apply ${ms(b.applyMs)}; ` +
+    `(fact script on the host ${ms(b.factScriptMs)}, ${procs} pids allocated meanwhile), apply ${ms(b.applyMs)}; ` +
     `round trips per host ${trips} (${plays} play${plays === 1 ? '' : 's'}); peak RSS ${b.peakRssMb === undefined ? 'n/a' : `${Math.round(b.peakRssMb)} MB`}`
   );
 }

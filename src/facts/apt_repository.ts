@@ -21,11 +21,12 @@ export function sourceFetch(sourcesPath: string, stampPath: string) {
     [
       // the stamp's one line by the shell's own read: no process while the source is not there
       `__ss_l=; { IFS= read -r __ss_l; } < ${shq(stampPath)} 2>/dev/null; printf '%s\\n' "$__ss_l"`,
-      `if [ -f ${p} ]; then apt-get indextargets -o Dir::Etc::sourcelist=${p} -o Dir::Etc::sourceparts=- --format '$(FILENAME)' | head -n 1; fi`,
+      // one line per index file on disk, a few at most: the parser looks for any, so no `head` (one process less)
+      `if [ -f ${p} ]; then apt-get indextargets -o Dir::Etc::sourcelist=${p} -o Dir::Etc::sourceparts=- --format '$(FILENAME)'; fi`,
     ].join('\n'),
     (out) => {
-      const [stamp = '', index = ''] = out.split('\n');
-      return { ...(stamp.trim() ? { stamp: stamp.trim() } : {}), indexed: index.trim() !== '' };
+      const [stamp = '', ...index] = out.split('\n');
+      return { ...(stamp.trim() ? { stamp: stamp.trim() } : {}), indexed: index.some((l) => l.trim() !== '') };
     },
     { inline: true },
   );

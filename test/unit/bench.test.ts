@@ -67,7 +67,7 @@ describe('shipshape --json stats', () => {
     const b = breakdown([run([1, 1]), run([1, 2], 50), 'not json']);
     expect(b).toMatchObject({ runs: 2, startMs: 120, peakRssMb: 90, loginMs: 150, factsMs: 60, applyMs: 5, factScriptMs: 45, factScriptProcesses: 18, roundTrips: { min: 1, max: 2 } });
     expect(breakdownLine(b, 1)).toBe(
-      'CLI start 120 ms, SSH login 150 ms, facts 60 ms (fact script on the host 45 ms, 18 processes), apply 5 ms; round trips per host 1-2 (1 play); peak RSS 90 MB',
+      'CLI start 120 ms, SSH login 150 ms, facts 60 ms (fact script on the host 45 ms, 18 pids allocated meanwhile), apply 5 ms; round trips per host 1-2 (1 play); peak RSS 90 MB',
     );
   });
 
@@ -75,7 +75,7 @@ describe('shipshape --json stats', () => {
     const b = breakdown([JSON.stringify({ hosts: { h200: { ok: 3 } } })]);
     expect(b.runs).toBe(1);
     expect(breakdownLine(b, 1)).toBe(
-      'CLI start n/a, SSH login n/a, facts n/a (fact script on the host n/a, n/a processes), apply n/a; round trips per host n/a (1 play); peak RSS n/a',
+      'CLI start n/a, SSH login n/a, facts n/a (fact script on the host n/a, n/a pids allocated meanwhile), apply n/a; round trips per host n/a (1 play); peak RSS n/a',
     );
   });
 });

@@ -66,6 +66,15 @@ describe('the fetch probe', () => {
   it('reads the stamp of the last successful fetch and whether apt has index files for the source', () => {
     expect(probe.parse('abc123\n/var/lib/apt/lists/download.docker.com_linux_debian_dists_bookworm_stable_binary-amd64_Packages\n', 0)).toEqual({ stamp: 'abc123', indexed: true });
     expect(probe.parse('\n', 0)).toEqual({ indexed: false });
+    expect(probe.parse('', 0)).toEqual({ indexed: false });
+  });
+
+  it('takes every index file apt lists (one a line), in one process: no pipe into head', () => {
+    const lists = ['binary-amd64_Packages', 'i18n_Translation-en', 'Contents-amd64'].map((t) => `/var/lib/apt/lists/download.docker.com_linux_debian_dists_bookworm_stable_${t}`);
+    expect(probe.parse(`abc123\n${lists.join('\n')}\n`, 0)).toEqual({ stamp: 'abc123', indexed: true });
+    expect(probe.parse('\n\n', 0)).toEqual({ indexed: false });
+    expect(probe.script).toContain('apt-get indextargets -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/docker.sources ');
+    expect(probe.script).not.toMatch(/\|/);
   });
 });
 
