@@ -442,16 +442,23 @@ cmd_restore_db() {
     esac
   done
   [ -n "$name" ] || usage "restore-db needs TARGET/DATABASE (or DATABASE)"
+  i=1
+  found=
+  known=
+  while [ "$i" -le "$DB_COUNT" ]; do
+    if [ "$(db_field "$i" TARGET)/$(db_field "$i" NAME)" = "$name" ] || [ "$(db_field "$i" NAME)" = "$name" ]; then found=$i; break; fi
+    known="$known${known:+, }$(db_field "$i" TARGET)/$(db_field "$i" NAME)"
+    i=$((i + 1))
+  done
+  # a wrong name is the operator's typo, not a usage question: say which names there are (the program's usage
+  # lists its own sub-commands, which `shipshape backup restore` users never type)
+  if [ -z "$found" ]; then
+    printf 'shipshape-backup: restore-db: %s is not a database of backup_postgres on this host (%s)\n' "$name" "${known:-it lists none}" >&2
+    exit 2
+  fi
   confirm_flag restore-db
   take_lock
   WORK=$(mktemp -d /var/tmp/shipshape-restore.XXXXXX) || exit 1
-  i=1
-  found=
-  while [ "$i" -le "$DB_COUNT" ]; do
-    if [ "$(db_field "$i" TARGET)/$(db_field "$i" NAME)" = "$name" ] || [ "$(db_field "$i" NAME)" = "$name" ]; then found=$i; break; fi
-    i=$((i + 1))
-  done
-  [ -n "$found" ] || usage "restore-db: $name is not a database of backup_postgres"
   select_db "$found" || fail "restore of $name: $REASON"
   file="pg-$target-$db.dump"
   restore_snapshot "$(snapshot_args)" "$WORK/files" --include "$CURRENT/$file" --include "$CURRENT/pg-$target-globals.sql" --include "$CURRENT/manifest" ||

@@ -3,6 +3,7 @@
 // the schema tooling (see README "Speed": CLI start).
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/input-error.js';
+import { didYouMean } from '../core/suggest.js';
 import type { RunFlags } from './run-command.js';
 import { notifyUrl } from './notify.js';
 import type { BackupAction, BackupFlags } from './backup-command.js';
@@ -178,7 +179,7 @@ Exit codes: 0 fine on every host, 1 a host failed (verify: a difference), 4 a ho
   )
   .action(async (action: string, flags: BackupFlags) => {
     const actions = ['run', 'list', 'verify', 'restore', 'key'];
-    if (!actions.includes(action)) throw new InputError(`backup ${action}: not an action`, { hint: `one of ${actions.join(', ')}` });
+    if (!actions.includes(action)) throw new InputError(`backup ${action}: not an action`, { hint: [didYouMean(action, actions), `one of ${actions.join(', ')}`].filter(Boolean).join('; ') });
     return (await import('./backup-command.js')).backupCommand(action as BackupAction, flags);
   });
 

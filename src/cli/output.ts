@@ -68,7 +68,13 @@ export function formatRecap(report: RunReport, o: OutputOptions): string[] {
   for (const h of hosts) lines.push(recapLine(h, width, o.check, c));
   const changed = hosts.reduce((n, h) => n + h.changed, 0);
   if (o.check && changed > 0) lines.push('', `${changed} change(s) pending; run \`shipshape apply\` with the same arguments to make them${o.diff ? '' : ' (add --diff to see them)'}.`);
-  if (hosts.some((h) => h.unreachable)) lines.push('', 'Unreachable hosts were not changed; fix the connection (see the message above) and re-run: hosts already done will report no change.');
+  if (hosts.some((h) => h.unreachable)) {
+    // check changes nothing anywhere: what it cannot say is whether the unreachable hosts drifted
+    const next = o.check
+      ? 'Unreachable hosts were not read: whether they drifted is unknown (exit 4, even where others drifted); fix the connection (see the message above) and re-run check.'
+      : 'Unreachable hosts were not changed; fix the connection (see the message above) and re-run: hosts already done will report no change.';
+    lines.push('', next);
+  }
   return lines;
 }
 

@@ -62,7 +62,9 @@ export class HostLink {
       } catch (bootErr) {
         await fallback.close().catch(() => undefined);
         if (bootErr instanceof UnreachableError) {
-          throw new UnreachableError(this.spec.name, `${err.message}; and as bootstrap_user ${boot}: ${bootErr.message}`, err.hint, err.kind);
+          // the fix is the bootstrap login's: the inventory user exists only once a run got in as bootstrap_user
+          const hint = bootErr.hint ?? err.hint;
+          throw new UnreachableError(this.spec.name, `${err.message}; and as bootstrap_user ${boot}: ${bootErr.message}`, hint && `${hint} (until a first run has created ${this.spec.user}, it logs in as ${boot})`, err.kind);
         }
         throw bootErr;
       }

@@ -255,7 +255,14 @@ export async function loadInventory(path: string, opts: LoadInventoryOptions = {
   const b = new Builder();
   b.group('all');
   const sources = folder ? folderSources(dir, b.warnings) : [file];
-  if (folder && sources.length === 0) throw new InputError('no hosts.yml and no inventory file in this directory', { file: dir, hint: 'write hosts.yml (an Ansible YAML inventory), or put Ansible inventory files (YAML or INI) here' });
+  if (folder && sources.length === 0) {
+    // the warnings are never printed when this throws: an INI file skipped for its name must be named here
+    const skippedIni = b.warnings.map((w) => w.file).filter((f): f is string => !!f && f.endsWith('.ini'));
+    const hint = skippedIni.length
+      ? `${skippedIni.join(', ')}: not read, as Ansible skips \`.ini\` files in an inventory folder; pass it with -i ${skippedIni[0]}, or name it without the extension`
+      : 'write hosts.yml (an Ansible YAML inventory), or put Ansible inventory files (YAML or INI) here';
+    throw new InputError('no hosts.yml and no inventory file in this directory', { file: dir, hint });
+  }
   for (const source of sources) {
     const f = await readSource(source);
     if ('notInventory' in f) {

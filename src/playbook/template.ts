@@ -88,7 +88,8 @@ function compile(src: string, shown = src): Compiled {
   try {
     c = { template: new (nunjucks().Template)(src, environment(), undefined, true), names: requiredNames(parseTemplate(src)) };
   } catch (e) {
-    throw new TemplateError(`template syntax error in \`${shown}\`: ${cleanMessage(e)}`, shown);
+    const msg = cleanMessage(e).replace(/^parse\w+: /, '');
+    throw new TemplateError(`template syntax error in \`${shown}\`: ${shown === src ? msg : expressionMessage(msg)}`, shown);
   }
   // playbooks hold a bounded set of strings; the cap only guards a long-lived process
   if (compiled.size > 5000) compiled.clear();
@@ -249,6 +250,17 @@ function truthy(v: unknown): boolean {
   if (Array.isArray(v)) return v.length > 0;
   if (v && typeof v === 'object') return Object.keys(v).length > 0;
   return Boolean(v);
+}
+
+/**
+ * nunjucks' words for the `{{ }}` a `when:` expression is wrapped in, which its author never wrote
+ * (`x ==` read "unexpected token: }}"), said in the author's terms.
+ */
+function expressionMessage(msg: string): string {
+  if (msg === 'unexpected token: }}') return 'the expression ends too early (an operand is missing at its end)';
+  if (msg === 'expected comma after expression') return 'a parenthesis or bracket is not closed, or a comma is missing';
+  if (msg === 'expected variable end') return 'more follows a complete expression (an operator or `and`/`or` missing?)';
+  return msg.replace(/\bvariable-end\b/g, 'the end of the expression');
 }
 
 function cleanMessage(e: unknown): string {

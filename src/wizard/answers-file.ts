@@ -8,7 +8,7 @@ import { InputError } from '../core/input-error.js';
 import { nearest } from '../core/suggest.js';
 import { YamlFile, type YNode } from '../inventory/yaml-doc.js';
 import type { RoleDef } from '../playbook/role.js';
-import { ANSWER_KEYS, EXAMPLES, REQUIRED, ROLE_KEYS, SECRET_ANSWERS, baseAnswers, connectionAnswers, defaultName, type Answers } from './answers.js';
+import { ANSWER_KEYS, EXAMPLES, backupAnswersMissing, REQUIRED, ROLE_KEYS, SECRET_ANSWERS, baseAnswers, connectionAnswers, defaultName, type Answers } from './answers.js';
 
 /** Secrets may come from the environment instead of the answers file (CI keeps them there). */
 export const SECRET_ENV: Record<string, string> = { become_password: 'SHIPSHAPE_BECOME_PASSWORD', backup_restic_password: 'SHIPSHAPE_BACKUP_RESTIC_PASSWORD' };
@@ -79,6 +79,9 @@ export function parseAnswersFile(path: string, text: string, defaults: Partial<A
     if (!def || mine.length === 0) continue;
     const r = def.vars.safeParse(Object.fromEntries(keys.filter((k) => merged[k] !== undefined).map((k) => [k, merged[k]])));
     if (!r.success) report(r.error.issues.filter((i) => mine.includes(String(i.path[0]))));
+  }
+  for (const key of backupAnswersMissing(merged)) {
+    errors.push(new InputError(`missing answer \`${key}\``, { file: path, hint: `backup_paths is set, and the backup role sends every backup off-site; for example: ${EXAMPLES[key]}` }));
   }
   if (given.backup === true && !roles.backup) {
     errors.push(f.error(nodes.get('backup'), 'backup: true, but this shipshape has no backup role yet', 'for example: backup: false'));

@@ -156,3 +156,13 @@ function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pic
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out;
 }
+
+/**
+ * The backup role refuses directories to back up without an off-site repository and its password (a backup that
+ * stays on the server is not a backup). The wizard asks until both are given, and an answers file without them is
+ * refused before any host is contacted: the plan would refuse them only after the files are written.
+ */
+export function backupAnswersMissing(a: { backup?: boolean; backup_paths?: string[]; backup_restic_repository?: string; backup_restic_password?: string }): string[] {
+  if (!a.backup || !a.backup_paths?.length) return [];
+  return (['backup_restic_repository', 'backup_restic_password'] as const).filter((k) => !a[k]);
+}

@@ -291,7 +291,8 @@ async function sitesStep(o: FlowOptions, a: Answers, c: Connected): Promise<void
   }
 }
 
-async function backupStep(o: FlowOptions, a: Answers): Promise<void> {
+/** exported for its unit test: the questions of the backup role, asked until the role would accept them */
+export async function backupStep(o: FlowOptions, a: Answers): Promise<void> {
   const ui = o.ui!;
   const paths = await ui.input({
     message: 'Directories to back up every night (absolute paths, comma-separated):',
@@ -300,22 +301,21 @@ async function backupStep(o: FlowOptions, a: Answers): Promise<void> {
   });
   a.backup_paths = list(paths);
   const repo = await ui.input({
-    message: 'Off-site restic repository (e.g. sftp:user@host:/path; empty: local copies on the server only):',
+    message: 'Off-site restic repository (e.g. sftp:user@host:/path, or a path on another disk):',
     default: a.backup_restic_repository ?? '',
+    validate: (v) => (v.trim() ? true : 'needed: the backup role sends every backup off-site (a copy that stays on the server is not a backup)'),
   });
-  if (!repo.trim()) {
-    delete a.backup_restic_repository;
-    delete a.backup_restic_password;
-    return;
-  }
   a.backup_restic_repository = repo.trim();
   const keep = a.backup_restic_password ? await ui.confirm({ message: 'Keep the repository password from the secrets file?', default: true }) : false;
-  if (!keep) {
+  if (keep) return;
+  for (;;) {
     const pw = await ui.password({ message: 'Repository password (kept in the owner-only secrets file, never printed):' });
     if (pw) {
       a.backup_restic_password = pw;
       addSecret(pw);
+      return;
     }
+    o.say('  needed: without it the backups cannot be written or read. Please answer again.');
   }
 }
 

@@ -162,6 +162,14 @@ describe('bad input exits 64 before contacting any host', () => {
     expect(near.stderr).toContain('did you mean `web1`?');
   });
 
+  it('a misspelt backup action: the nearest one, nothing contacted', async () => {
+    const before = connections;
+    const r = await cli(['backup', 'lst', '-i', dir]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toBe('backup lst: not an action\n  did you mean `list`?; one of run, list, verify, restore, key\n');
+    expect(connections).toBe(before);
+  });
+
   it('--limit matching no host of the plays', async () => {
     const pb = playbook('limit2.yml', TASK('      file:\n        path: /srv/app\n        state: directory\n'));
     const r = await refused(pb, ['--limit', 'db*']);

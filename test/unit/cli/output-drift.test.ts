@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatResult, toJson } from '../../../src/cli/output.js';
+import { formatRecap, formatResult, toJson } from '../../../src/cli/output.js';
 import { summarize, type TaskResult } from '../../../src/core/result.js';
 
 const drift = { what: 'ufw is inactive', why: 'every port is open', where: '/etc/ufw/ufw.conf (ENABLED=no)', fix: 'ufw --force enable' };
@@ -21,5 +21,15 @@ describe('drift in the output', () => {
     expect(formatResult('h1', r, { ...opts, check: false, verbose: true })).toHaveLength(5);
     const json = JSON.parse(toJson({ hosts: { h1: summarize('h1', [r]) } }));
     expect(json.hosts.h1.tasks[0].drift).toEqual([drift]);
+  });
+});
+
+describe('the recap of an unreachable host', () => {
+  const report = { hosts: { h1: summarize('h1', [r]), h2: { ...summarize('h2', []), unreachable: true } } };
+  it('check: the host was not read, so its drift is unknown (apply\'s "hosts already done" has no meaning there)', () => {
+    expect(formatRecap(report, opts).at(-1)).toBe('Unreachable hosts were not read: whether they drifted is unknown (exit 4, even where others drifted); fix the connection (see the message above) and re-run check.');
+  });
+  it('apply: not changed, re-run', () => {
+    expect(formatRecap(report, { ...opts, check: false }).at(-1)).toMatch(/^Unreachable hosts were not changed;/);
   });
 });

@@ -48,6 +48,20 @@ describe('a host that needed bootstrap_user last time', () => {
     expect(memory.keys.size).toBe(1);
   });
 
+  it('a fresh VPS refusing both logins: the hint is about the bootstrap login, the one the first run needs', async () => {
+    const make = (s: ConnectionSpec) => {
+      const t = new RecordingTransport([], s);
+      t.connect = async () => {
+        throw new UnreachableError(s.name, `authentication failed for user ${s.user}`, `install it with ssh-copy-id ${s.user}@192.0.2.7`, 'auth');
+      };
+      return t;
+    };
+    const err = await new HostLink(spec, make, async () => undefined).open().catch((e: UnreachableError) => e);
+    expect(err).toBeInstanceOf(UnreachableError);
+    expect((err as UnreachableError).message).toBe('authentication failed for user deploy; and as bootstrap_user root: authentication failed for user root');
+    expect((err as UnreachableError).hint).toBe('install it with ssh-copy-id root@192.0.2.7 (until a first run has created deploy, it logs in as root)');
+  });
+
   it('is forgotten once a run confirms a login as the inventory user', async () => {
     const memory = memoryLoginMemory();
     const { make } = host();

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -45,6 +46,14 @@ describe('loadInventory: structure', () => {
   it('refuses a directory without hosts.yml and without any file Ansible would read as an inventory (README.md is not one)', async () => {
     const e = await inputError(join(fixtures, 'nofile'));
     expect(e.message).toBe('no hosts.yml and no inventory file in this directory');
+  });
+
+  it('names the INI file it skipped for its name when nothing else is left (the warning itself is never printed then)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-inv-ini-'));
+    writeFileSync(join(dir, 'hosts.ini'), '[web]\nweb1 ansible_host=203.0.113.10\n');
+    const e = await inputError(dir);
+    expect(e.message).toBe('no hosts.yml and no inventory file in this directory');
+    expect(e.hint).toBe(`${join(dir, 'hosts.ini')}: not read, as Ansible skips \`.ini\` files in an inventory folder; pass it with -i ${join(dir, 'hosts.ini')}, or name it without the extension`);
   });
 });
 

@@ -160,7 +160,7 @@ describe('loadPlaybook: errors carry file:line:column', () => {
       // path and mode are templates, and owner 5 is the string "5" as Ansible converts it
       ['10:15', 'no handler named `restart ngnix` in this play', 'did you mean `restart nginx`?'],
       ['13:7', '`delegate_to` is not supported', 'each task runs on its own host'],
-      ['16:13', '`when`: template syntax error in `x ==`: unexpected token: }}', undefined],
+      ['16:13', '`when`: template syntax error in `x ==`: the expression ends too early (an operand is missing at its end)', undefined],
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TemplateError, evalWhen, hasTemplate, renderString, renderValue } from '../../../src/playbook/template.js';
+import { TemplateError, checkExpression, evalWhen, hasTemplate, renderString, renderValue } from '../../../src/playbook/template.js';
 
 const vars = {
   app: 'shop',
@@ -100,5 +100,18 @@ describe('evalWhen', () => {
 
   it('fails on an undefined variable instead of silently being false', () => {
     expect(templateError(() => evalWhen("docker_sorce == 'vendor'", vars)).hint).toBe('did you mean `docker_source`?');
+  });
+});
+
+describe('checkExpression: a `when:` syntax error in the words of its author', () => {
+  // the expression is compiled inside `{{ }}` the author never wrote: nunjucks' "}}" and "variable-end" must not show
+  it.each([
+    ["'web' in group_names and", 'the expression ends too early (an operand is missing at its end)'],
+    ['x ==', 'the expression ends too early (an operand is missing at its end)'],
+    ['a b', 'more follows a complete expression (an operator or `and`/`or` missing?)'],
+    ['(a', 'a parenthesis or bracket is not closed, or a comma is missing'],
+    ['a |', 'expected symbol, got the end of the expression'],
+  ])('%s', (expr, reason) => {
+    expect(checkExpression(expr)).toBe(`template syntax error in \`${expr}\`: ${reason}`);
   });
 });

@@ -117,6 +117,22 @@ describe('rendered files', () => {
     );
   });
 
+  it('restore of a database it does not back up: names the ones it has, no usage text, nothing locked or written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-backup-conf-'));
+    const conf = { host: 'db1', dir: join(dir, 'copies'), keepDays: 7, paths: [], repository: '/var/restic', keep: { daily: 7, weekly: 4, monthly: 6 }, pingStyle: 'healthchecks' as const };
+    writeFileSync(join(dir, 'backup.conf'), renderConfig({ ...conf, databases: [{ container: 'app-db', database: 'app', user: 'app' }, { compose_service: 'postgres', database: 'shop', user: 'shop' }] }));
+    writeFileSync(join(dir, 'secrets'), renderSecrets([], undefined, {}));
+    const program = tmpFile(programText().replace('CONF_DIR=/etc/shipshape-backup', `CONF_DIR=${dir}`));
+    let err: { status: number; stderr: Buffer } | undefined;
+    try {
+      execFileSync('sh', [program, 'restore-db', 'ap', '--yes'], { stdio: 'pipe' });
+    } catch (e) {
+      err = e as typeof err;
+    }
+    expect(err?.status).toBe(2);
+    expect(err?.stderr.toString()).toBe('shipshape-backup: restore-db: ap is not a database of backup_postgres on this host (app-db/app, postgres/shop)\n');
+  });
+
   it('the program is POSIX sh that dash parses', () => {
     const shell = ['dash', 'sh'].find((s) => {
       try {

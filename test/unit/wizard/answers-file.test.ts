@@ -22,6 +22,17 @@ describe('wizard: the answers file', () => {
     expect(a).toMatchObject({ name: 'web1', host: '203.0.113.10', port: 22, bootstrap_user: 'root', deploy_user: 'deploy', docker: false, firewall_allow: ['80/tcp', '443/tcp'] });
   });
 
+  it('backup paths without the repository and its password: refused before any host is contacted (the plan would refuse them after the files are written)', () => {
+    const text = `host: 203.0.113.10\ndeploy_authorized_keys: ["${KEY}"]\nbackup: true\nbackup_paths: [/srv/app]\n`;
+    expect(problems(text)).toEqual([
+      'answers.yml: missing answer `backup_restic_repository` | backup_paths is set, and the backup role sends every backup off-site; for example: backup_restic_repository: sftp:backup@203.0.113.50:/srv/restic/web1',
+      'answers.yml: missing answer `backup_restic_password` | backup_paths is set, and the backup role sends every backup off-site; for example: backup_restic_password: "..."   # better: set SHIPSHAPE_BACKUP_RESTIC_PASSWORD in the environment',
+    ]);
+    // the password from the environment counts
+    expect(problems(`${text}backup_restic_repository: /mnt/disk/restic\n`, {}, {}).length).toBe(1);
+    expect(() => parseAnswersFile('answers.yml', `${text}backup_restic_repository: /mnt/disk/restic\n`, {}, roles, { SHIPSHAPE_BACKUP_RESTIC_PASSWORD: 'pw' })).not.toThrow();
+  });
+
   it('names a missing key with an example', () => {
     expect(problems(`deploy_authorized_keys: ["${KEY}"]\n`)).toEqual(['answers.yml: missing answer `host` | add it, for example: host: 203.0.113.10']);
     expect(problems('host: 203.0.113.10\n')[0]).toMatch(/missing answer `deploy_authorized_keys` \| add it, for example: deploy_authorized_keys: \["ssh-ed25519/);
