@@ -141,11 +141,13 @@ export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<str
    */
   installsWith?: 'apt';
   /**
-   * Why this task must not run on this host at all, judged from its arguments and how the controller
-   * is connected (no facts). The engine asks every task of a play before the play changes anything,
-   * so a declaration that would lock the operator out is refused before earlier tasks touch the host.
+   * Why this task must not run on this host at all, judged from its arguments, how the controller is
+   * connected and the task's facts as the play's first round trip read them (none for a task whose
+   * facts were not read then, e.g. a loop unrolled on the host). The engine asks every task of a play
+   * before the play changes anything, so a declaration that would lock the operator out is refused
+   * before earlier tasks touch the host. The task's plan judges again on facts read after those tasks.
    */
-  preflight?(args: A, ctx: PlanContext): string | undefined;
+  preflight?(args: A, ctx: PlanContext, facts?: Partial<FactValues<P>>): string | undefined;
   /**
    * Arguments Ansible's module of the same name takes and this one does not (yet), each with what to do
    * instead: a playbook brought from Ansible is told that, not "unknown argument, did you mean ...".

@@ -564,7 +564,7 @@ class PlayRunner {
   private preflight(tasks: TaskInstance[]): void {
     for (const task of tasks) {
       if (task.args === undefined) continue;
-      const why = task.module.preflight?.(task.args, this.context());
+      const why = task.module.preflight?.(task.args, this.context(), this.factsOf(task));
       if (!why) continue;
       this.stopped = `task "${task.name}" was refused before any change`;
       this.emit({ type: 'task-start', host: this.link.spec.name, task: task.name, role: task.role });
@@ -598,15 +598,22 @@ class PlayRunner {
   }
 
   private plan(task: TaskInstance): Plan {
-    const probes = task.module.facts(task.args);
-    const facts: Record<string, unknown> = {};
-    for (const [name, p] of Object.entries(probes)) {
-      if (this.checking(task) && p.operatorCode) continue;
-      const key = factKey(task.become, p.id);
-      if (!this.facts.has(key)) throw new Error(`fact ${p.id} was not gathered`);
-      facts[name] = this.facts.get(key);
+    const facts = this.factsOf(task);
+    for (const [name, p] of Object.entries(task.module.facts(task.args))) {
+      if (!(name in facts) && !(this.checking(task) && p.operatorCode)) throw new Error(`fact ${p.id} was not gathered`);
     }
     return task.module.plan(task.args, facts as never, { ...this.context(), check: this.checking(task) });
+  }
+
+  /** The task's facts read so far (as its become reads them), by the names its module gives them. */
+  private factsOf(task: TaskInstance): Record<string, unknown> {
+    const facts: Record<string, unknown> = {};
+    for (const [name, p] of Object.entries(task.module.facts(task.args))) {
+      const key = factKey(task.become, p.id);
+      if (this.checking(task) && p.operatorCode) continue;
+      if (this.facts.has(key)) facts[name] = this.facts.get(key);
+    }
+    return facts;
   }
 
   /** Whether a task's facts were read before the last change (or not at all). */

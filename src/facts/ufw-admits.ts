@@ -34,6 +34,10 @@ export interface Admission {
   rule?: string;
   /** why, in words for a message: `"allow 22/tcp" lets it in`, `no rule lets it in (default incoming deny)` */
   why: string;
+  /** the deciding deny or reject is narrowed to something not known of the peer: it may shut it out */
+  maybe?: boolean;
+  /** shut out by the default policy: the first allow passed over as narrowed to something not known of the peer */
+  unsure?: string;
 }
 
 type Match = 'yes' | 'no' | 'maybe';
@@ -63,11 +67,11 @@ export function admits(tuples: UfwTuple[], incoming: string | undefined, family:
       continue;
     }
     // deny or reject: a narrowed one that may be the peer's is taken as shutting it out
-    return { in: false, rule, why: m === 'yes' ? `"${rule}" comes first and shuts it out` : `"${rule}" comes first and may shut it out` };
+    return m === 'yes' ? { in: false, rule, why: `"${rule}" comes first and shuts it out` } : { in: false, rule, maybe: true, why: `"${rule}" comes first and may shut it out` };
   }
   if (incoming === 'allow') return { in: true, why: 'no rule decides and the default incoming policy is allow' };
   const aside = unsure ? `; "${renderTuple(unsure)}" is narrowed to a source, address or interface that is not known to be this one` : '';
-  return { in: false, why: `no rule lets it in (default incoming ${incoming ?? 'deny'})${aside}` };
+  return { in: false, why: `no rule lets it in (default incoming ${incoming ?? 'deny'})${aside}`, ...(unsure ? { unsure: renderTuple(unsure) } : {}) };
 }
 
 /** Does the rule apply to the peer's connections: surely, surely not, or it depends on what is unknown? */

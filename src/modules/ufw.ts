@@ -1,12 +1,13 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { defineModule, type AccessInfo } from '../core/module.js';
+import { defineModule, type AccessInfo, type HostInfo } from '../core/module.js';
 import { shJoin } from '../core/quote.js';
 import type { Drift } from '../core/result.js';
 import { run, sh, type Step } from '../core/step.js';
-import { ufwApps, ufwState, type UfwState } from '../facts/ufw.js';
+import { parseUfw, renderTuple, ufwApps, ufwState, type UfwState, type UfwTuple } from '../facts/ufw.js';
+import { admits, controllerPeer, familyOf } from '../facts/ufw-admits.js';
 import { addressBits, cidrContains, isCidr } from '../core/cidr.js';
-import { PER_RULE_ALIASES, PER_RULE_KEYS, perRuleObject, planPerRule, ufwLogLevel } from './ufw-rule.js';
+import { PER_RULE_ALIASES, PER_RULE_KEYS, perRuleObject, planPerRule, tuplesOf, ufwLogLevel } from './ufw-rule.js';
 
 const ruleObject = z
   .object({
@@ -76,6 +77,7 @@ const UFW_FILES = ['/etc/ufw/user.rules', '/etc/ufw/user6.rules', '/etc/default/
 const UFW_RESTORE = "if grep -qi '^ENABLED=yes' /etc/ufw/ufw.conf; then ufw reload; else ufw --force disable; fi";
 
 export type UfwRule = z.infer<typeof ruleObject>;
+type RuleSet = z.infer<typeof declarative>;
 
 /** The rule in exactly the form `ufw show added` prints it, so declared and present rules compare as strings. */
 export function canonicalRule(r: UfwRule): string {
@@ -132,15 +134,16 @@ export default defineModule({
   aliases: PER_RULE_ALIASES,
   // an app profile's ports are read only for a task that names one (the lockout judgment needs them)
   facts: (a) => ({ ufw: ufwState, ...(a.form === 'rule' && a.logging !== undefined ? { level: ufwLogLevel } : {}), ...(a.form === 'rule' && a.name !== undefined ? { apps: ufwApps } : {}) }),
-  // the rules are refused before any other task of the play changes the host, not only when this task runs
-  preflight: (a, ctx) =>
-    a.form === 'set' && a.state === 'enabled' ? sshLockout(a.rules, a.default_incoming, { ...ctx.access, port: a.ssh_port ?? ctx.access.port }) : undefined,
+  // refused before any other task of the play changes the host, on the rules the play's first round trip read
+  // (none when ufw is not installed yet); the plan judges again on the rules as they are when this task runs
+  preflight: (a, ctx, facts) =>
+    a.form === 'set' && a.state === 'enabled' ? sshLockout(a, facts?.ufw ?? parseUfw(''), { ...ctx.access, port: a.ssh_port ?? ctx.access.port }, ctx.host) : undefined,
   plan(args, { ufw, level, apps }: { ufw: UfwState; level?: string; apps?: Record<string, string> }, ctx) {
     if (args.form === 'rule') return planPerRule(args, ufw, level ?? 'off', ctx, ufwSource, apps);
     const a = args;
     const wanted = a.rules.map(canonicalRule);
     if (a.state === 'enabled') {
-      const lockout = sshLockout(a.rules, a.default_incoming, ctx.access);
+      const lockout = sshLockout(a, ufw, ctx.access, ctx.host);
       if (lockout) return { steps: [], reason: 'refused', fail: lockout };
     }
     if (a.state === 'disabled') {
@@ -185,9 +188,9 @@ export default defineModule({
       }
     }
     const undeclared = ufw.rules.filter((r) => !wanted.includes(r));
-    const owned = (r: string) => a.owned_comment !== undefined && (commentOf(r) ?? '').startsWith(a.owned_comment);
+    const owned = (r: string) => ownedBy(a, r);
     // removals after additions: a narrowed SSH rule is replaced, never missing for a moment
-    for (const r of undeclared.filter((r) => a.purge || owned(r) || opensForeign(r))) {
+    for (const r of removals(a, ufw)) {
       steps.push(run(['ufw', 'delete', ...ruleArgv(r)]));
       const kind = owned(r) ? 'no longer declared' : 'undeclared';
       what.push(`remove ${kind} "${r}"`);
@@ -240,30 +243,65 @@ function describe(active: boolean, ipv6: boolean, d: { incoming?: string; outgoi
   return [...head, ...[...rules].sort().map((r) => `rule: ${r}`)].join('\n') + '\n';
 }
 
-/**
- * Why enabling these rules would cut the current SSH connection, or undefined when it is safe: the declared
- * rules in their order, as ufw adds and then matches them (the first rule for the SSH port that applies to the
- * controller decides; a deny or reject for it, or for an address not known to be another, before any allow).
- */
-export function sshLockout(rules: UfwRule[], incoming: string, access: AccessInfo): string | undefined {
-  const from = access.client ? ` from ${access.client} (this controller)` : '';
-  const fix = `Allow it (e.g. ssh_allow_from including ${access.client ?? 'your address'}) and re-run.`;
-  for (const r of rules) {
-    if (r.proto === 'udp' || !portCovers(r.port, access.port)) continue;
-    const mine = r.from_ip === 'any' || (access.client !== undefined && cidrContains(r.from_ip, access.client));
-    if (r.rule === 'allow' || r.rule === 'limit') {
-      if (mine) return undefined;
-    } else if (mine || access.client === undefined) {
-      return `refusing to enable ufw: the declared rule "${canonicalRule(r)}" comes before any rule allowing SSH port ${access.port}/tcp${from} and shuts it out, so every new connection would be cut. Remove or narrow it, or declare the allow first, and re-run.`;
-    }
-  }
-  if (incoming === 'allow') return undefined;
-  return `refusing to enable ufw: no rule allows SSH port ${access.port}/tcp${from}, so the current connection and every later one would be cut. ${fix}`;
+/** A rule this declaration wrote before (its comment starts with owned_comment). */
+function ownedBy(a: RuleSet, rule: string): boolean {
+  return a.owned_comment !== undefined && (commentOf(rule) ?? '').startsWith(a.owned_comment);
 }
 
-function portCovers(spec: string, port: number): boolean {
-  const [lo, hi = lo] = spec.split(':').map(Number);
-  return port >= lo && port <= hi;
+/** The host's rules this declaration deletes: every undeclared one with purge, its own no longer declared, openings made by hand. */
+function removals(a: RuleSet, ufw: UfwState): string[] {
+  const wanted = a.rules.map(canonicalRule);
+  return ufw.rules.filter((r) => !wanted.includes(r) && (a.purge || ownedBy(a, r) || opensForeign(r)));
+}
+
+/**
+ * The tuples ufw writes for a declared rule, as its files hold them (user.rules; user6.rules too for a rule
+ * without an IPv4 source while IPv6 is on): the shape the firewall judgment reads from a host.
+ */
+export function declaredTuples(r: UfwRule, ipv6: boolean): UfwTuple[] {
+  const perRule = { form: 'rule' as const, rule: r.rule, to_port: r.port, proto: r.proto, from_ip: r.from_ip, to_ip: 'any', log: false, delete: false, ...(r.comment !== undefined ? { comment: r.comment } : {}) };
+  return tuplesOf(perRule, ipv6, ufwSource);
+}
+
+/**
+ * The rules ufw loads once this declaration is applied, in ufw's order: the host's rules that stay where they
+ * are (a deny made by hand is kept without purge, and comes first), then the declared rules ufw does not have
+ * yet, appended in declared order (ufw skips a rule a file already holds), both files only while IPv6 is on.
+ */
+export function tuplesAfter(a: RuleSet, ufw: UfwState): UfwTuple[] {
+  const removed = new Set(removals(a, ufw));
+  const kept = ufw.tuples.filter((t) => !removed.has(renderTuple(t)));
+  const has = (t: UfwTuple, among: UfwTuple[]) => among.some((k) => k.family === t.family && renderTuple(k) === renderTuple(t));
+  const added: UfwTuple[] = [];
+  for (const t of a.rules.flatMap((r) => declaredTuples(r, a.ipv6))) if (!has(t, kept) && !has(t, added)) added.push(t);
+  return [...kept, ...added].filter((t) => a.ipv6 || t.family === 4);
+}
+
+/**
+ * Why applying this declaration would cut the controller's SSH logins, or undefined when it lets them in:
+ * the one firewall judgment (admits) on the rules ufw loads afterwards (tuplesAfter) and the declared default
+ * incoming policy, for the controller as the host sees its connection, on `access.port`. The message names
+ * the rule that shuts it out and where it comes from: the host (remove it, or purge) or the declaration.
+ */
+export function sshLockout(a: RuleSet, ufw: UfwState, access: AccessInfo, host: HostInfo): string | undefined {
+  const v = admits(tuplesAfter(a, ufw), a.default_incoming, familyOf(access.client), access.port, 'tcp', controllerPeer(access, host));
+  if (v.in) return undefined;
+  const ssh = `SSH port ${access.port}/tcp${access.client ? ` from ${access.client} (this controller)` : ''}`;
+  const cut = 'so every new connection would be cut';
+  if (v.rule === undefined) {
+    const aside = v.unsure ? ` ("${v.unsure}" is narrowed to a source, address or interface not known to be this controller's)` : '';
+    return `refusing to enable ufw: no rule allows ${ssh}${aside}, so the current connection and every later one would be cut. Allow it (e.g. ssh_allow_from including ${access.client ?? 'your address'}) and re-run.`;
+  }
+  const shuts = v.maybe ? 'may shut' : 'shuts';
+  if (a.rules.map(canonicalRule).includes(v.rule)) {
+    return `refusing to enable ufw: the declared rule "${v.rule}" comes before any rule allowing ${ssh} and ${shuts} it out, ${cut}. Remove or narrow it, or declare the allow first, and re-run.`;
+  }
+  // a rule on the host stays ahead of every rule the declaration appends: declaring an allow cannot help
+  return (
+    `refusing to enable ufw: "${v.rule}" is on the host already, comes before the rules this task adds, and ${shuts} out ${ssh}, ${cut}. ` +
+    `It is not declared; it is kept because a deny only narrows the firewall. Remove it (${shJoin(['ufw', 'delete', ...ruleArgv(v.rule)])}), ` +
+    'or set purge (firewall_purge with the firewall role) so that only declared rules stay, and re-run.'
+  );
 }
 
 // the address arithmetic lives in core (the firewall judgment in facts uses it too); roles import it from here

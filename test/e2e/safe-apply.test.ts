@@ -8,7 +8,8 @@
  *    confirmation, is reverted at once, and the report says what was kept and what reverted);
  * 2. ssh_port 2222: the run moves over, records the host key and the port, the next run is a no-op;
  * 3. the controller dies between the sshd change and its confirmation: the host reverts by itself;
- * 4. a firewall without the SSH port is refused before anything is applied.
+ * 4. a firewall without the SSH port is refused before anything is applied; so is one whose allow would come
+ *    after a deny for the controller made by hand on the host (kept, and first in ufw's order).
  * `check` flags access-critical changes (text and JSON).
  */
 import { execFileSync } from 'node:child_process';
@@ -227,6 +228,39 @@ describe.each(DISTS)('safe apply: a run can never lock the operator out (%s)', (
     expect(await on(host, 'ufw show added')).toMatch(/^Added user rules.*\n\(None\)$/);
     expect(await on(host, 'test -e /root/firewall-play-ran && echo ran || echo no')).toBe('no');
     expect((await sshLogin(lab, 'root', host.addr, 'true')).code).toBe(0);
+    await expectNoGuardLeft(host);
+
+    // a deny made by hand for the controller's network on the SSH port, ufw still inactive, and one for another
+    // network: the declarative form keeps undeclared denies, and they come BEFORE the allow it appends
+    const net = `${lab.gateway.split('.').slice(0, 3).join('.')}.0/24`;
+    const handMade = await hostExec(host.name, `ufw deny from 192.0.2.0/24 to any port 22 proto tcp && ufw deny from ${net} to any port 22 proto tcp`);
+    expect(handMade.code, handMade.stderr).toBe(0);
+    const plain = writeInventory(lab, [host]);
+    const withDeny = await accessState(host);
+    const denied = await timed('4 hand-made deny: apply', () => shipshapeJson('apply', SITE, plain));
+    expect(denied.code).toBe(1);
+    const dh = denied.report.hosts[host.name];
+    expect([dh.changed, dh.failed]).toEqual([0, 1]);
+    const deniedWhy = dh.tasks.find((t) => t.status === 'failed')!;
+    expect(deniedWhy.name).toBe('firewall rules');
+    expect(deniedWhy.reason).toMatch(/refused before any task of this play ran/);
+    expect(deniedWhy.reason).toContain(`"deny from ${net} to any port 22 proto tcp" is on the host already`);
+    expect(deniedWhy.reason).not.toContain('192.0.2.0/24');
+    expect(await accessState(host)).toEqual(withDeny);
+    expect(withDeny.ufw).toMatch(/^Status: inactive/);
+    expect((await sshLogin(lab, 'root', host.addr, 'true')).code).toBe(0);
+
+    // the operator removes it: the same playbook passes, the other network's deny is kept, SSH still works
+    expect((await hostExec(host.name, `ufw delete deny from ${net} to any port 22 proto tcp`)).code).toBe(0);
+    const passed = await timed('4 deny removed: apply', () => shipshapeJson('apply', SITE, plain, ACCESS));
+    expect(passed.code, passed.stdout + passed.stderr).toBe(0);
+    expect(await on(host, 'ufw status')).toMatch(/^Status: active/);
+    expect(await on(host, 'ufw show added')).toContain('ufw deny from 192.0.2.0/24 to any port 22 proto tcp');
+    expect((await sshLogin(lab, 'deploy', host.addr, 'true')).code).toBe(0);
+    expect(await tcpOpen(host.addr, 22)).toBe(true);
+    const again = await timed('4 deny removed: second apply', () => shipshapeJson('apply', SITE, plain, ACCESS));
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.report.hosts[host.name].changed).toBe(0);
     await expectNoGuardLeft(host);
   });
 });
