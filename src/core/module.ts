@@ -148,6 +148,11 @@ export interface ModuleDef<A = any, P extends Record<string, Probe> = Record<str
    * before earlier tasks touch the host. The task's plan judges again on facts read after those tasks.
    */
   preflight?(args: A, ctx: PlanContext, facts?: Partial<FactValues<P>>): string | undefined;
+  /**
+   * Arguments Ansible's module of the same name takes and this one does not (yet), each with what to do
+   * instead: a playbook brought from Ansible is told that, not "unknown argument, did you mean ...".
+   */
+  notYet?: Record<string, string>;
 }
 
 /** The arguments a task of this module may write (zod's input type: defaulted arguments are optional). */

@@ -13,7 +13,7 @@ import { defineModule, type Plan, type PlanContext } from '../core/module.js';
 import { shJoin } from '../core/quote.js';
 import { run, sh, type Step } from '../core/step.js';
 import { aptCache, dpkgPackages, packageStatus, parsePackageSpec, UPDATE_STAMP, type AptCache, type DpkgPackages } from '../facts/apt.js';
-import { cacheAge, ENV, updateScript, UPDATE_WHY, type AptArgs } from './apt.js';
+import { cacheAge, ENV, retryOf, updateScript, UPDATE_WHY, type AptArgs } from './apt.js';
 import { boundedApt, DEFAULT_APT_TIMEOUT } from './apt-network.js';
 
 export interface PrefetchArgs {
@@ -41,12 +41,14 @@ export default defineModule({
     if (missing.length === 0) return { steps: [], reason: 'every package of the play\'s apt tasks is installed: nothing to download' };
     // the first task that would refresh the index refreshes it here instead, before anything is resolved;
     // its stamp then tells every later task the index is fresh (cache_valid_time holds across the run)
-    const stale = missing.map((m) => cacheAge(m.task, cache)).find((why) => why !== undefined);
+    const refresher = missing.find((m) => cacheAge(m.task, cache) !== undefined);
+    const stale = refresher && cacheAge(refresher.task, cache);
     const steps: Step[] = [];
     const what: string[] = [];
     const bound = ctx?.aptTimeoutSec ?? DEFAULT_APT_TIMEOUT;
-    if (stale) {
-      steps.push(sh(updateScript(bound), UPDATE_WHY));
+    if (refresher && stale) {
+      // that task's own update_cache_retries: the update is the one it would have run
+      steps.push(sh(updateScript(bound, retryOf(refresher.task)), UPDATE_WHY));
       steps.push(run(['touch', UPDATE_STAMP]));
       what.push(`update apt cache (${stale})`);
     }

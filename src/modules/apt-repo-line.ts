@@ -35,7 +35,7 @@ export function repoFileName(uri: string): string {
 /** Arguments with `repo` (and `filename`) turned into name/types/uris/... for the deb822 schema. */
 export function expandRepoArgs(v: unknown, issue: (message: string) => void): unknown {
   if (!v || typeof v !== 'object' || Array.isArray(v) || !('repo' in v)) return v;
-  const { repo, filename, mode: _mode, codename: _c, install_python_apt: _i, validate_certs: _vc, update_cache_retries: _r, update_cache_retry_max_delay: _d, ...rest } = v as Record<string, unknown>;
+  const { repo, filename, mode: _mode, codename: _c, install_python_apt: _i, validate_certs: _vc, ...rest } = v as Record<string, unknown>;
   if (typeof repo !== 'string') return v;
   // still a template (checked at load, checked again once rendered): a valid stand-in for the line
   if (repo.includes('{{')) return { name: 'repo', uris: ['https://rendered.later/'], ...rest };

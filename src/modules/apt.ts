@@ -13,6 +13,7 @@ import {
   type AptCandidates,
   type DpkgPackages,
 } from '../facts/apt.js';
+import { aptAutocleanable, aptAutoremovable, type AptCleanup } from '../facts/apt-cleanup.js';
 import { aptUpgradable, type Upgradable } from '../facts/apt-upgrade.js';
 import { boundedApt, DEFAULT_APT_TIMEOUT } from './apt-network.js';
 
@@ -56,10 +57,23 @@ const schema = z
       .default('no'),
     /** accepted as in Ansible: shipshape always uses apt-get */
     force_apt_get: z.boolean().optional(),
+    /** Ansible's: remove the dependencies nothing needs any more (with `purge`, their configuration too); alone too */
+    autoremove: z.boolean().default(false),
+    /** Ansible's: delete downloaded archives no index offers any more; alone too */
+    autoclean: z.boolean().default(false),
+    /** Ansible's: attempts at a failed `apt-get update` (a mirror's 503, a broken network), 5 by default */
+    update_cache_retries: z.number().int().positive().default(5),
+    /** Ansible's: the longest wait between those attempts, in seconds (the waits double from 1 s up to it) */
+    update_cache_retry_max_delay: z.number().int().nonnegative().default(12),
+    /** Ansible's: dpkg's --force options for installs, upgrades and removals, comma-separated */
+    dpkg_options: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*(,[a-z][a-z0-9-]*)*$/, 'dpkg options without their dashes, comma-separated, e.g. "force-confdef,force-confold"')
+      .default('force-confdef,force-confold'),
   })
   .strict()
-  .refine((a) => a.name || a.update_cache || a.cache_valid_time !== undefined || a.upgrade !== 'no', {
-    message: 'apt needs name, update_cache or cache_valid_time (or upgrade)',
+  .refine((a) => a.name || a.update_cache || a.cache_valid_time !== undefined || a.upgrade !== 'no' || a.autoremove || a.autoclean, {
+    message: 'apt needs name, update_cache or cache_valid_time (or upgrade, autoremove, autoclean)',
   })
   .refine((a) => a.state !== 'latest' || !a.name?.some((n) => n.includes('=')), {
     message: 'state: latest cannot be combined with a pinned version (name=version)',
@@ -71,6 +85,8 @@ export type AptArgs = Args;
 
 interface AptFacts {
   upgradable?: Upgradable;
+  removable?: AptCleanup;
+  cleanable?: AptCleanup;
   packages?: DpkgPackages;
   candidates?: AptCandidates;
   cache?: AptCache;
@@ -83,8 +99,9 @@ export const ENV = { DEBIAN_FRONTEND: 'noninteractive', NEEDRESTART_MODE: 'a' };
 const LOCK = ['-o', 'DPkg::Lock::Timeout=300'];
 const CONFIGURE = 'finish a dpkg run interrupted earlier (dpkg --configure -a), if any';
 const lockOpts = (a: Args) => ['-o', `DPkg::Lock::Timeout=${a.lock_timeout}`];
-// keep locally edited config files on upgrades without prompting (there is no terminal to prompt on)
-const CONF = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
+// dpkg_options, Ansible's default: keep locally edited config files on upgrades without prompting (there is
+// no terminal to prompt on)
+const conf = (a: Args) => a.dpkg_options.split(',').flatMap((o) => ['-o', `Dpkg::Options::=--${o}`]);
 
 /**
  * `apt-get update` that waits (up to 5 minutes) for another apt holding the lists lock, which
@@ -92,22 +109,40 @@ const CONF = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--
  * at once, so a broken repository is reported without delay. Each attempt's network is bounded
  * (apt-network.ts): a mirror or proxy that never answers ends the task with a report, not the run's wait.
  */
-export function aptUpdateScript(options: string, seconds: number, flags = ''): string {
+export function aptUpdateScript(options: string, seconds: number, flags = '', retry: UpdateRetry = ANSIBLE_RETRY): string {
+  const max = retry.maxDelay;
   return [
-    'n=0',
+    'n=0; t=1; d=1',
     'while :; do',
     ...boundedApt({ options, command: `-q ${flags ? `${flags} ` : ''}update` }, seconds, 'apt-get update').map((l) => `  ${l}`),
     '  [ "$rc" -ne 0 ] || break',
-    `  case $out in *'Could not get lock'*) ;; *) printf '%s\\n' "$out"; exit 100 ;; esac`,
-    `  n=$((n + 1)); if [ "$n" -ge 60 ]; then printf '%s\\n' "$out"; exit 100; fi`,
-    '  sleep 5',
+    `  case $out in *'Could not get lock'*)`,
+    `    n=$((n + 1)); if [ "$n" -ge 60 ]; then printf '%s\\n' "$out"; exit 100; fi`,
+    '    sleep 5; continue ;;',
+    '  esac',
+    // any other failure (a mirror's or proxy's 5xx, a network gone for a moment) is asked again, as Ansible's
+    // update_cache_retries; the bound above is not: that run already waited --apt-timeout
+    `  if [ "$t" -ge ${retry.attempts} ]; then printf '%s\\n' "$out"; exit 100; fi`,
+    `  printf '%s\\n' "$out" "apt-get update failed (attempt $t of ${retry.attempts}): trying again in \${d}s"`,
+    `  sleep "$d"; t=$((t + 1)); d=$((d * 2)); [ "$d" -le ${max} ] || d=${max}`,
     'done',
     `printf '%s\\n' "$out"`,
   ].join('\n');
 }
 
+/** Ansible's update_cache_retries and update_cache_retry_max_delay. */
+export interface UpdateRetry {
+  attempts: number;
+  maxDelay: number;
+}
+export const ANSIBLE_RETRY: UpdateRetry = { attempts: 5, maxDelay: 12 };
+export const retryOf = (a: Pick<Args, 'update_cache_retries' | 'update_cache_retry_max_delay'>): UpdateRetry => ({
+  attempts: a.update_cache_retries,
+  maxDelay: a.update_cache_retry_max_delay,
+});
+
 /** The apt module's `apt-get update`, bounded at `seconds` of network (--apt-timeout). */
-export const updateScript = (seconds: number) => aptUpdateScript(LOCK.join(' '), seconds);
+export const updateScript = (seconds: number, retry: UpdateRetry = ANSIBLE_RETRY) => aptUpdateScript(LOCK.join(' '), seconds, '', retry);
 
 export const UPDATE_WHY = 'apt-get update (waiting for another apt to release the lists lock)';
 
@@ -121,11 +156,24 @@ export default defineModule({
   schema,
   aliases: { pkg: 'name', package: 'name', 'update-cache': 'update_cache', 'install-recommends': 'install_recommends' },
   installsWith: 'apt',
+  notYet: {
+    deb: 'fetch the file with get_url, then install it with `command: apt-get install -y /path/to/file.deb` and `creates:` a file it installs',
+    default_release: 'name the version to install (`name: nginx=1.26.0-1~bpo12+1`), or pin the release in /etc/apt/preferences.d with copy',
+    allow_unauthenticated: 'give the repository its signing key (apt_repository `key`, `key_src` or `signed_by`)',
+    allow_downgrade: 'remove the newer version first (state: absent), then install the one named (name=version)',
+    allow_change_held_packages: 'release the hold first (`command: apt-mark unhold NAME`)',
+    only_upgrade: 'use state: latest on packages that are installed (guard the task with `when` on package facts)',
+    policy_rc_d: "a package's services start as Debian's packaging decides; stop or mask them with a service task after the install",
+    fail_on_autoremove: 'remove it: apt-get is never asked to autoremove unless `autoremove: true`',
+    clean: 'use `autoclean: true` (archives no index offers), or `command: apt-get clean`',
+  },
   facts: (a: Args) => ({
     ...(a.name ? { packages: dpkgPackages(a.name) } : {}),
     ...(a.name && a.state === 'latest' ? { candidates: aptCandidates(a.name) } : {}),
     ...(wantsUpdate(a) ? { cache: aptCache() } : {}),
     ...(a.upgrade !== 'no' ? { upgradable: aptUpgradable(upgradeCommand(a)) } : {}),
+    ...(a.autoremove ? { removable: aptAutoremovable(a.purge) } : {}),
+    ...(a.autoclean ? { cleanable: aptAutocleanable } : {}),
   }),
   // removing the SSH server cuts every later login: refused before the play changes anything
   preflight: (a: Args) =>
@@ -150,7 +198,7 @@ export default defineModule({
     const what: string[] = [];
     if (update) {
       const bound = ctx?.aptTimeoutSec ?? DEFAULT_APT_TIMEOUT;
-      steps.push(sh(updateScript(bound), UPDATE_WHY));
+      steps.push(sh(updateScript(bound, retryOf(a)), UPDATE_WHY));
       // the stamp is what the next run's cache_valid_time check reads; an update that fetched nothing new
       // would otherwise leave no trace and the cache would look stale forever
       steps.push(run(['touch', UPDATE_STAMP]));
@@ -165,22 +213,36 @@ export default defineModule({
     // after a cache update the simulation read the old index: upgrade, and let apt say whether it did anything
     if (a.upgrade !== 'no' && (upgrades.length || update)) {
       if (!pkgs.words.length) steps.push(sh(configureInterrupted(a.lock_timeout), CONFIGURE));
-      steps.push(run(['apt-get', ...lockOpts(a), ...CONF, '-y', '-q', ...(upgradeCommand(a) === 'upgrade' ? ['--with-new-pkgs'] : []), upgradeCommand(a)], { env: ENV }));
+      steps.push(run(['apt-get', ...lockOpts(a), ...conf(a), '-y', '-q', ...(upgradeCommand(a) === 'upgrade' ? ['--with-new-pkgs'] : []), upgradeCommand(a)], { env: ENV }));
       what.push(upgrades.length ? `${upgradeCommand(a)}: ${upgrades.join(', ')}` : `${upgradeCommand(a)} with the updated cache`);
+    }
+    // the simulations read the host before this task's own changes: after a change (or a cache update, for
+    // autoclean) they run anyway and apt decides, so the next run finds nothing left to do
+    const changing = steps.length > 0;
+    const removable = f.removable?.items ?? [];
+    if (a.autoremove && (removable.length || changing)) {
+      steps.push(run(['apt-get', ...lockOpts(a), '-y', '-q', ...(a.purge ? ['--purge'] : []), 'autoremove'], { env: ENV }));
+      what.push(removable.length ? `${a.purge ? 'autoremove --purge' : 'autoremove'} ${removable.join(', ')}` : 'autoremove what the changes above leave unused');
+    }
+    const cleanable = f.cleanable?.items ?? [];
+    if (a.autoclean && (cleanable.length || update)) {
+      steps.push(run(['apt-get', ...lockOpts(a), '-q', 'autoclean'], { env: ENV }));
+      what.push(cleanable.length ? `autoclean ${cleanable.length} archive${cleanable.length > 1 ? 's' : ''} no index offers (${cleanable.join(', ')})` : 'autoclean with the updated cache');
     }
     if (steps.length) return { steps, reason: what.join('; ') };
     const upToDate = a.upgrade !== 'no' ? 'no package to upgrade' : '';
-    return { steps, reason: [...pkgs.ok, upToDate, cacheNote(a, f.cache)].filter(Boolean).join('; ') };
+    const clean = [a.autoremove ? 'no package to autoremove' : '', a.autoclean ? 'no archive to autoclean' : ''];
+    return { steps, reason: [...pkgs.ok, upToDate, ...clean, cacheNote(a, f.cache)].filter(Boolean).join('; ') };
   },
 });
 
 function installStep(a: Args, words: string[]): Step {
   const rec = a.install_recommends === undefined ? [] : a.install_recommends ? ['--install-recommends'] : ['--no-install-recommends'];
-  return run(['apt-get', ...lockOpts(a), ...CONF, '-y', '-q', ...rec, 'install', '--', ...words], { env: ENV });
+  return run(['apt-get', ...lockOpts(a), ...conf(a), '-y', '-q', ...rec, 'install', '--', ...words], { env: ENV });
 }
 
 function removeStep(a: Args, words: string[]): Step {
-  return run(['apt-get', ...lockOpts(a), '-y', '-q', a.purge ? 'purge' : 'remove', '--', ...words], { env: ENV });
+  return run(['apt-get', ...lockOpts(a), ...conf(a), '-y', '-q', a.purge ? 'purge' : 'remove', '--', ...words], { env: ENV });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { aptUpdateScript } from './apt.js';
+import { ANSIBLE_RETRY, aptUpdateScript, retryOf, type UpdateRetry } from './apt.js';
 import { DEFAULT_APT_TIMEOUT } from './apt-network.js';
 import { defineModule, type Plan, type PlanContext } from '../core/module.js';
 import type { FileDiff } from '../core/result.js';
@@ -60,6 +60,9 @@ const object = z
     signed_by: z.string().regex(/^\/[^\s#]+$/, 'signed_by must be an absolute path on the host (no spaces)').optional(),
     /** fetch this repository's index (and only its) after a change, or when it was never fetched */
     update_cache: z.boolean().default(true),
+    /** Ansible's: attempts at a failed fetch of that index, and the longest wait between them (seconds) */
+    update_cache_retries: z.number().int().positive().default(ANSIBLE_RETRY.attempts),
+    update_cache_retry_max_delay: z.number().int().nonnegative().default(ANSIBLE_RETRY.maxDelay),
   })
   .strict()
   .refine((a) => [a.key, a.key_src, a.signed_by].filter((x) => x !== undefined).length <= 1, {
@@ -204,7 +207,7 @@ function planPresent(a: Args, f: RepoFacts, ctx: PlanContext): Plan {
   if (a.update_cache && (steps.length || !fetched)) {
     const changed = steps.length > 0;
     const bound = ctx?.aptTimeoutSec ?? DEFAULT_APT_TIMEOUT;
-    steps.push(sh(updateScript(p.sources, bound), `apt-get update of ${p.sources} only`));
+    steps.push(sh(updateScript(p.sources, bound, retryOf(a)), `apt-get update of ${p.sources} only`));
     steps.push(sh(`mkdir -p ${STAMPS} && echo ${stamp} > ${p.stamp}`, `note the successful fetch in ${p.stamp}`));
     what.push(changed ? 'fetch its index' : `fetch the index of ${a.name} (${f.fetched.indexed ? 'no successful fetch since it was declared like this: the last one failed' : 'no index on this host yet'})`);
   }
@@ -232,9 +235,9 @@ function planAbsent(a: Args, f: RepoFacts): Plan {
  * failures are not ours) nor cleaned from the lists. Waits for another apt holding the lists lock, as
  * the apt module does; --error-on=any makes a fetch or signature warning of this repository fail.
  */
-export function updateScript(sourcesPath: string, seconds = DEFAULT_APT_TIMEOUT): string {
+export function updateScript(sourcesPath: string, seconds = DEFAULT_APT_TIMEOUT, retry: UpdateRetry = ANSIBLE_RETRY): string {
   const opts = [`-o Dir::Etc::sourcelist=${sourcesPath}`, '-o Dir::Etc::sourceparts=-', '-o APT::Get::List-Cleanup=0'].join(' ');
-  return aptUpdateScript(opts, seconds, '--error-on=any');
+  return aptUpdateScript(opts, seconds, '--error-on=any', retry);
 }
 
 function sameFile(cur: FileContent, text: string): boolean {

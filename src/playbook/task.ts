@@ -112,7 +112,7 @@ export function parseTask(c: TaskContext, node: YNode): TaskSpec | undefined {
   const args = moduleArgs(c, module, key, keyNode, value, kw.get('args') ?? null);
   if (!args) return undefined;
 
-  const result = validateAgainst(c.modules[module].schema, args.values, { module, at: file.source(keyNode), argSources: args.sources, frame: frameOf(c), skipTemplated: true });
+  const result = validateAgainst(c.modules[module].schema, args.values, { module, notYet: c.modules[module].notYet, at: file.source(keyNode), argSources: args.sources, frame: frameOf(c), skipTemplated: true });
   if (!result.ok) errors.push(...result.errors);
 
   const name = kw.has('name') ? text(c, 'name', kw.get('name')!) : undefined;

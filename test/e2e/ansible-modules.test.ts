@@ -18,6 +18,7 @@ import { changedTasks, DISTS, FIXTURES, freshHosts, hostExec, shipshapeJson, sto
 const DIR = join(FIXTURES, 'ansible-modules');
 const SITE = join(DIR, 'site.yml');
 const REBOOT = join(DIR, 'reboot.yml');
+const CLEANUP = join(DIR, 'cleanup.yml');
 const HOST: Record<Dist, string> = { bookworm: 'h21', trixie: 'h121' } as Record<Dist, string>;
 
 async function onHost(name: string, cmd: string): Promise<string> {
@@ -63,6 +64,28 @@ describe.each(DISTS)('Ansible modules and filters on Debian %s', (dist) => {
   afterAll(() => {
     served?.server.close();
     console.log(`${dist}: ${timings.join('; ')}`);
+  });
+
+  it("apt's autoremove and autoclean: check lists them and changes nothing, apply removes them, a second apply changes nothing", async () => {
+    // a dependency left behind (jq pulls libjq1 and libonig5) and an archive no index offers. First in this
+    // file: site.yml's `ufw limit 22/tcp` then refuses a 6th SSH connection within 30 s
+    await onHost(h, 'apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q jq >/dev/null && apt-get remove -y -q jq >/dev/null && : > /var/cache/apt/archives/zzold_0.1_all.deb');
+    const installed = "dpkg-query -W -f '${db:Status-Status}\\n' libjq1 libonig5 2>/dev/null || true";
+    expect(await onHost(h, installed)).toBe('installed\ninstalled\n');
+    const check = await timed('cleanup check', () => shipshapeJson('check', CLEANUP, inv));
+    expect(check.code, check.stdout).toBe(2);
+    const [planned] = check.report.hosts[h].tasks;
+    expect(planned.reason).toMatch(/autoremove libjq1 \S+, libonig5 \S+; autoclean 1 archive no index offers \(zzold 0\.1\)/);
+    expect(await onHost(h, installed)).toBe('installed\ninstalled\n');
+    expect(await onHost(h, 'ls /var/cache/apt/archives')).toContain('zzold_0.1_all.deb');
+    const r = await timed('cleanup apply', () => shipshapeJson('apply', CLEANUP, inv));
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    // dpkg now says not-installed (or nothing at all) for both
+    expect((await onHost(h, installed)).split('\n')).not.toContain('installed');
+    expect(await onHost(h, 'ls /var/cache/apt/archives')).not.toContain('zzold');
+    const again = await timed('cleanup again', () => shipshapeJson('apply', CLEANUP, inv));
+    expect(changedTasks(again.report, h)).toEqual([]);
+    expect(again.report.hosts[h].tasks[0].reason).toBe('no package to autoremove; no archive to autoclean');
   });
 
   it('check on the fresh host runs no command: nothing is created, commands are reported skipped', async () => {

@@ -115,6 +115,16 @@ describe('bad input exits 64 before contacting any host', () => {
     expect(r.stderr).toContain('did you mean `state`?');
   });
 
+  it("an argument of Ansible's module that shipshape does not take yet: said so, with what to do instead, and nothing else", async () => {
+    const pb = playbook('not-yet.yml', TASK('      ansible.builtin.apt:\n        deb: /tmp/app.deb\n'));
+    const r = await refused(pb);
+    expect(r.stderr).toContain(`${pb}:5:9: \`deb\` is an argument of Ansible's \`apt\` that shipshape does not support yet`);
+    expect(r.stderr).toContain('fetch the file with get_url');
+    // not "did you mean", and not the "apt needs name" the missing deb would otherwise cause
+    expect(r.stderr).not.toContain('did you mean');
+    expect(r.stderr).not.toContain('apt needs');
+  });
+
   it('unknown module: named, with the nearest module', async () => {
     const pb = playbook('module.yml', TASK('      fiel:\n        path: /srv/app\n'));
     const r = await refused(pb);

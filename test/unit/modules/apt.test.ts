@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { HostInfo, Plan } from '../../../src/core/module.js';
 import { describeStep } from '../../../src/core/step.js';
 import { parseAptCache, parseAptPolicy, parseDpkgQuery } from '../../../src/facts/apt.js';
+import { parseAutoclean, parseAutoremove } from '../../../src/facts/apt-cleanup.js';
 import apt, { updateScript } from '../../../src/modules/apt.js';
 import { debian12, sshAccess } from '../helpers/plan.js';
 
@@ -107,7 +108,7 @@ describe('apt module plans', () => {
   describe('state: absent', () => {
     it('removes installed packages with their versions in the reason', () => {
       const p = plan({ name: ['nginx', 'htop'], state: 'absent' }, { packages });
-      expect(commands(p)).toEqual([`${APT} -y -q remove -- nginx`]);
+      expect(commands(p)).toEqual([`${INSTALL} remove -- nginx`]);
       expect(p.reason).toBe('remove nginx 1.22.1-9');
     });
 
@@ -119,7 +120,7 @@ describe('apt module plans', () => {
 
     it('purges leftover config files', () => {
       const p = plan({ name: 'telnet', state: 'absent', purge: true }, { packages });
-      expect(commands(p)).toEqual([`${APT} -y -q purge -- telnet`]);
+      expect(commands(p)).toEqual([`${INSTALL} purge -- telnet`]);
       expect(p.reason).toBe('purge telnet (config files)');
     });
   });
@@ -159,7 +160,7 @@ describe('apt module plans', () => {
 
     it('does not update for a removal', () => {
       const p = plan({ name: 'nginx', state: 'absent', update_cache: true }, { packages, cache: freshCache });
-      expect(commands(p)).toEqual([`${APT} -y -q remove -- nginx`]);
+      expect(commands(p)).toEqual([`${INSTALL} remove -- nginx`]);
     });
 
     it('an explicit update_cache: false wins over cache_valid_time', () => {
@@ -188,29 +189,50 @@ describe('the apt-get update step on this machine (fake apt-get and sleep)', () 
     writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
     chmodSync(join(bin, name), 0o755);
   };
-  fake('sleep', `echo slept >> ${bin}/log`);
-  const runUpdate = (aptGet: string) => {
+  fake('sleep', `echo "$1" >> ${bin}/log`);
+  const runUpdate = (aptGet: string, retry?: { attempts: number; maxDelay: number }) => {
     fake('apt-get', aptGet);
     rmSync(join(bin, 'log'), { force: true });
-    const r = spawnSync('sh', ['-c', `set -e\n${updateScript(900)}`], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    rmSync(join(bin, 'count'), { force: true });
+    const r = spawnSync('sh', ['-c', `set -e\n${updateScript(900, retry)}`], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
     let log = '';
     try {
       log = readFileSync(join(bin, 'log'), 'utf8');
     } catch {}
-    return { code: r.status, out: r.stdout, sleeps: log.split('\n').filter(Boolean).length };
+    const waits = log.split('\n').filter(Boolean);
+    return { code: r.status, out: r.stdout, sleeps: waits.length, waits: waits.map(Number) };
   };
+  const failTimes = (n: number) =>
+    `n=$(cat ${bin}/count 2>/dev/null || echo 0); echo $((n + 1)) > ${bin}/count\n` +
+    `if [ "$n" -lt ${n} ]; then echo 'E: Failed to fetch http://deb.example/InRelease  503  Service Unavailable'; exit 100; fi\necho 'Reading package lists...'`;
 
   it('waits while another apt holds the lists lock, then succeeds', () => {
     const r = runUpdate(
       `n=$(cat ${bin}/count 2>/dev/null || echo 0); echo $((n + 1)) > ${bin}/count\n` +
         `if [ "$n" -lt 2 ]; then echo 'E: Could not get lock /var/lib/apt/lists/lock. It is held by process 812 (apt-get)'; exit 100; fi\necho 'Reading package lists...'`,
     );
-    expect(r).toEqual({ code: 0, out: 'Reading package lists...\n', sleeps: 2 });
+    expect(r).toMatchObject({ code: 0, out: 'Reading package lists...\n', sleeps: 2 });
   });
 
-  it('fails at once, with the message of apt, on any other error', () => {
-    const r = runUpdate("echo 'E: The repository is not signed.'; exit 100");
-    expect(r).toEqual({ code: 100, out: 'E: The repository is not signed.\n', sleeps: 0 });
+  it("another failure is asked again, as Ansible's update_cache_retries (5): waits of 1, 2, 4 s, then it succeeds", () => {
+    const r = runUpdate(failTimes(3));
+    expect(r.code).toBe(0);
+    expect(r.waits).toEqual([1, 2, 4]);
+    expect(r.out).toContain('apt-get update failed (attempt 1 of 5): trying again in 1s');
+    expect(r.out).toContain('apt-get update failed (attempt 3 of 5): trying again in 4s');
+    expect(r.out.endsWith('Reading package lists...\n')).toBe(true);
+  });
+
+  it("fails after the last attempt with apt's message; the waits double up to update_cache_retry_max_delay", () => {
+    const r = runUpdate("echo 'E: The repository is not signed.'; exit 100", { attempts: 5, maxDelay: 3 });
+    expect(r.code).toBe(100);
+    expect(r.waits).toEqual([1, 2, 3, 3]);
+    expect(r.out.endsWith('E: The repository is not signed.\n')).toBe(true);
+  });
+
+  it('update_cache_retries: 1 fails at once, with the message of apt', () => {
+    const r = runUpdate("echo 'E: The repository is not signed.'; exit 100", { attempts: 1, maxDelay: 12 });
+    expect(r).toMatchObject({ code: 100, out: 'E: The repository is not signed.\n', sleeps: 0 });
   });
 });
 
@@ -237,5 +259,69 @@ describe('apt: the interrupted-dpkg repair never ends the task early', () => {
     const r = spawnSync('sh', ['-c', script], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('after-the-repair');
+  });
+});
+
+describe("apt: Ansible's autoremove, autoclean and dpkg_options", () => {
+  // recorded on a Debian 12 host after `apt-get install jq` and `apt-get remove jq`
+  const removable = parseAutoremove(
+    [
+      'Reading package lists...',
+      'Building dependency tree...',
+      'Reading state information...',
+      'The following packages will be REMOVED:',
+      '  libjq1 libonig5',
+      '0 upgraded, 0 newly installed, 2 to remove and 0 not upgraded.',
+      'Remv libjq1 [1.6-2.1]',
+      'Remv libonig5 [6.9.8-1]',
+      '',
+    ].join('\n'),
+  );
+  const none = parseAutoremove('Reading package lists...\n0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n');
+  const cleanable = parseAutoclean('Reading package lists...\nDel zzold 0.1 [0 B]\nDel jq 1.6-2.1 [52.5 kB]\n');
+
+  it('parses the simulations: packages with versions, archives with versions', () => {
+    expect(removable.items).toEqual(['libjq1 1.6-2.1', 'libonig5 6.9.8-1']);
+    expect(parseAutoremove('Purg libjq1 [1.6-2.1]\n').items).toEqual(['libjq1 1.6-2.1']);
+    expect(none.items).toEqual([]);
+    expect(cleanable.items).toEqual(['zzold 0.1', 'jq 1.6-2.1']);
+  });
+
+  it('autoremove alone: removes what the simulation lists, and nothing when it lists nothing', () => {
+    const p = plan({ autoremove: true }, { removable });
+    expect(commands(p)).toEqual([`${APT} -y -q autoremove`]);
+    expect(p.reason).toBe('autoremove libjq1 1.6-2.1, libonig5 6.9.8-1');
+    const q = plan({ autoremove: true }, { removable: none });
+    expect(q.steps).toEqual([]);
+    expect(q.reason).toBe('no package to autoremove');
+  });
+
+  it('with purge, autoremove purges; after a removal it runs even when the simulation saw nothing yet', () => {
+    const p = plan({ name: 'nginx', state: 'absent', purge: true, autoremove: true }, { packages, removable: none });
+    expect(commands(p)).toEqual([`${INSTALL} purge -- nginx`, `${APT} -y -q --purge autoremove`]);
+    expect(p.reason).toBe('purge nginx 1.22.1-9; autoremove what the changes above leave unused');
+  });
+
+  it('autoclean alone: deletes the archives no index offers; after a cache update it runs with the new index', () => {
+    const p = plan({ autoclean: true }, { cleanable });
+    expect(commands(p)).toEqual([`${APT} -q autoclean`]);
+    expect(p.reason).toBe('autoclean 2 archives no index offers (zzold 0.1, jq 1.6-2.1)');
+    expect(plan({ autoclean: true }, { cleanable: { items: [] } }).steps).toEqual([]);
+    const q = plan({ autoclean: true, cache_valid_time: 3600 }, { cleanable: { items: [] }, cache: staleCache });
+    expect(commands(q)).toEqual([...UPDATE, `${APT} -q autoclean`]);
+  });
+
+  it('dpkg_options replace the default force-confdef,force-confold; a value with dashes or spaces is refused', () => {
+    const p = plan({ name: 'htop', dpkg_options: 'force-confnew' }, { packages });
+    expect(commands(p)).toEqual([`${APT} -o Dpkg::Options::=--force-confnew -y -q install -- htop`]);
+    expect(apt.schema.safeParse({ name: 'htop', dpkg_options: '--force-confnew' }).success).toBe(false);
+    expect(apt.schema.safeParse({ name: 'htop', dpkg_options: 'force-confnew; reboot' }).success).toBe(false);
+  });
+
+  it("update_cache_retries and update_cache_retry_max_delay reach the update's script", () => {
+    const p = plan({ name: 'htop', update_cache: true, update_cache_retries: 2, update_cache_retry_max_delay: 3 }, { packages, cache: freshCache });
+    const script = p.steps.map((s) => ('script' in s ? String(s.script) : '')).join('\n');
+    expect(script).toContain('if [ "$t" -ge 2 ]');
+    expect(script).toContain('[ "$d" -le 3 ] || d=3');
   });
 });
