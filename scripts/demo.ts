@@ -52,5 +52,5 @@ const again = step('apply again: nothing should change', ['apply', site, '-i', i
 const check = step('check for drift (exit 0 = none)', ['check', site, '-i', inventory]);
 console.log(`\nInventory: ${inventory}\nLog in:    ssh -i ${lab.keyPath} -o UserKnownHostsFile=${join(dir, 'known_hosts')} deploy@${host.addr}`);
 console.log(`HTTPS:     curl --cacert <(curl -sk https://127.0.0.1:15000/roots/0) --resolve ${host.fqdn}:443:${host.addr} https://${host.fqdn}/`);
-console.log('Stop the lab with: npm run lab -- down');
+console.log(`Stop it:   npm run lab -- down ${host.name}    (only this host; \`npm run lab -- down\` stops every host and the lab's services)`);
 process.exit(again || check);
