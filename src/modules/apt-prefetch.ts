@@ -41,16 +41,15 @@ export default defineModule({
     if (missing.length === 0) return { steps: [], reason: 'every package of the play\'s apt tasks is installed: nothing to download' };
     // the first task that would refresh the index refreshes it here instead, before anything is resolved;
     // its stamp then tells every later task the index is fresh (cache_valid_time holds across the run)
-    const refresher = missing.find((m) => cacheAge(m.task, cache) !== undefined);
-    const stale = refresher && cacheAge(refresher.task, cache);
+    const refresher = missing.map((m) => ({ task: m.task, stale: cacheAge(m.task, cache) })).find((r) => r.stale !== undefined);
     const steps: Step[] = [];
     const what: string[] = [];
     const bound = ctx?.aptTimeoutSec ?? DEFAULT_APT_TIMEOUT;
-    if (refresher && stale) {
+    if (refresher) {
       // that task's own update_cache_retries: the update is the one it would have run
       steps.push(sh(updateScript(bound, retryOf(refresher.task)), UPDATE_WHY));
       steps.push(run(['touch', UPDATE_STAMP]));
-      what.push(`update apt cache (${stale})`);
+      what.push(`update apt cache (${refresher.stale})`);
     }
     const lock = Math.max(...missing.map((m) => m.task.lock_timeout));
     steps.push(sh(downloadScript(groups(missing.map((m) => ({ words: m.words, recommends: m.task.install_recommends }))), lock, bound), WHY_DOWNLOAD));

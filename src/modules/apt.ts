@@ -34,6 +34,21 @@ const names = z
       .min(1),
   );
 
+/** Ansible's update_cache_retries and update_cache_retry_max_delay. */
+export interface UpdateRetry {
+  attempts: number;
+  maxDelay: number;
+}
+export const ANSIBLE_RETRY: UpdateRetry = { attempts: 5, maxDelay: 12 };
+
+/** The two arguments, as Ansible's apt and apt_repository both take them (their defaults are Ansible's). */
+export const UPDATE_RETRY_ARGS = {
+  /** attempts at a failed `apt-get update` (a mirror's 503, a broken network) */
+  update_cache_retries: z.number().int().positive().default(ANSIBLE_RETRY.attempts),
+  /** the longest wait between those attempts, in seconds (the waits double from 1 s up to it) */
+  update_cache_retry_max_delay: z.number().int().nonnegative().default(ANSIBLE_RETRY.maxDelay),
+};
+
 const schema = z
   .object({
     name: names.optional(),
@@ -61,10 +76,7 @@ const schema = z
     autoremove: z.boolean().default(false),
     /** Ansible's: delete downloaded archives no index offers any more; alone too */
     autoclean: z.boolean().default(false),
-    /** Ansible's: attempts at a failed `apt-get update` (a mirror's 503, a broken network), 5 by default */
-    update_cache_retries: z.number().int().positive().default(5),
-    /** Ansible's: the longest wait between those attempts, in seconds (the waits double from 1 s up to it) */
-    update_cache_retry_max_delay: z.number().int().nonnegative().default(12),
+    ...UPDATE_RETRY_ARGS,
     /** Ansible's: dpkg's --force options for installs, upgrades and removals, comma-separated */
     dpkg_options: z
       .string()
@@ -105,8 +117,9 @@ const conf = (a: Args) => a.dpkg_options.split(',').flatMap((o) => ['-o', `Dpkg:
 
 /**
  * `apt-get update` that waits (up to 5 minutes) for another apt holding the lists lock, which
- * DPkg::Lock::Timeout does not cover: apt-daily holds it on a freshly booted VPS. Any other error fails
- * at once, so a broken repository is reported without delay. Each attempt's network is bounded
+ * DPkg::Lock::Timeout does not cover: apt-daily holds it on a freshly booted VPS. Any other error is asked
+ * again `retry.attempts` times in all, the waits doubling from 1 s up to `retry.maxDelay` (Ansible's
+ * update_cache_retries), and then fails with apt's message. Each attempt's network is bounded
  * (apt-network.ts): a mirror or proxy that never answers ends the task with a report, not the run's wait.
  */
 export function aptUpdateScript(options: string, seconds: number, flags = '', retry: UpdateRetry = ANSIBLE_RETRY): string {
@@ -130,12 +143,6 @@ export function aptUpdateScript(options: string, seconds: number, flags = '', re
   ].join('\n');
 }
 
-/** Ansible's update_cache_retries and update_cache_retry_max_delay. */
-export interface UpdateRetry {
-  attempts: number;
-  maxDelay: number;
-}
-export const ANSIBLE_RETRY: UpdateRetry = { attempts: 5, maxDelay: 12 };
 export const retryOf = (a: Pick<Args, 'update_cache_retries' | 'update_cache_retry_max_delay'>): UpdateRetry => ({
   attempts: a.update_cache_retries,
   maxDelay: a.update_cache_retry_max_delay,

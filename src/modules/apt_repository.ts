@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ANSIBLE_RETRY, aptUpdateScript, retryOf, type UpdateRetry } from './apt.js';
+import { ANSIBLE_RETRY, aptUpdateScript, retryOf, UPDATE_RETRY_ARGS, type UpdateRetry } from './apt.js';
 import { DEFAULT_APT_TIMEOUT } from './apt-network.js';
 import { defineModule, type Plan, type PlanContext } from '../core/module.js';
 import type { FileDiff } from '../core/result.js';
@@ -60,9 +60,8 @@ const object = z
     signed_by: z.string().regex(/^\/[^\s#]+$/, 'signed_by must be an absolute path on the host (no spaces)').optional(),
     /** fetch this repository's index (and only its) after a change, or when it was never fetched */
     update_cache: z.boolean().default(true),
-    /** Ansible's: attempts at a failed fetch of that index, and the longest wait between them (seconds) */
-    update_cache_retries: z.number().int().positive().default(ANSIBLE_RETRY.attempts),
-    update_cache_retry_max_delay: z.number().int().nonnegative().default(ANSIBLE_RETRY.maxDelay),
+    /** Ansible's: attempts at a failed fetch of that index, and the longest wait between them */
+    ...UPDATE_RETRY_ARGS,
   })
   .strict()
   .refine((a) => [a.key, a.key_src, a.signed_by].filter((x) => x !== undefined).length <= 1, {
